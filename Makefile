@@ -1,0 +1,31 @@
+# Both entry points build their own virtualenv (.venv) on first use, so a fresh clone needs only python3.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.mlgit-installed
+
+.PHONY: demo test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,demo]'
+	touch $(STAMP)
+
+# The example pipeline runs `python src/...`: the venv's python must come first on PATH.
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mlgit demo
+
+test: lint unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check mlgit tests benchmarks example_repo
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
+
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/metrics_diff.py
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

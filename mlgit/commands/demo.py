@@ -1,0 +1,118 @@
+"""`mlgit demo`: the whole loop on a copy of example_repo, with real git, DVC and mlgit commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from mlgit import process, resources
+from mlgit.errors import MlgitError
+
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mlgit demo",
+    "GIT_AUTHOR_EMAIL": "demo@mlgit.invalid",
+    "GIT_COMMITTER_NAME": "mlgit demo",
+    "GIT_COMMITTER_EMAIL": "demo@mlgit.invalid",
+}
+
+
+class _Demo:
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        # The pipeline's `python src/...` must be this interpreter, which has scikit-learn.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        self.env = {**_IDENTITY, "PATH": path, "DVC_NO_ANALYTICS": "1", "NO_COLOR": "1"}
+
+    def say(self, text: str) -> None:
+        sys.stdout.write(f"\n=== {text}\n")
+        sys.stdout.flush()
+
+    def sh(self, *args: str, expect: int = 0, show: bool = True, label: str | None = None) -> None:
+        shown = label or " ".join(args)
+        if show:
+            sys.stdout.write(f"$ {shown}\n")
+            sys.stdout.flush()
+            code = process.stream(args, cwd=self.repo, env=self.env)
+        else:
+            code = process.run(args, cwd=self.repo, env=self.env, check=False).returncode
+        if code != expect:
+            raise MlgitError(f"demo step failed: '{shown}' exited {code} (expected {expect}); the demo repo is at {self.repo}")
+
+    def mlgit(self, *args: str, expect: int = 0) -> None:
+        self.sh(sys.executable, "-m", "mlgit", *args, expect=expect, label=" ".join(("mlgit", *args)))
+
+    def git(self, *args: str) -> None:
+        self.sh("git", *args, show=False)
+
+    def dvc(self, *args: str, show: bool = False) -> None:
+        self.sh(process.tool("dvc"), *args, show=show, label=" ".join(("dvc", *args)))
+
+    def set_param(self, key: str, value: str) -> None:
+        path = self.repo / "params.yaml"
+        text = path.read_text()
+        new, n = re.subn(rf"(?m)^(\s+{re.escape(key)}:)\s*\S+", rf"\g<1> {value}", text, count=1)
+        if n != 1:
+            raise MlgitError(f"demo: params.yaml has no key {key!r}")
+        path.write_text(new)
+        sys.stdout.write(f"$ edit params.yaml: {key} = {value}\n")
+
+
+def run(where: Path | None) -> int:
+    """Build a demo repository and walk it through release, improvement and a refused regression."""
+    base = Path(tempfile.mkdtemp(prefix="mlgit-demo-")) if where is None else where
+    if where is not None and where.exists() and any(where.iterdir()):
+        raise MlgitError(f"{where} is not empty; the demo needs a new or empty folder")
+    repo, remote = base / "repo", base / "dvc-remote"
+    shutil.copytree(resources.bundled("example_repo"), repo, ignore=shutil.ignore_patterns("__pycache__", ".venv"))
+    d = _Demo(repo)
+
+    d.say("1. A new ML repository: git + DVC, pipeline run, data and model pushed to a local DVC remote")
+    d.git("init", "--quiet", "--initial-branch=main")
+    d.dvc("init", "--quiet")
+    d.dvc("remote", "add", "--default", "local", str(remote))
+    d.dvc("repro", "--quiet", show=True)
+    d.git("add", "--all")
+    d.git("commit", "--quiet", "--message", "Breast-cancer classifier: baseline pipeline")
+    d.dvc("push", "--quiet", show=True)
+
+    d.say("2. mlgit init detects datasets, the model and its metrics, and writes mlgit.yaml")
+    d.mlgit("init")
+    d.git("add", "mlgit.yaml")
+    d.git("commit", "--quiet", "--message", "Add mlgit.yaml")
+
+    d.say("3. First promotion: no baseline yet, so only absolute bounds apply; tags v0.1.0")
+    d.mlgit("promote")
+
+    d.say("4. A branch that improves the model (less regularization)")
+    d.git("checkout", "--quiet", "-b", "better-model")
+    d.set_param("C", "1.0")
+    d.dvc("repro", "--quiet", show=True)
+    d.mlgit("metrics", "diff")
+    d.git("commit", "--quiet", "--all", "--message", "Train with C=1.0")
+    d.dvc("push", "--quiet")
+
+    d.say("5. Merged to main and promoted: metrics improved, so a minor bump with lineage in the tag")
+    d.git("checkout", "--quiet", "main")
+    d.git("merge", "--quiet", "--no-ff", "better-model", "--message", "Merge better-model")
+    d.mlgit("promote")
+    d.sh("git", "tag", "--list", "-n1", "cancer-classifier@*")
+
+    d.say("6. A branch that degrades the model: the promotion gate refuses it (exit 1), no tag")
+    d.git("checkout", "--quiet", "-b", "worse-model")
+    d.set_param("C", "0.0003")
+    d.dvc("repro", "--quiet", show=True)
+    d.git("commit", "--quiet", "--all", "--message", "Train with C=0.0003")
+    d.mlgit("promote", expect=1)
+    d.git("checkout", "--quiet", "main")
+
+    d.say("Registry state (read back by GTO)")
+    try:
+        d.sh(process.tool("gto"), "show", label="gto show")
+    except MlgitError:
+        d.sh("git", "tag", "--list", "-n1")
+    sys.stdout.write(f"\nThe demo repository is at {repo}\n(DVC remote: {remote})\n")
+    return 0

@@ -1,0 +1,195 @@
+"""`mlgit init`: detect datasets, models and metrics, and write a commented mlgit.yaml that works as is."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgit import config, git, pipeline, process
+from mlgit.errors import MlgitError
+from mlgit.valuefile import number, parse
+
+_TABLE_EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_MODEL_EXT = (".pkl", ".pickle", ".joblib", ".skops", ".onnx", ".pt", ".pth", ".h5", ".keras", ".safetensors", ".cbm", ".ubj", ".bst", ".model")
+_LOWER_TOKENS = frozenset(
+    "loss logloss error err mae mse rmse rmsle mape smape latency time duration seconds ms perplexity ppl "
+    "fpr fnr far brier wer cer cost memory size bytes distance divergence".split()
+)
+_PLAIN = re.compile(r"^[A-Za-z0-9_./\-]+$")
+
+
+def direction_for(metric: str) -> str:
+    """Guess whether higher or lower is better from the metric's name."""
+    last = metric.rsplit(".", 1)[-1].lower()
+    tokens = set(re.split(r"[^a-z0-9]+", last)) | {last}
+    if tokens & _LOWER_TOKENS or "loss" in last or "error" in last:
+        return "lower"
+    return "higher"
+
+
+def _q(text: str) -> str:
+    return text if _PLAIN.match(text) and not text[0].isdigit() else json.dumps(text)
+
+
+def _name(text: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-zA-Z0-9\-_]+", "-", text).strip("-_") or "item"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What init found in the repository."""
+
+    datasets: list[tuple[str, str, str]]  # name, path, format
+    models: list[tuple[str, str, list[str]]]  # name, path, metrics files
+    params: list[str]
+    gates: dict[str, list[tuple[str, str]]]  # model -> (metric, direction)
+    default_branch: str
+
+
+def _table_format(root: Path, path: str) -> str | None:
+    ext = posixpath.splitext(path)[1].lower()
+    if ext in _TABLE_EXT:
+        return _TABLE_EXT[ext]
+    folder = root / path
+    if folder.is_dir():
+        kinds = {_TABLE_EXT.get(os.path.splitext(f)[1].lower()) for f in os.listdir(folder) if not f.startswith(".")}
+        if len(kinds) == 1 and None not in kinds:
+            return kinds.pop()
+    return None
+
+
+def detect(root: Path) -> Detected:
+    """Read dvc.yaml, .dvc files and metrics files in the work tree."""
+    project = pipeline.read_project(root)
+    taken: set[str] = set()
+    datasets = []
+    for out in project.outs:
+        if out.metrics or out.plots:
+            continue
+        fmt = _table_format(root, out.path)
+        if fmt and out.path not in {d[1] for d in datasets}:
+            stem = posixpath.splitext(posixpath.basename(out.path))[0]
+            datasets.append((_name(stem, taken), out.path, fmt))
+    model_taken: set[str] = set()
+    found: list[tuple[str, str]] = [(_name(a.name, model_taken), a.path) for a in project.artifacts if a.type in (None, "model")]
+    if not found:
+        for out in project.outs:
+            base = posixpath.basename(out.path).lower()
+            if not (out.metrics or out.plots) and (base.endswith(_MODEL_EXT) or "model" in base):
+                found.append((_name(posixpath.splitext(posixpath.basename(out.path))[0], model_taken), out.path))
+    metrics_files = [m for m in project.metrics]
+    models = []
+    gates: dict[str, list[tuple[str, str]]] = {}
+    for name, path in found:
+        top = path.split("/", 1)[0] if len(found) > 1 else ""
+        mine = [m for m in metrics_files if top and m.startswith(f"{top}/")] or metrics_files
+        models.append((name, path, mine))
+        gates[name] = []
+        for mfile in mine:
+            try:
+                values = parse(mfile, (root / mfile).read_bytes())
+            except (OSError, MlgitError):
+                continue
+            qualify = len(mine) > 1
+            for key, value in values.items():
+                if number(value) is not None:
+                    gates[name].append((f"{mfile}:{key}" if qualify else key, direction_for(key)))
+    params = [p for p in project.params if (root / p).is_file()]
+    return Detected(datasets, models, params, gates, git.default_branch(root, None))
+
+
+def render(d: Detected) -> str:
+    """The commented mlgit.yaml text."""
+    out = [
+        "# mlgit configuration: see the README's \"mlgit.yaml reference\" for every key.",
+        "# Written by 'mlgit init'; edit freely (re-running init needs --force and replaces this file).",
+        "version: 1",
+        "",
+        "# DVC-tracked tables that the checks read and that release lineage records (by DVC hash).",
+    ]
+    if d.datasets:
+        out.append("datasets:")
+        for name, path, fmt in d.datasets:
+            out += [f"  {_q(name)}:", f"    path: {_q(path)}", f"    format: {fmt}"]
+    else:
+        out += ["datasets: {}", "#  my-table:", "#    path: data/table.csv", "#    format: csv    # csv | parquet | jsonl"]
+    out += ["", "# Models: the artifact, its metrics and params files, and the promotion policy."]
+    if not d.models:
+        out += [
+            "# None detected: declare one like this, or add an 'artifacts:' section to dvc.yaml and re-run init.",
+            "models: {}",
+            "#  my-model:",
+            "#    path: models/model.pkl",
+            "#    metrics: [metrics.json]",
+            "#    params: [params.yaml]",
+        ]
+    else:
+        out.append("models:")
+    for name, path, mfiles in d.models:
+        out += [f"  {_q(name)}:", f"    path: {_q(path)}"]
+        out.append(f"    metrics: [{', '.join(_q(m) for m in mfiles)}]" if mfiles else "    metrics: [metrics.json]  # none detected: point this at your metrics file")
+        out.append(f"    params: [{', '.join(_q(p) for p in d.params)}]")
+        out += [
+            "    policy:",
+            "      base: last-release       # compare with the last release tag; or 'main', or any git revision",
+            "      first_version: 0.1.0",
+            "      # One gate per metric. direction was guessed from the name: check it.",
+            "      # Optional per gate: min / max (absolute bounds), max_regression (absolute),",
+            "      # max_regression_rel (fraction of the baseline), min_improvement (absolute).",
+            "      # Without max_regression*, a gated metric may not get worse than the baseline at all;",
+            "      # init allows 2 % (max_regression_rel: 0.02) so an overall better model may trade a little.",
+        ]
+        gates = d.gates.get(name, [])
+        if gates:
+            out.append("      gates:")
+            for metric, direction in gates:
+                out += [f"        {_q(metric)}:", f"          direction: {direction}", "          max_regression_rel: 0.02"]
+        else:
+            out += ["      gates: {}   # no numeric metrics found yet: run the pipeline, then 'mlgit init --force'"]
+    out += [
+        "",
+        "# Generated CI (mlgit ci generate).",
+        "ci:",
+        "  forge: github              # github | gitlab | none",
+        f"  default_branch: {_q(d.default_branch)}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def run(cwd: Path, force: bool) -> int:
+    """Write mlgit.yaml (refusing to replace one without --force); run `dvc init` if needed."""
+    root = git.toplevel(cwd)
+    target = root / config.CONFIG_NAME
+    if target.exists() and not force:
+        raise MlgitError(f"{target} already exists; not overwriting it", hint="pass --force to replace it")
+    if not (root / ".dvc").is_dir():
+        process.run((process.tool("dvc"), "init", "--quiet"), cwd=root)
+        sys.stdout.write("initialized DVC (.dvc/)\n")
+    detected = detect(root)
+    text = render(detected)
+    from mlgit import config_schema, yamlsource
+
+    config_schema.validate(yamlsource.load(text, config.CONFIG_NAME))  # what init writes must load as is
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+    sys.stdout.write(f"{'replaced' if force else 'wrote'} {config.CONFIG_NAME}:\n")
+    sys.stdout.write(f"  datasets: {', '.join(f'{n} ({p})' for n, p, _ in detected.datasets) or 'none found'}\n")
+    for name, path, _m in detected.models:
+        gates = ", ".join(f"{m} ({d} is better)" for m, d in detected.gates.get(name, []))
+        sys.stdout.write(f"  model {name}: {path}; gates: {gates or 'none yet'}\n")
+    if not detected.models:
+        sys.stdout.write("  models: none found (declare one in mlgit.yaml)\n")
+    sys.stdout.write("Review the metric directions, then commit mlgit.yaml.\n")
+    return 0

@@ -1,0 +1,202 @@
+"""`mlgit promote`: gate a model against its baseline and, if it passes, tag a release."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgit import baseline, config, git, lineage, metrics, pipeline, policy, registry, release
+from mlgit.errors import EXIT_FAILED, MlgitError
+from mlgit.render import terminal
+from mlgit.render.style import Style
+from mlgit.semver import Version
+
+_MAX_ATTEMPTS = 5
+
+
+@dataclass
+class Outcome:
+    """What promote decided and did, for the renderers."""
+
+    model: str
+    commit: str
+    status: str = "rejected"  # released | would-release | rejected | already-released
+    base: baseline.Baseline | None = None
+    decision: policy.Decision | None = None
+    version: Version | None = None
+    tag: str | None = None
+    pushed_to: str | None = None
+    bump: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def next_version(used: set[Version], first: str, improved: bool) -> tuple[Version, str]:
+    """Minor bump when a gated metric improved, patch otherwise; never a version used before."""
+    if not used:
+        v = Version.parse(f"v{first}")
+        assert v is not None
+        return v, "first"
+    part = "minor" if improved else "patch"
+    return max(used).bump(part), part
+
+
+def _all_used(root: Path, model: str) -> set[Version]:
+    # Lightweight tags count too: git would refuse the name even though GTO ignores the tag.
+    name = registry.tag_name(model)
+    used = set()
+    for rec in git.tags(root, [f"{name}@*"]):
+        ev = registry.parse(rec)
+        if ev is not None and ev.artifact == name and ev.version is not None:
+            used.add(ev.version)
+    return used
+
+
+def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, base_spec: str, out: Outcome) -> None:
+    evts = registry.events(root, model.name)
+    on_head = [e for e in registry.releases(evts) if e.commit == head]
+    if on_head:
+        out.status, out.tag, out.version = "already-released", on_head[-1].tag, on_head[-1].version
+        return
+    out.base = baseline.for_model(root, model.name, base_spec, cfg.ci.default_branch, evts)
+    candidate = metrics.read(root, model.metrics, head, "HEAD", worktree_fallback=True)
+    if not candidate.any_present:
+        raise MlgitError(
+            f"none of {model.name}'s metrics files exist at HEAD: {', '.join(model.metrics)}",
+            hint="run the pipeline (dvc repro) and commit the metrics file",
+        )
+    base_snap = None
+    if out.base.commit is not None:
+        base_snap = metrics.read(root, model.metrics, out.base.commit, out.base.label)
+    out.decision = policy.evaluate(model.policy.gates, candidate, base_snap)
+    if not out.decision.passed:
+        out.status = "rejected"
+        return
+    out.version, out.bump = next_version(_all_used(root, model.name), model.policy.first_version, bool(out.decision.improved))
+    out.tag = f"{registry.tag_name(model.name)}@{out.version}"
+    out.status = "would-release"
+    params = metrics.read(root, model.params, head, "HEAD", worktree_fallback=True)
+    doc = lineage.build(root, cfg, model, head, out.version, candidate, params, out.base, out.decision)
+    out.warnings and doc.setdefault("warnings", list(out.warnings))
+    out.__dict__["_message"] = release.message(model.name, str(out.version), doc)
+
+
+def run(
+    cwd: Path,
+    model_name: str | None,
+    base: str | None,
+    dry_run: bool,
+    push: str | None,
+    allow_dirty: bool,
+    as_json: bool,
+) -> int:
+    """Gate the model and tag a release when the policy passes."""
+    root = git.toplevel(cwd)
+    cfg = config.load(root)
+    model = cfg.model(model_name)
+    head = git.head(root)
+    if head is None:
+        raise MlgitError("the repository has no commits yet", hint="commit your work first")
+    dirty = git.dirty_paths(root)
+    out = Outcome(model.name, head)
+    if dirty and not allow_dirty:
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise MlgitError(
+            f"the working tree has uncommitted changes ({shown}); a release must describe a commit",
+            hint="commit or stash them, or pass --allow-dirty (the tag still goes on HEAD)",
+        )
+    if dirty:
+        out.warnings.append(f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}")
+    if push is not None and push not in git.remotes(root):
+        raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
+    stale = pipeline.stale_stages(root)
+    if stale is None:
+        out.warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
+    elif stale:
+        out.warnings.append("the pipeline is stale, metrics may not match the code: " + "; ".join(
+            f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items()
+        ))
+    base_spec = base or model.policy.base
+    if git.is_shallow(root) and push is None and base_spec == "last-release":
+        out.warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
+    for _ in range(_MAX_ATTEMPTS):
+        if push is not None:
+            git.fetch_tags(root, push, f"{registry.tag_name(model.name)}@*")
+        _attempt(root, cfg, model, head, base_spec, out)
+        if out.status != "would-release" or dry_run:
+            break
+        assert out.tag is not None
+        git.create_tag(root, out.tag, head, out.__dict__["_message"])
+        if push is None:
+            out.status = "released"
+            break
+        pushed = release.push(root, push, out.tag)
+        if pushed.ok:
+            out.status, out.pushed_to = "released", push
+            break
+        if not pushed.taken:
+            raise MlgitError(f"pushing {out.tag} to '{push}' failed; no tag was left behind:\n    {pushed.detail}")
+        out.warnings.append(f"{out.tag} was taken on '{push}' meanwhile; re-evaluating against the remote's tags")
+    else:
+        raise MlgitError(f"gave up after {_MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}")
+    _render(out, as_json, dry_run)
+    return EXIT_FAILED if out.status == "rejected" else 0
+
+
+def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
+    d = out.decision
+    return {
+        "model": out.model,
+        "commit": out.commit,
+        "status": out.status,
+        "dry_run": dry_run,
+        "version": str(out.version) if out.version else None,
+        "tag": out.tag,
+        "bump": out.bump,
+        "pushed_to": out.pushed_to,
+        "baseline": None if out.base is None else {
+            "kind": out.base.kind, "label": out.base.label, "commit": out.base.commit,
+            "version": str(out.base.version) if out.base.version else None,
+        },
+        "first_release": d.first_release if d else None,
+        "passed": d.passed if d else None,
+        "improved": list(d.improved) if d else [],
+        "results": [
+            {"code": r.code, "metric": r.metric, "rule": r.rule, "passed": r.passed, "candidate": r.candidate,
+             "baseline": r.baseline, "threshold": r.threshold, "message": r.message}
+            for r in (d.results if d else ())
+        ],
+        "warnings": out.warnings,
+    }
+
+
+def _render(out: Outcome, as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(_json(out, dry_run), indent=2) + "\n")
+        return
+    style = Style.for_stdout()
+    for w in out.warnings:
+        sys.stderr.write(f"warning: {w}\n")
+    if out.status == "already-released":
+        sys.stdout.write(f"{out.model}: HEAD ({out.commit[:8]}) is already released as {out.tag}; nothing to do\n")
+        return
+    assert out.base is not None and out.decision is not None
+    lines = [style(f"Promote {out.model} at {out.commit[:8]}", "bold")]
+    if out.decision.first_release:
+        lines.append("Baseline: none (first release): only absolute bounds (min/max) apply")
+    else:
+        lines.append(f"Baseline: {out.base.label}" + (f" at {out.base.commit[:8]}" if out.base.commit else ""))
+    lines += terminal.decision(out.decision, style)
+    if out.status == "rejected":
+        n = len(out.decision.failures)
+        lines.append(style(f"REJECTED: {n} rule{'s' if n != 1 else ''} failed; no tag created", "red", "bold"))
+    else:
+        why = {"first": "first release", "minor": f"minor: improved {', '.join(out.decision.improved)}", "patch": "patch: no gated metric improved"}[out.bump or "first"]
+        if out.status == "would-release":
+            lines.append(style(f"PASSED: would tag {out.tag} ({why}); dry run, nothing written", "green", "bold"))
+        else:
+            where = f" and pushed to '{out.pushed_to}'" if out.pushed_to else ""
+            lines.append(style(f"PASSED: tagged {out.tag} on {out.commit[:8]}{where} ({why})", "green", "bold"))
+    sys.stdout.write("\n".join(lines) + "\n")

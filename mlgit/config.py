@@ -1,0 +1,194 @@
+"""mlgit.yaml as typed, frozen values; validated once per content, then read from a small cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgit import __version__, yamlsource
+from mlgit.errors import MlgitError
+
+CONFIG_NAME = "mlgit.yaml"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A DVC-tracked table."""
+
+    name: str
+    path: str
+    format: str | None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The promotion rule for one metric."""
+
+    metric: str
+    direction: str
+    min: float | None
+    max: float | None
+    max_regression: float | None
+    max_regression_rel: float | None
+    min_improvement: float | None
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether larger values are better."""
+        return self.direction == "higher"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a model is promoted."""
+
+    base: str
+    first_version: str
+    gates: tuple[Gate, ...]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model artifact with its metrics, params and promotion policy."""
+
+    name: str
+    path: str
+    metrics: tuple[str, ...]
+    params: tuple[str, ...]
+    datasets: tuple[str, ...] | None
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class CI:
+    """Settings for generated CI."""
+
+    forge: str
+    default_branch: str | None
+    install: str | None
+    python: str
+    remote_secrets: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole of mlgit.yaml."""
+
+    root: Path
+    datasets: tuple[Dataset, ...]
+    models: tuple[Model, ...]
+    ci: CI
+
+    def model(self, name: str | None) -> Model:
+        """The named model, or the only one when no name is given."""
+        names = [m.name for m in self.models]
+        if name is None:
+            if len(self.models) == 1:
+                return self.models[0]
+            if not self.models:
+                raise MlgitError(f"{CONFIG_NAME} declares no models", hint="add one under 'models:' or run 'mlgit init --force'")
+            raise MlgitError(f"{CONFIG_NAME} declares several models; name one of: {', '.join(names)}")
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise MlgitError(f"unknown model {name!r}; {CONFIG_NAME} declares: {', '.join(names) or '(none)'}")
+
+    def datasets_of(self, model: Model) -> tuple[Dataset, ...]:
+        """The datasets a model's lineage records."""
+        if model.datasets is None:
+            return self.datasets
+        return tuple(d for d in self.datasets if d.name in model.datasets)
+
+
+def _from_dict(root: Path, data: dict[str, Any]) -> Config:
+    datasets = tuple(Dataset(name, d["path"], d["format"]) for name, d in data["datasets"].items())
+    models = []
+    for name, m in data["models"].items():
+        pol = m["policy"]
+        gates = tuple(Gate(metric=k, **g) for k, g in pol["gates"].items())
+        models.append(
+            Model(
+                name=name,
+                path=m["path"],
+                metrics=tuple(m["metrics"]),
+                params=tuple(m["params"]),
+                datasets=tuple(m["datasets"]) if m["datasets"] is not None else None,
+                policy=Policy(pol["base"], pol["first_version"].removeprefix("v"), gates),
+            )
+        )
+    ci = data["ci"]
+    return Config(
+        root=root,
+        datasets=datasets,
+        models=tuple(models),
+        ci=CI(ci["forge"], ci["default_branch"], ci["install"], ci["python"], tuple(ci["remote_secrets"].items())),
+    )
+
+
+def _cache_file(root: Path, raw: bytes) -> Path | None:
+    gitdir = root / ".git"
+    if not gitdir.is_dir():
+        return None
+    # The schema's own source is part of the key so a changed default never reads a stale entry.
+    schema = Path(__file__).with_name("config_schema.py").read_bytes()
+    key = hashlib.sha256(__version__.encode() + b"\0" + schema + b"\0" + raw).hexdigest()[:32]
+    return gitdir / "mlgit" / f"config-{key}.json"
+
+
+def _validate(raw: bytes) -> dict[str, Any]:
+    data = yamlsource.load(raw, CONFIG_NAME)
+    if data is None:
+        raise MlgitError(f"{CONFIG_NAME} is empty", hint="run 'mlgit init --force' to write a working one")
+    if not isinstance(data, dict):
+        raise MlgitError(f"{CONFIG_NAME}:1: the top level must be a mapping of keys (version, datasets, models, ci)")
+    from pydantic import ValidationError
+
+    from mlgit import config_schema
+
+    try:
+        return config_schema.validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))]
+            keypath = ".".join(str(p) for p in loc) or "(top level)"
+            line = yamlsource.line_of(raw, loc)
+            where = f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (see the README's mlgit.yaml reference for the keys allowed here)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            lines.append(f"{where}: {keypath}: {msg}")
+        raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def load(root: Path) -> Config:
+    """Load and validate mlgit.yaml at the repository root."""
+    path = root / CONFIG_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise MlgitError(f"no {CONFIG_NAME} in {root}", hint="run 'mlgit init' to create one") from None
+    except OSError as exc:
+        raise MlgitError(f"cannot read {path}: {exc.strerror}") from None
+    cache = _cache_file(root, raw)
+    if cache is not None:
+        try:
+            return _from_dict(root, json.loads(cache.read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    data = _validate(raw)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only .git only costs speed
+    return _from_dict(root, data)

@@ -1,0 +1,114 @@
+"""The one door to subprocess: every external command runs through `run`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgit.errors import MlgitError
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The outcome of one external command."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def out(self) -> str:
+        """Standard output decoded as UTF-8."""
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def err(self) -> str:
+        """Standard error decoded as UTF-8."""
+        return self.stderr.decode("utf-8", "replace")
+
+
+class CommandError(MlgitError):
+    """An external command exited non-zero where success was required."""
+
+    def __init__(self, result: Completed) -> None:
+        detail = (result.err.strip() or result.out.strip() or "(no output)").splitlines()
+        tail = "\n".join("    " + line for line in detail[-15:])
+        super().__init__(f"command failed (exit {result.returncode}): {' '.join(result.args)}\n{tail}")
+        self.result = result
+
+
+def _clean_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    # A GIT_DIR/GIT_INDEX_FILE leaked from a hook would point our git calls at another repository.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _GIT_KEEP}
+    if env:
+        base.update(env)
+    return base
+
+
+_GIT_KEEP = frozenset(
+    {
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_ASKPASS",
+        "GIT_TERMINAL_PROMPT",
+    }
+)
+
+
+def tool(name: str) -> str:
+    """Path of an executable, preferring the one installed beside this Python (the venv's)."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise MlgitError(f"'{name}' is not installed or not on PATH", hint=f"pip install {name}")
+    return found
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> Completed:
+    """Run a command, capturing output; raise CommandError on failure when `check`."""
+    try:
+        proc = subprocess.run(
+            list(args),
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            env=_clean_env(env),
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise MlgitError(f"cannot run '{args[0]}': not found", hint=f"install {Path(args[0]).name}") from exc
+    result = Completed(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        raise CommandError(result)
+    return result
+
+
+def stream(args: Sequence[str], *, cwd: Path | str | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run a command with the terminal attached (used by the demo); return its exit code."""
+    try:
+        return subprocess.call(list(args), cwd=cwd, env=_clean_env(env))
+    except FileNotFoundError as exc:
+        raise MlgitError(f"cannot run '{args[0]}': not found") from exc

@@ -1,0 +1,56 @@
+"""YAML at file boundaries: fast safe loading, and line numbers for error messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mlgit.errors import MlgitError
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load(text: bytes | str, source: str) -> Any:
+    """Parse YAML safely; a syntax error names the file and line."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - the loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise MlgitError(f"{where}: invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise MlgitError(f"{source}: invalid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise MlgitError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def line_of(text: bytes | str, path: Sequence[str | int]) -> int | None:
+    """The 1-based line where the value at a key path starts (the deepest key that exists)."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=_loader())
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            for knode, vnode in node.value:
+                if knode.value == str(key):
+                    line = knode.start_mark.line + 1
+                    node = vnode
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
