@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the end-to-end demo on a copy of the bundled example repository")
     demo.add_argument("--dir", metavar="DIR", help="where to build the demo repository (default: a new temp dir)")
+    # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 
 
@@ -77,4 +78,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mlgit.commands import demo
 
         return guarded(lambda: demo.run(Path(args.dir) if args.dir else None))
+    # mlgit:dispatch-end (new subcommands are dispatched above this line)
     raise AssertionError(args.command)

@@ -1,0 +1,182 @@
+"""Shared fixtures: real git and DVC repositories built in temp dirs, with a fixed identity and dates."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mlgit.main import main
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO_ROOT / "example_repo"
+BIN = Path(sys.executable).parent
+
+FIXED_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "DVC_NO_ANALYTICS": "1",
+    "NO_COLOR": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def _git_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = tmp_path_factory.mktemp("gitconfig") / "config"
+    cfg.write_text("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+    return cfg
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, _git_config: Path, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("GIT_") or key.startswith("GITHUB_") or key.startswith("GITLAB_") or key.startswith("CI_"):
+            monkeypatch.delenv(key)
+    for key, value in FIXED_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(_git_config))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".xdg-cache"))
+    # The example pipeline runs `python src/...`: it must be this interpreter.
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command (git, dvc, gto) in a test repository."""
+    res = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def git(*args: str, cwd: Path, check: bool = True) -> str:
+    """Run git; return stdout."""
+    return sh("git", *args, cwd=cwd, check=check).stdout
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Stage everything and commit; return the new HEAD."""
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "--allow-empty", "-m", message, cwd=repo)
+    return git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+@dataclass
+class Result:
+    """What a user sees from one mlgit invocation."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def mlgit(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
+    """Call the CLI in-process: `mlgit(repo, "promote", "--json")` -> Result."""
+
+    def call(repo: Path, *args: str) -> Result:
+        capsys.readouterr()
+        try:
+            code = main(["-C", str(repo), *args])
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    yield call
+
+
+METRICS_YAML = """\
+version: 1
+datasets:
+  table:
+    path: data/table.csv
+    format: csv
+models:
+  clf:
+    path: model.pkl
+    metrics: [metrics.json]
+    params: [params.yaml]
+    policy:
+      gates:
+        accuracy:
+          direction: higher
+          min: 0.5
+          max_regression: 0.01
+        loss:
+          direction: lower
+ci:
+  default_branch: main
+"""
+
+
+@pytest.fixture
+def small_repo(tmp_path: Path) -> Path:
+    """A git repo with mlgit.yaml, a metrics file, params and a DVC-tracked table (no pipeline run)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    sh(str(BIN / "dvc"), "init", "-q", cwd=repo)
+    (repo / "data").mkdir()
+    (repo / "data" / "table.csv").write_text("id,x,label\n1,0.5,0\n2,0.7,1\n")
+    sh(str(BIN / "dvc"), "add", "-q", "data/table.csv", cwd=repo)
+    (repo / "mlgit.yaml").write_text(METRICS_YAML)
+    (repo / "metrics.json").write_text('{"accuracy": 0.80, "loss": 0.40}\n')
+    (repo / "params.yaml").write_text("train:\n  lr: 0.1\n  depth: 3\n")
+    (repo / "model.pkl").write_text("not really a model\n")
+    commit_all(repo, "baseline")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def _example_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    """example_repo after git init, dvc init, dvc repro and mlgit init, committed on main (built once)."""
+    repo = tmp_path_factory.mktemp("example") / "repo"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(_git_config), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+    def run(*args: str) -> None:
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    run("git", "init", "-q", "-b", "main")
+    run(str(BIN / "dvc"), "init", "-q")
+    run(str(BIN / "dvc"), "repro", "-q")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "baseline pipeline")
+    run(sys.executable, "-m", "mlgit", "init")
+    run("git", "add", "mlgit.yaml")
+    run("git", "commit", "-q", "-m", "mlgit init")
+    return repo
+
+
+@pytest.fixture
+def example_repo(_example_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the prepared example repository."""
+    dest = tmp_path / "example"
+    shutil.copytree(_example_template, dest, symlinks=True)
+    return dest
+
+
+def set_param(repo: Path, key: str, value: str) -> None:
+    """Change `  key: old` to `  key: value` in params.yaml (first match)."""
+    import re
+
+    path = repo / "params.yaml"
+    text, n = re.subn(rf"(?m)^(\s+{re.escape(key)}:)\s*\S+", rf"\g<1> {value}", path.read_text(), count=1)
+    assert n == 1, key
+    path.write_text(text)
+
+
+def dvc(*args: str, cwd: Path) -> str:
+    """Run DVC from this environment."""
+    return sh(str(BIN / "dvc"), *args, cwd=cwd).stdout
