@@ -90,7 +90,9 @@ class Config:
             if len(self.models) == 1:
                 return self.models[0]
             if not self.models:
-                raise MlgitError(f"{CONFIG_NAME} declares no models", hint="add one under 'models:' or run 'mlgit init --force'")
+                raise MlgitError(
+                    f"{CONFIG_NAME} declares no models", hint="add one under 'models:' or run 'mlgit init --force'"
+                )
             raise MlgitError(f"{CONFIG_NAME} declares several models; name one of: {', '.join(names)}")
         for m in self.models:
             if m.name == name:

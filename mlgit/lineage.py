@@ -50,9 +50,22 @@ def build(
         "data": data,
         "params": params.flat(),
         "metrics": candidate.flat(),
-        "baseline": {"kind": base.kind, "label": base.label, "commit": base.commit, "version": str(base.version) if base.version else None},
+        "baseline": {
+            "kind": base.kind,
+            "label": base.label,
+            "commit": base.commit,
+            "version": str(base.version) if base.version else None,
+        },
         "decision": [
-            {"code": r.code, "metric": r.metric, "rule": r.rule, "passed": r.passed, "candidate": r.candidate, "baseline": r.baseline, "threshold": r.threshold}
+            {
+                "code": r.code,
+                "metric": r.metric,
+                "rule": r.rule,
+                "passed": r.passed,
+                "candidate": r.candidate,
+                "baseline": r.baseline,
+                "threshold": r.threshold,
+            }
             for r in decision.results
         ],
         "mlgit": __version__,

@@ -80,7 +80,9 @@ def read_project(root: Path) -> Project:
         base = posixpath.dirname(rel)
         for out in (data or {}).get("outs", []) if isinstance(data, dict) else []:
             if isinstance(out, dict) and "path" in out:
-                project.outs.append(Out(_join(base, str(out["path"])), None, cached=out.get("cache", True) is not False))
+                project.outs.append(
+                    Out(_join(base, str(out["path"])), None, cached=out.get("cache", True) is not False)
+                )
     return project
 
 
@@ -167,7 +169,10 @@ def stale_stages(root: Path) -> dict[str, list[str]] | None:
             if isinstance(change, dict):
                 for kind, detail in change.items():
                     if isinstance(detail, dict):
-                        reasons.extend(f"{kind[len('changed '):] if kind.startswith('changed ') else kind}: {p} {s}" for p, s in detail.items())
+                        reasons.extend(
+                            f"{kind[len('changed ') :] if kind.startswith('changed ') else kind}: {p} {s}"
+                            for p, s in detail.items()
+                        )
                     else:
                         reasons.append(f"{kind}: {detail}")
             else:

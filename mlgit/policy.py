@@ -65,10 +65,32 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
     raw, where = candidate.lookup(m)
     if where is None:
         files = ", ".join(f.path for f in candidate.files)
-        return [RuleResult("model.metric-missing", m, "present", False, None, None, None, f"{m} is missing from the candidate's metrics ({files})")]
+        return [
+            RuleResult(
+                "model.metric-missing",
+                m,
+                "present",
+                False,
+                None,
+                None,
+                None,
+                f"{m} is missing from the candidate's metrics ({files})",
+            )
+        ]
     cand = number(raw)
     if cand is None:
-        return [RuleResult("model.metric-not-numeric", m, "numeric", False, raw, None, None, f"{m} = {raw!r} in {where} is not a finite number")]
+        return [
+            RuleResult(
+                "model.metric-not-numeric",
+                m,
+                "numeric",
+                False,
+                raw,
+                None,
+                None,
+                f"{m} = {raw!r} in {where} is not a finite number",
+            )
+        ]
     out: list[RuleResult] = []
     if gate.min is not None:
         ok = cand >= gate.min - _eps(gate.min)

@@ -57,14 +57,38 @@ def parse(record: git.TagRecord) -> Event | None:
             return None
         kind = "deregistration" if m["dereg"] else "registration"
         counter = int(m["counter"]) if m["counter"] else None
-        return Event(name, m["name"], kind, version, None, counter, record.commit, record.date, record.annotated, record.message)
+        return Event(
+            name, m["name"], kind, version, None, counter, record.commit, record.date, record.annotated, record.message
+        )
     if m := _DEPRECATE.match(name):
         counter = int(m["counter"]) if m["counter"] else None
-        return Event(name, m["name"], "deprecation", None, None, counter, record.commit, record.date, record.annotated, record.message)
+        return Event(
+            name,
+            m["name"],
+            "deprecation",
+            None,
+            None,
+            counter,
+            record.commit,
+            record.date,
+            record.annotated,
+            record.message,
+        )
     if m := _ASSIGN.match(name):
         kind = "unassignment" if m["unassign"] else "assignment"
         counter = int(m["counter"]) if m["counter"] else None
-        return Event(name, m["name"], kind, None, m["stage"], counter, record.commit, record.date, record.annotated, record.message)
+        return Event(
+            name,
+            m["name"],
+            kind,
+            None,
+            m["stage"],
+            counter,
+            record.commit,
+            record.date,
+            record.annotated,
+            record.message,
+        )
     return None
 
 

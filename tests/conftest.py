@@ -34,7 +34,7 @@ FIXED_ENV = {
 @pytest.fixture(scope="session")
 def _git_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = tmp_path_factory.mktemp("gitconfig") / "config"
-    cfg.write_text("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+    cfg.write_text('[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n')
     return cfg
 
 
@@ -143,7 +143,12 @@ def _example_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Pat
     """example_repo after git init, dvc init, dvc repro and mlgit init, committed on main (built once)."""
     repo = tmp_path_factory.mktemp("example") / "repo"
     shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(_git_config), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        **FIXED_ENV,
+        "GIT_CONFIG_GLOBAL": str(_git_config),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
 
     def run(*args: str) -> None:
         subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)

@@ -40,7 +40,9 @@ class _Demo:
         else:
             code = process.run(args, cwd=self.repo, env=self.env, check=False).returncode
         if code != expect:
-            raise MlgitError(f"demo step failed: '{shown}' exited {code} (expected {expect}); the demo repo is at {self.repo}")
+            raise MlgitError(
+                f"demo step failed: '{shown}' exited {code} (expected {expect}); the demo repo is at {self.repo}"
+            )
 
     def mlgit(self, *args: str, expect: int = 0) -> None:
         self.sh(sys.executable, "-m", "mlgit", *args, expect=expect, label=" ".join(("mlgit", *args)))

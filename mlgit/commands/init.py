@@ -15,7 +15,22 @@ from mlgit.errors import MlgitError
 from mlgit.valuefile import number, parse
 
 _TABLE_EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_MODEL_EXT = (".pkl", ".pickle", ".joblib", ".skops", ".onnx", ".pt", ".pth", ".h5", ".keras", ".safetensors", ".cbm", ".ubj", ".bst", ".model")
+_MODEL_EXT = (
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".skops",
+    ".onnx",
+    ".pt",
+    ".pth",
+    ".h5",
+    ".keras",
+    ".safetensors",
+    ".cbm",
+    ".ubj",
+    ".bst",
+    ".model",
+)
 _LOWER_TOKENS = frozenset(
     "loss logloss error err mae mse rmse rmsle mape smape latency time duration seconds ms perplexity ppl "
     "fpr fnr far brier wer cer cost memory size bytes distance divergence".split()
@@ -72,7 +87,7 @@ def detect(root: Path) -> Detected:
     """Read dvc.yaml, .dvc files and metrics files in the work tree."""
     project = pipeline.read_project(root)
     taken: set[str] = set()
-    datasets = []
+    datasets: list[tuple[str, str, str]] = []
     for out in project.outs:
         if out.metrics or out.plots:
             continue
@@ -81,7 +96,9 @@ def detect(root: Path) -> Detected:
             stem = posixpath.splitext(posixpath.basename(out.path))[0]
             datasets.append((_name(stem, taken), out.path, fmt))
     model_taken: set[str] = set()
-    found: list[tuple[str, str]] = [(_name(a.name, model_taken), a.path) for a in project.artifacts if a.type in (None, "model")]
+    found: list[tuple[str, str]] = [
+        (_name(a.name, model_taken), a.path) for a in project.artifacts if a.type in (None, "model")
+    ]
     if not found:
         for out in project.outs:
             base = posixpath.basename(out.path).lower()
@@ -111,7 +128,7 @@ def detect(root: Path) -> Detected:
 def render(d: Detected) -> str:
     """The commented mlgit.yaml text."""
     out = [
-        "# mlgit configuration: see the README's \"mlgit.yaml reference\" for every key.",
+        '# mlgit configuration: see the README\'s "mlgit.yaml reference" for every key.',
         "# Written by 'mlgit init'; edit freely (re-running init needs --force and replaces this file).",
         "version: 1",
         "",
@@ -122,7 +139,12 @@ def render(d: Detected) -> str:
         for name, path, fmt in d.datasets:
             out += [f"  {_q(name)}:", f"    path: {_q(path)}", f"    format: {fmt}"]
     else:
-        out += ["datasets: {}", "#  my-table:", "#    path: data/table.csv", "#    format: csv    # csv | parquet | jsonl"]
+        out += [
+            "datasets: {}",
+            "#  my-table:",
+            "#    path: data/table.csv",
+            "#    format: csv    # csv | parquet | jsonl",
+        ]
     out += ["", "# Models: the artifact, its metrics and params files, and the promotion policy."]
     if not d.models:
         out += [
@@ -137,7 +159,11 @@ def render(d: Detected) -> str:
         out.append("models:")
     for name, path, mfiles in d.models:
         out += [f"  {_q(name)}:", f"    path: {_q(path)}"]
-        out.append(f"    metrics: [{', '.join(_q(m) for m in mfiles)}]" if mfiles else "    metrics: [metrics.json]  # none detected: point this at your metrics file")
+        out.append(
+            f"    metrics: [{', '.join(_q(m) for m in mfiles)}]"
+            if mfiles
+            else "    metrics: [metrics.json]  # none detected: point this at your metrics file"
+        )
         out.append(f"    params: [{', '.join(_q(p) for p in d.params)}]")
         out += [
             "    policy:",
@@ -153,7 +179,11 @@ def render(d: Detected) -> str:
         if gates:
             out.append("      gates:")
             for metric, direction in gates:
-                out += [f"        {_q(metric)}:", f"          direction: {direction}", "          max_regression_rel: 0.02"]
+                out += [
+                    f"        {_q(metric)}:",
+                    f"          direction: {direction}",
+                    "          max_regression_rel: 0.02",
+                ]
         else:
             out += ["      gates: {}   # no numeric metrics found yet: run the pipeline, then 'mlgit init --force'"]
     out += [

@@ -64,6 +64,9 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
     lines = [style(f"Work tree vs {ref.label}", "dim"), ""]
     lines += terminal.file_diffs("Metrics", mdiff, style, show_same=True)
     if pfiles:
-        lines += ["", *terminal.file_diffs("Params" + ("" if show_all else " (changed)"), pdiff, style, show_same=show_all)]
+        lines += [
+            "",
+            *terminal.file_diffs("Params" + ("" if show_all else " (changed)"), pdiff, style, show_same=show_all),
+        ]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

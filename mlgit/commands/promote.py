@@ -74,7 +74,9 @@ def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, bas
     if not out.decision.passed:
         out.status = "rejected"
         return
-    out.version, out.bump = next_version(_all_used(root, model.name), model.policy.first_version, bool(out.decision.improved))
+    out.version, out.bump = next_version(
+        _all_used(root, model.name), model.policy.first_version, bool(out.decision.improved)
+    )
     out.tag = f"{registry.tag_name(model.name)}@{out.version}"
     out.status = "would-release"
     params = metrics.read(root, model.params, head, "HEAD", worktree_fallback=True)
@@ -115,12 +117,15 @@ def run(
     if stale is None:
         out.warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
     elif stale:
-        out.warnings.append("the pipeline is stale, metrics may not match the code: " + "; ".join(
-            f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items()
-        ))
+        out.warnings.append(
+            "the pipeline is stale, metrics may not match the code: "
+            + "; ".join(f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items())
+        )
     base_spec = base or model.policy.base
     if git.is_shallow(root) and push is None and base_spec == "last-release":
-        out.warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
+        out.warnings.append(
+            "shallow clone: release tags may be missing locally; use --push to read them from the remote"
+        )
     for _ in range(_MAX_ATTEMPTS):
         if push is not None:
             git.fetch_tags(root, push, f"{registry.tag_name(model.name)}@*")
@@ -140,7 +145,9 @@ def run(
             raise MlgitError(f"pushing {out.tag} to '{push}' failed; no tag was left behind:\n    {pushed.detail}")
         out.warnings.append(f"{out.tag} was taken on '{push}' meanwhile; re-evaluating against the remote's tags")
     else:
-        raise MlgitError(f"gave up after {_MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}")
+        raise MlgitError(
+            f"gave up after {_MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}"
+        )
     _render(out, as_json, dry_run)
     return EXIT_FAILED if out.status == "rejected" else 0
 
@@ -156,16 +163,28 @@ def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
         "tag": out.tag,
         "bump": out.bump,
         "pushed_to": out.pushed_to,
-        "baseline": None if out.base is None else {
-            "kind": out.base.kind, "label": out.base.label, "commit": out.base.commit,
+        "baseline": None
+        if out.base is None
+        else {
+            "kind": out.base.kind,
+            "label": out.base.label,
+            "commit": out.base.commit,
             "version": str(out.base.version) if out.base.version else None,
         },
         "first_release": d.first_release if d else None,
         "passed": d.passed if d else None,
         "improved": list(d.improved) if d else [],
         "results": [
-            {"code": r.code, "metric": r.metric, "rule": r.rule, "passed": r.passed, "candidate": r.candidate,
-             "baseline": r.baseline, "threshold": r.threshold, "message": r.message}
+            {
+                "code": r.code,
+                "metric": r.metric,
+                "rule": r.rule,
+                "passed": r.passed,
+                "candidate": r.candidate,
+                "baseline": r.baseline,
+                "threshold": r.threshold,
+                "message": r.message,
+            }
             for r in (d.results if d else ())
         ],
         "warnings": out.warnings,
@@ -193,7 +212,11 @@ def _render(out: Outcome, as_json: bool, dry_run: bool) -> None:
         n = len(out.decision.failures)
         lines.append(style(f"REJECTED: {n} rule{'s' if n != 1 else ''} failed; no tag created", "red", "bold"))
     else:
-        why = {"first": "first release", "minor": f"minor: improved {', '.join(out.decision.improved)}", "patch": "patch: no gated metric improved"}[out.bump or "first"]
+        why = {
+            "first": "first release",
+            "minor": f"minor: improved {', '.join(out.decision.improved)}",
+            "patch": "patch: no gated metric improved",
+        }[out.bump or "first"]
         if out.status == "would-release":
             lines.append(style(f"PASSED: would tag {out.tag} ({why}); dry run, nothing written", "green", "bold"))
         else:

@@ -42,7 +42,7 @@ def table(header: list[str], rows: list[list[str]], *, raw_rows: list[list[str]]
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(header)).rstrip()]
-    for row, raw in zip(rows, measure):
+    for row, raw in zip(rows, measure, strict=True):
         cells = [cell + " " * (widths[i] - len(raw[i])) for i, cell in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
     return lines
