@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgit import baseline, config, git, lineage, metrics, pipeline, policy, registry, release
+from mlgit import baseline, config, gate, git, lineage, metrics, pipeline, policy, registry, release
 from mlgit.errors import EXIT_FAILED, MlgitError
 from mlgit.render import terminal
 from mlgit.render.style import Style
@@ -31,6 +31,7 @@ class Outcome:
     pushed_to: str | None = None
     bump: str | None = None
     warnings: list[str] = field(default_factory=list)
+    message: str = ""  # the tag message, once a version is chosen
 
 
 def next_version(used: set[Version], first: str, improved: bool) -> tuple[Version, str]:
@@ -60,29 +61,20 @@ def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, bas
     if on_head:
         out.status, out.tag, out.version = "already-released", on_head[-1].tag, on_head[-1].version
         return
-    out.base = baseline.for_model(root, model.name, base_spec, cfg.ci.default_branch, evts)
-    candidate = metrics.read(root, model.metrics, head, "HEAD", worktree_fallback=True)
-    if not candidate.any_present:
-        raise MlgitError(
-            f"none of {model.name}'s metrics files exist at HEAD: {', '.join(model.metrics)}",
-            hint="run the pipeline (dvc repro) and commit the metrics file",
-        )
-    base_snap = None
-    if out.base.commit is not None:
-        base_snap = metrics.read(root, model.metrics, out.base.commit, out.base.label)
-    out.decision = policy.evaluate(model.policy.gates, candidate, base_snap)
+    result = gate.evaluate(root, cfg, model, head, base_spec, evts)
+    out.base, out.decision = result.baseline, result.decision
     if not out.decision.passed:
         out.status = "rejected"
         return
-    out.version, out.bump = next_version(
-        _all_used(root, model.name), model.policy.first_version, bool(out.decision.improved)
-    )
+    used = _all_used(root, model.name)
+    out.version, out.bump = next_version(used, model.policy.first_version, bool(out.decision.improved))
     out.tag = f"{registry.tag_name(model.name)}@{out.version}"
     out.status = "would-release"
     params = metrics.read(root, model.params, head, "HEAD", worktree_fallback=True)
-    doc = lineage.build(root, cfg, model, head, out.version, candidate, params, out.base, out.decision)
-    out.warnings and doc.setdefault("warnings", list(out.warnings))
-    out.__dict__["_message"] = release.message(model.name, str(out.version), doc)
+    doc = lineage.build(root, cfg, model, head, out.version, result.candidate, params, out.base, out.decision)
+    if out.warnings:
+        doc["warnings"] = list(out.warnings)
+    out.message = release.message(model.name, str(out.version), doc)
 
 
 def run(
@@ -133,7 +125,7 @@ def run(
         if out.status != "would-release" or dry_run:
             break
         assert out.tag is not None
-        git.create_tag(root, out.tag, head, out.__dict__["_message"])
+        git.create_tag(root, out.tag, head, out.message)
         if push is None:
             out.status = "released"
             break
