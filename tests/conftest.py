@@ -120,22 +120,35 @@ ci:
 """
 
 
-@pytest.fixture
-def small_repo(tmp_path: Path) -> Path:
-    """A git repo with mlgit.yaml, a metrics file, params and a DVC-tracked table (no pipeline run)."""
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="session")
+def _small_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    repo = tmp_path_factory.mktemp("small") / "repo"
     repo.mkdir()
-    git("init", "-q", "-b", "main", cwd=repo)
-    sh(str(BIN / "dvc"), "init", "-q", cwd=repo)
+    env = {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(_git_config)}
+
+    def run(*args: str) -> None:
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    run("git", "init", "-q", "-b", "main")
+    run(str(BIN / "dvc"), "init", "-q")
     (repo / "data").mkdir()
     (repo / "data" / "table.csv").write_text("id,x,label\n1,0.5,0\n2,0.7,1\n")
-    sh(str(BIN / "dvc"), "add", "-q", "data/table.csv", cwd=repo)
+    run(str(BIN / "dvc"), "add", "-q", "data/table.csv")
     (repo / "mlgit.yaml").write_text(METRICS_YAML)
     (repo / "metrics.json").write_text('{"accuracy": 0.80, "loss": 0.40}\n')
     (repo / "params.yaml").write_text("train:\n  lr: 0.1\n  depth: 3\n")
     (repo / "model.pkl").write_text("not really a model\n")
-    commit_all(repo, "baseline")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "baseline")
     return repo
+
+
+@pytest.fixture
+def small_repo(_small_template: Path, tmp_path: Path) -> Path:
+    """A git repo with mlgit.yaml, a metrics file, params and a DVC-tracked table (no pipeline run)."""
+    dest = tmp_path / "repo"
+    shutil.copytree(_small_template, dest, symlinks=True)
+    return dest
 
 
 @pytest.fixture(scope="session")

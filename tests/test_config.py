@@ -1,0 +1,87 @@
+"""mlgit.yaml validation: every error names the file, line and key path, and exits 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import METRICS_YAML, commit_all
+
+
+def _write(repo: Path, text: str) -> None:
+    (repo / "mlgit.yaml").write_text(text)
+
+
+def test_bad_yaml_names_line(small_repo: Path, mlgit) -> None:
+    _write(small_repo, "version: 1\nmodels:\n  clf: [unclosed\n")
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2
+    assert "mlgit.yaml:" in r.err and "invalid YAML" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_unknown_key_names_path_and_line(small_repo: Path, mlgit) -> None:
+    _write(small_repo, METRICS_YAML.replace("          min: 0.5\n", "          min: 0.5\n          minimum: 3\n"))
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2
+    line = METRICS_YAML.splitlines().index("          min: 0.5") + 2
+    assert f"mlgit.yaml:{line}: models.clf.policy.gates.accuracy.minimum: unknown key" in r.err
+
+
+def test_wrong_type_names_key(small_repo: Path, mlgit) -> None:
+    _write(small_repo, METRICS_YAML.replace("direction: higher", "direction: up"))
+    r = mlgit(small_repo, "metrics", "diff")
+    assert r.code == 2
+    assert "models.clf.policy.gates.accuracy.direction" in r.err
+    assert "'higher' or 'lower'" in r.err
+
+
+def test_several_errors_reported_at_once(small_repo: Path, mlgit) -> None:
+    text = METRICS_YAML.replace("direction: higher", "direction: up").replace("path: model.pkl", "path: /abs/model.pkl")
+    _write(small_repo, text)
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2
+    assert "models.clf.policy.gates.accuracy.direction" in r.err
+    assert "models.clf.path" in r.err and "relative" in r.err
+
+
+@pytest.mark.parametrize("text", ["", "\n# only a comment\n"])
+def test_empty_file(small_repo: Path, mlgit, text: str) -> None:
+    _write(small_repo, text)
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2
+    assert "mlgit.yaml is empty" in r.err
+
+
+def test_top_level_list(small_repo: Path, mlgit) -> None:
+    _write(small_repo, "- a\n- b\n")
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2 and "top level must be a mapping" in r.err
+
+
+def test_invalid_model_name(small_repo: Path, mlgit) -> None:
+    _write(small_repo, METRICS_YAML.replace("  clf:\n", "  -clf:\n"))
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2 and "not a valid artifact name" in r.err
+
+
+def test_missing_config_hints_init(small_repo: Path, mlgit) -> None:
+    (small_repo / "mlgit.yaml").unlink()
+    commit_all(small_repo, "drop config")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2
+    assert "no mlgit.yaml" in r.err and "mlgit init" in r.err
+
+
+def test_edited_config_is_revalidated(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote", "--dry-run").code == 0
+    _write(small_repo, METRICS_YAML.replace("direction: lower", "direction: sideways"))
+    r = mlgit(small_repo, "promote", "--dry-run", "--allow-dirty")
+    assert r.code == 2 and "models.clf.policy.gates.loss.direction" in r.err
+
+
+def test_min_greater_than_max(small_repo: Path, mlgit) -> None:
+    _write(small_repo, METRICS_YAML.replace("          min: 0.5\n", "          min: 0.5\n          max: 0.1\n"))
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2 and "min (0.5) is greater than max (0.1)" in r.err
