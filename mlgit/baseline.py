@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgit import git
 from mlgit.errors import MlgitError
-from mlgit.registry import Event, releases
-from mlgit.semver import Version
+
+if TYPE_CHECKING:
+    from mlgit.registry import Event
+    from mlgit.semver import Version
 
 _FETCH_HINT = (
     "fetch it first, e.g. 'git fetch origin {branch}:refs/remotes/origin/{branch}'"
@@ -61,6 +64,8 @@ def revision(root: Path, rev: str) -> Baseline:
 def for_model(root: Path, model: str, spec: str, default_branch: str | None, evts: list[Event]) -> Baseline:
     """Resolve `last-release`, `main` (the default branch's merge-base) or any REV for a model."""
     if spec == "last-release":
+        from mlgit.registry import releases
+
         active = releases(evts)
         if not active:
             return Baseline("none", "no release yet", None)

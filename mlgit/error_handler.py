@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +32,9 @@ def guarded(func: Callable[[], int]) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the last resort that turns a crash into a report
+        import platform
+        import traceback
+
         log = _log_path()
         report = (
             f"### version information\nmlgit: {__version__}\npython: {sys.version}\nplatform: {platform.platform()}\n"

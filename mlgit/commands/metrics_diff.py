@@ -9,8 +9,6 @@ from typing import Any
 
 from mlgit import baseline, config, git, metrics
 from mlgit.errors import MlgitError
-from mlgit.render import terminal
-from mlgit.render.style import Style
 
 
 def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | None]:
@@ -60,6 +58,9 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
+    from mlgit.render import terminal
+    from mlgit.render.style import Style
+
     style = Style.for_stdout()
     lines = [style(f"Work tree vs {ref.label}", "dim"), ""]
     lines += terminal.file_diffs("Metrics", mdiff, style, show_same=True)

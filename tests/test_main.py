@@ -1,0 +1,60 @@
+"""The command line as a user meets it: entry points, usage errors and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlgit import error_handler
+from mlgit.errors import MlgitError
+from tests.conftest import BIN
+
+
+def test_console_script_and_module_entry_points() -> None:
+    for cmd in ([str(BIN / "mlgit"), "--help"], [sys.executable, "-m", "mlgit", "--version"]):
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert res.returncode == 0, res.stderr
+    assert "promote" in subprocess.run([str(BIN / "mlgit"), "--help"], capture_output=True, text=True).stdout
+
+
+def test_usage_errors_exit_2(mlgit, tmp_path: Path) -> None:
+    assert mlgit(tmp_path, "promote", "--bogus").code == 2
+    assert mlgit(tmp_path, "metrics").code == 2
+    assert mlgit(tmp_path).code == 2
+
+
+def test_user_error_exit_2_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    def boom() -> int:
+        raise MlgitError("bad thing", hint="do this")
+
+    assert error_handler.guarded(boom) == 2
+    err = capsys.readouterr().err
+    assert err == "error: bad thing\nhint: do this\n"
+
+
+def test_unexpected_error_exit_3_with_log(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    def crash() -> int:
+        raise RuntimeError("kaput")
+
+    assert error_handler.guarded(crash) == 3
+    err = capsys.readouterr().err
+    assert "An unexpected error has occurred: RuntimeError: kaput" in err
+    log = tmp_path / ".xdg-cache" / "mlgit" / "mlgit.log"
+    assert log.is_file() and "mlgit:" in log.read_text() and "kaput" in log.read_text()
+
+
+def test_interrupt_exit_130() -> None:
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    assert error_handler.guarded(interrupted) == 130
+
+
+def test_help_is_fast_and_lazy() -> None:
+    # Heavy libraries must not be imported just to parse arguments.
+    code = "import sys, mlgit.main; mlgit.main._parser(); print(sorted(m for m in ('pydantic', 'dvc', 'yaml', 'jinja2', 'polars', 'pandas') if m in sys.modules))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]"
