@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +11,6 @@ from mlgit.config import Config, Model
 from mlgit.metrics import Snapshot
 from mlgit.policy import Decision
 from mlgit.semver import Version
-
-
-def _hash_for(path: str, hashes: dict[str, str]) -> dict[str, str] | None:
-    # A table inside a DVC-tracked folder has no hash of its own: record the folder's.
-    probe = posixpath.normpath(path)
-    while probe and probe != ".":
-        if probe in hashes:
-            entry = {"md5": hashes[probe]}
-            if probe != path:
-                entry["via"] = probe
-            return entry
-        probe = posixpath.dirname(probe)
-    return None
 
 
 def build(
@@ -40,13 +26,15 @@ def build(
 ) -> dict[str, Any]:
     """The lineage document for one release."""
     hashes = pipeline.hashes_at(root, commit)
-    data = {d.name: {"path": d.path, **(_hash_for(d.path, hashes) or {"md5": None})} for d in cfg.datasets_of(model)}
+    data = {
+        d.name: {"path": d.path, **(pipeline.hash_for(d.path, hashes) or {"md5": None})} for d in cfg.datasets_of(model)
+    }
     return {
         "schema": "mlgit.lineage/1",
         "model": model.name,
         "version": str(version),
         "commit": commit,
-        "artifact": {"path": model.path, **(_hash_for(model.path, hashes) or {"md5": None})},
+        "artifact": {"path": model.path, **(pipeline.hash_for(model.path, hashes) or {"md5": None})},
         "data": data,
         "params": params.flat(),
         "metrics": candidate.flat(),

@@ -25,6 +25,7 @@ class Out:
     metrics: bool = False
     plots: bool = False
     cached: bool = True
+    base: str = ""  # folder of the dvc.yaml or .dvc file that declares it ("" at the root)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ class Artifact:
     name: str
     path: str
     type: str | None
+    base: str = ""  # folder of the dvc.yaml that declares it ("" at the root)
+
+    @property
+    def model_name(self) -> str:
+        """GTO's name for it: `dir:name` when declared in a sub-folder's dvc.yaml."""
+        return f"{self.base}:{self.name}" if self.base else self.name
 
 
 @dataclass
@@ -44,6 +51,8 @@ class Project:
     metrics: list[str] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
+    metrics_by_base: dict[str, list[str]] = field(default_factory=dict)
+    params_by_base: dict[str, list[str]] = field(default_factory=dict)
 
 
 def walk(root: Path, suffix: str) -> Iterator[str]:
@@ -91,13 +100,16 @@ def _add_dvc_yaml(project: Project, rel: str, raw: bytes) -> None:
     if not isinstance(data, dict):
         return
     base = posixpath.dirname(rel)
+    metrics = project.metrics_by_base.setdefault(base, [])
+    params = project.params_by_base.setdefault(base, [])
     for path, _flags in _entries(data.get("metrics")):
-        project.metrics.append(_join(base, path))
+        metrics.append(_join(base, path))
     for path, _flags in _entries(data.get("params")):
-        project.params.append(_join(base, path))
+        params.append(_join(base, path))
     for name, spec in (data.get("artifacts") or {}).items():
         if isinstance(spec, dict) and "path" in spec:
-            project.artifacts.append(Artifact(str(name), _join(base, str(spec["path"])), spec.get("type")))
+            artifact = Artifact(str(name), _join(base, str(spec["path"])), spec.get("type"), base)
+            project.artifacts.append(artifact)
     for sname, stage in (data.get("stages") or {}).items():
         if not isinstance(stage, dict):
             continue
@@ -111,17 +123,20 @@ def _add_dvc_yaml(project: Project, rel: str, raw: bytes) -> None:
                     metrics=kind == "metrics",
                     plots=kind == "plots",
                     cached=flags.get("cache", True) is not False,
+                    base=base,
                 )
                 project.outs.append(out)
                 if out.metrics:
-                    project.metrics.append(out.path)
+                    metrics.append(out.path)
         for item in stage.get("params") or []:
             if isinstance(item, dict):
-                project.params.extend(_join(wdir, str(f)) for f in item)
+                params.extend(_join(wdir, str(f)) for f in item)
             else:
-                project.params.append(_join(wdir, "params.yaml"))
-    project.metrics[:] = list(dict.fromkeys(project.metrics))
-    project.params[:] = list(dict.fromkeys(project.params))
+                params.append(_join(wdir, "params.yaml"))
+    metrics[:] = list(dict.fromkeys(metrics))
+    params[:] = list(dict.fromkeys(params))
+    project.metrics[:] = list(dict.fromkeys([*project.metrics, *metrics]))
+    project.params[:] = list(dict.fromkeys([*project.params, *params]))
 
 
 def hashes_at(root: Path, rev: str) -> dict[str, str]:
@@ -149,6 +164,19 @@ def hashes_at(root: Path, rev: str) -> dict[str, str]:
                     if isinstance(e, dict) and "path" in e and "md5" in e:
                         found.setdefault(_join(base, str(e["path"])), str(e["md5"]))
     return found
+
+
+def hash_for(path: str, hashes: dict[str, str]) -> dict[str, str] | None:
+    """The DVC md5 of a path; a file inside a DVC-tracked folder gets the folder's (`via`)."""
+    probe = posixpath.normpath(path)
+    while probe and probe != ".":
+        if probe in hashes:
+            entry = {"md5": hashes[probe]}
+            if probe != path:
+                entry["via"] = probe
+            return entry
+        probe = posixpath.dirname(probe)
+    return None
 
 
 def stale_stages(root: Path) -> dict[str, list[str]] | None:

@@ -51,6 +51,15 @@ def _q(text: str) -> str:
     return text if _PLAIN.match(text) and not text[0].isdigit() else json.dumps(text)
 
 
+def _name_in(name: str, taken: set[str]) -> str:
+    # Artifact names come from dvc.yaml and already follow GTO's grammar; only make them unique.
+    unique, n = name, 2
+    while unique in taken:
+        unique, n = f"{name}-{n}", n + 1
+    taken.add(unique)
+    return unique
+
+
 def _name(text: str, taken: set[str]) -> str:
     base = re.sub(r"[^a-zA-Z0-9\-_]+", "-", text).strip("-_") or "item"
     name, n = base, 2
@@ -66,7 +75,7 @@ class Detected:
 
     datasets: list[tuple[str, str, str]]  # name, path, format
     models: list[tuple[str, str, list[str]]]  # name, path, metrics files
-    params: list[str]
+    params: dict[str, list[str]]  # model -> params files
     gates: dict[str, list[tuple[str, str]]]  # model -> (metric, direction)
     default_branch: str
 
@@ -96,20 +105,23 @@ def detect(root: Path) -> Detected:
             stem = posixpath.splitext(posixpath.basename(out.path))[0]
             datasets.append((_name(stem, taken), out.path, fmt))
     model_taken: set[str] = set()
-    found: list[tuple[str, str]] = [
-        (_name(a.name, model_taken), a.path) for a in project.artifacts if a.type in (None, "model")
+    # (name, artifact path, folder of the declaring dvc.yaml): GTO names sub-folder artifacts `dir:name`.
+    found = [
+        (_name_in(a.model_name, model_taken), a.path, a.base) for a in project.artifacts if a.type in (None, "model")
     ]
     if not found:
         for out in project.outs:
             base = posixpath.basename(out.path).lower()
             if not (out.metrics or out.plots) and (base.endswith(_MODEL_EXT) or "model" in base):
-                found.append((_name(posixpath.splitext(posixpath.basename(out.path))[0], model_taken), out.path))
-    metrics_files = [m for m in project.metrics]
+                stem = posixpath.splitext(posixpath.basename(out.path))[0]
+                name = _name(stem, model_taken)
+                found.append((f"{out.base}:{name}" if out.base else name, out.path, out.base))
     models = []
     gates: dict[str, list[tuple[str, str]]] = {}
-    for name, path in found:
-        top = path.split("/", 1)[0] if len(found) > 1 else ""
-        mine = [m for m in metrics_files if top and m.startswith(f"{top}/")] or metrics_files
+    params_of: dict[str, list[str]] = {}
+    for name, path, base in found:
+        mine = project.metrics_by_base.get(base) or project.metrics
+        params_of[name] = [p for p in (project.params_by_base.get(base) or project.params) if (root / p).is_file()]
         models.append((name, path, mine))
         gates[name] = []
         for mfile in mine:
@@ -121,8 +133,7 @@ def detect(root: Path) -> Detected:
             for key, value in values.items():
                 if number(value) is not None:
                     gates[name].append((f"{mfile}:{key}" if qualify else key, direction_for(key)))
-    params = [p for p in project.params if (root / p).is_file()]
-    return Detected(datasets, models, params, gates, git.default_branch(root, None))
+    return Detected(datasets, models, params_of, gates, git.default_branch(root, None))
 
 
 def render(d: Detected) -> str:
@@ -164,7 +175,7 @@ def render(d: Detected) -> str:
             if mfiles
             else "    metrics: [metrics.json]  # none detected: point this at your metrics file"
         )
-        out.append(f"    params: [{', '.join(_q(p) for p in d.params)}]")
+        out.append(f"    params: [{', '.join(_q(p) for p in d.params.get(name, []))}]")
         out += [
             "    policy:",
             "      base: last-release       # compare with the last release tag; or 'main', or any git revision",

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgit import baseline, config, gate, git, lineage, metrics, pipeline, policy, registry, release
+from mlgit import baseline, changes, config, gate, git, lineage, metrics, pipeline, policy, registry, release
 from mlgit.errors import EXIT_FAILED, MlgitError
 from mlgit.render import terminal
 from mlgit.render.style import Style
 from mlgit.semver import Version
 
-_MAX_ATTEMPTS = 5
+_MAX_ATTEMPTS = release.MAX_ATTEMPTS
 
 
 @dataclass
@@ -23,7 +23,8 @@ class Outcome:
 
     model: str
     commit: str
-    status: str = "rejected"  # released | would-release | rejected | already-released
+    status: str = "rejected"  # released | would-release | rejected | already-released | unchanged
+    shared_warnings: int = 0  # how many of `warnings` apply to the whole run, not this model
     base: baseline.Baseline | None = None
     decision: policy.Decision | None = None
     version: Version | None = None
@@ -77,6 +78,58 @@ def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, bas
     out.message = release.message(model.name, str(out.version), doc)
 
 
+def _release(
+    root: Path,
+    cfg: config.Config,
+    model: config.Model,
+    head: str,
+    base_spec: str,
+    dry_run: bool,
+    push: str | None,
+    out: Outcome,
+) -> None:
+    artifact = registry.tag_name(model.name)
+    for attempt in range(_MAX_ATTEMPTS):
+        lease = None
+        if push is not None:
+            # Lease first, tags second: a release pushed in between fails our lease instead of being missed.
+            lease = release.read_lease(root, push, artifact)
+            release.fetch_registry(root, push, artifact)
+        _attempt(root, cfg, model, head, base_spec, out)
+        if out.status != "would-release" or dry_run:
+            return
+        assert out.tag is not None
+        git.create_tag(root, out.tag, head, out.message)
+        if push is None:
+            out.status = "released"
+            return
+        pushed = release.publish(root, push, [out.tag], lease, artifact)
+        if pushed.ok:
+            out.status, out.pushed_to = "released", push
+            return
+        if not pushed.taken:
+            raise MlgitError(f"pushing {out.tag} to '{push}' failed; no tag was left behind:\n    {pushed.detail}")
+        if pushed.moved:
+            out.warnings.append(
+                f"another release of {model.name} reached '{push}' first; re-evaluating against the remote's tags"
+            )
+        else:
+            out.warnings.append(f"{out.tag} was taken on '{push}' meanwhile; re-evaluating against the remote's tags")
+        release.backoff(attempt)
+    raise MlgitError(
+        f"gave up after {_MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}"
+    )
+
+
+def _unchanged(root: Path, cfg: config.Config, model: config.Model, head: str, base: str | None) -> str | None:
+    """In a multi-model repo, the release a model is unchanged since (None: evaluate it)."""
+    evts = registry.events(root, model.name)
+    ref = baseline.for_model(root, model.name, base or model.policy.base, cfg.ci.default_branch, evts)
+    if ref.commit is None or ref.commit == head:
+        return None
+    return None if changes.inputs_changed(root, cfg, model, ref.commit, head) else ref.label
+
+
 def run(
     cwd: Path,
     model_name: str | None,
@@ -86,15 +139,15 @@ def run(
     allow_dirty: bool,
     as_json: bool,
 ) -> int:
-    """Gate the model and tag a release when the policy passes."""
+    """Gate the model (or, with several and none named, each whose inputs changed) and tag releases."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
-    model = cfg.model(model_name)
+    models = list(cfg.models) if model_name is None and len(cfg.models) > 1 else [cfg.model(model_name)]
     head = git.head(root)
     if head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
     dirty = git.dirty_paths(root)
-    out = Outcome(model.name, head)
+    warnings: list[str] = []
     if dirty and not allow_dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise MlgitError(
@@ -102,46 +155,32 @@ def run(
             hint="commit or stash them, or pass --allow-dirty (the tag still goes on HEAD)",
         )
     if dirty:
-        out.warnings.append(f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}")
+        warnings.append(f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}")
     if push is not None and push not in git.remotes(root):
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
     stale = pipeline.stale_stages(root)
     if stale is None:
-        out.warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
+        warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
     elif stale:
-        out.warnings.append(
+        warnings.append(
             "the pipeline is stale, metrics may not match the code: "
             + "; ".join(f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items())
         )
-    base_spec = base or model.policy.base
-    if git.is_shallow(root) and push is None and base_spec == "last-release":
-        out.warnings.append(
-            "shallow clone: release tags may be missing locally; use --push to read them from the remote"
-        )
-    for _ in range(_MAX_ATTEMPTS):
-        if push is not None:
+    if git.is_shallow(root) and push is None and (base or "last-release") == "last-release":
+        warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
+    outcomes = []
+    for model in models:
+        out = Outcome(model.name, head, warnings=list(warnings), shared_warnings=len(warnings))
+        if push is not None and len(models) > 1:
             git.fetch_tags(root, push, f"{registry.tag_name(model.name)}@*")
-        _attempt(root, cfg, model, head, base_spec, out)
-        if out.status != "would-release" or dry_run:
-            break
-        assert out.tag is not None
-        git.create_tag(root, out.tag, head, out.message)
-        if push is None:
-            out.status = "released"
-            break
-        pushed = release.push(root, push, out.tag)
-        if pushed.ok:
-            out.status, out.pushed_to = "released", push
-            break
-        if not pushed.taken:
-            raise MlgitError(f"pushing {out.tag} to '{push}' failed; no tag was left behind:\n    {pushed.detail}")
-        out.warnings.append(f"{out.tag} was taken on '{push}' meanwhile; re-evaluating against the remote's tags")
-    else:
-        raise MlgitError(
-            f"gave up after {_MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}"
-        )
-    _render(out, as_json, dry_run)
-    return EXIT_FAILED if out.status == "rejected" else 0
+        since = _unchanged(root, cfg, model, head, base) if len(models) > 1 else None
+        if since is not None:
+            out.status, out.tag = "unchanged", since
+        else:
+            _release(root, cfg, model, head, base or model.policy.base, dry_run, push, out)
+        outcomes.append(out)
+    _render(outcomes, as_json, dry_run)
+    return EXIT_FAILED if any(o.status == "rejected" for o in outcomes) else 0
 
 
 def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
@@ -183,13 +222,24 @@ def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def _render(out: Outcome, as_json: bool, dry_run: bool) -> None:
+def _render(outcomes: list[Outcome], as_json: bool, dry_run: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(_json(out, dry_run), indent=2) + "\n")
+        docs = [_json(o, dry_run) for o in outcomes]
+        sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else {"models": docs}, indent=2) + "\n")
         return
-    style = Style.for_stdout()
-    for w in out.warnings:
+    for w in outcomes[0].warnings[: outcomes[0].shared_warnings] if outcomes else []:
         sys.stderr.write(f"warning: {w}\n")
+    for out in outcomes:
+        _render_one(out)
+
+
+def _render_one(out: Outcome) -> None:
+    style = Style.for_stdout()
+    for w in out.warnings[out.shared_warnings :]:
+        sys.stderr.write(f"warning: {out.model}: {w}\n")
+    if out.status == "unchanged":
+        sys.stdout.write(f"{out.model}: inputs unchanged since {out.tag}; not evaluated\n")
+        return
     if out.status == "already-released":
         sys.stdout.write(f"{out.model}: HEAD ({out.commit[:8]}) is already released as {out.tag}; nothing to do\n")
         return

@@ -1,0 +1,18 @@
+"""Whether a model's inputs changed between two commits: the test that keeps monorepo CI to what moved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlgit import git, pipeline
+from mlgit.config import Config, Model
+
+
+def inputs_changed(root: Path, cfg: Config, model: Model, old: str, new: str) -> bool:
+    """True when the artifact, a dataset (by DVC hash), a params file or a metrics file differs."""
+    old_hashes, new_hashes = pipeline.hashes_at(root, old), pipeline.hashes_at(root, new)
+    for path in (model.path, *(d.path for d in cfg.datasets_of(model))):
+        if pipeline.hash_for(path, old_hashes) != pipeline.hash_for(path, new_hashes):
+            return True
+    files = [*model.metrics, *model.params]
+    return git.show_files(root, old, files) != git.show_files(root, new, files)
