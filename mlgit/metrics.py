@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +77,32 @@ def read(root: Path, paths: Iterable[str], rev: str | None, label: str, *, workt
                 raw = None
             except IsADirectoryError:
                 raise MlgitError(f"{path}: is a directory; list the metrics/params files inside it") from None
-        files.append(ValueFile(path, parse(path, raw, where=where) if raw is not None else None))
+        files.append(ValueFile(path, _parse_cached(root, path, raw, where) if raw is not None else None))
     return Snapshot(label, rev, tuple(files))
+
+
+def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, Scalar]:
+    # Parsed values are cached by content under .git/mlgit: a warm run never imports a YAML/TOML parser,
+    # which is most of what separates `metrics diff` from a bare `git cat-file`.
+    cache_dir = root / ".git" / "mlgit" / "values"
+    key = hashlib.sha1(path.rsplit(".", 1)[-1].encode() + b"\0" + raw, usedforsecurity=False).hexdigest()
+    entry = cache_dir / f"{key}.json"
+    try:
+        cached = json.loads(entry.read_bytes())
+        if isinstance(cached, dict):
+            return cached
+    except (OSError, ValueError):
+        pass
+    values = parse(path, raw, where=where)
+    if (root / ".git").is_dir():
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(values))
+            os.replace(tmp, entry)
+        except OSError:
+            pass  # a read-only .git only costs speed
+    return values
 
 
 @dataclass(frozen=True)
