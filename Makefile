@@ -29,3 +29,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
+
+# The data-check benchmark against pandera and Great Expectations, in a venv of its own (.venv-bench).
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.mlgit-installed
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+.PHONY: bench-data
+bench-data: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/data_checks.py $(BENCH_ARGS)

@@ -23,7 +23,7 @@ _FETCH_HINT = (
 class Baseline:
     """The revision a candidate is compared with; `commit` None means there is none (first release)."""
 
-    kind: str  # release | branch | rev | none
+    kind: str  # release | stage | branch | rev | none
     label: str
     commit: str | None
     version: Version | None = None
@@ -61,8 +61,34 @@ def revision(root: Path, rev: str) -> Baseline:
     return Baseline("rev", f"{rev} ({commit[:8]})" if not commit.startswith(rev) else commit[:8], commit)
 
 
+def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
+    """The version a stage holds now (`stage:prod`), as `gto show` reads it."""
+    from mlgit import stages
+    from mlgit.registry import tag_name
+
+    if not name:
+        raise MlgitError("'stage:' needs a stage name, e.g. --base stage:prod")
+    art = stages.build(evts).get(tag_name(model))
+    held = art.current(name) if art else None
+    if held is None:
+        hint = f"assign one first: mlgit assign {model} {name}"
+        if git.is_shallow(root) or not evts:
+            hint = "fetch the registry tags first: 'git fetch --tags' (in GitHub Actions: fetch-depth: 0); or " + hint
+        raise MlgitError(f"no version of {model} is assigned to stage '{name}'", hint=hint)
+    if git.resolve(root, held.commit) is None:
+        raise MlgitError(
+            f"{model} {held.label} (stage {name}) is at commit {held.commit[:8]}, which this clone does not have",
+            hint=f"fetch it: 'git fetch origin {held.commit}', or 'git fetch --unshallow'",
+        )
+    reg = art.release(held.version) if art and held.version else None
+    tag = reg.tag if reg else held.event.tag
+    return Baseline("stage", f"{tag} (stage {name})", held.commit, held.version, tag)
+
+
 def for_model(root: Path, model: str, spec: str, default_branch: str | None, evts: list[Event]) -> Baseline:
-    """Resolve `last-release`, `main` (the default branch's merge-base) or any REV for a model."""
+    """Resolve `last-release`, `main` (the default branch's merge-base), `stage:NAME` or any REV for a model."""
+    if spec.startswith("stage:"):
+        return stage(root, model, spec.removeprefix("stage:"), evts)
     if spec == "last-release":
         from mlgit.registry import releases
 

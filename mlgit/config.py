@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,50 @@ CONFIG_NAME = "mlgit.yaml"
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """One extra data check declared under a dataset's `expectations:` (index: its position there)."""
+
+    kind: str  # not_null | unique | between | in_set | regex | max_null_fraction | rows_between | mean_between | ...
+    column: str | None
+    severity: str
+    index: int
+    low: float | None = None
+    high: float | None = None
+    values: tuple[str | int | float | bool, ...] = ()
+    pattern: str | None = None
+    fraction: float | None = None
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """How drift against the base revision's committed profile is measured and judged."""
+
+    enabled: bool = True
+    numeric: str = "psi"
+    categorical: str = "linf"
+    numeric_threshold: float | None = None  # None: the method's default, raised to the sampling noise
+    categorical_threshold: float | None = None
+    columns: tuple[tuple[str, float | None], ...] = ()  # per-column thresholds; None turns a column off
+    max_drifted_fraction: float = 0.5
+    severity: str = "warning"
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A DVC-tracked table."""
 
     name: str
     path: str
     format: str | None
+    schema: str | None = None  # None: schemas/<name>.schema.yaml
+    expectations: tuple[Expectation, ...] = ()
+    drift: DriftSettings = DriftSettings()
+    fail_on_warning: bool = False
+
+    @property
+    def schema_path(self) -> str:
+        """The repository-relative path of the dataset's schema file."""
+        return self.schema or f"schemas/{self.name}.schema.yaml"
 
 
 @dataclass(frozen=True)
@@ -52,6 +90,35 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class GoldenOutput:
+    """What a prediction on the golden input must look like (None: not checked)."""
+
+    type: str | None = None  # float | int | bool | str
+    shape: tuple[int | None, ...] | None = None  # None inside: any size on that axis
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Golden:
+    """A small input committed in git that the model must predict on."""
+
+    input: str
+    method: str | None = None  # the object's method (default predict), or the ONNX output name
+    key: str | None = None  # the estimator's key when the artifact loads as a mapping
+    output: GoldenOutput = field(default_factory=GoldenOutput)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """The inference latency budget, timed over `calls` predictions on the golden input."""
+
+    calls: int = 50
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class Model:
     """A model artifact with its metrics, params and promotion policy."""
 
@@ -61,6 +128,13 @@ class Model:
     params: tuple[str, ...]
     datasets: tuple[str, ...] | None
     policy: Policy
+    loader: str | None = None  # skops | onnx | joblib | pickle; None: from the file extension
+    trust_pickle: bool = False
+    trusted_types: tuple[str, ...] = ()
+    max_size_mb: float | None = None
+    golden: Golden | None = None
+    latency: Latency | None = None
+    slices: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +149,15 @@ class CI:
 
 
 @dataclass(frozen=True)
+class Registry:
+    """Stage rules for the git-tag model registry."""
+
+    stages: tuple[str, ...] = ()  # allowed stages in promotion order; empty: any GTO stage name
+    enforce_order: bool = True  # a version must be in the previous declared stage first
+    serialize_pushes: bool = True  # pushes also move refs/mlgit/registry/<model>.head (compare-and-swap)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of mlgit.yaml."""
 
@@ -82,6 +165,7 @@ class Config:
     datasets: tuple[Dataset, ...]
     models: tuple[Model, ...]
     ci: CI
+    registry: Registry = Registry()
 
     def model(self, name: str | None) -> Model:
         """The named model, or the only one when no name is given."""
@@ -106,8 +190,49 @@ class Config:
         return tuple(d for d in self.datasets if d.name in model.datasets)
 
 
+def _dataset(name: str, d: dict[str, Any]) -> Dataset:
+    expectations = []
+    for i, e in enumerate(d.get("expectations") or []):
+        kind = next(k for k, v in e.items() if k not in ("column", "severity") and v is not None)
+        value = e[kind]
+        low, high = (value[0], value[1]) if kind.endswith("between") else (None, None)
+        expectations.append(
+            Expectation(
+                kind,
+                e["column"],
+                e["severity"],
+                i,
+                low=low,
+                high=high,
+                values=tuple(value) if kind == "in_set" else (),
+                pattern=value if kind == "regex" else None,
+                fraction=value if kind == "max_null_fraction" else None,
+            )
+        )
+    dr = d.get("drift") or {}
+    drift = DriftSettings(
+        enabled=dr.get("enabled", True),
+        numeric=dr.get("numeric", "psi"),
+        categorical=dr.get("categorical", "linf"),
+        numeric_threshold=dr.get("numeric_threshold"),
+        categorical_threshold=dr.get("categorical_threshold"),
+        columns=tuple((c, None if t in ("off", False) else t) for c, t in (dr.get("columns") or {}).items()),
+        max_drifted_fraction=dr.get("max_drifted_fraction", 0.5),
+        severity=dr.get("severity", "warning"),
+    )
+    return Dataset(
+        name,
+        d["path"],
+        d["format"],
+        schema=d.get("schema_"),
+        expectations=tuple(expectations),
+        drift=drift,
+        fail_on_warning=bool(d.get("fail_on_warning", False)),
+    )
+
+
 def _from_dict(root: Path, data: dict[str, Any]) -> Config:
-    datasets = tuple(Dataset(name, d["path"], d["format"]) for name, d in data["datasets"].items())
+    datasets = tuple(_dataset(name, d) for name, d in data["datasets"].items())
     models = []
     for name, m in data["models"].items():
         pol = m["policy"]
@@ -120,6 +245,13 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                 params=tuple(m["params"]),
                 datasets=tuple(m["datasets"]) if m["datasets"] is not None else None,
                 policy=Policy(pol["base"], pol["first_version"].removeprefix("v"), gates),
+                loader=m["loader"],
+                trust_pickle=m["trust_pickle"],
+                trusted_types=tuple(m["trusted_types"]),
+                max_size_mb=m["max_size_mb"],
+                golden=_golden(m["golden"]),
+                latency=Latency(**m["latency"]) if m["latency"] is not None else None,
+                slices=m["slices"],
             )
         )
     ci = data["ci"]
@@ -128,7 +260,18 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
         datasets=datasets,
         models=tuple(models),
         ci=CI(ci["forge"], ci["default_branch"], ci["install"], ci["python"], tuple(ci["remote_secrets"].items())),
+        registry=Registry(
+            tuple(data["registry"]["stages"]), data["registry"]["enforce_order"], data["registry"]["serialize_pushes"]
+        ),
     )
+
+
+def _golden(g: dict[str, Any] | None) -> Golden | None:
+    if g is None:
+        return None
+    out = g["output"]
+    shape = tuple(out["shape"]) if out["shape"] is not None else None
+    return Golden(g["input"], g["method"], g["key"], GoldenOutput(out["type"], shape, out["min"], out["max"]))
 
 
 def _cache_file(root: Path, raw: bytes) -> Path | None:

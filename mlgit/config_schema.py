@@ -5,10 +5,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # GTO's artifact-name grammar (gto/constants.py); `dir=name` is its monorepo form inside tags.
 NAME_RE = r"^[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$"
+# A model may be GTO's monorepo form `dir:name` (written `dir=name` inside tags).
+MODEL_NAME_RE = r"^(?:[a-zA-Z0-9_.\-]+(?:/[a-zA-Z0-9_.\-]+)*:)?[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$"
 SEMVER_RE = r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
 
 RelPath = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -18,14 +28,90 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Bound = Annotated[list[float | None], Field(min_length=2, max_length=2)]
+_EXPECTATION_KINDS = (
+    "not_null",
+    "unique",
+    "between",
+    "in_set",
+    "regex",
+    "max_null_fraction",
+    "rows_between",
+    "mean_between",
+    "std_between",
+)
+
+
+class ExpectationSpec(_Strict):
+    column: str | None = None
+    severity: Literal["error", "warning"] = "error"
+    not_null: Literal[True] | None = None
+    unique: Literal[True] | None = None
+    between: Bound | None = None
+    in_set: Annotated[list[str | int | float | bool], Field(min_length=1)] | None = None
+    regex: str | None = None
+    max_null_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
+    rows_between: Bound | None = None
+    mean_between: Bound | None = None
+    std_between: Bound | None = None
+
+    @model_validator(mode="after")
+    def _one_check(self) -> ExpectationSpec:
+        kinds = [k for k in _EXPECTATION_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"give exactly one check per expectation (one of: {', '.join(_EXPECTATION_KINDS)}); got "
+                + (", ".join(kinds) or "none")
+            )
+        kind = kinds[0]
+        if kind == "rows_between" and self.column is not None:
+            raise ValueError("rows_between is about the whole dataset: remove 'column'")
+        if kind != "rows_between" and not self.column:
+            raise ValueError(f"{kind} needs 'column'")
+        bound = getattr(self, kind) if kind.endswith("between") else None
+        if bound is not None:
+            low, high = bound
+            if low is None and high is None:
+                raise ValueError(f"{kind} needs at least one bound: [low, high], null for open")
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"{kind}: low ({low}) is greater than high ({high})")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"regex {self.regex!r} does not compile: {exc}") from None
+        return self
+
+
+class DriftSpec(_Strict):
+    enabled: bool = True
+    numeric: Literal["psi", "jensen_shannon", "wasserstein"] = "psi"
+    categorical: Literal["linf", "jensen_shannon", "chi2"] = "linf"
+    numeric_threshold: Annotated[float, Field(gt=0)] | None = None
+    categorical_threshold: Annotated[float, Field(gt=0)] | None = None
+    # A threshold per column; `off` (YAML reads it as false) leaves a column out.
+    columns: dict[str, Annotated[float, Field(gt=0)] | Literal[False, "off"]] = Field(default_factory=dict)
+    max_drifted_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
+    severity: Literal["warning", "error"] = "warning"
+
+
 class DatasetSpec(_Strict):
     path: RelPath
     format: Literal["csv", "parquet", "jsonl"] | None = None
+    schema_: RelPath | None = Field(default=None, alias="schema")
+    expectations: list[ExpectationSpec] = Field(default_factory=list)
+    drift: DriftSpec = Field(default_factory=DriftSpec)
+    fail_on_warning: bool = False
 
     @field_validator("path")
     @classmethod
     def _relative(cls, v: str) -> str:
         return _relative_path(v)
+
+    @field_validator("schema_")
+    @classmethod
+    def _relative_schema(cls, v: str | None) -> str | None:
+        return None if v is None else _relative_path(v)
 
 
 class GateSpec(_Strict):
@@ -49,12 +135,58 @@ class PolicySpec(_Strict):
     gates: dict[str, GateSpec] = Field(default_factory=dict)
 
 
+class GoldenOutputSpec(_Strict):
+    type: Literal["float", "int", "bool", "str"] | None = None
+    shape: list[Annotated[int, Field(ge=0)] | None] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> GoldenOutputSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class GoldenSpec(_Strict):
+    input: RelPath
+    method: str | None = None
+    key: str | None = None
+    output: GoldenOutputSpec = Field(default_factory=GoldenOutputSpec)
+
+    @field_validator("input")
+    @classmethod
+    def _input(cls, v: str) -> str:
+        if not v.lower().endswith((".csv", ".json")):
+            raise ValueError(f"{v!r}: the golden input must be a .csv or .json file")
+        return _relative_path(v)
+
+
+class LatencySpec(_Strict):
+    calls: Annotated[int, Field(ge=2, le=100_000)] = 50
+    p50_ms: Annotated[float, Field(gt=0)] | None = None
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+
+
 class ModelSpec(_Strict):
     path: RelPath
     metrics: list[RelPath] = Field(min_length=1)
     params: list[RelPath] = Field(default_factory=list)
     datasets: list[str] | None = None
     policy: PolicySpec = Field(default_factory=PolicySpec)
+    loader: Literal["skops", "onnx", "joblib", "pickle"] | None = None
+    trust_pickle: bool = False
+    trusted_types: list[str] = Field(default_factory=list)
+    max_size_mb: Annotated[float, Field(gt=0)] | None = None
+    golden: GoldenSpec | None = None
+    latency: LatencySpec | None = None
+    slices: bool = True
+
+    @model_validator(mode="after")
+    def _latency_needs_golden(self) -> ModelSpec:
+        if self.latency is not None and self.golden is None:
+            raise ValueError("latency is measured on the golden input: declare golden.input too")
+        return self
 
     @field_validator("path")
     @classmethod
@@ -70,9 +202,40 @@ class ModelSpec(_Strict):
 class CISpec(_Strict):
     forge: Literal["github", "gitlab", "none"] = "github"
     default_branch: str | None = None
-    install: str | None = None
-    python: str = "3.11"
+    install: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True, pattern=r"^[^\r\n]+$")] | None = None
+    python: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")] = "3.11"
     remote_secrets: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("remote_secrets")
+    @classmethod
+    def _secret_names(cls, v: dict[str, str]) -> dict[str, str]:
+        # Both names are written into the generated workflows: they must be plain identifiers.
+        for env, secret in v.items():
+            for what, name in (("environment variable", env), ("secret", secret)):
+                if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                    raise ValueError(f"{name!r} is not a valid {what} name (letters, digits and '_')")
+            if secret.upper().startswith("GITHUB_"):
+                raise ValueError(f"secret {secret!r}: secret names cannot start with GITHUB_")
+        return v
+
+
+class RegistrySpec(_Strict):
+    stages: list[str] = Field(default_factory=list)
+    enforce_order: bool = True
+    serialize_pushes: bool = True
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_names(cls, v: list[str]) -> list[str]:
+        for stage in v:
+            if not re.match(NAME_RE, stage):
+                raise ValueError(
+                    f"stage {stage!r} is not a valid GTO stage name: letters, digits, '-', '_' and '/', "
+                    "starting and ending with a letter or digit"
+                )
+        if len(set(v)) != len(v):
+            raise ValueError(f"stages are listed more than once: {', '.join(sorted({s for s in v if v.count(s) > 1}))}")
+        return v
 
 
 class ConfigFile(_Strict):
@@ -80,12 +243,13 @@ class ConfigFile(_Strict):
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     ci: CISpec = Field(default_factory=CISpec)
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
 
     @field_validator("models", "datasets")
     @classmethod
-    def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _names(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         for name in v:
-            if not re.match(NAME_RE, name):
+            if not re.match(MODEL_NAME_RE if info.field_name == "models" else NAME_RE, name):
                 raise ValueError(
                     f"name {name!r} is not a valid artifact name: letters, digits, '-', '_' and '/', "
                     "starting and ending with a letter or digit"

@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="write mlgit.yaml for this repository (runs dvc init if needed)")
     init.add_argument("--force", action="store_true", help="overwrite an existing mlgit.yaml")
+    init.add_argument(
+        "--forge",
+        choices=["github", "gitlab", "none"],
+        help="also generate this forge's CI (default: github; none: skip, see 'mlgit ci generate')",
+    )
 
     metrics = sub.add_parser("metrics", help="metrics commands")
     msub = metrics.add_subparsers(dest="metrics_command", metavar="SUBCOMMAND", parser_class=_Parser)
@@ -66,13 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     cdata.add_argument("datasets", nargs="*", metavar="DATASET")
     cdata.add_argument("--base", metavar="REV", help="revision whose committed profile drift is measured against")
     cdata.add_argument("--json", action="store_true", help="machine-readable output")
+    cdata.add_argument("--no-cache", action="store_true", help="read the data again even when nothing changed")
     cschema = csub.add_parser("schema", help="classify schema changes against --base as breaking or compatible")
     cschema.add_argument("--base", metavar="REV", help="revision to compare with")
     cschema.add_argument("--json", action="store_true", help="machine-readable output")
     cmodel = csub.add_parser("model", help="stale pipeline, promotion policy, artifact loading and latency")
     cmodel.add_argument("model", nargs="?", metavar="MODEL")
-    cmodel.add_argument("--base", metavar="REV", help="baseline: REV, main, last-release or stage:NAME")
-    cmodel.add_argument("--json", action="store_true", help="machine-readable output")
+    # SUPPRESS: the value given before the subcommand (`mlgit check --base X model`) must not be reset.
+    cmodel.add_argument(
+        "--base", default=argparse.SUPPRESS, metavar="REV", help="baseline: REV, main, last-release or stage:NAME"
+    )
+    cmodel.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
 
     # -- registry (issue 4) --
     reg = sub.add_parser("registry", help="models, versions and stages from git tags")
@@ -102,12 +111,21 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--base", metavar="REV", help="revision to compare with (default: the shared baseline resolver)"
     )
-    report.add_argument("--format", choices=["md", "json", "html", "text"], default=None, help="output format")
+    report.add_argument(
+        "--format",
+        choices=["md", "json", "html", "text"],
+        default=None,
+        help="output format (default: from --output's extension, else text)",
+    )
     report.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    report.add_argument("--force", action="store_true", help="overwrite FILE even if it is not a previous report")
     comment = sub.add_parser("comment", help="create or update the one sticky report comment on a PR/MR")
     comment.add_argument("--forge", choices=["github", "gitlab"], help="default: detected from the environment")
     comment.add_argument("--pr", type=int, metavar="N", help="pull/merge request number (default: from the CI event)")
     comment.add_argument("--file", required=True, metavar="REPORT.md", help="the markdown report to post")
+    comment.add_argument(
+        "--dry-run", action="store_true", help="find the comment and say what would change; write nothing"
+    )
 
     # -- generated CI (issue 6) --
     ci = sub.add_parser("ci", help="generated CI workflows")
@@ -156,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "init":
         from mlgit.commands import init
 
-        return guarded(lambda: init.run(cwd, force=args.force))
+        return guarded(lambda: init.run(cwd, force=args.force, forge=args.forge))
     if args.command == "metrics":
         if args.metrics_command is None:
             return _needs_subcommand("metrics")

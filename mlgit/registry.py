@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mlgit import git
 from mlgit.semver import Version
 
-_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_=]*[a-zA-Z0-9])?"
-_REGISTER = re.compile(rf"^(?P<name>{_NAME})@(?P<version>v[^#!@]+?)(?:#(?P<counter>\d+))?(?P<dereg>!)?$")
-_ASSIGN = re.compile(rf"^(?P<name>{_NAME})#(?P<stage>[a-zA-Z0-9\-_/]+)(?:#(?P<counter>\d+)|(?P<unassign>!))$")
-_DEPRECATE = re.compile(rf"^(?P<name>{_NAME})@deprecated(?:#(?P<counter>\d+))?$")
+# GTO's grammar (gto/constants.py `tag_re`): `dir=name` is the monorepo form of `dir:name` inside tags.
+NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
+_ARTIFACT = rf"(?:[a-zA-Z0-9\-_./]+=)?{NAME}"
+_TAG = re.compile(
+    rf"^(?P<name>{_ARTIFACT})"
+    rf"(?:(?:#(?P<stage>{NAME})|@(?P<version>v[^#!@]+?))(?P<cancel>!?)|@(?P<deprecated>deprecated)|@created)"
+    r"(?:#(?P<counter>\d+))?$"
+)
+STAGE_RE = re.compile(rf"^{NAME}$")
+
+# GTO's event priorities (gto/base.py), used to order events that share a timestamp.
+PRIORITY = {"deprecation": 2, "registration": 3, "deregistration": 4, "assignment": 5, "unassignment": 6}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,23 @@ class Event:
     date: str
     annotated: bool
     message: str
+    tagger: str = ""
+
+    @property
+    def when(self) -> datetime:
+        """The tag's date (the tagger date GTO orders events by); the epoch when it has none."""
+        return parse_date(self.date) or _EPOCH
+
+    @property
+    def summary(self) -> str:
+        """The first line of the tag message."""
+        return self.message.split("\n", 1)[0].strip()
+
+    @property
+    def order(self) -> tuple[datetime, int, int, int, str]:
+        """Sort key: GTO's (timestamp, priority), with registrations first and GTO's counter breaking ties."""
+        registering = 0 if self.kind in ("registration", "deregistration") else 1
+        return (self.when, registering, self.counter or 0, PRIORITY.get(self.kind, 9), self.tag)
 
     @property
     def lineage(self) -> dict[str, Any] | None:
@@ -48,48 +76,64 @@ def tag_name(model: str) -> str:
     return model.replace(":", "=")
 
 
+def parse_date(text: str) -> datetime | None:
+    """An ISO-8601 date as git prints it (`%(taggerdate:iso-strict)`), or None."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def parse(record: git.TagRecord) -> Event | None:
     """Parse a tag; None when it is not a registry tag."""
-    name = record.name
-    if m := _REGISTER.match(name):
+    m = _TAG.match(record.name)
+    if m is None:
+        return None
+    counter = int(m["counter"]) if m["counter"] else None
+    version = None
+    stage = None
+    if m["version"]:
         version = Version.parse(m["version"])
         if version is None:
             return None
-        kind = "deregistration" if m["dereg"] else "registration"
-        counter = int(m["counter"]) if m["counter"] else None
-        return Event(
-            name, m["name"], kind, version, None, counter, record.commit, record.date, record.annotated, record.message
-        )
-    if m := _DEPRECATE.match(name):
-        counter = int(m["counter"]) if m["counter"] else None
-        return Event(
-            name,
-            m["name"],
-            "deprecation",
-            None,
-            None,
-            counter,
-            record.commit,
-            record.date,
-            record.annotated,
-            record.message,
-        )
-    if m := _ASSIGN.match(name):
-        kind = "unassignment" if m["unassign"] else "assignment"
-        counter = int(m["counter"]) if m["counter"] else None
-        return Event(
-            name,
-            m["name"],
-            kind,
-            None,
-            m["stage"],
-            counter,
-            record.commit,
-            record.date,
-            record.annotated,
-            record.message,
-        )
-    return None
+        kind = "deregistration" if m["cancel"] else "registration"
+    elif m["stage"]:
+        stage = m["stage"]
+        kind = "unassignment" if m["cancel"] else "assignment"
+    elif m["deprecated"]:
+        kind = "deprecation"
+    else:
+        return None  # `name@created` has no meaning in GTO's registry state
+    return Event(
+        record.name,
+        m["name"],
+        kind,
+        version,
+        stage,
+        counter,
+        record.commit,
+        record.date,
+        record.annotated,
+        record.message,
+        record.tagger,
+    )
+
+
+def counters(records: Iterable[git.TagRecord]) -> dict[str, int]:
+    """The highest GTO counter per artifact over ALL its tags (lightweight ones too, as GTO counts them)."""
+    top: dict[str, int] = {}
+    for record in records:
+        m = _TAG.match(record.name)
+        if m is not None and m["counter"]:
+            top[m["name"]] = max(top.get(m["name"], 0), int(m["counter"]))
+    return top
+
+
+def display_name(artifact: str) -> str:
+    """An artifact name as GTO's CLI writes it (`dir=name` in tags is `dir:name`)."""
+    return artifact.replace("=", ":")
 
 
 def events(root: Path, model: str | None = None) -> list[Event]:
@@ -101,6 +145,27 @@ def events(root: Path, model: str | None = None) -> list[Event]:
         if event is not None and event.annotated and (model is None or event.artifact == tag_name(model)):
             found.append(event)
     return found
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Every registry tag of one `git for-each-ref`: annotated events, and GTO counters over all tags."""
+
+    events: tuple[Event, ...]
+    counters: dict[str, int]
+    names: frozenset[str]  # every tag name seen, lightweight ones included
+
+
+def scan(root: Path, model: str | None = None) -> Scan:
+    """Read the registry (one model's tags, or all) with a single `git for-each-ref`."""
+    patterns = [f"{tag_name(model)}@*", f"{tag_name(model)}#*"] if model else []
+    records = git.tags(root, patterns)
+    found = []
+    for record in records:
+        event = parse(record)
+        if event is not None and event.annotated and (model is None or event.artifact == tag_name(model)):
+            found.append(event)
+    return Scan(tuple(found), counters(records), frozenset(r.name for r in records))
 
 
 def used_versions(evts: list[Event]) -> set[Version]:
@@ -115,7 +180,22 @@ def releases(evts: list[Event]) -> list[Event]:
     return sorted(regs, key=lambda e: e.version or Version(0, 0, 0))
 
 
-def lightweight_blockers(root: Path, model: str, version: Version) -> bool:
-    """Whether a lightweight tag already takes this version's name (GTO cannot see it, git refuses it)."""
-    name = f"{tag_name(model)}@{version}"
-    return any(r.name == name for r in git.tags(root, [name]))
+def taken_versions(root: Path, model: str) -> set[Version]:
+    """Versions whose tag names exist, lightweight tags included: git would refuse the name even if GTO ignores it."""
+    name = tag_name(model)
+    taken = set()
+    for record in git.tags(root, [f"{name}@*"]):
+        event = parse(record)
+        if event is not None and event.artifact == name and event.version is not None:
+            taken.add(event.version)
+    return taken
+
+
+def next_version(taken: set[Version], first: str, improved: bool) -> tuple[Version, str]:
+    """Minor bump when a gated metric improved, patch otherwise (first release: `first`); never a taken one."""
+    if not taken:
+        v = Version.parse(f"v{first}")
+        assert v is not None
+        return v, "first"
+    part = "minor" if improved else "patch"
+    return max(taken).bump(part), part

@@ -12,6 +12,7 @@ from sklearn.model_selection import train_test_split
 
 RAW_PATH = Path("data/raw/breast_cancer.csv")
 OUT_DIR = Path("data/prepared")
+REPORTING_COLUMNS = frozenset({"size_class"})
 
 
 def load_params() -> dict[str, Any]:
@@ -33,6 +34,10 @@ def main() -> None:
         reader = csv.reader(fh)
         header = next(reader)
         rows = list(reader)
+    # Reporting-only columns stay in the raw export; the model's data has numeric features and the target.
+    keep = [i for i, name in enumerate(header) if name not in REPORTING_COLUMNS]
+    header = [header[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
 
     labels = np.array([row[header.index("target")] for row in rows])
     train_idx, test_idx = train_test_split(

@@ -136,7 +136,7 @@ def detect(root: Path) -> Detected:
     return Detected(datasets, models, params_of, gates, git.default_branch(root, None))
 
 
-def render(d: Detected) -> str:
+def render(d: Detected, forge: str = "github") -> str:
     """The commented mlgit.yaml text."""
     out = [
         '# mlgit configuration: see the README\'s "mlgit.yaml reference" for every key.',
@@ -201,24 +201,26 @@ def render(d: Detected) -> str:
         "",
         "# Generated CI (mlgit ci generate).",
         "ci:",
-        "  forge: github              # github | gitlab | none",
+        f"  forge: {forge:<21}# github | gitlab | none",
         f"  default_branch: {_q(d.default_branch)}",
         "",
     ]
     return "\n".join(out)
 
 
-def run(cwd: Path, force: bool) -> int:
-    """Write mlgit.yaml (refusing to replace one without --force); run `dvc init` if needed."""
+def run(cwd: Path, force: bool, forge: str | None = None) -> int:
+    """Write mlgit.yaml (refusing to replace one without --force) and the CI files; run `dvc init` if needed."""
     root = git.toplevel(cwd)
     target = root / config.CONFIG_NAME
     if target.exists() and not force:
         raise MlgitError(f"{target} already exists; not overwriting it", hint="pass --force to replace it")
+    if forge is None:
+        forge = _previous_forge(root) if target.exists() else "github"
     if not (root / ".dvc").is_dir():
         process.run((process.tool("dvc"), "init", "--quiet"), cwd=root)
         sys.stdout.write("initialized DVC (.dvc/)\n")
     detected = detect(root)
-    text = render(detected)
+    text = render(detected, forge)
     from mlgit import config_schema, yamlsource
 
     config_schema.validate(yamlsource.load(text, config.CONFIG_NAME))  # what init writes must load as is
@@ -233,4 +235,30 @@ def run(cwd: Path, force: bool) -> int:
     if not detected.models:
         sys.stdout.write("  models: none found (declare one in mlgit.yaml)\n")
     sys.stdout.write("Review the metric directions, then commit mlgit.yaml.\n")
+    if forge != "none":
+        _generate_ci(root, forge)
     return 0
+
+
+def _previous_forge(root: Path) -> str:
+    # `init --force` rewrites mlgit.yaml: the forge chosen before stays unless --forge says otherwise.
+    try:
+        return config.load(root).ci.forge
+    except MlgitError:
+        return "github"
+
+
+def _generate_ci(root: Path, forge: str) -> None:
+    from mlgit.commands import ci_check, ci_generate
+    from mlgit.render.style import Style
+
+    done = ci_generate.generate(root, config.load(root), forge, force=False)
+    sys.stdout.write(f"generated CI ({forge}):\n")
+    for s, action in done:
+        if action == "kept":
+            # mlgit.yaml is written either way; someone's edited workflow is left for them to decide.
+            why = ci_check.explain(s).split(": ", 1)[1]
+            sys.stdout.write(f"  kept {s.path} ({why}); 'mlgit ci generate --force' replaces it\n")
+        else:
+            sys.stdout.write(f"  {ci_generate.report([(s, action)], Style(False)).splitlines()[0]}\n")
+    sys.stdout.write("Commit these files too; 'mlgit ci check' tells when they need regenerating.\n")

@@ -35,27 +35,6 @@ class Outcome:
     message: str = ""  # the tag message, once a version is chosen
 
 
-def next_version(used: set[Version], first: str, improved: bool) -> tuple[Version, str]:
-    """Minor bump when a gated metric improved, patch otherwise; never a version used before."""
-    if not used:
-        v = Version.parse(f"v{first}")
-        assert v is not None
-        return v, "first"
-    part = "minor" if improved else "patch"
-    return max(used).bump(part), part
-
-
-def _all_used(root: Path, model: str) -> set[Version]:
-    # Lightweight tags count too: git would refuse the name even though GTO ignores the tag.
-    name = registry.tag_name(model)
-    used = set()
-    for rec in git.tags(root, [f"{name}@*"]):
-        ev = registry.parse(rec)
-        if ev is not None and ev.artifact == name and ev.version is not None:
-            used.add(ev.version)
-    return used
-
-
 def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, base_spec: str, out: Outcome) -> None:
     evts = registry.events(root, model.name)
     on_head = [e for e in registry.releases(evts) if e.commit == head]
@@ -67,8 +46,8 @@ def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, bas
     if not out.decision.passed:
         out.status = "rejected"
         return
-    used = _all_used(root, model.name)
-    out.version, out.bump = next_version(used, model.policy.first_version, bool(out.decision.improved))
+    taken = registry.taken_versions(root, model.name)
+    out.version, out.bump = registry.next_version(taken, model.policy.first_version, bool(out.decision.improved))
     out.tag = f"{registry.tag_name(model.name)}@{out.version}"
     out.status = "would-release"
     params = metrics.read(root, model.params, head, "HEAD", worktree_fallback=True)
@@ -93,7 +72,7 @@ def _release(
         lease = None
         if push is not None:
             # Lease first, tags second: a release pushed in between fails our lease instead of being missed.
-            lease = release.read_lease(root, push, artifact)
+            lease = release.read_lease(root, push, artifact) if cfg.registry.serialize_pushes else None
             release.fetch_registry(root, push, artifact)
         _attempt(root, cfg, model, head, base_spec, out)
         if out.status != "would-release" or dry_run:
@@ -103,7 +82,10 @@ def _release(
         if push is None:
             out.status = "released"
             return
-        pushed = release.publish(root, push, [out.tag], lease, artifact)
+        pushed = release.publish(root, push, [out.tag], lease, artifact, cfg.registry.serialize_pushes)
+        if pushed.ok and pushed.unchanged:
+            out.status = "already-released"  # an identical release reached the remote first
+            return
         if pushed.ok:
             out.status, out.pushed_to = "released", push
             return

@@ -1,0 +1,369 @@
+"""GitHub and GitLab REST clients for the one sticky report comment: the only network code in mlgit.
+
+Plain urllib, so the commenter job needs nothing but mlgit. Rate limits are honoured (`retry-after`,
+`x-ratelimit-reset`, GitLab's `RateLimit-Reset`) with bounded retries; `sleep` and `now` are module
+attributes so tests replace them and never wait.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlgit import __version__
+from mlgit.errors import MlgitError
+
+sleep: Callable[[float], None] = time.sleep
+now: Callable[[], float] = time.time
+
+MAX_ATTEMPTS = 4  # one request and at most three retries
+MAX_WAIT = 120.0  # seconds: a longer rate-limit wait fails with the time to retry instead of hanging CI
+MAX_PAGES = 100
+TIMEOUT = 30.0
+FORK_HINT = (
+    "a pull request from a fork gets a read-only token, so the job that built the report cannot comment. "
+    "Post the comment from the fork-safe 'workflow_run' workflow instead (mlgit ci generate writes it): the "
+    "pull_request job uploads report.md with the PR number as an artifact, and the workflow_run job, which has "
+    "'pull-requests: write', runs 'mlgit comment --pr N --file report.md'"
+)
+
+
+class HttpError(MlgitError):
+    """The forge answered with an error status that retrying cannot fix."""
+
+    def __init__(self, status: int, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Response:
+    """One HTTP response; header names are lower-case."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError:
+            raise MlgitError(f"the forge answered HTTP {self.status} with a body that is not JSON") from None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A PR comment or MR note."""
+
+    id: int
+    author: str
+    body: str
+    url: str | None
+
+
+class Transport:
+    """Authenticated JSON requests to one API root, with retries for rate limits and server errors."""
+
+    def __init__(self, api: str, headers: Mapping[str, str], forge: str) -> None:
+        self.api = api.rstrip("/")
+        parts = urllib.parse.urlsplit(self.api)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise MlgitError(f"the {forge} API URL {api!r} is not an http(s) URL")
+        self.origin = (parts.scheme, parts.netloc)
+        self.headers = {"Accept": "application/json", "User-Agent": f"mlgit/{__version__}", **headers}
+        self.forge = forge
+
+    def url(self, path: str, query: Mapping[str, str | int] | None = None) -> str:
+        """An absolute URL under the API root."""
+        q = f"?{urllib.parse.urlencode(query)}" if query else ""
+        return f"{self.api}{path}{q}"
+
+    def request(self, method: str, url: str, payload: Any = None) -> Response:
+        """Send a request; retry on rate limits, 5xx and connection errors; raise MlgitError on failure."""
+        parts = urllib.parse.urlsplit(url)
+        if (parts.scheme, parts.netloc) != self.origin:
+            # A pagination link to another host must never receive the token.
+            raise MlgitError(f"the {self.forge} API pointed to {parts.scheme}://{parts.netloc}, outside {self.api}")
+        data = None if payload is None else json.dumps(payload).encode()
+        headers = dict(self.headers)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        last = ""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - scheme checked
+            try:
+                with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310 - scheme checked
+                    return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
+            except urllib.error.HTTPError as exc:
+                res = Response(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read())
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                reason = getattr(exc, "reason", exc)
+                last = f"cannot reach {self.api}: {reason}"
+                if attempt < MAX_ATTEMPTS:
+                    sleep(2.0**attempt)
+                    continue
+                raise MlgitError(last, hint="check the API URL and the network") from None
+            wait = self._wait(res)
+            if wait is None:
+                raise self._error(method, url, res)
+            if wait > MAX_WAIT:
+                until = time.strftime("%H:%M:%S UTC", time.gmtime(now() + wait))
+                raise MlgitError(f"{self.forge} rate limit reached; it resets at {until}", hint="re-run the job then")
+            last = f"HTTP {res.status} ({self._detail(res)})"
+            if attempt < MAX_ATTEMPTS:
+                sleep(wait)
+        raise MlgitError(
+            f"{method} {url} still failed after {MAX_ATTEMPTS} attempts: {last}", hint="re-run the job later"
+        )
+
+    def _wait(self, res: Response) -> float | None:
+        """Seconds to wait before retrying, or None when retrying cannot help."""
+        h = res.headers
+        limited = res.status == 429 or (
+            res.status == 403
+            and (h.get("x-ratelimit-remaining") == "0" or "retry-after" in h or b"rate limit" in res.body.lower())
+        )
+        if limited:
+            if "retry-after" in h:
+                try:
+                    return max(0.0, float(h["retry-after"]))
+                except ValueError:
+                    pass
+            for name in ("x-ratelimit-reset", "ratelimit-reset"):
+                if name in h:
+                    try:
+                        return max(0.0, float(h[name]) - now()) + 1.0
+                    except ValueError:
+                        pass
+            return 60.0  # GitHub's advice for a secondary rate limit without headers
+        if res.status in {500, 502, 503, 504}:
+            return 2.0
+        return None
+
+    @staticmethod
+    def _detail(res: Response) -> str:
+        try:
+            doc = json.loads(res.body)
+        except ValueError:
+            return res.body[:200].decode("utf-8", "replace").strip() or "no details"
+        if isinstance(doc, dict):
+            return str(doc.get("message") or doc.get("error") or doc)[:300]
+        return str(doc)[:300]
+
+    def _error(self, method: str, url: str, res: Response) -> HttpError:
+        detail = self._detail(res)
+        token = "GITHUB_TOKEN" if self.forge == "GitHub" else "GITLAB_TOKEN"
+        if res.status == 401:
+            return HttpError(401, f"{self.forge} rejected the token (401: {detail})", hint=f"check {token}")
+        if res.status == 403:
+            if method != "GET":
+                return HttpError(403, f"{self.forge} refused to write the comment (403: {detail})", hint=FORK_HINT)
+            return HttpError(
+                403,
+                f"{self.forge} refused to read {url} (403: {detail})",
+                hint=f"check that {token} can read the repository",
+            )
+        if res.status == 404:
+            return HttpError(
+                404,
+                f"{self.forge} answered 404 for {method} {url} ({detail})",
+                hint="check the repository/project, the PR/MR number, and that the token can see them",
+            )
+        return HttpError(res.status, f"{self.forge} answered HTTP {res.status} for {method} {url}: {detail}")
+
+
+def _next_link(link: str | None) -> str | None:
+    """The rel="next" URL of a GitHub Link header."""
+    for part in (link or "").split(","):
+        url, _, params = part.partition(";")
+        if any(p.strip().replace(" ", "") in {'rel="next"', "rel=next"} for p in params.split(";")):
+            return url.strip().lstrip("<").rstrip(">")
+    return None
+
+
+class GitHub:
+    """Issue comments on a pull request (a PR is an issue in GitHub's REST API)."""
+
+    name = "GitHub"
+    body_limit = 65_536
+    default_bot = "github-actions[bot]"
+
+    def __init__(self, api: str, repo: str, token: str) -> None:
+        self.t = Transport(
+            api,
+            {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+            },
+            self.name,
+        )
+        owner, _, name = repo.partition("/")
+        self.repo = f"{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(name, safe='')}"
+
+    def me(self) -> str | None:
+        """The token's login, or None when the token may not ask (GITHUB_TOKEN gets 403 on GET /user)."""
+        try:
+            res = self.t.request("GET", self.t.url("/user"))
+        except HttpError as exc:
+            if exc.status in {403, 404}:
+                return None
+            raise
+        login = res.json().get("login") if isinstance(res.json(), dict) else None
+        return str(login) if login else None
+
+    def comments(self, pr: int) -> Iterator[Comment]:
+        """Every comment on the PR, oldest first, following the Link header's pages."""
+        url: str | None = self.t.url(f"/repos/{self.repo}/issues/{pr}/comments", {"per_page": 100})
+        seen: set[str] = set()
+        while url and url not in seen and len(seen) < MAX_PAGES:
+            seen.add(url)
+            res = self.t.request("GET", url)
+            for c in res.json() or []:
+                yield self._comment(c)
+            url = _next_link(res.headers.get("link"))
+
+    def head_sha(self, pr: int) -> str | None:
+        """The commit the pull request's head branch points at now."""
+        doc = self.t.request("GET", self.t.url(f"/repos/{self.repo}/pulls/{pr}")).json()
+        head = doc.get("head") if isinstance(doc, dict) else None
+        return str(head["sha"]) if isinstance(head, dict) and head.get("sha") else None
+
+    def create(self, pr: int, body: str) -> Comment:
+        """Post a new comment."""
+        res = self.t.request("POST", self.t.url(f"/repos/{self.repo}/issues/{pr}/comments"), {"body": body})
+        return self._comment(res.json())
+
+    def update(self, pr: int, comment: Comment, body: str) -> Comment:
+        """Replace a comment's body."""
+        res = self.t.request("PATCH", self.t.url(f"/repos/{self.repo}/issues/comments/{comment.id}"), {"body": body})
+        return self._comment(res.json())
+
+    @staticmethod
+    def _comment(c: Any) -> Comment:
+        if not isinstance(c, dict) or "id" not in c:
+            raise MlgitError("GitHub returned a comment without an id")
+        user = c.get("user") or {}
+        return Comment(int(c["id"]), str(user.get("login", "")), str(c.get("body") or ""), c.get("html_url"))
+
+
+class GitLab:
+    """Notes on a merge request."""
+
+    name = "GitLab"
+    body_limit = 1_000_000
+    default_bot = None
+
+    def __init__(self, api: str, project: str, token: str) -> None:
+        self.t = Transport(api, {"PRIVATE-TOKEN": token}, self.name)
+        self.project = urllib.parse.quote(project, safe="")
+
+    def me(self) -> str | None:
+        """The token's user id (as text): notes are matched by author id."""
+        res = self.t.request("GET", self.t.url("/user"))
+        doc = res.json()
+        return str(doc["id"]) if isinstance(doc, dict) and "id" in doc else None
+
+    def comments(self, mr: int) -> Iterator[Comment]:
+        """Every note on the MR, oldest first, following X-Next-Page."""
+        path = f"/projects/{self.project}/merge_requests/{mr}/notes"
+        page: str | None = "1"
+        seen: set[str] = set()
+        while page and page not in seen and len(seen) < MAX_PAGES:
+            seen.add(page)
+            query: dict[str, str | int] = {"per_page": 100, "page": page, "sort": "asc", "order_by": "created_at"}
+            res = self.t.request("GET", self.t.url(path, query))
+            for n in res.json() or []:
+                if isinstance(n, dict) and not n.get("system"):
+                    yield self._note(n)
+            page = (res.headers.get("x-next-page") or "").strip() or None
+
+    def head_sha(self, mr: int) -> str | None:
+        """The merge request's head commit now."""
+        doc = self.t.request("GET", self.t.url(f"/projects/{self.project}/merge_requests/{mr}")).json()
+        return str(doc["sha"]) if isinstance(doc, dict) and doc.get("sha") else None
+
+    def create(self, mr: int, body: str) -> Comment:
+        """Post a new note."""
+        res = self.t.request("POST", self.t.url(f"/projects/{self.project}/merge_requests/{mr}/notes"), {"body": body})
+        return self._note(res.json())
+
+    def update(self, mr: int, comment: Comment, body: str) -> Comment:
+        """Replace a note's body."""
+        url = self.t.url(f"/projects/{self.project}/merge_requests/{mr}/notes/{comment.id}")
+        return self._note(self.t.request("PUT", url, {"body": body}).json())
+
+    @staticmethod
+    def _note(n: Any) -> Comment:
+        if not isinstance(n, dict) or "id" not in n:
+            raise MlgitError("GitLab returned a note without an id")
+        author = n.get("author") or {}
+        return Comment(int(n["id"]), str(author.get("id", "")), str(n.get("body") or ""), None)
+
+
+Forge = GitHub | GitLab
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the sticky-comment step did."""
+
+    action: str  # created | updated | unchanged | would-create | would-update
+    comment: Comment | None
+    author: str  # who the comment was matched by
+    duplicates: int  # other matching comments left alone (from before mlgit kept one)
+
+
+def sticky(
+    forge: Forge,
+    pr: int,
+    body: str,
+    marker: str,
+    author: str | None,
+    *,
+    expected_head: str | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Create or update the one comment that carries `marker` and was written by `author`.
+
+    `author` None asks the forge who the token is (GitHub: falls back to github-actions[bot], since
+    GITHUB_TOKEN may not call GET /user). Comments by anyone else are never touched, even with the marker.
+    `expected_head`: the commit the report was made for; the PR's head must still be that commit (the
+    fork-safe commenter gets the PR number from an artifact the fork controls, the commit from the event).
+    """
+    if len(body) > forge.body_limit:
+        raise MlgitError(
+            f"the comment has {len(body):,} characters; {forge.name} accepts at most {forge.body_limit:,}",
+            hint="post the markdown that 'mlgit report --format md' writes: it stays under the limit",
+        )
+    if expected_head:
+        head = forge.head_sha(pr)
+        if head != expected_head:
+            raise MlgitError(
+                f"#{pr}'s head is {(head or 'unknown')[:12]}, but the report was made for {expected_head[:12]}"
+                " (MLGIT_HEAD_SHA); not commenting",
+                hint="the PR moved on since (its newer run will comment), or the PR number in the report artifact"
+                " does not belong to the run that made it",
+            )
+    who = author or forge.me() or forge.default_bot
+    if who is None:
+        raise MlgitError(f"cannot tell which {forge.name} user the token belongs to (GET /user failed)")
+    mine = [c for c in forge.comments(pr) if marker in c.body and c.author == who]
+    extra = max(0, len(mine) - 1)
+    if not mine:
+        if dry_run:
+            return Outcome("would-create", None, who, 0)
+        return Outcome("created", forge.create(pr, body), who, 0)
+    target = mine[0]  # the oldest keeps its place in the conversation
+    if target.body.strip() == body.strip():
+        return Outcome("unchanged", target, who, extra)
+    if dry_run:
+        return Outcome("would-update", target, who, extra)
+    return Outcome("updated", forge.update(pr, target, body), who, extra)

@@ -1,0 +1,356 @@
+"""Model checks as findings: a stale pipeline, the promotion policy (overall and per slice), the artifact."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mlgit import artifact, gate, pipeline, policy, yamlsource
+from mlgit.config import Config, Gate, Model
+from mlgit.errors import MlgitError
+from mlgit.findings import ERROR, INFO, WARNING, Finding
+from mlgit.metrics import Snapshot, read
+from mlgit.valuefile import Scalar, ValueFile
+
+SLICES = "slices."
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A `pipeline.stale_stages` result (None inside: DVC could not tell)."""
+
+    stages: dict[str, list[str]] | None
+
+
+def findings(
+    root: Path, cfg: Config, models: Sequence[Model], base: str | None, *, stale: Stale | None = None
+) -> list[Finding]:
+    """Every model check for each model; `base` is a baseline spec (last-release, main, REV, ...) or None.
+
+    `stale` passes a `dvc status` result the caller already has (it costs most of a second).
+    """
+    status = stale.stages if stale is not None else (pipeline.stale_stages(root) if models else {})
+    stages = _stages(root) if status else []
+    out: list[Finding] = []
+    for model in models:
+        out.extend(pipeline_findings(root, model, status, stages))
+        policy_out, result = policy_findings(root, cfg, model, base)
+        out.extend(policy_out)
+        trusted = None
+        if artifact.loader_for(model) in artifact.PICKLE_LOADERS and model.trust_pickle:
+            trusted = artifact.pickle_trust(root, model, trusted_bases(root, cfg, model, result))
+        out.extend(artifact.check(root, model, trusted))
+    return out
+
+
+# -- stale pipeline -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str  # as `dvc status` names it: `train`, or `sub/dvc.yaml:train`
+    key: str  # its name inside its dvc.yaml
+    lock: str  # the dvc.lock that records it
+    deps: tuple[str, ...]
+    outs: tuple[str, ...]
+
+
+def _paths(items: Any, base: str) -> Iterator[str]:
+    for item in items or []:
+        names = [item] if isinstance(item, str) else list(item) if isinstance(item, dict) else []
+        for name in names:
+            yield posixpath.normpath(posixpath.join(base, str(name)))
+
+
+def _stages(root: Path) -> list[_Stage]:
+    found = []
+    for rel in pipeline.walk(root, "dvc.yaml"):
+        data = yamlsource.load((root / rel).read_bytes(), rel)
+        folder = posixpath.dirname(rel)
+        for key, stage in ((data or {}).get("stages") or {}).items() if isinstance(data, dict) else []:
+            if not isinstance(stage, dict):
+                continue
+            wdir = posixpath.normpath(posixpath.join(folder, str(stage.get("wdir", "."))))
+            wdir = "" if wdir == "." else wdir
+            deps = list(_paths(stage.get("deps"), wdir))
+            for item in stage.get("params") or []:
+                deps.extend(_paths([item] if isinstance(item, dict) else ["params.yaml"], wdir))
+            outs = [p for kind in ("outs", "metrics", "plots") for p in _paths(stage.get(kind), wdir)]
+            name = str(key) if rel == "dvc.yaml" else f"{rel}:{key}"
+            lock = posixpath.join(folder, "dvc.lock") if folder else "dvc.lock"
+            found.append(_Stage(name, str(key), lock, tuple(deps), tuple(outs)))
+    return found
+
+
+def _covers(a: str, b: str) -> bool:
+    return a == b or b.startswith(a + "/") or a.startswith(b + "/")
+
+
+def _relevant(model: Model, stages: list[_Stage]) -> tuple[set[str], set[str]] | None:
+    """Names of the stages that produce the model's files or feed them, and their deps; None if none do."""
+    targets = {model.path, *model.metrics}
+    todo = [s for s in stages if any(_covers(o, t) for o in s.outs for t in targets)]
+    if not todo:
+        return None
+    names: set[str] = set()
+    deps: set[str] = set()
+    while todo:
+        stage = todo.pop()
+        if stage.name in names:
+            continue
+        names.add(stage.name)
+        deps.update(stage.deps)
+        todo.extend(s for s in stages if s.name not in names and any(_covers(o, d) for o in s.outs for d in stage.deps))
+    return names, deps
+
+
+def pipeline_findings(
+    root: Path, model: Model, stale: dict[str, list[str]] | None, stages: list[_Stage]
+) -> list[Finding]:
+    """`model.pipeline-stale` for each stale stage (or .dvc file) the model depends on."""
+    if stale is None:
+        return [
+            Finding(
+                "model.pipeline-unknown",
+                WARNING,
+                model.name,
+                "could not tell whether the pipeline is up to date: 'dvc status' failed (run it to see why)",
+            )
+        ]
+    relevant = _relevant(model, stages)
+    by_name = {s.name: s for s in stages}
+    out = []
+    for name, reasons in stale.items():
+        stage = by_name.get(name.split("@", 1)[0])
+        if relevant is not None:
+            names, deps = relevant
+            if name.endswith(".dvc"):
+                tracked = name[: -len(".dvc")]
+                if not any(_covers(tracked, d) for d in deps):
+                    continue
+            elif stage is None or stage.name not in names:
+                continue
+        why = "; ".join(reasons) or "changed"
+        hint = "run 'dvc repro' and commit dvc.lock (and push the outputs)"
+        if any("deleted" in r for r in reasons):
+            hint = "outputs are missing from the work tree: run 'dvc pull' (or 'dvc repro')"
+        elif any(r.startswith("outs:") for r in reasons):
+            hint = "the outputs differ from dvc.lock: 'dvc checkout' restores them, or 'dvc repro' and commit dvc.lock"
+        if name.endswith(".dvc"):
+            what, file, line = f"{name} does not match its data", name, None
+            if "deleted" not in why:
+                hint = f"run 'dvc add {name[: -len('.dvc')]}' and commit {name}"
+        else:
+            file = stage.lock if stage else "dvc.lock"
+            line = _line(root, file, ["stages", stage.key]) if stage else None
+            what = f"stage {name} is stale"
+        out.append(
+            Finding(
+                "model.pipeline-stale",
+                ERROR,
+                model.name,
+                f"{what}: {why}; the committed metrics and model may not come from the committed code, data "
+                f"and params: {hint}",
+                file=file,
+                line=line,
+                data={"stage": name, "reasons": list(reasons)},
+            )
+        )
+    return out
+
+
+def _line(root: Path, rel: str, keys: list[str]) -> int | None:
+    try:
+        raw = (root / rel).read_bytes()
+    except OSError:
+        return None
+    return yamlsource.line_of(raw, keys)
+
+
+# -- policy and slices ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """One rule of one gate applied to one slice (`result` None: the slice is gone from the candidate)."""
+
+    slice: str
+    metric: str  # the gate's metric
+    file: str
+    result: policy.RuleResult | None
+    compared: bool  # False: a new slice, only the absolute bounds applied
+
+
+def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], Scalar]:
+    found: dict[tuple[str, str], Scalar] = {}
+    suffix = "." + key
+    for f in snap.files:
+        if f.values is None or (path is not None and f.path != path):
+            continue
+        for k, v in f.values.items():
+            if k.startswith(SLICES) and k.endswith(suffix) and len(k) > len(SLICES) + len(suffix):
+                found[(f.path, k[len(SLICES) : -len(suffix)])] = v
+    return found
+
+
+def _one(snap: Snapshot, path: str, key: str, value: Scalar) -> Snapshot:
+    return Snapshot(snap.label, snap.rev, (ValueFile(path, {key: value}),))
+
+
+def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None) -> list[SliceResult]:
+    """Each gate applied to `slices.<slice>.<metric>` of the metrics files.
+
+    A slice on both sides gets the gate's bounds and regression rules (not `min_improvement`: requiring every
+    slice to improve is not what a gate on the overall metric means); a slice new in the candidate gets the
+    bounds only; a slice gone from the candidate is reported with `result` None.
+    """
+    out: list[SliceResult] = []
+    for g in gates:
+        path, sep, key = g.metric.rpartition(":")
+        where = path if sep else None
+        cand = _slice_values(candidate, where, key)
+        base = _slice_values(baseline, where, key) if baseline is not None else {}
+        # Each slice is evaluated on a one-value snapshot, so slice names may hold any character.
+        sub = replace(g, metric=key, min_improvement=None)
+        for (file, name), value in cand.items():
+            base_snap = None
+            if baseline is not None and (file, name) in base:
+                base_snap = _one(baseline, file, key, base[(file, name)])
+            decision = policy.evaluate((sub,), _one(candidate, file, key, value), base_snap)
+            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None) for r in decision.results)
+        for file, name in base.keys() - cand.keys():
+            out.append(SliceResult(name, g.metric, file, None, True))
+    return out
+
+
+def _rule_data(r: policy.RuleResult) -> dict[str, Any]:
+    return {
+        "metric": r.metric,
+        "rule": r.rule,
+        "passed": r.passed,
+        "candidate": r.candidate,
+        "baseline": r.baseline,
+        "threshold": r.threshold,
+    }
+
+
+def policy_findings(
+    root: Path, cfg: Config, model: Model, base: str | None
+) -> tuple[list[Finding], gate.GateResult | None]:
+    """The promotion gate on the work tree, exactly as `promote` applies it, plus its per-slice rules."""
+    if not read(root, model.metrics, None, "work tree").any_present:
+        return [
+            Finding(
+                "model.metrics-missing",
+                ERROR,
+                model.name,
+                f"none of the metrics files exist: {', '.join(model.metrics)}; run the pipeline (dvc repro)",
+                file=model.metrics[0],
+            )
+        ], None
+    result = gate.evaluate(root, cfg, model, None, base)
+    d = result.decision
+    b = result.baseline
+    if d.first_release:
+        first = f"baseline: none ({b.label}): a first release, only the absolute bounds (min/max) apply"
+    else:
+        first = f"baseline: {b.label}" + (f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else "")
+    out = [
+        Finding(
+            "model.baseline",
+            INFO,
+            model.name,
+            first,
+            data={
+                "kind": b.kind,
+                "label": b.label,
+                "commit": b.commit,
+                "version": str(b.version) if b.version else None,
+            },
+        )
+    ]
+    for r in d.results:
+        out.append(
+            Finding(
+                r.code,
+                INFO if r.passed else ERROR,
+                model.name,
+                f"{r.metric}: {r.message}",
+                file=_file_of(result.candidate, r.metric) or model.metrics[0],
+                data=_rule_data(r),
+            )
+        )
+    if not model.slices:
+        return out, result
+    new_slices: dict[str, str] = {}
+    for s in slice_results(model.policy.gates, result.candidate, result.base_metrics):
+        if s.result is None:
+            out.append(
+                Finding(
+                    "model.slice-missing",
+                    WARNING,
+                    model.name,
+                    f"slice {s.slice}: {s.metric} is in the baseline ({b.label}) but not in the candidate",
+                    file=s.file,
+                    data={"slice": s.slice, "metric": s.metric},
+                )
+            )
+            continue
+        if not s.compared and result.base_metrics is not None:
+            new_slices.setdefault(s.slice, s.file)
+        r = s.result
+        out.append(
+            Finding(
+                r.code,
+                INFO if r.passed else ERROR,
+                model.name,
+                f"slice {s.slice}: {s.metric}: {r.message}",
+                file=s.file,
+                data={"slice": s.slice, **_rule_data(r), "metric": s.metric},
+            )
+        )
+    for name, file in new_slices.items():
+        out.append(
+            Finding(
+                "model.slice-new",
+                INFO,
+                model.name,
+                f"slice {name} has no baseline ({b.label}): only absolute bounds apply to it",
+                file=file,
+                data={"slice": name},
+            )
+        )
+    return out, result
+
+
+def _file_of(snap: Snapshot, metric: str) -> str | None:
+    try:
+        return snap.lookup(metric)[1]
+    except MlgitError:
+        return None
+
+
+# -- which revisions vouch for a pickle -----------------------------------------------------------------------
+
+
+def trusted_bases(root: Path, cfg: Config, model: Model, result: gate.GateResult | None) -> list[tuple[str, str]]:
+    """(label, commit) of revisions outside the change: the gate's baseline, the last release, the base branch."""
+    from mlgit import baseline, registry
+
+    found: list[tuple[str, str]] = []
+    if result is not None and result.baseline.commit is not None:
+        found.append((result.baseline.label, result.baseline.commit))
+    releases = registry.releases(registry.events(root, model.name))
+    if releases:
+        found.append((releases[-1].tag, releases[-1].commit))
+    try:
+        branch = baseline.merge_base_with_default(root, cfg.ci.default_branch)
+    except MlgitError:
+        pass  # no default branch here (a lone branch, a shallow clone): the other revisions still count
+    else:
+        if branch.commit is not None:
+            found.append((branch.label, branch.commit))
+    return list(dict.fromkeys(found))

@@ -1,0 +1,93 @@
+"""Findings for people (terminal lines) and machines (a JSON document): shared by every check command."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mlgit.findings import ERROR, INFO, WARNING, Finding, failed
+from mlgit.render.style import Style
+
+_ORDER = (ERROR, WARNING, INFO)
+_COLORS = {ERROR: ("red", "bold"), WARNING: ("yellow",), INFO: ("dim",)}
+
+
+def counts(findings: Sequence[Finding]) -> dict[str, int]:
+    """How many findings of each severity (every severity present as a key)."""
+    out = dict.fromkeys(_ORDER, 0)
+    for f in findings:
+        out[f.severity] = out.get(f.severity, 0) + 1
+    return out
+
+
+def location(f: Finding) -> str:
+    """`file:line` (or `file`), with the column when the finding is about one; empty when none."""
+    where = f.file or ""
+    if where and f.line is not None:
+        where += f":{f.line}"
+    if f.column:
+        where = f"{where} column {f.column}" if where else f"column {f.column}"
+    return where
+
+
+def summary(findings: Sequence[Finding]) -> str:
+    """`3 errors, 1 warning, 5 info`."""
+    c = counts(findings)
+    parts = [f"{c[ERROR]} error{'s' if c[ERROR] != 1 else ''}", f"{c[WARNING]} warning{'s' if c[WARNING] != 1 else ''}"]
+    return ", ".join([*parts, f"{c[INFO]} info"])
+
+
+def lines(
+    findings: Sequence[Finding], style: Style, *, title: str | None = None, show_info: bool = True, fold: int = 3
+) -> list[str]:
+    """Findings grouped by subject (in order of appearance), then one verdict line.
+
+    Errors and warnings are always listed one by one; more than `fold` info findings of one code about one
+    subject (a drift value per column, say) fold into one line that points to --json for the values.
+    """
+    out = [style(title, "bold")] if title else []
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        if show_info or f.severity != INFO:
+            groups.setdefault(f.subject, []).append(f)
+    rows: list[tuple[str, str, str, str]] = []  # severity, code, detail; a subject heading has only the detail
+    for subject, group in groups.items():
+        rows.append(("", "", "", subject))
+        infos: dict[str, int] = {}
+        for f in group:
+            if f.severity == INFO:
+                infos[f.code] = infos.get(f.code, 0) + 1
+        folded: set[str] = set()
+        for f in group:
+            if f.severity == INFO and infos[f.code] > fold:
+                if f.code not in folded:
+                    folded.add(f.code)
+                    rows.append(("row", INFO, f.code, f"{infos[f.code]} findings (each with its values in --json)"))
+                continue
+            first, *rest = f.message.splitlines() or [""]
+            where = location(f)
+            rows.append(("row", f.severity, f.code, f"{first} ({where})" if where else first))
+            rows.extend(("row", "", "", extra) for extra in rest)
+    sev_w = max((len(r[1]) for r in rows if r[0]), default=0)
+    code_w = max((len(r[2]) for r in rows if r[0]), default=0)
+    for kind, severity, code, detail in rows:
+        if not kind:
+            out.append(style(detail, "bold"))
+            continue
+        sev = style(severity, *_COLORS.get(severity, ())) + " " * (sev_w - len(severity))
+        out.append(f"  {sev}  {code.ljust(code_w)}  {detail}".rstrip())
+    if not findings:
+        out.append("no findings")
+    verdict = "FAILED" if failed(findings) else "PASSED"
+    out.append(style(f"{verdict}: {summary(findings)}", "red" if failed(findings) else "green", "bold"))
+    return out
+
+
+def document(findings: Sequence[Finding], **extra: Any) -> dict[str, Any]:
+    """The JSON document of a check run: verdict, counts, every finding, plus command-specific keys."""
+    return {
+        "passed": not failed(findings),
+        "counts": counts(findings),
+        **extra,
+        "findings": [f.as_dict() for f in findings],
+    }

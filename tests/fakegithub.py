@@ -1,0 +1,104 @@
+"""A tiny stand-in for the part of GitHub's REST API that `mlgit comment` uses, on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+BOT = "github-actions[bot]"
+
+
+@dataclass
+class FakeGitHub:
+    """Pull requests, their comments, and every request received."""
+
+    repo: str
+    pulls: dict[int, str] = field(default_factory=dict)  # number -> head sha
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, authorization
+    url: str = ""
+    _next_id: int = 1000
+
+    def writes(self) -> list[tuple[str, str]]:
+        """The requests that changed something."""
+        return [(m, p) for m, p, _ in self.requests if m in {"POST", "PATCH", "PUT", "DELETE"}]
+
+    def handle(self, method: str, path: str, payload: Any) -> tuple[int, Any]:
+        base = f"/repos/{self.repo}"
+        route = path.split("?", 1)[0]
+        if method == "GET" and route == "/user":
+            return 403, {"message": "Resource not accessible by integration"}
+        m = re.fullmatch(rf"{re.escape(base)}/pulls/(\d+)", route)
+        if method == "GET" and m:
+            number = int(m[1])
+            if number not in self.pulls:
+                return 404, {"message": "Not Found"}
+            return 200, {"number": number, "head": {"sha": self.pulls[number]}}
+        m = re.fullmatch(rf"{re.escape(base)}/issues/(\d+)/comments", route)
+        if m:
+            number = int(m[1])
+            if number not in self.pulls:
+                return 404, {"message": "Not Found"}
+            thread = self.comments.setdefault(number, [])
+            if method == "GET":
+                return 200, thread
+            if method == "POST":
+                self._next_id += 1
+                comment = {
+                    "id": self._next_id,
+                    "body": payload["body"],
+                    "user": {"login": BOT},
+                    "html_url": f"https://github.test/{self.repo}/pull/{number}#issuecomment-{self._next_id}",
+                }
+                thread.append(comment)
+                return 201, comment
+        m = re.fullmatch(rf"{re.escape(base)}/issues/comments/(\d+)", route)
+        if m and method == "PATCH":
+            for thread in self.comments.values():
+                for comment in thread:
+                    if comment["id"] == int(m[1]):
+                        comment["body"] = payload["body"]
+                        return 200, comment
+        return 404, {"message": "Not Found"}
+
+
+@contextmanager
+def serve(repo: str) -> Iterator[FakeGitHub]:
+    """Run a FakeGitHub on 127.0.0.1 for the duration of the block."""
+    fake = FakeGitHub(repo)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            with lock:
+                fake.requests.append((self.command, self.path, self.headers.get("Authorization")))
+                status, doc = fake.handle(self.command, self.path, json.loads(raw) if raw else None)
+            body = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

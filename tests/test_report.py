@@ -1,0 +1,449 @@
+"""`mlgit report`: the change against its baseline, in every format, on real git + DVC repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlgit.errors import MlgitError
+from mlgit.findings import ERROR, INFO, WARNING, Finding
+from mlgit.render import annotations
+from mlgit.render.markdown import LIMIT, MARKER
+from tests.conftest import BIN, FIXED_ENV, commit_all, git
+
+MODEL = "cancer-classifier"
+
+
+@pytest.fixture(scope="module")
+def improved(_example_template: Path, _git_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example after a first release (v0.1.0), on a branch that trains with C=1.0 (committed)."""
+    repo = tmp_path_factory.mktemp("improved") / "repo"
+    shutil.copytree(_example_template, repo, symlinks=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITHUB_", "GITLAB_", "CI_"))},
+        **FIXED_ENV,
+        "GIT_CONFIG_GLOBAL": str(_git_config),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+
+    def run(*args: str) -> None:
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    run(sys.executable, "-m", "mlgit", "promote")
+    run("git", "checkout", "-q", "-b", "better-model")
+    params = repo / "params.yaml"
+    params.write_text(re.sub(r"(?m)^(\s+C:)\s*\S+", r"\g<1> 1.0", params.read_text(), count=1))
+    run(str(BIN / "dvc"), "repro", "-q")
+    run("git", "commit", "-q", "-am", "Train with C=1.0")
+    return repo
+
+
+@pytest.fixture
+def improved_copy(improved: Path, tmp_path: Path) -> Path:
+    """A private copy of `improved` for tests that change it."""
+    dest = tmp_path / "improved"
+    shutil.copytree(improved, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Finding]]:
+    """Stand-ins for the data, schema and model check modules: the report shows whatever they find."""
+    found: dict[str, list[Finding]] = {"data": [], "schema": [], "model": []}
+    calls: list[tuple[str, object]] = []
+
+    def data_findings(root: Path, cfg: object, names: tuple[str, ...] = (), base: str | None = None) -> list[Finding]:
+        calls.append(("data", base))
+        return found["data"]
+
+    def schema_findings(root: Path, cfg: object, base: str | None = None) -> list[Finding]:
+        calls.append(("schema", base))
+        return found["schema"]
+
+    def model_findings(root: Path, cfg: object, models: object, base: str | None, stale: object = None) -> list[Finding]:
+        calls.append(("model", base))
+        return found["model"]
+
+    for name, attr, fn in (
+        ("datacheck", "data_findings", data_findings),
+        ("schemadiff", "schema_findings", schema_findings),
+        ("modelcheck", "findings", model_findings),
+    ):
+        mod = types.ModuleType(f"mlgit.{name}")
+        setattr(mod, attr, fn)
+        mod.Stale = lambda stages: stages  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, f"mlgit.{name}", mod)
+    found["calls"] = calls  # type: ignore[assignment]
+    return found
+
+
+def _json(mlgit, repo: Path, *args: str) -> dict:
+    r = mlgit(repo, "report", "--format", "json", *args)
+    assert r.code == 0, r.err
+    return json.loads(r.out)
+
+
+def test_improving_branch_as_json(improved: Path, mlgit, checks) -> None:
+    doc = _json(mlgit, improved)
+    assert doc["schema"] == "mlgit.report/1"
+    assert doc["verdict"] == "pass"
+    assert doc["headline"] == f"{MODEL} would be released as v0.2.0"
+    assert doc["base"]["kind"] == "branch" and doc["base"]["label"].startswith("main (merge-base")
+    assert doc["head"]["commit"] == git("rev-parse", "HEAD", cwd=improved).strip() and doc["head"]["dirty"] == []
+    assert [c["subject"] for c in doc["commits"]["shown"]] == ["Train with C=1.0"] and doc["commits"]["total"] == 1
+    (model,) = doc["models"]
+    gate = model["gate"]
+    assert (gate["status"], gate["tag"], gate["bump"]) == ("would-release", f"{MODEL}@v0.2.0", "minor")
+    assert gate["baseline"]["kind"] == "release" and gate["baseline"]["tag"] == f"{MODEL}@v0.1.0"
+    rows = {r["key"]: r for r in model["metrics"]}
+    assert rows["accuracy"]["trend"] == "better" and rows["accuracy"]["gate"] == "pass"
+    assert rows["accuracy"]["change"] == pytest.approx(rows["accuracy"]["new"] - rows["accuracy"]["old"])
+    assert rows["log_loss"]["direction"] == "lower" and rows["log_loss"]["trend"] == "better"
+    assert rows["log_loss"]["change"] < 0
+    assert model["params"] == [{"file": "params.yaml", "key": "train.C", "old": 0.001, "new": 1.0, "status": "changed"}]
+    points = model["history"]["points"]
+    assert [p["label"] for p in points] == ["v0.1.0", "this change"] and points[-1]["current"]
+    assert points[0]["values"]["accuracy"] == rows["accuracy"]["old"]  # read from the release tag's lineage
+    assert points[1]["values"]["accuracy"] == rows["accuracy"]["new"]
+    assert {d["name"]: d["status"] for d in doc["datasets"]} == {
+        "breast_cancer": "same",
+        "train": "same",
+        "test": "same",
+    }
+    assert doc["stale_stages"] == []
+    assert [s["status"] for s in doc["sections"]] == ["ok", "ok", "ok"]
+    assert ("data", doc["base"]["commit"]) in checks["calls"]  # the checks compare with the same base
+
+
+def test_markdown_has_verdict_details_and_mermaid_history(improved: Path, mlgit, checks) -> None:
+    r = mlgit(improved, "report", "--format", "md")
+    assert r.code == 0, r.err
+    md = r.out
+    assert md.startswith(MARKER + "\n") and len(md) < LIMIT
+    assert "## ✅ mlgit report: PASS" in md
+    assert f"would be released as {MODEL}@\u200bv0.2.0" not in md  # no @mention mangling inside names
+    assert f"{MODEL}: would be released as {MODEL}@v0.2.0 (minor: improved accuracy" in md
+    assert "| ✅ | `accuracy` | regression |" in md
+    assert "<details><summary>📈 Metric history" in md and "</details>" in md
+    charts = re.findall(r"```mermaid\n%%\{init: .*?\}%%\nxychart-beta\n(.*?)```", md, re.S)
+    assert charts and 'x-axis ["v0.1.0", "this change"]' in charts[0] and "line [" in charts[0]
+    assert "`train.C` | 0.001 | 1 | changed" in md
+    assert "Commits compared: 1" in md and "Train with C=1.0" in md
+
+
+def test_text_is_plain_without_a_tty_and_colored_on_one(improved: Path, mlgit, checks, monkeypatch) -> None:
+    r = mlgit(improved, "report")
+    assert r.code == 0, r.err
+    assert r.out.startswith("mlgit report: PASS\n")
+    assert f"would be released as {MODEL}@v0.2.0" in r.out
+    assert "\x1b[" not in r.out and "<details>" not in r.out and "|---" not in r.out and "```" not in r.out
+    assert re.search(r"accuracy\s+0\.9161\s+0\.\d+\s+\+0\.\d+ \(\+\d+\.\d%\)\s+better\s+ok", r.out)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert "\x1b[" not in mlgit(improved, "report").out  # NO_COLOR is set by the test environment
+    monkeypatch.delenv("NO_COLOR")
+    colored = mlgit(improved, "report").out
+    assert "\x1b[32;1mmlgit report: PASS\x1b[0m" in colored
+    assert "\x1b[" not in mlgit(improved, "report", "--format", "md").out
+
+
+def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, mlgit, checks) -> None:
+    r = mlgit(improved, "report", "--format", "html")
+    assert r.code == 0, r.err
+    page = r.out
+    assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
+    assert len(re.findall(r"<svg class=\"chart\"", page)) == 6  # one per gated metric
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert "would be released as cancer-classifier@v0.2.0" in page
+
+
+def test_output_is_written_whole_and_never_over_a_users_file(small_repo: Path, mlgit, checks) -> None:
+    repo = small_repo
+    r = mlgit(repo, "report", "--output", "out/report.md")
+    assert r.code == 0, r.err
+    assert "wrote the md report to out/report.md (verdict: pass)" in r.out
+    assert (repo / "out" / "report.md").read_text().startswith(MARKER)
+    assert mlgit(repo, "report", "--output", "out/report.md").code == 0  # a previous report is replaced
+    for ext, start in ((".json", "{"), (".html", "<!DOCTYPE html>"), (".txt", "mlgit report: PASS")):
+        assert mlgit(repo, "report", "--output", f"out/r{ext}").code == 0
+        assert (repo / "out" / f"r{ext}").read_text().startswith(start)
+        assert mlgit(repo, "report", "--output", f"out/r{ext}").code == 0
+    (repo / "notes.md").write_text("my notes\n")
+    r = mlgit(repo, "report", "--output", "notes.md")
+    assert r.code == 2 and "notes.md exists and is not an mlgit report" in r.err and "--force" in r.err
+    assert (repo / "notes.md").read_text() == "my notes\n"
+    assert mlgit(repo, "report", "--output", "notes.md", "--force").code == 0
+    assert (repo / "notes.md").read_text().startswith(MARKER)
+    assert sorted(p.name for p in (repo / "out").iterdir()) == ["r.html", "r.json", "r.txt", "report.md"]
+    r = mlgit(repo, "report", "--output", "out")
+    assert r.code == 2 and "is a directory" in r.err
+
+
+def test_stale_pipeline_and_uncommitted_changes_are_warned(improved_copy: Path, mlgit, checks) -> None:
+    params = improved_copy / "params.yaml"
+    params.write_text(params.read_text().replace("max_iter: 200", "max_iter: 300"))
+    doc = _json(mlgit, improved_copy)
+    assert doc["verdict"] == "warn"
+    assert doc["head"]["dirty"] == ["params.yaml"]
+    assert [s["stage"] for s in doc["stale_stages"]] == ["train"]
+    stale = [f for f in doc["findings"] if f["code"] == "pipeline.stale"]
+    assert stale and stale[0]["severity"] == "warning" and stale[0]["file"] == "dvc.lock" and stale[0]["line"]
+    md = mlgit(improved_copy, "report", "--format", "md").out
+    assert "The pipeline is **stale**" in md and "`train`" in md and "dvc repro" in md
+    assert "stage 'train' is stale" in mlgit(improved_copy, "report").out
+
+
+@pytest.fixture
+def regressed(small_repo: Path, mlgit) -> Path:
+    """small_repo released as v0.1.0, then a branch whose accuracy dropped below the policy."""
+    (small_repo / "metrics.json").write_text('{\n  "accuracy": 0.8,\n  "loss": 0.4\n}\n')
+    commit_all(small_repo, "metrics on several lines")
+    assert mlgit(small_repo, "promote").code == 0
+    git("checkout", "-q", "-b", "worse", cwd=small_repo)
+    (small_repo / "metrics.json").write_text('{\n  "accuracy": 0.45,\n  "loss": 0.6\n}\n')
+    commit_all(small_repo, "A worse model")
+    return small_repo
+
+
+def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, mlgit, checks, monkeypatch) -> None:
+    summary = regressed.parent / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/repo")
+    monkeypatch.setenv("GITHUB_RUN_ID", "99")
+    r = mlgit(regressed, "report", "--format", "md", "--output", "report.md")
+    assert r.code == 0, r.err  # the report states the verdict; `mlgit check` is the step that fails
+    md = (regressed / "report.md").read_text()
+    assert "## ❌ mlgit report: FAIL" in md
+    assert "clf would be rejected (3 rules failed)" in md
+    assert "| ❌ | `accuracy` | min | 0.45 &lt; min 0.5 |" in md
+    assert "https://github.com/octo/repo/actions/runs/99" in md  # where the full report is
+    assert summary.read_text().startswith("earlier step\n" + MARKER)  # appended, not replaced
+    errors = [line for line in r.out.splitlines() if line.startswith("::error ")]
+    assert (
+        "::error file=metrics.json,line=2,title=mlgit model.metric-regressed::clf: accuracy: 0.45 vs 0.8"
+        in "\n".join(errors)
+    )
+    assert any(
+        line.startswith("::error file=mlgit.yaml,line=15,title=mlgit model.metric-below-min::") for line in errors
+    )
+    assert any(line.startswith("::error file=metrics.json,line=3,") and "loss" in line for line in errors)
+    # JSON and HTML are artifacts: generating them too does not repeat the summary or the annotations.
+    r = mlgit(regressed, "report", "--format", "json", "--output", "report.json")
+    assert "::error" not in r.out + r.err and summary.read_text().count(MARKER) == 1
+    doc = json.loads((regressed / "report.json").read_text())
+    assert doc["verdict"] == "fail" and doc["links"]["run"] == "https://github.com/octo/repo/actions/runs/99"
+    assert {r["metric"] for r in doc["models"][0]["gate"]["rules"] if not r["passed"]} == {"accuracy", "loss"}
+
+
+def test_first_release_has_no_baseline_not_zero(small_repo: Path, mlgit, checks) -> None:
+    doc = _json(mlgit, small_repo)
+    gate = doc["models"][0]["gate"]
+    assert gate["first_release"] and gate["status"] == "would-release" and gate["tag"] == "clf@v0.1.0"
+    assert doc["base"]["kind"] == "none" and doc["commits"] == {"total": 0, "shown": []}
+    assert doc["models"][0]["metrics_without_baseline"] == ["metrics.json"]
+    assert all(r["old"] is None and r["change"] is None for r in doc["models"][0]["metrics"])
+    md = mlgit(small_repo, "report", "--format", "md").out
+    assert "first release, only absolute bounds (min/max) apply" in md and "no baseline" in md
+
+
+def test_on_the_default_branch_the_base_is_the_last_release(regressed: Path, mlgit, checks) -> None:
+    git("checkout", "-q", "main", cwd=regressed)
+    doc = _json(mlgit, regressed)
+    assert doc["base"]["kind"] == "release" and doc["base"]["tag"] == "clf@v0.1.0"
+    assert doc["models"][0]["gate"]["status"] == "already-released"
+    doc = _json(mlgit, regressed, "--base", "worse")
+    assert doc["base"]["kind"] == "rev" and doc["models"][0]["gate"]["baseline"]["kind"] == "rev"
+    r = mlgit(regressed, "report", "--base", "no-such-rev")
+    assert r.code == 2 and "unknown revision 'no-such-rev'" in r.err
+
+
+def test_pull_request_target_branch_from_the_ci_environment(regressed: Path, mlgit, checks, monkeypatch) -> None:
+    git("branch", "release-1.x", "main", cwd=regressed)
+    monkeypatch.setenv("GITHUB_BASE_REF", "release-1.x")
+    doc = _json(mlgit, regressed)
+    assert doc["base"]["label"].startswith("release-1.x (merge-base")
+    monkeypatch.setenv("GITHUB_BASE_REF", "gone")
+    r = mlgit(regressed, "report")
+    assert r.code == 2 and "'gone' is not in this clone" in r.err and "git fetch" in r.err
+
+
+def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit, checks, monkeypatch) -> None:
+    drift = {"method": "psi", "value": 0.41, "threshold": 0.2, "drifted": True, "base": "main"}
+    checks["data"] += [
+        Finding(
+            "data.drift",
+            INFO,
+            "table",
+            "x: psi 0.03",
+            column="x",
+            data={"method": "psi", "value": 0.03, "threshold": 0.2},
+        ),
+        Finding("data.drift", INFO, "table", "label: psi 0.41", column="label", data=drift),
+        Finding(
+            "data.drift-detected",
+            ERROR,
+            "table",
+            "label drifted from main: psi 0.41 > 0.2",
+            "schemas/table.schema.yaml",
+            9,
+            "label",
+            drift,
+        ),
+        Finding(
+            "data.out-of-range",
+            ERROR,
+            "table",
+            "x: 3 rows outside [0, 1]",
+            file="mlgit.yaml",
+            line=4,
+            column="x",
+            data={"count": 3, "samples": [1.5, 2.0]},
+        ),
+    ]
+    checks["schema"].append(
+        Finding(
+            "schema.column-removed",
+            ERROR,
+            "table",
+            "column 'label' was removed (breaking)",
+            file="schemas/table.schema.yaml",
+            line=7,
+            column="label",
+        )
+    )
+    checks["model"] += [
+        Finding("model.metric-regressed", ERROR, "clf", "accuracy overall (already in the gate)"),
+        Finding("model.pipeline-stale", ERROR, "clf", "(the report has its own pipeline warning)"),
+        Finding(
+            "model.metric-regressed",
+            ERROR,
+            "clf",
+            "slice segment=a: accuracy fell",
+            file="metrics.json",
+            data={"slice": "segment=a"},
+        ),
+        Finding("model.artifact-size", INFO, "clf", "model.pkl is 19 B"),
+    ]
+    doc = _json(mlgit, regressed)
+    sections = {s["key"]: s for s in doc["sections"]}
+    assert [f["code"] for f in sections["data"]["findings"]] == [
+        "data.drift",
+        "data.drift",
+        "data.drift-detected",
+        "data.out-of-range",
+    ]
+    assert [f["message"] for f in sections["model"]["findings"]] == [
+        "slice segment=a: accuracy fell",
+        "model.pkl is 19 B",
+    ]
+    assert sections["schema"]["status"] == "findings"
+    md = mlgit(regressed, "report", "--format", "md").out
+    assert "**Drift** (measured against the base):" in md
+    assert "| ❌ | table | `label` | psi | 0.41 | 0.2 |" in md and "| ✅ | table | `x` | psi | 0.03 | 0.2 |" in md
+    assert "<details open><summary>❌ Schema: 1 error</summary>" in md
+    assert "`schemas/table.schema.yaml:7`" in md and "slice segment=a: accuracy fell" in md
+    assert "already in the gate" not in md and "its own pipeline warning" not in md
+    assert "label drifted from main" not in md  # folded into the drift table's row for `label`
+    text = mlgit(regressed, "report").out
+    assert re.search(r"error\s+table\s+label\s+psi\s+0\.41\s+0\.2", text)
+    assert re.search(r"ok\s+table\s+x\s+psi\s+0\.03\s+0\.2", text)
+    assert (
+        "error schema.column-removed table [label]: column 'label' was removed (breaking) (schemas/table.schema.yaml:7)"
+        in text
+    )
+    page = mlgit(regressed, "report", "--format", "html").out
+    assert "<h3>Drift against the base</h3>" in page and "0.41" in page and "samples: [1.5, 2]" in page
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    out = mlgit(regressed, "report").out
+    assert (
+        "::error file=schemas/table.schema.yaml,line=7,title=mlgit schema.column-removed::column 'label' was removed"
+        in out
+    )
+    assert "::error file=mlgit.yaml,line=4,title=mlgit data.out-of-range::x: 3 rows outside [0%2C 1]" not in out
+    assert "::error file=mlgit.yaml,line=4,title=mlgit data.out-of-range::x: 3 rows outside [0, 1]" in out
+    assert "::error file=schemas/table.schema.yaml,line=9,title=mlgit data.drift-detected::label drifted" in out
+
+
+def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(
+    small_repo: Path, mlgit, checks, monkeypatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> list[Finding]:
+        raise MlgitError("data/table.csv is not in the work tree", hint="dvc pull")
+
+    monkeypatch.setattr(sys.modules["mlgit.datacheck"], "data_findings", broken)
+    monkeypatch.setitem(sys.modules, "mlgit.schemadiff", None)
+    doc = _json(mlgit, small_repo)
+    sections = {s["key"]: s for s in doc["sections"]}
+    assert sections["data"]["status"] == "not-run" and "dvc pull" in sections["data"]["note"]
+    assert sections["data"]["findings"][0]["severity"] == "warning"
+    assert sections["schema"]["status"] == "unavailable"
+    assert doc["verdict"] == "warn"
+    md = mlgit(small_repo, "report", "--format", "md").out
+    assert "Data: 1 warning" in md and "Schema" not in md
+
+
+def test_markdown_stays_under_the_comment_limit(small_repo: Path, mlgit, checks) -> None:
+    git("checkout", "-q", "-b", "many-params", cwd=small_repo)
+    (small_repo / "params.yaml").write_text("".join(f"p{i:04d}: {i}\n" for i in range(4000)))
+    checks["data"] += [Finding("data.null", WARNING, "table", f"column c{i}: too many nulls " * 20) for i in range(800)]
+    commit_all(small_repo, "many params")
+    r = mlgit(small_repo, "report", "--format", "md")
+    md = r.out
+    assert len(md) <= LIMIT
+    assert md.startswith(MARKER) and "## ⚠️ mlgit report: PASS WITH WARNINGS" in md
+    assert "clf: would be released" in md  # the verdict and the gate are kept
+    assert "left out to keep this comment under 65,536 characters" in md
+    assert "*Params of clf: 4002 changed (0 unchanged): listed in the full report.*" in md  # a stub
+    doc = _json(mlgit, small_repo)
+    assert len(doc["models"][0]["params"]) == 4002  # JSON is complete
+
+
+def test_annotations_stay_within_ten_per_level_and_are_escaped() -> None:
+    findings = [
+        Finding("schema.x", ERROR, "t", f"bad {i}\nsecond line, 100%", file=f"s,{i}:x.yaml", line=i + 1)
+        for i in range(25)
+    ]
+    findings += [Finding("data.y", WARNING, "t", "w", file="a.csv"), Finding("data.z", ERROR, "t", "no file")]
+    lines = annotations.github(findings)
+    errors = [x for x in lines if x.startswith("::error")]
+    assert len(errors) == 10 and len([x for x in lines if x.startswith("::warning")]) == 1
+    assert errors[0] == "::error file=s%2C0%3Ax.yaml,line=1,title=mlgit schema.x::bad 0%0Asecond line, 100%25"
+    assert errors[-1] == "::error title=mlgit::16 more errors: see the mlgit report in the step summary"
+
+
+def test_example_with_the_real_model_checks(improved: Path, mlgit) -> None:
+    r = mlgit(improved, "report", "--format", "json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["models"][0]["gate"]["status"] == "would-release"
+    assert {s["key"] for s in doc["sections"]} == {"data", "schema", "model"}
+    for s in doc["sections"]:
+        assert s["status"] in {"ok", "findings", "unavailable", "not-run"}
+
+
+@pytest.fixture(autouse=True)
+def _no_ci(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    yield
+
+
+def test_every_json_field_is_documented(improved: Path, mlgit, checks) -> None:
+    doc = _json(mlgit, improved)
+    spec = (Path(__file__).resolve().parent.parent / "docs" / "report-schema.md").read_text()
+    model = doc["models"][0]
+    objects = [doc, doc["head"], doc["base"], model, model["gate"], model["metrics"][0], model["history"]]
+    objects += [model["history"]["points"][0], doc["datasets"][0], doc["sections"][0], model["gate"]["rules"][0]]
+    for obj in objects:
+        for key in obj:
+            assert f"`{key}`" in spec or f"{key}," in spec or f"{key}}}" in spec, key
