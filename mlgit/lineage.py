@@ -44,17 +44,6 @@ def build(
             "commit": base.commit,
             "version": str(base.version) if base.version else None,
         },
-        "decision": [
-            {
-                "code": r.code,
-                "metric": r.metric,
-                "rule": r.rule,
-                "passed": r.passed,
-                "candidate": r.candidate,
-                "baseline": r.baseline,
-                "threshold": r.threshold,
-            }
-            for r in decision.results
-        ],
+        "decision": [r.as_dict() for r in decision.results],
         "mlgit": __version__,
     }

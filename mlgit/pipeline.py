@@ -139,16 +139,28 @@ def _add_dvc_yaml(project: Project, rel: str, raw: bytes) -> None:
     project.params[:] = list(dict.fromkeys([*project.params, *params]))
 
 
-def hashes_at(root: Path, rev: str) -> dict[str, str]:
-    """path -> DVC md5 of every output and dependency recorded in dvc.lock and .dvc files at `rev`."""
-    names = git.git("ls-tree", "-r", "--name-only", "-z", rev, cwd=root).out.split("\0")
-    files = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
+def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
+    """path -> DVC md5 of every output and dependency in dvc.lock and .dvc files at `rev` (None: work tree)."""
+    if rev is None:
+        files = [*walk(root, ".dvc"), *walk(root, "dvc.lock")]
+        blobs: dict[str, bytes | None] = {}
+        for rel in files:
+            try:
+                blobs[rel] = (root / rel).read_bytes()
+            except OSError:
+                blobs[rel] = None
+        where = ""
+    else:
+        names = git.git("ls-tree", "-r", "--name-only", "-z", rev, cwd=root).out.split("\0")
+        files = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
+        blobs = git.show_files(root, rev, files)
+        where = f" at {rev[:12]}"
     found: dict[str, str] = {}
-    for rel, raw in git.show_files(root, rev, files).items():
+    for rel, raw in blobs.items():
         if raw is None:
             continue
         try:
-            data = yamlsource.load(raw, f"{rel} at {rev[:12]}")
+            data = yamlsource.load(raw, f"{rel}{where}")
         except MlgitError:
             continue  # a broken lock is reported by DVC itself; lineage just lacks its hashes
         if not isinstance(data, dict):
@@ -159,6 +171,8 @@ def hashes_at(root: Path, rev: str) -> dict[str, str]:
             found.update({_join(base, str(e["path"])): str(e["md5"]) for e in entries if "path" in e and "md5" in e})
             continue
         for stage in (data.get("stages") or {}).values():
+            if not isinstance(stage, dict):
+                continue
             for kind in ("deps", "outs"):
                 for e in stage.get(kind) or []:
                     if isinstance(e, dict) and "path" in e and "md5" in e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlgit.config import Gate
 from mlgit.metrics import Snapshot
@@ -21,6 +22,19 @@ class RuleResult:
     baseline: Scalar
     threshold: float | None
     message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (lineage, reports, --json)."""
+        return {
+            "code": self.code,
+            "metric": self.metric,
+            "rule": self.rule,
+            "passed": self.passed,
+            "candidate": self.candidate,
+            "baseline": self.baseline,
+            "threshold": self.threshold,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)

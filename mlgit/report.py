@@ -126,19 +126,7 @@ class GateVerdict:
             "bump": self.bump,
             "improved": list(self.improved),
             "error": self.error,
-            "rules": [
-                {
-                    "code": r.code,
-                    "metric": r.metric,
-                    "rule": r.rule,
-                    "passed": r.passed,
-                    "candidate": r.candidate,
-                    "baseline": r.baseline,
-                    "threshold": r.threshold,
-                    "message": r.message,
-                }
-                for r in self.rules
-            ],
+            "rules": [r.as_dict() for r in self.rules],
         }
 
 
@@ -431,47 +419,18 @@ def _commits(root: Path, base: str | None) -> tuple[tuple[Commit, ...], int]:
     return tuple(commits), total
 
 
-def _worktree_hashes(root: Path) -> dict[str, str]:
-    # pipeline.hashes_at reads a commit; the report describes the work tree (like `metrics diff`).
-    found: dict[str, str] = {}
-    for rel in [*pipeline.walk(root, ".dvc"), *pipeline.walk(root, "dvc.lock")]:
-        try:
-            data = yamlsource.load((root / rel).read_bytes(), rel)
-        except (MlgitError, OSError):
-            continue
-        if not isinstance(data, dict):
-            continue
-        base = posixpath.dirname(rel)
-        entries: list[Any] = []
-        if rel.endswith(".dvc"):
-            entries = list(data.get("outs") or [])
-        else:
-            for stage in (data.get("stages") or {}).values():
-                if isinstance(stage, dict):
-                    entries += [*(stage.get("outs") or []), *(stage.get("deps") or [])]
-        for e in entries:
-            if isinstance(e, dict) and "path" in e and "md5" in e:
-                found.setdefault(posixpath.normpath(posixpath.join(base, str(e["path"]))), str(e["md5"]))
-    return found
-
-
-def _hash_for(path: str, hashes: Mapping[str, str]) -> str | None:
-    probe = posixpath.normpath(path)
-    while probe and probe != ".":
-        if probe in hashes:
-            return hashes[probe]
-        probe = posixpath.dirname(probe)
-    return None
+def _md5(path: str, hashes: dict[str, str]) -> str | None:
+    entry = pipeline.hash_for(path, hashes)
+    return entry["md5"] if entry else None
 
 
 def _datasets(root: Path, cfg: Config, base: str | None) -> tuple[DatasetChange, ...]:
     if not cfg.datasets:
         return ()
     old = pipeline.hashes_at(root, base) if base else {}
-    new = _worktree_hashes(root)
+    new = pipeline.hashes_at(root, None)
     return tuple(
-        DatasetChange(d.name, d.path, _hash_for(d.path, old), _hash_for(d.path, new), base is not None)
-        for d in cfg.datasets
+        DatasetChange(d.name, d.path, _md5(d.path, old), _md5(d.path, new), base is not None) for d in cfg.datasets
     )
 
 

@@ -187,19 +187,7 @@ def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
         "first_release": d.first_release if d else None,
         "passed": d.passed if d else None,
         "improved": list(d.improved) if d else [],
-        "results": [
-            {
-                "code": r.code,
-                "metric": r.metric,
-                "rule": r.rule,
-                "passed": r.passed,
-                "candidate": r.candidate,
-                "baseline": r.baseline,
-                "threshold": r.threshold,
-                "message": r.message,
-            }
-            for r in (d.results if d else ())
-        ],
+        "results": [r.as_dict() for r in (d.results if d else ())],
         "warnings": out.warnings,
     }
 
