@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mlgit import baseline, checkcache, git, profile, table, yamlsource
+from mlgit import baseline, checkcache, git, profile, table
 from mlgit import schema as schemas
 from mlgit.config import CONFIG_NAME, Config, Dataset, Expectation
 from mlgit.errors import MlgitError
@@ -106,122 +106,52 @@ def _bound_text(low: Any, high: Any) -> str:
 
 def _schema_rules(s: schemas.Schema, present: Mapping[str, str]) -> list[_Rule]:
     rules: list[_Rule] = []
-    f = s.path
     if s.rows_min is not None or s.rows_max is not None:
-        rules.append(
-            _Rule(
-                "data.row-count",
-                "rows",
-                None,
-                ERROR,
-                f,
-                s.line("rows"),
-                f"rows {_bound_text(s.rows_min, s.rows_max)}",
-                low=s.rows_min,
-                high=s.rows_max,
-            )
-        )
+        what = f"rows {_bound_text(s.rows_min, s.rows_max)}"
+        rules.append(_Rule("data.row-count", "rows", None, ERROR, s.path, s.line("rows"), what, s.rows_min, s.rows_max))
     for c in s.columns:
         if c.name not in present:
             continue
-        line = s.line("columns", c.name)
+
+        def add(code: str, kind: str, key: str, what: str, c: schemas.Column = c, **kw: Any) -> None:
+            rules.append(_Rule(code, kind, c.name, ERROR, s.path, s.line("columns", c.name, key), what, **kw))
+
         if not c.nullable:
-            rules.append(
-                _Rule(
-                    "data.nulls",
-                    "mask",
-                    c.name,
-                    ERROR,
-                    f,
-                    s.line("columns", c.name, "nullable"),
-                    "nulls where the schema says nullable: false",
-                    test="nulls",
-                )
-            )
+            add("data.nulls", "mask", "nullable", "nulls where the schema says nullable: false", test="nulls")
         elif c.max_null_fraction is not None:
-            rules.append(
-                _Rule(
-                    "data.null-fraction",
-                    "null_fraction",
-                    c.name,
-                    ERROR,
-                    f,
-                    s.line("columns", c.name, "max_null_fraction"),
-                    f"max_null_fraction {c.max_null_fraction:g}",
-                    fraction=c.max_null_fraction,
-                )
-            )
+            what = f"max_null_fraction {c.max_null_fraction:g}"
+            add("data.null-fraction", "null_fraction", "max_null_fraction", what, fraction=c.max_null_fraction)
         if c.min is not None or c.max is not None:
-            rules.append(
-                _Rule(
-                    "data.out-of-range",
-                    "mask",
-                    c.name,
-                    ERROR,
-                    f,
-                    s.line("columns", c.name, "min" if c.min is not None else "max"),
-                    f"outside the schema's range [{_fmt(c.min) if c.min is not None else '-inf'}, "
-                    f"{_fmt(c.max) if c.max is not None else 'inf'}]",
-                    low=c.min,
-                    high=c.max,
-                    test="range",
-                )
+            lo, hi = _fmt(c.min) if c.min is not None else "-inf", _fmt(c.max) if c.max is not None else "inf"
+            what = f"outside the schema's range [{lo}, {hi}]"
+            add(
+                "data.out-of-range",
+                "mask",
+                "min" if c.min is not None else "max",
+                what,
+                low=c.min,
+                high=c.max,
+                test="range",
             )
         if c.values is not None:
-            rules.append(
-                _Rule(
-                    "data.unexpected-value",
-                    "mask",
-                    c.name,
-                    ERROR,
-                    f,
-                    s.line("columns", c.name, "values"),
-                    "not among the schema's allowed values",
-                    values=c.values,
-                    test="set",
-                )
-            )
+            what = "not among the schema's allowed values"
+            add("data.unexpected-value", "mask", "values", what, values=c.values, test="set")
         if c.regex is not None:
-            rules.append(
-                _Rule(
-                    "data.regex-mismatch",
-                    "mask",
-                    c.name,
-                    ERROR,
-                    f,
-                    s.line("columns", c.name, "regex"),
-                    f"not matching {c.regex!r}",
-                    pattern=c.regex,
-                    test="regex",
-                )
-            )
+            add("data.regex-mismatch", "mask", "regex", f"not matching {c.regex!r}", pattern=c.regex, test="regex")
         if c.unique:
-            rules.append(
-                _Rule(
-                    "data.not-unique", "unique", c.name, ERROR, f, s.line("columns", c.name, "unique"), "unique: true"
-                )
-            )
+            add("data.not-unique", "unique", "unique", "unique: true")
         if c.type == "float" and c.finite:
-            rules.append(
-                _Rule(
-                    "data.non-finite",
-                    "mask",
-                    c.name,
-                    ERROR,
-                    f,
-                    line,
-                    "NaN or infinite (set finite: false in the schema to allow them)",
-                    test="finite",
-                )
-            )
+            what = "NaN or infinite (set finite: false in the schema to allow them)"
+            add("data.non-finite", "mask", "type", what, test="finite")
     return rules
 
 
-def _expectation_rules(ds: Dataset, raw_cfg: bytes, present: Mapping[str, str]) -> tuple[list[_Rule], list[Finding]]:
+def _expectation_rules(
+    ds: Dataset, lines: Sequence[int | None], present: Mapping[str, str]
+) -> tuple[list[_Rule], list[Finding]]:
     rules: list[_Rule] = []
     problems: list[Finding] = []
-    for e in ds.expectations:
-        line = yamlsource.line_of(raw_cfg, ["datasets", ds.name, "expectations", e.index])
+    for e, line in zip(ds.expectations, lines, strict=True):
         if e.column is not None and e.column not in present:
             problems.append(
                 Finding(
@@ -282,75 +212,28 @@ def set_values(values: Sequence[Any], type_: str) -> list[Any]:
 
 
 def _expectation_rule(e: Expectation, line: int | None) -> _Rule:
-    sev, col, f = e.severity, e.column, CONFIG_NAME
+    def rule(code: str, kind: str, what: str, **kw: Any) -> _Rule:
+        return _Rule(code, kind, e.column, e.severity, CONFIG_NAME, line, what, **kw)
+
+    bounds = _bound_text(e.low, e.high)
     if e.kind == "not_null":
-        return _Rule("data.nulls", "mask", col, sev, f, line, "nulls (expectation not_null)", test="nulls")
+        return rule("data.nulls", "mask", "nulls (expectation not_null)", test="nulls")
     if e.kind == "unique":
-        return _Rule("data.not-unique", "unique", col, sev, f, line, "expectation unique")
+        return rule("data.not-unique", "unique", "expectation unique")
     if e.kind == "between":
-        return _Rule(
-            "data.out-of-range",
-            "mask",
-            col,
-            sev,
-            f,
-            line,
-            f"outside the expectation {_bound_text(e.low, e.high)}",
-            low=e.low,
-            high=e.high,
-            test="range",
+        return rule(
+            "data.out-of-range", "mask", f"outside the expectation {bounds}", low=e.low, high=e.high, test="range"
         )
     if e.kind == "in_set":
-        return _Rule(
-            "data.unexpected-value",
-            "mask",
-            col,
-            sev,
-            f,
-            line,
-            "not in the expectation's in_set",
-            values=e.values,
-            test="set",
-        )
+        return rule("data.unexpected-value", "mask", "not in the expectation's in_set", values=e.values, test="set")
     if e.kind == "regex":
-        return _Rule(
-            "data.regex-mismatch",
-            "mask",
-            col,
-            sev,
-            f,
-            line,
-            f"not matching {e.pattern!r}",
-            pattern=e.pattern,
-            test="regex",
-        )
+        return rule("data.regex-mismatch", "mask", f"not matching {e.pattern!r}", pattern=e.pattern, test="regex")
     if e.kind == "max_null_fraction":
-        return _Rule(
-            "data.null-fraction",
-            "null_fraction",
-            col,
-            sev,
-            f,
-            line,
-            f"max_null_fraction {e.fraction:g}",
-            fraction=e.fraction,
-        )
+        return rule("data.null-fraction", "null_fraction", f"max_null_fraction {e.fraction:g}", fraction=e.fraction)
     if e.kind == "rows_between":
-        return _Rule(
-            "data.row-count", "rows", None, sev, f, line, f"rows {_bound_text(e.low, e.high)}", low=e.low, high=e.high
-        )
+        return rule("data.row-count", "rows", f"rows {bounds}", low=e.low, high=e.high)
     kind = "mean" if e.kind == "mean_between" else "std"
-    return _Rule(
-        f"data.{kind}-out-of-band",
-        kind,
-        col,
-        sev,
-        f,
-        line,
-        f"{kind} {_bound_text(e.low, e.high)}",
-        low=e.low,
-        high=e.high,
-    )
+    return rule(f"data.{kind}-out-of-band", kind, f"{kind} {bounds}", low=e.low, high=e.high)
 
 
 # -- one pass of aggregates ------------------------------------------------------------------------------------
@@ -399,7 +282,9 @@ def _aggregates(rule: _Rule, i: int, c: pl.Expr | None, type_: str) -> list[pl.E
         return []
     assert c is not None
     if rule.kind == "mask":
-        return [_mask(rule, c, type_).sum().alias(f"{a}n")]
+        # Counting nulls from the validity mask is cheaper, and the same aggregate as the profile's.
+        count = c.null_count() if rule.test == "nulls" else _mask(rule, c, type_).sum()
+        return [count.alias(f"{a}n")]
     if rule.kind == "null_fraction":
         return [c.null_count().alias(f"{a}n")]
     if rule.kind == "unique":
@@ -471,6 +356,22 @@ def _judge(rule: _Rule, i: int, res: Mapping[str, Any], rows: int, dataset: str)
     return Finding(rule.code, rule.severity, dataset, msg, rule.file, rule.line, col, data)
 
 
+def _dedupe(aggs: Sequence[pl.Expr]) -> tuple[list[pl.Expr], dict[str, str]]:
+    """Identical aggregates computed once (checks and the profile both count nulls, for instance)."""
+    seen: dict[str, str] = {}
+    kept: list[pl.Expr] = []
+    same_as: dict[str, str] = {}
+    for e in aggs:
+        alias = e.meta.output_name()
+        key = str(e.meta.undo_aliases())
+        if key in seen:
+            same_as[alias] = seen[key]
+        else:
+            seen[key] = alias
+            kept.append(e)
+    return kept, same_as
+
+
 def _duplicates(lf: pl.LazyFrame, column: str, source: table.Source) -> list[Any]:
     import polars as pl
 
@@ -495,17 +396,27 @@ class _Context:
     hashes: Mapping[str, str]
     use_cache: bool
     progress: Progress | None
-    lines: dict[str, int | None] = field(default_factory=dict)
+    _lines: dict[str, int] | None = field(default=None)
+
+    def config_line(self, *keys: str | int) -> int | None:
+        """The line of a key path in mlgit.yaml (the file is parsed for lines once per run)."""
+        if self._lines is None:
+            self._lines = schemas.line_map(self.raw_cfg)
+        return self._lines.get(".".join(str(k) for k in keys))
 
     def dataset_line(self, name: str) -> int | None:
-        if name not in self.lines:
-            self.lines[name] = yamlsource.line_of(self.raw_cfg, ["datasets", name])
-        return self.lines[name]
+        return self.config_line("datasets", name)
 
 
-def _config_key(ds: Dataset) -> str:
-    d = asdict(ds)
+def _expectation_lines(ctx: _Context, ds: Dataset) -> list[int | None]:
+    return [ctx.config_line("datasets", ds.name, "expectations", e.index) for e in ds.expectations]
+
+
+def _config_key(ctx: _Context, ds: Dataset) -> str:
+    d: dict[str, Any] = asdict(ds)
     d.pop("drift")  # drift is measured after the cache, against whatever base is asked for
+    # Cached findings point at mlgit.yaml lines: an edit that only moves them must not serve stale lines.
+    d["lines"] = [ctx.dataset_line(ds.name), *_expectation_lines(ctx, ds)]
     return json.dumps(d, sort_keys=True, default=str)
 
 
@@ -561,23 +472,16 @@ def _keep_profile_current(ctx: _Context, ds: Dataset, prof: profile.Profile | No
                 return []
         except MlgitError:
             pass
+    text = profile.dumps(prof)
     try:
-        _write_atomic(path, profile.dumps(prof))
+        _write_atomic(path, text)
     except OSError as exc:
         return [Finding("data.profile-not-written", WARNING, ds.name, f"cannot write {rel}: {exc.strerror}", rel)]
-    what = "written" if old is None else "updated to match the data"
-    return [
-        Finding(
-            "data.profile-updated",
-            INFO,
-            ds.name,
-            f"profile {rel} {what}; commit it with the data",
-            rel,
-            None,
-            None,
-            {"path": rel},
-        )
-    ]
+    if git.head(ctx.root) is not None and git.show_files(ctx.root, "HEAD", [rel]).get(rel) == text.encode():
+        msg = f"profile {rel} restored to the committed one (the data is back to what was committed)"
+    else:
+        msg = f"profile {rel} {'written' if old is None else 'updated to match the data'}; commit it with the data"
+    return [Finding("data.profile-updated", INFO, ds.name, msg, rel, None, None, {"path": rel})]
 
 
 def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
@@ -590,7 +494,7 @@ def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
     except table.TableError as exc:
         return _failed(ctx, ds, exc, started)
     md5 = ctx.hashes.get(ds.path)
-    digest = checkcache.key(_config_key(ds), schema_raw, md5, source.fingerprint, source.format)
+    digest = checkcache.key(_config_key(ctx, ds), schema_raw, md5, source.fingerprint, source.format)
     if ctx.use_cache:
         hit = checkcache.load(ctx.root, ds.name, digest)
         if hit is not None:
@@ -668,7 +572,7 @@ def _scan_and_judge(
         Finding(p.code, ERROR, ds.name, p.message, CONFIG_NAME, ctx.dataset_line(ds.name), None, {"path": p.file})
         for p in problems
     ]
-    actual = table.column_types(source)
+    actual = table.column_types(source, thorough=False)
     declared = {col.name: col for col in sch.columns} if sch is not None else {}
     if sch is not None:
         for col in sch.columns:
@@ -722,39 +626,31 @@ def _scan_and_judge(
         else:
             types[name] = decl.type
     rules = _schema_rules(sch, types) if sch is not None else []
-    extra, missing = _expectation_rules(ds, ctx.raw_cfg, types)
+    extra, missing = _expectation_rules(ds, _expectation_lines(ctx, ds), types)
     found += missing
     rules += extra
     typed = {n: t for n, t in types.items() if n in declared}
-    as_text: list[str] = []
+    # Text formats: dates are read as text and converted in the query (polars' own CSV date parsing is slower),
+    # unparseable values counted like any other type mismatch.
+    as_text = [n for n, t in typed.items() if t in ("date", "datetime")] if source.format != "parquet" else []
     for attempt in (0, 1):
-        lf = table.scan(source, typed, as_text=as_text)
-        exprs: dict[str, pl.Expr] = {}
-        raws: dict[str, pl.Expr] = {}
+        lf = table.scan(source, {**typed, **{n: types[n] for n in as_text}}, as_text=as_text)
+        # Convert once, before the aggregates (the streaming engine would repeat a conversion per use).
+        converted: list[pl.Expr] = []
         for name, t in types.items():
-            c: pl.Expr = pl.col(name)
             if name in as_text:
-                raws[name] = c
-                c = table.coerce(c, t)
-            elif t == "float" and source.format == "parquet":
-                c = c.cast(pl.Float64)
-            exprs[name] = c
+                converted += [pl.col(name).alias(f"\x1fraw:{name}"), table.coerce(pl.col(name), t).alias(name)]
+            elif t == "float" and actual[name] == "int":
+                converted.append(pl.col(name).cast(pl.Float64))
+        if converted:
+            lf = lf.with_columns(converted)
+        exprs: dict[str, pl.Expr] = {name: pl.col(name) for name in types}
+        raws: dict[str, pl.Expr] = {name: pl.col(f"\x1fraw:{name}") for name in as_text}
         run_rules = list(rules)
-        if as_text:
-            assert sch is not None
-            run_rules += [
-                _Rule(
-                    "data.type-mismatch",
-                    "mask",
-                    n,
-                    ERROR,
-                    sch.path,
-                    sch.line("columns", n, "type"),
-                    f"not readable as {types[n]}",
-                    test="parse",
-                )
-                for n in as_text
-            ]
+        for n in as_text:
+            file, line = (sch.path, sch.line("columns", n, "type")) if sch else (CONFIG_NAME, ctx.dataset_line(ds.name))
+            what = f"not readable as {types[n]}"
+            run_rules.append(_Rule("data.type-mismatch", "mask", n, ERROR, file, line, what, test="parse"))
         aggs: list[pl.Expr] = [pl.len().alias("\x1frows")]
         # Masks of row-level rules, kept to fetch a few failing values afterwards (only for rules that fail).
         masks: dict[int, tuple[pl.Expr, pl.Expr]] = {}
@@ -769,14 +665,16 @@ def _scan_and_judge(
             aggs += _aggregates(r, i, exprs.get(name) if r.column else None, types.get(name, "other"))
         specs = [profile.Spec(n, types[n], declared[n].values, not declared[n].unique) for n in types if n in declared]
         aggs += profile.expressions(specs, exprs)
+        unique_aggs, same_as = _dedupe(aggs)
         try:
-            res = table.collect(lf.select(aggs), source).row(0, named=True)
+            res = table.collect(lf.select(unique_aggs), source).row(0, named=True)
+            res.update({alias: res[first] for alias, first in same_as.items()})
             break
         except table.TableError as exc:
             # A value the declared type cannot parse: read those columns as text and count what fails.
             if attempt or exc.code != "data.type-mismatch" or source.format == "parquet":
                 raise
-            as_text = [n for n, t in typed.items() if t != "string"]
+            as_text = [n for n, t in types.items() if t != "string"]
             if not as_text:
                 raise
     rows = int(res["\x1frows"])

@@ -170,15 +170,9 @@ def expressions(specs: list[Spec], exprs: Mapping[str, pl.Expr]) -> list[pl.Expr
         c = exprs[s.name]
         out.append(c.null_count().alias(_alias(i, "nulls")))
         if s.numeric:
-            # Plain aggregates stream fastest; a NaN or inf makes mean/std undefined and the profile says so.
-            out += [
-                c.min().alias(_alias(i, "min")),
-                c.max().alias(_alias(i, "max")),
-                c.mean().alias(_alias(i, "mean")),
-                c.std().alias(_alias(i, "std")),
-            ]
-            if s.type == "float":
-                out.append((c.is_nan() | c.is_infinite()).sum().alias(_alias(i, "nonfinite")))
+            # Plain aggregates stream fastest; a NaN or inf makes the mean undefined and the profile says so
+            # (non-finite values are counted by the check). The std comes from the quantiles' sample.
+            out += [c.min().alias(_alias(i, "min")), c.max().alias(_alias(i, "max")), c.mean().alias(_alias(i, "mean"))]
         elif s.type in ("date", "datetime"):
             out += [c.min().alias(_alias(i, "min")), c.max().alias(_alias(i, "max"))]
         if s.values is not None and len(s.values) <= MAX_COUNTED_VALUES:
@@ -186,7 +180,7 @@ def expressions(specs: list[Spec], exprs: Mapping[str, pl.Expr]) -> list[pl.Expr
     return out
 
 
-def _quantiles(values: pl.Series) -> tuple[tuple[float, ...], int] | None:
+def _quantiles(values: pl.Series) -> tuple[tuple[float, ...], int, float | None] | None:
     import polars as pl
 
     if values.dtype == pl.String:
@@ -204,7 +198,8 @@ def _quantiles(values: pl.Series) -> tuple[tuple[float, ...], int] | None:
         hi = min(lo + 1, n - 1)
         a, b = float(values[lo]), float(values[hi])
         out.append(_round(a + (b - a) * (pos - lo)) or 0.0)
-    return tuple(out), n
+    std = values.std()
+    return tuple(out), n, _round(float(std)) if isinstance(std, int | float) else None
 
 
 def _iso(v: Any) -> str | None:
@@ -228,13 +223,11 @@ def build(
         nulls = int(row[_alias(i, "nulls")] or 0)
         kw: dict[str, Any] = {}
         if s.numeric:
-            kw = {k: _round(row[_alias(i, k)]) for k in ("min", "max", "mean", "std")}
-            if s.type == "float":
-                kw["nonfinite"] = int(row[_alias(i, "nonfinite")] or 0)
+            kw = {k: _round(row[_alias(i, k)]) for k in ("min", "max", "mean")}
             if sample is not None and s.name in sample.columns:
                 q = _quantiles(sample[s.name])
                 if q is not None:
-                    kw["quantiles"], kw["sample"] = q
+                    kw["quantiles"], kw["sample"], kw["std"] = q
         elif s.type in ("date", "datetime"):
             kw = {"min": _iso(row[_alias(i, "min")]), "max": _iso(row[_alias(i, "max")])}
         if s.values is not None and len(s.values) <= MAX_COUNTED_VALUES:

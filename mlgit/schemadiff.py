@@ -258,7 +258,7 @@ def _dataset_findings(
     current_cols: tuple[str, ...] | None = None
     try:
         source = table.locate(root, ds.path, ds.format, hashes.keys())
-        current_cols = tuple(table.column_types(source))
+        current_cols = tuple(table.column_types(source, thorough=False))
     except table.TableError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
         out.append(

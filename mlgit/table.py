@@ -29,7 +29,7 @@ SNIFF_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
 SAMPLE_ROWS = 100_000
 _SAMPLE_CHUNKS = 64
-_PARQUET_SLICES = 16
+_PARQUET_SLICES = 8
 _DELIMITERS = (";", "\t", "|")
 
 
@@ -248,6 +248,7 @@ def sniff(source: Source) -> list[Problem]:
     """Look at each file's head and tail; raise TableError for input that cannot be read at all."""
     problems: list[Problem] = []
     expected: list[str] | None = None
+    first_schema: dict[str, Any] | None = None
     for rel in source.files:
         path = source.root / rel
         size = path.stat().st_size
@@ -263,6 +264,8 @@ def sniff(source: Source) -> list[Problem]:
                     rel,
                     hint="regenerate or re-pull it (dvc pull)",
                 )
+            if len(source.files) > 1:
+                first_schema = _same_parquet_schema(source, rel, first_schema)
             continue
         head = _read_head(path, MAX_HEADER_BYTES if source.format == "csv" else SNIFF_BYTES)
         _binary(head[:SNIFF_BYTES], rel, source.format)
@@ -288,6 +291,35 @@ def sniff(source: Source) -> list[Problem]:
         else:
             problems += _jsonl_tail(tail, rel)
     return problems
+
+
+def _same_parquet_schema(source: Source, rel: str, first: dict[str, Any] | None) -> dict[str, Any]:
+    import polars as pl
+
+    try:
+        schema = dict(pl.read_parquet_schema(source.root / rel))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise reading_error(exc, source) from None
+    if first is not None and schema != first:
+        gone = [c for c in first if c not in schema]
+        new = [c for c in schema if c not in first]
+        changed = [f"{c} ({first[c]} -> {schema[c]})" for c in schema if c in first and first[c] != schema[c]]
+        what = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(gone)}" if gone else "",
+                f"extra {', '.join(new)}" if new else "",
+                f"other types: {', '.join(changed)}" if changed else "",
+            )
+            if part
+        )
+        raise TableError(
+            "data.parts-disagree",
+            f"{rel}: its columns differ from {source.files[0]}'s ({what})",
+            rel,
+            hint="every part file of a folder needs the same columns and types",
+        )
+    return first if first is not None else schema
 
 
 def _csv_header_checks(header: list[str], rel: str) -> None:
@@ -433,7 +465,9 @@ def coerce(expr: pl.Expr, type_: str) -> pl.Expr:
 # -- reading -------------------------------------------------------------------------------------------------
 
 
-def scan(source: Source, types: Mapping[str, str] | None = None, *, as_text: Collection[str] = ()) -> pl.LazyFrame:
+def scan(
+    source: Source, types: Mapping[str, str] | None = None, *, as_text: Collection[str] = (), infer_rows: int = 10_000
+) -> pl.LazyFrame:
     """A lazy scan of all files; `types` fixes declared columns' types, `as_text` reads columns as text."""
     import polars as pl
 
@@ -448,20 +482,15 @@ def scan(source: Source, types: Mapping[str, str] | None = None, *, as_text: Col
             return pl.scan_csv(
                 files,
                 schema_overrides=overrides or None,
-                infer_schema_length=10_000,
+                infer_schema_length=infer_rows,
                 try_parse_dates=types is None,
                 raise_if_empty=False,
             )
         if source.format == "jsonl":
-            return pl.scan_ndjson(files, schema_overrides=overrides or None, infer_schema_length=10_000)
-        lf = (
-            pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
-            if len(files) > 1
-            else pl.scan_parquet(files)
-        )
+            return pl.scan_ndjson(files, schema_overrides=overrides or None, infer_schema_length=infer_rows)
+        return pl.scan_parquet(files)
     except pl.exceptions.PolarsError as exc:
         raise reading_error(exc, source) from None
-    return lf
 
 
 def reading_error(exc: BaseException, source: Source) -> TableError:
@@ -492,11 +521,15 @@ def collect(query: pl.LazyFrame, source: Source) -> pl.DataFrame:
         raise reading_error(exc, source) from None
 
 
-def column_types(source: Source) -> dict[str, str]:
-    """Actual column names and their schema types (reads only headers, metadata, or the first rows)."""
+def column_types(source: Source, *, thorough: bool = True) -> dict[str, str]:
+    """Actual column names and their schema types (reads only headers, metadata, or the first rows).
+
+    `thorough` looks at 10,000 rows and recognizes dates (for inference); otherwise 500 rows suffice, since
+    checks read declared columns as their declared types anyway.
+    """
     import polars as pl
 
-    lf = scan(source)
+    lf = scan(source) if thorough else scan(source, {}, infer_rows=500)
     try:
         schema = lf.collect_schema()
     except pl.exceptions.PolarsError as exc:

@@ -237,7 +237,9 @@ def test_parquet_jsonl_and_a_folder_of_part_files(tmp_path: Path, mlgit) -> None
     bad.write_parquet(repo / "data/folder/part-1.parquet")
     res = mlgit(repo, "check", "data", "pq", "--json")
     assert res.code == 1
-    assert codes(res.out) & {"data.type-mismatch", "data.unreadable"}
+    (f,) = by_code(res.out, "data.parts-disagree")
+    assert "data/folder/part-1.parquet: its columns differ from data/folder/part-0.parquet's" in str(f["message"])
+    assert "other types: x (Float64 -> String)" in str(f["message"])
 
 
 def test_dvc_tracked_data_that_was_never_pulled(small_repo: Path, mlgit) -> None:
@@ -339,4 +341,31 @@ def test_example_repo_bad_batch_caught_on_a_branch_and_clean_data_passing(exampl
     clean = mlgit(example_repo, "check", "data")
     assert clean.code == 0, clean.out
     assert "PASSED: 0 errors, 0 warnings" in clean.out
+    assert "profile schemas/breast_cancer.profile.json restored to the committed one" in clean.out
     assert git("status", "--porcelain", cwd=example_repo) == ""  # the profile is back to the committed one
+
+
+def test_expectations_alone_without_a_schema_and_mixed_types(tmp_path: Path, mlgit) -> None:
+    data = rows(300)
+    data[299][1] = "oops"
+    cfg = CONFIG.replace(
+        "    format: csv\n", "    format: csv\n    expectations:\n      - {column: x, between: [0, 10]}\n"
+    )
+    repo = make_repo(tmp_path, {"data/t.csv": csv_text(data)}, cfg)
+    res = mlgit(repo, "check", "data", "--json")
+    assert res.code == 1 and "Traceback" not in res.err
+    assert codes(res.out, "error") >= {"data.no-schema"}
+    (no_schema,) = by_code(res.out, "data.no-schema")
+    assert "mlgit schema infer t" in str(no_schema["data"]["hint"])  # type: ignore[index]
+
+
+def test_cached_findings_follow_mlgit_yaml_lines(tmp_path: Path, mlgit) -> None:
+    cfg = CONFIG.replace(
+        "    format: csv\n", "    format: csv\n    expectations:\n      - {column: x, between: [0, 5]}\n"
+    )
+    repo = make_repo(tmp_path, {"data/t.csv": csv_text(rows())}, cfg)
+    first = by_code(mlgit(repo, "check", "data", "--json").out, "data.out-of-range")[0]
+    (repo / "mlgit.yaml").write_text("# a comment that moves every line down\n" + cfg)
+    again = json.loads(mlgit(repo, "check", "data", "--json").out)
+    moved = next(f for f in again["findings"] if f["code"] == "data.out-of-range")
+    assert moved["line"] == first["line"] + 1  # type: ignore[operator]

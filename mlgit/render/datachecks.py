@@ -47,6 +47,8 @@ def _drift_table(found: Sequence[Finding], style: Style) -> list[str]:
     base = str(measures[0].data.get("base", "base"))
     verdict = f"{len(drifted)} drifted" if drifted else "none drifted"
     out = [f"drift vs {base}: {len(measures)} columns measured, {verdict}"]
+    if not drifted and all(f.data.get("value") == 0 for f in measures):
+        return [out[0] + " (every value 0: the same distributions)"]
     rows, raw = [], []
     # Every drifted column, and always the closest calls: the measured value is shown, not only a verdict.
     for f in ranked[: max(DRIFT_ROWS, len(drifted))]:
