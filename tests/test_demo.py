@@ -20,11 +20,22 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert "$ mlgit metrics diff" in out and "accuracy" in out
     assert "PASSED: tagged cancer-classifier@v0.2.0" in out and "minor: improved" in out
     assert "REJECTED:" in out and "FAIL  accuracy" in out
+    assert "$ mlgit check\n" in out and "PASSED: 0 errors" in out
+    assert "# mlgit report" in out or "mlgit report" in out
+    assert (where / "report.html").is_file() and "<svg" in (where / "report.html").read_text()
+    assert "Rolled back cancer-classifier in prod: v0.2.0 -> v0.1.0" in out
+    bad = out.split("A bad data batch")[1]
+    assert "data.out-of-range" in bad and "data.unexpected-value" in bad and "data.missing-column" in bad
+    assert "schema.column-removed" in bad
+    assert "PASSED" in bad.split("clean data passing")[1]
     assert f"The demo repository is at {where / 'repo'}" in out
     repo = where / "repo"
-    assert sorted(git("tag", "--list", cwd=repo).split()) == ["cancer-classifier@v0.1.0", "cancer-classifier@v0.2.0"]
+    releases = git("tag", "--list", "cancer-classifier@*", cwd=repo).split()
+    assert releases == ["cancer-classifier@v0.1.0", "cancer-classifier@v0.2.0"]
     shown = json.loads(sh(str(BIN / "gto"), "show", "--json", cwd=repo).stdout)
     assert shown["cancer-classifier"]["version"] == "v0.2.0"
+    assert shown["cancer-classifier"]["stage"] == {"prod": "v0.1.0"}  # after the rollback
+    assert git("status", "--porcelain", "--untracked-files=no", cwd=repo) == ""
     assert any((where / "dvc-remote").rglob("*")), "dvc push filled the local remote"
 
 
