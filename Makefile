@@ -26,6 +26,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/metrics_diff.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/registry.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
