@@ -8,11 +8,23 @@ from mlgit import git, pipeline
 from mlgit.config import Config, Model
 
 
-def inputs_changed(root: Path, cfg: Config, model: Model, old: str, new: str) -> bool:
-    """True when the artifact, a dataset (by DVC hash), a params file or a metrics file differs."""
+def inputs_changed(root: Path, cfg: Config, model: Model, old: str, new: str | None) -> bool:
+    """True when the artifact, a dataset (by DVC hash), a params file or a metrics file differs.
+
+    `new` None means the work tree (as recorded by its dvc.lock and .dvc files).
+    """
     old_hashes, new_hashes = pipeline.hashes_at(root, old), pipeline.hashes_at(root, new)
     for path in (model.path, *(d.path for d in cfg.datasets_of(model))):
         if pipeline.hash_for(path, old_hashes) != pipeline.hash_for(path, new_hashes):
             return True
     files = [*model.metrics, *model.params]
-    return git.show_files(root, old, files) != git.show_files(root, new, files)
+    return git.show_files(root, old, files) != (
+        git.show_files(root, new, files) if new is not None else {f: _read(root / f) for f in files}
+    )
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlgit import artifact, gate, pipeline, policy, yamlsource
+from mlgit import artifact, baseline, changes, gate, pipeline, policy, registry, yamlsource
 from mlgit.config import Config, Gate, Model
 from mlgit.errors import MlgitError
 from mlgit.findings import ERROR, INFO, WARNING, Finding
@@ -36,6 +36,10 @@ def findings(
     stages = _stages(root) if status else []
     out: list[Finding] = []
     for model in models:
+        if len(models) > 1 and (since := _unchanged_since(root, cfg, model, base)):
+            msg = f"{model.name}: inputs unchanged since {since}; not evaluated"
+            out.append(Finding("model.unchanged", INFO, model.name, msg))
+            continue
         out.extend(pipeline_findings(root, model, status, stages))
         policy_out, result = policy_findings(root, cfg, model, base)
         out.extend(policy_out)
@@ -44,6 +48,19 @@ def findings(
             trusted = artifact.pickle_trust(root, model, trusted_bases(root, cfg, model, result))
         out.extend(artifact.check(root, model, trusted))
     return out
+
+
+def _unchanged_since(root: Path, cfg: Config, model: Model, base: str | None) -> str | None:
+    """In a multi-model repo, the baseline a model's inputs are unchanged since (None: check it)."""
+    try:
+        ref = baseline.for_model(
+            root, model.name, base or model.policy.base, cfg.ci.default_branch, registry.events(root, model.name)
+        )
+    except MlgitError:
+        return None  # the policy check reports an unresolvable baseline
+    if ref.commit is None or changes.inputs_changed(root, cfg, model, ref.commit, None):
+        return None
+    return ref.label
 
 
 # -- stale pipeline -----------------------------------------------------------------------------------------

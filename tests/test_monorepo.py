@@ -85,3 +85,19 @@ def test_promote_one_model_by_name(mono: Path, mlgit) -> None:
     r = mlgit(mono, "promote", "vision:classifier")
     assert r.code == 0, r.err
     assert git("tag", "--list", cwd=mono).split() == ["vision=classifier@v0.1.0"]
+
+
+def test_check_model_evaluates_only_models_whose_inputs_changed(mono: Path, mlgit) -> None:
+    assert mlgit(mono, "promote").code == 0
+    (mono / "nlp" / "metrics.json").write_text(json.dumps({"accuracy": 0.5, "loss": 0.5}))
+    r = mlgit(mono, "check", "model", "--json")
+    assert r.code == 1
+    found = json.loads(r.out)["findings"]
+    unchanged = {f["subject"] for f in found if f["code"] == "model.unchanged"}
+    assert unchanged == {"vision:classifier"}
+    regressed = {
+        (f["subject"], f["data"]["metric"])
+        for f in found
+        if f["code"] == "model.metric-regressed" and f["severity"] == "error"
+    }
+    assert regressed == {("nlp:classifier", "accuracy"), ("nlp:classifier", "loss")}
