@@ -135,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     cigen.add_argument("--force", action="store_true", help="replace hand-edited generated files")
     cicheck = cisub.add_parser("check", help="exit 1 when generated CI files are stale or hand-edited")
     cicheck.add_argument("--forge", choices=["github", "gitlab"], help="default: ci.forge in mlgit.yaml")
+    cicheck.add_argument("--json", action="store_true", help="machine-readable output")
     # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,12 @@ def test_hand_edit_is_detected_and_never_silently_overwritten(repo: Path, mlgit)
     assert r.code == 1
     assert "mlgit-checks.yml: edited by hand since mlgit generated it" in r.out
     assert "-    timeout-minutes: 90\n+    timeout-minutes: 60" in r.out
+    r = mlgit(repo, "ci", "check", "--json")
+    doc = json.loads(r.out)
+    assert r.code == 1 and doc["ok"] is False and doc["forge"] == "github"
+    states = {f["path"]: f["state"] for f in doc["files"]}
+    assert states[".github/workflows/mlgit-checks.yml"] == "edited"
+    assert states[".github/workflows/mlgit-release.yml"] == "current"
     # With mlgit.yaml changed too, generate updates the other files and keeps the edited one (exit 1).
     set_ci(repo, 'python: "3.12"')
     r = mlgit(repo, "ci", "generate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 import sys
 from pathlib import Path
 
@@ -39,16 +40,23 @@ def colored_diff(text: str, style: Style) -> str:
     return "".join(out)
 
 
-def run(cwd: Path, forge: str | None) -> int:
+def run(cwd: Path, forge: str | None, json: bool = False) -> int:
     """Compare the generated CI files with what `mlgit ci generate` would write now."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
     chosen = workflows.forge_of(cfg, forge)
+    states = workflows.states(root, cfg, chosen) if chosen is not None else []
+    bad = [s for s in states if not s.ok]
+    if json:
+        files = [
+            {"path": s.path, "state": s.state, "ok": s.ok, "diff": None if s.ok or s.state == "missing" else s.diff()}
+            for s in states
+        ]
+        sys.stdout.write(jsonlib.dumps({"forge": chosen, "ok": not bad, "files": files}, indent=2) + "\n")
+        return EXIT_FAILED if bad else 0
     if chosen is None:
         sys.stdout.write("ci.forge is 'none' in mlgit.yaml: no generated CI to check\n")
         return 0
-    states = workflows.states(root, cfg, chosen)
-    bad = [s for s in states if not s.ok]
     if not bad:
         sys.stdout.write(f"generated CI ({chosen}) is up to date: {', '.join(s.path for s in states)}\n")
         return 0
