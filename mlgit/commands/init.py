@@ -235,6 +235,10 @@ def run(cwd: Path, force: bool, forge: str | None = None) -> int:
     if not detected.models:
         sys.stdout.write("  models: none found (declare one in mlgit.yaml)\n")
     sys.stdout.write("Review the metric directions, then commit mlgit.yaml.\n")
+    if detected.datasets:
+        sys.stdout.write(
+            "Next: 'mlgit schema infer' writes a schema file per dataset (mlgit check needs them); review and commit.\n"
+        )
     if forge != "none":
         _generate_ci(root, forge)
     return 0
