@@ -210,18 +210,19 @@ def test_untrusted_pickle_is_never_unpickled(small_repo: Path, mlgit: Any, tmp_p
     data = yaml.safe_load((small_repo / "mlgit.yaml").read_text())
     data["models"]["clf"]["path"] = path.name
     (small_repo / "mlgit.yaml").write_text(yaml.safe_dump(data))
-    # Not opted in.
-    code, found = check(mlgit, small_repo)
-    assert code == 1
+    # Not opted in: a warning (nothing is said against the model), the file is not loaded.
+    _, found = check(mlgit, small_repo)
+    assert found["model.untrusted-pickle"]["severity"] == "warning"
+    assert "model.loads" not in found
     msg = found["model.untrusted-pickle"]["message"]
     assert "trust_pickle is not set" in msg and "set 'trust_pickle: true'" in msg
     assert not marker.exists()
     # Opted in, but the file is new in this change (main holds another model.pkl, or none).
     data["models"]["clf"]["trust_pickle"] = True
     (small_repo / "mlgit.yaml").write_text(yaml.safe_dump(data))
-    code, found = check(mlgit, small_repo)
-    assert code == 1
+    _, found = check(mlgit, small_repo)
     assert "comes from the change under review" in found["model.untrusted-pickle"]["message"]
+    assert "model.loads" not in found
     assert not marker.exists()
 
 
