@@ -152,14 +152,11 @@ def pipeline_findings(
                 continue
         why = "; ".join(reasons) or "changed"
         hint = "run 'dvc repro' and commit dvc.lock (and push the outputs)"
-        if any("deleted" in r for r in reasons):
-            hint = "outputs are missing from the work tree: run 'dvc pull' (or 'dvc repro')"
-        elif any(r.startswith("outs:") for r in reasons):
+        if any(r.startswith("outs:") for r in reasons):
             hint = "the outputs differ from dvc.lock: 'dvc checkout' restores them, or 'dvc repro' and commit dvc.lock"
         if name.endswith(".dvc"):
             what, file, line = f"{name} does not match its data", name, None
-            if "deleted" not in why:
-                hint = f"run 'dvc add {name[: -len('.dvc')]}' and commit {name}"
+            hint = f"run 'dvc add {name[: -len('.dvc')]}' and commit {name}"
         else:
             file = stage.lock if stage else "dvc.lock"
             line = _line(root, file, ["stages", stage.key]) if stage else None

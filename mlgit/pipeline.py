@@ -211,13 +211,27 @@ def stale_stages(root: Path) -> dict[str, list[str]] | None:
             if isinstance(change, dict):
                 for kind, detail in change.items():
                     if isinstance(detail, dict):
+                        # A file that is merely absent (not pulled: CI release jobs, fresh clones) says nothing
+                        # about whether dvc.lock matches the code; the artifact check reports a missing model.
                         reasons.extend(
-                            f"{kind[len('changed ') :] if kind.startswith('changed ') else kind}: {p} {s}"
+                            f"{kind[len('changed ') :] if kind.startswith('changed ') else kind}: {p} {_status(s)}"
                             for p, s in detail.items()
+                            if not (isinstance(s, str) and s in _ABSENT)
                         )
                     else:
                         reasons.append(f"{kind}: {detail}")
             else:
                 reasons.append(str(change))
-        stale[stage] = reasons
+        if reasons or not changes:
+            stale[stage] = reasons
     return stale
+
+
+_ABSENT = frozenset({"deleted", "not in cache"})
+
+
+def _status(detail: object) -> str:
+    # `dvc status` gives a word per file, or for params a mapping of key -> word.
+    if isinstance(detail, dict):
+        return ", ".join(f"{k} {v}" for k, v in detail.items())
+    return str(detail)

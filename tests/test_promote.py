@@ -247,3 +247,12 @@ def test_stale_pipeline_is_warned(example_repo: Path, mlgit) -> None:
     r = mlgit(example_repo, "promote", "--dry-run")
     assert r.code == 0
     assert "warning: the pipeline is stale" in r.err and "train" in r.err and "params.yaml" in r.err
+
+
+def test_outputs_not_pulled_are_not_called_stale(example_repo: Path, tmp_path: Path, mlgit) -> None:
+    # A CI release job clones without `dvc pull`: absent outputs say nothing about dvc.lock matching the code.
+    clone = tmp_path / "clone"
+    sh("git", "clone", "-q", str(example_repo), str(clone), cwd=tmp_path)
+    r = mlgit(clone, "promote", "--dry-run")
+    assert r.code == 0, r.err
+    assert "stale" not in r.err and "would tag cancer-classifier@v0.1.0" in r.out
