@@ -21,7 +21,8 @@ class GateResult:
     baseline: baseline.Baseline
     candidate: metrics.Snapshot
     base_metrics: metrics.Snapshot | None
-    decision: policy.Decision
+    decision: policy.Decision  # overall rules and, when the model's `slices` is on, each slice's rules
+    slices: tuple[policy.SliceResult, ...] = ()
 
 
 def evaluate(
@@ -46,6 +47,9 @@ def evaluate(
     base_metrics = None
     if base.commit is not None:
         base_metrics = metrics.read(root, model.metrics, base.commit, base.label)
-    return GateResult(
-        model, base, candidate, base_metrics, policy.evaluate(model.policy.gates, candidate, base_metrics)
-    )
+    decision = policy.evaluate(model.policy.gates, candidate, base_metrics)
+    slices: tuple[policy.SliceResult, ...] = ()
+    if model.slices:
+        slices = tuple(policy.slice_results(model.policy.gates, candidate, base_metrics))
+        decision = policy.with_slices(decision, slices)
+    return GateResult(model, base, candidate, base_metrics, decision, slices)

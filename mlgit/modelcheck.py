@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlgit import artifact, baseline, changes, gate, pipeline, policy, registry, yamlsource
-from mlgit.config import Config, Gate, Model
+from mlgit.config import Config, Model
 from mlgit.errors import MlgitError
 from mlgit.findings import ERROR, INFO, WARNING, Finding
 from mlgit.metrics import Snapshot, read
-from mlgit.valuefile import Scalar, ValueFile
-
-SLICES = "slices."
 
 
 @dataclass(frozen=True)
@@ -187,59 +184,6 @@ def _line(root: Path, rel: str, keys: list[str]) -> int | None:
 # -- policy and slices ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SliceResult:
-    """One rule of one gate applied to one slice (`result` None: the slice is gone from the candidate)."""
-
-    slice: str
-    metric: str  # the gate's metric
-    file: str
-    result: policy.RuleResult | None
-    compared: bool  # False: a new slice, only the absolute bounds applied
-
-
-def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], Scalar]:
-    found: dict[tuple[str, str], Scalar] = {}
-    suffix = "." + key
-    for f in snap.files:
-        if f.values is None or (path is not None and f.path != path):
-            continue
-        for k, v in f.values.items():
-            if k.startswith(SLICES) and k.endswith(suffix) and len(k) > len(SLICES) + len(suffix):
-                found[(f.path, k[len(SLICES) : -len(suffix)])] = v
-    return found
-
-
-def _one(snap: Snapshot, path: str, key: str, value: Scalar) -> Snapshot:
-    return Snapshot(snap.label, snap.rev, (ValueFile(path, {key: value}),))
-
-
-def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None) -> list[SliceResult]:
-    """Each gate applied to `slices.<slice>.<metric>` of the metrics files.
-
-    A slice on both sides gets the gate's bounds and regression rules (not `min_improvement`: requiring every
-    slice to improve is not what a gate on the overall metric means); a slice new in the candidate gets the
-    bounds only; a slice gone from the candidate is reported with `result` None.
-    """
-    out: list[SliceResult] = []
-    for g in gates:
-        path, sep, key = g.metric.rpartition(":")
-        where = path if sep else None
-        cand = _slice_values(candidate, where, key)
-        base = _slice_values(baseline, where, key) if baseline is not None else {}
-        # Each slice is evaluated on a one-value snapshot, so slice names may hold any character.
-        sub = replace(g, metric=key, min_improvement=None)
-        for (file, name), value in cand.items():
-            base_snap = None
-            if baseline is not None and (file, name) in base:
-                base_snap = _one(baseline, file, key, base[(file, name)])
-            decision = policy.evaluate((sub,), _one(candidate, file, key, value), base_snap)
-            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None) for r in decision.results)
-        for file, name in base.keys() - cand.keys():
-            out.append(SliceResult(name, g.metric, file, None, True))
-    return out
-
-
 def _rule_data(r: policy.RuleResult) -> dict[str, Any]:
     return {
         "metric": r.metric,
@@ -287,6 +231,8 @@ def policy_findings(
         )
     ]
     for r in d.results:
+        if r.slice is not None:
+            continue  # reported below with the slice's own details
         out.append(
             Finding(
                 r.code,
@@ -300,7 +246,7 @@ def policy_findings(
     if not model.slices:
         return out, result
     new_slices: dict[str, str] = {}
-    for s in slice_results(model.policy.gates, result.candidate, result.base_metrics):
+    for s in result.slices:
         if s.result is None:
             out.append(
                 Finding(

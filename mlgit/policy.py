@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mlgit.config import Gate
 from mlgit.metrics import Snapshot
-from mlgit.valuefile import Scalar, number
+from mlgit.valuefile import Scalar, ValueFile, number
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class RuleResult:
     baseline: Scalar
     threshold: float | None
     message: str
+    slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (lineage, reports, --json)."""
@@ -34,6 +36,7 @@ class RuleResult:
             "baseline": self.baseline,
             "threshold": self.threshold,
             "message": self.message,
+            "slice": self.slice,
         }
 
 
@@ -146,3 +149,71 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
         msg = f"improved by {gain:+.6g}; required at least {_fmt(gate.min_improvement)}"
         out.append(RuleResult("model.metric-not-improved", m, "improvement", ok, cand, base, gate.min_improvement, msg))
     return out
+
+
+SLICES = "slices."
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """One rule of one gate applied to one slice (`result` None: the slice is gone from the candidate)."""
+
+    slice: str
+    metric: str  # the gate's metric
+    file: str
+    result: RuleResult | None
+    compared: bool  # False: a new slice, only the absolute bounds applied
+
+
+def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], Scalar]:
+    found: dict[tuple[str, str], Scalar] = {}
+    suffix = "." + key
+    for f in snap.files:
+        if f.values is None or (path is not None and f.path != path):
+            continue
+        for k, v in f.values.items():
+            if k.startswith(SLICES) and k.endswith(suffix) and len(k) > len(SLICES) + len(suffix):
+                found[(f.path, k[len(SLICES) : -len(suffix)])] = v
+    return found
+
+
+def _one(snap: Snapshot, path: str, key: str, value: Scalar) -> Snapshot:
+    return Snapshot(snap.label, snap.rev, (ValueFile(path, {key: value}),))
+
+
+def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None) -> list[SliceResult]:
+    """Each gate applied to `slices.<slice>.<metric>` of the metrics files.
+
+    A slice on both sides gets the gate's bounds and regression rules (not `min_improvement`: requiring every
+    slice to improve is not what a gate on the overall metric means); a slice new in the candidate gets the
+    bounds only; a slice gone from the candidate is reported with `result` None.
+    """
+    out: list[SliceResult] = []
+    for g in gates:
+        path, sep, key = g.metric.rpartition(":")
+        where = path if sep else None
+        cand = _slice_values(candidate, where, key)
+        base = _slice_values(baseline, where, key) if baseline is not None else {}
+        # Each slice is evaluated on a one-value snapshot, so slice names may hold any character.
+        sub = replace(g, metric=key, min_improvement=None)
+        for (file, name), value in cand.items():
+            base_snap = None
+            if baseline is not None and (file, name) in base:
+                base_snap = _one(baseline, file, key, base[(file, name)])
+            decision = evaluate((sub,), _one(candidate, file, key, value), base_snap)
+            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None) for r in decision.results)
+        for file, name in base.keys() - cand.keys():
+            out.append(SliceResult(name, g.metric, file, None, True))
+    return out
+
+
+def with_slices(decision: Decision, slices: Sequence[SliceResult]) -> Decision:
+    """The decision with each slice's rules added, so a slice that fails the gate fails the promotion."""
+    extra = tuple(
+        replace(
+            s.result, slice=s.slice, metric=f"{s.metric} [{s.slice}]", message=f"slice {s.slice}: {s.result.message}"
+        )
+        for s in slices
+        if s.result is not None
+    )
+    return Decision(decision.results + extra, decision.first_release, decision.improved)

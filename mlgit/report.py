@@ -386,8 +386,8 @@ def _model_findings(mod: Any, root: Path, cfg: Config, base: str | None, stale: 
     for f in fn(root, cfg, cfg.models, base, stale=mod.Stale(stale)):
         if f.code.startswith(_OWN_MODEL_CODES):
             continue
-        if f.code.startswith("model.metric") and "slice" not in f.data:
-            continue  # the overall gate rules: already in the gate verdict
+        if f.code.startswith("model.metric"):
+            continue  # the gate rules (overall and per slice): already in the gate verdict
         out.append(f)
     return out
 

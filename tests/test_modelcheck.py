@@ -12,7 +12,7 @@ from conftest import commit_all, dvc, git, set_param
 
 from mlgit.config import Gate
 from mlgit.metrics import Snapshot
-from mlgit.modelcheck import slice_results
+from mlgit.policy import slice_results
 from mlgit.valuefile import ValueFile
 
 MODEL = "cancer-classifier"
@@ -212,7 +212,9 @@ def test_regression_per_slice_and_pickle_trust_predict_promotion(
     res = mlgit(repo, "promote", "--dry-run", "--base", "main", "--json")
     assert res.code == 1
     promoted = {(r["code"], r["metric"]) for r in json.loads(res.out)["results"] if not r["passed"]}
-    assert promoted == overall
+    per_slice = {(f["code"], f"{f['data']['metric']} [{f['data']['slice']}]") for f in errors if "slice" in f["data"]}
+    assert per_slice == {("model.metric-regressed", "accuracy [radius=large]")}
+    assert promoted == overall | per_slice
 
     # The retrained joblib file comes from this branch: trust_pickle alone does not load it...
     (untrusted,) = [f for f in found if f["code"] == "model.untrusted-pickle"]

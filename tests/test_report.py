@@ -326,10 +326,10 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
         Finding("model.metric-regressed", ERROR, "clf", "accuracy overall (already in the gate)"),
         Finding("model.pipeline-stale", ERROR, "clf", "(the report has its own pipeline warning)"),
         Finding(
-            "model.metric-regressed",
-            ERROR,
+            "model.slice-missing",
+            WARNING,
             "clf",
-            "slice segment=a: accuracy fell",
+            "slice segment=a: accuracy is in the baseline but not in the candidate",
             file="metrics.json",
             data={"slice": "segment=a"},
         ),
@@ -344,7 +344,7 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
         "data.out-of-range",
     ]
     assert [f["message"] for f in sections["model"]["findings"]] == [
-        "slice segment=a: accuracy fell",
+        "slice segment=a: accuracy is in the baseline but not in the candidate",
         "model.pkl is 19 B",
     ]
     assert sections["schema"]["status"] == "findings"
@@ -352,7 +352,7 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
     assert "**Drift** (measured against the base):" in md
     assert "| ❌ | table | `label` | psi | 0.41 | 0.2 |" in md and "| ✅ | table | `x` | psi | 0.03 | 0.2 |" in md
     assert "<details open><summary>❌ Schema: 1 error</summary>" in md
-    assert "`schemas/table.schema.yaml:7`" in md and "slice segment=a: accuracy fell" in md
+    assert "`schemas/table.schema.yaml:7`" in md and "slice segment=a: accuracy is in the baseline" in md
     assert "already in the gate" not in md and "its own pipeline warning" not in md
     assert "label drifted from main" not in md  # folded into the drift table's row for `label`
     text = mlgit(regressed, "report").out
