@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,8 +67,10 @@ def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
     from mlgit import stages
     from mlgit.registry import tag_name
 
-    if not name:
-        raise MlgitError("'stage:' needs a stage name, e.g. --base stage:prod")
+    if not re.fullmatch(r"[a-zA-Z0-9\-_/]+", name):
+        raise MlgitError(
+            f"'stage:{name}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
+        )
     art = stages.build(evts).get(tag_name(model))
     held = art.current(name) if art else None
     if held is None:
@@ -83,6 +86,20 @@ def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
     reg = art.release(held.version) if art and held.version else None
     tag = reg.tag if reg else held.event.tag
     return Baseline("stage", f"{tag} (stage {name})", held.commit, held.version, tag)
+
+
+def validate_spec(root: Path, spec: str) -> None:
+    """Reject a malformed baseline spec up front, before any early exit could hide the mistake."""
+    if not spec.strip():
+        raise MlgitError("--base is empty", hint="pass last-release, main, stage:NAME or a git revision")
+    if spec.startswith("stage:"):
+        name = spec.removeprefix("stage:")
+        if not re.fullmatch(r"[a-zA-Z0-9\-_/]+", name):
+            raise MlgitError(
+                f"'{spec}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
+            )
+    elif spec not in ("last-release", "main"):
+        revision(root, spec)
 
 
 def for_model(root: Path, model: str, spec: str, default_branch: str | None, evts: list[Event]) -> Baseline:

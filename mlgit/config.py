@@ -290,12 +290,18 @@ def _validate(raw: bytes) -> dict[str, Any]:
         raise MlgitError(f"{CONFIG_NAME} is empty", hint="run 'mlgit init --force' to write a working one")
     if not isinstance(data, dict):
         raise MlgitError(f"{CONFIG_NAME}:1: the top level must be a mapping of keys (version, datasets, models, ci)")
+    dups = yamlsource.duplicate_keys(raw)
+    if dups:
+        listed = "\n  ".join(
+            f"{CONFIG_NAME}:{line}: {path}: duplicate key (YAML would keep only the last)" for path, line in dups
+        )
+        raise MlgitError(f"invalid configuration:\n  {listed}")
     from pydantic import ValidationError
 
     from mlgit import config_schema
 
     try:
-        return config_schema.validate(data)
+        normalized = config_schema.validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -310,6 +316,14 @@ def _validate(raw: bytes) -> dict[str, Any]:
                 msg = "required key is missing"
             lines.append(f"{where}: {keypath}: {msg}")
         raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    refs = config_schema.cross_reference_errors(normalized)
+    if refs:
+        lines = [
+            f"{CONFIG_NAME}:{yamlsource.line_of(raw, list(loc))}: {'.'.join(map(str, loc[:-1]))}: {msg}"
+            for loc, msg in refs
+        ]
+        raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines))
+    return normalized
 
 
 def load(root: Path) -> Config:

@@ -256,14 +256,6 @@ class ConfigFile(_Strict):
                 )
         return v
 
-    @model_validator(mode="after")
-    def _dataset_refs(self) -> ConfigFile:
-        for mname, model in self.models.items():
-            for ds in model.datasets or []:
-                if ds not in self.datasets:
-                    raise ValueError(f"models.{mname}.datasets names unknown dataset {ds!r}")
-        return self
-
 
 def _relative_path(v: str) -> str:
     if v.startswith("/") or ".." in v.split("/"):
@@ -274,3 +266,14 @@ def _relative_path(v: str) -> str:
 def validate(data: Any) -> dict[str, Any]:
     """Validate parsed YAML; return the normalized dict or raise pydantic's ValidationError."""
     return ConfigFile.model_validate(data).model_dump(mode="json")
+
+
+def cross_reference_errors(normalized: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Errors between sections (a model naming an undeclared dataset), each with its key path."""
+    declared = normalized["datasets"]
+    return [
+        (("models", mname, "datasets", i), f"names unknown dataset {ds!r} (declared: {', '.join(declared) or 'none'})")
+        for mname, model in normalized["models"].items()
+        for i, ds in enumerate(model["datasets"] or [])
+        if ds not in declared
+    ]

@@ -37,7 +37,7 @@ def evaluate(
     evts = registry.events(root, model.name) if events is None else events
     spec = base_spec or model.policy.base
     base = baseline.for_model(root, model.name, spec, cfg.ci.default_branch, evts)
-    label = "work tree" if candidate_rev is None else candidate_rev[:12]
+    label = "work tree" if candidate_rev is None else f"commit {candidate_rev[:12]}"
     candidate = metrics.read(root, model.metrics, candidate_rev, label, worktree_fallback=True)
     if not candidate.any_present:
         raise MlgitError(

@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     cwd = Path(args.cwd)
+    if not cwd.is_dir():
+        sys.stderr.write(f"error: -C {args.cwd}: no such directory\n")
+        return EXIT_USAGE
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgit import artifact, baseline, changes, gate, pipeline, policy, registry, yamlsource
+from mlgit import artifact, baseline, changes, gate, git, pipeline, policy, registry, yamlsource
 from mlgit.config import Config, Model
 from mlgit.errors import MlgitError
 from mlgit.findings import ERROR, INFO, WARNING, Finding
 from mlgit.metrics import Snapshot, read
+
+# A rule that passed keeps its failure code only in `data["code"]`: a summary must not read "6 regressed".
+PASSED = "model.rule-passed"
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ def _line(root: Path, rel: str, keys: list[str]) -> int | None:
 
 def _rule_data(r: policy.RuleResult) -> dict[str, Any]:
     return {
+        "code": r.code,
         "metric": r.metric,
         "rule": r.rule,
         "passed": r.passed,
@@ -214,6 +218,9 @@ def policy_findings(
     b = result.baseline
     if d.first_release:
         first = f"baseline: none ({b.label}): a first release, only the absolute bounds (min/max) apply"
+        if git.remotes(root):
+            # CI checkouts often come without tags: say how to get them rather than gate as a first release.
+            first += "; if the remote has release tags, fetch them first: git fetch --tags"
     else:
         first = f"baseline: {b.label}" + (f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else "")
     out = [
@@ -235,7 +242,7 @@ def policy_findings(
             continue  # reported below with the slice's own details
         out.append(
             Finding(
-                r.code,
+                r.code if not r.passed else PASSED,
                 INFO if r.passed else ERROR,
                 model.name,
                 f"{r.metric}: {r.message}",
@@ -264,7 +271,7 @@ def policy_findings(
         r = s.result
         out.append(
             Finding(
-                r.code,
+                r.code if not r.passed else PASSED,
                 INFO if r.passed else ERROR,
                 model.name,
                 f"slice {s.slice}: {s.metric}: {r.message}",

@@ -375,7 +375,7 @@ def _external_section(key: str, title: str, module: str, call: Callable[[Any], I
 
 
 # Codes the report shows in its own gate and pipeline sections; the rest of `check model` goes under "Model checks".
-_OWN_MODEL_CODES = ("model.baseline", "model.pipeline-", "model.metrics-missing")
+_OWN_MODEL_CODES = ("model.baseline", "model.pipeline-", "model.metrics-missing", "model.rule-passed")
 
 
 def _model_findings(mod: Any, root: Path, cfg: Config, base: str | None, stale: Any) -> list[Finding]:

@@ -54,3 +54,31 @@ def line_of(text: bytes | str, path: Sequence[str | int]) -> int | None:
         else:
             return line
     return line
+
+
+def duplicate_keys(text: bytes | str) -> list[tuple[str, int]]:
+    """(dotted key path, 1-based line) of every key that repeats within its mapping (YAML keeps the last)."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=_loader())
+    except yaml.YAMLError:
+        return []
+    found: list[tuple[str, int]] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for knode, vnode in node.value:
+                key = str(knode.value)
+                here = f"{path}.{key}" if path else key
+                if key in seen:
+                    found.append((here, knode.start_mark.line + 1))
+                seen.add(key)
+                walk(vnode, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}.{i}")
+
+    walk(root, "")
+    return found

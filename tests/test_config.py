@@ -85,3 +85,29 @@ def test_min_greater_than_max(small_repo: Path, mlgit) -> None:
     _write(small_repo, METRICS_YAML.replace("          min: 0.5\n", "          min: 0.5\n          max: 0.1\n"))
     r = mlgit(small_repo, "promote", "--allow-dirty")
     assert r.code == 2 and "min (0.5) is greater than max (0.1)" in r.err
+
+
+def test_unknown_dataset_reference_names_its_line(small_repo: Path, mlgit) -> None:
+    text = METRICS_YAML.replace("    params: [params.yaml]\n", "    params: [params.yaml]\n    datasets: [tabel]\n")
+    _write(small_repo, text)
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 2
+    line = text.splitlines().index("    datasets: [tabel]") + 1
+    assert f"mlgit.yaml:{line}: models.clf.datasets: names unknown dataset 'tabel' (declared: table)" in r.err
+
+
+def test_duplicate_keys_are_rejected(small_repo: Path, mlgit) -> None:
+    text = METRICS_YAML.replace(
+        "        loss:\n          direction: lower\n",
+        "        loss:\n          direction: lower\n        accuracy:\n          direction: lower\n",
+    )
+    _write(small_repo, text)
+    r = mlgit(small_repo, "metrics", "diff")
+    assert r.code == 2
+    line = len(text.split("        accuracy:\n          direction: lower")[0].splitlines()) + 1
+    assert f"mlgit.yaml:{line}: models.clf.policy.gates.accuracy: duplicate key" in r.err
+
+
+def test_missing_directory_for_dash_c(tmp_path: Path, mlgit) -> None:
+    r = mlgit(tmp_path / "nope", "registry")
+    assert r.code == 2 and "no such directory" in r.err and "git" not in r.err.split("\n")[0].split(":")[0]

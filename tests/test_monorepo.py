@@ -101,3 +101,22 @@ def test_check_model_evaluates_only_models_whose_inputs_changed(mono: Path, mlgi
         if f["code"] == "model.metric-regressed" and f["severity"] == "error"
     }
     assert regressed == {("nlp:classifier", "accuracy"), ("nlp:classifier", "loss")}
+
+
+def test_init_scopes_each_models_datasets_to_its_folder(tmp_path: Path, mlgit) -> None:
+    repo = tmp_path / "scoped"
+    repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    for sub in ("vision", "nlp"):
+        (repo / sub / "data").mkdir(parents=True)
+        (repo / sub / "dvc.yaml").write_text(STAGE)
+        (repo / sub / "metrics.json").write_text('{"accuracy": 0.8}')
+        (repo / sub / "data" / f"{sub}.csv.dvc").write_text(
+            f"outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: {sub}.csv\n"
+        )
+    assert mlgit(repo, "init", "--forge", "none").code == 0
+    text = (repo / "mlgit.yaml").read_text()
+    assert "  vision:\n    path: vision/data/vision.csv" in text
+    vision = text.split('"vision:classifier":')[1].split("policy:")[0]
+    nlp = text.split('"nlp:classifier":')[1].split("policy:")[0]
+    assert "datasets: [vision]" in vision and "datasets: [nlp]" in nlp

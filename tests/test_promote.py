@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import BIN, commit_all, git, sh
 
 
@@ -256,3 +258,13 @@ def test_outputs_not_pulled_are_not_called_stale(example_repo: Path, tmp_path: P
     r = mlgit(clone, "promote", "--dry-run")
     assert r.code == 0, r.err
     assert "stale" not in r.err and "would tag cancer-classifier@v0.1.0" in r.out
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [("nope", "unknown revision 'nope'"), ("", "--base is empty"), ("stage:bad#x", "does not name a stage")],
+)
+def test_bad_base_is_rejected_even_on_a_released_commit(small_repo: Path, mlgit, base: str, message: str) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    r = mlgit(small_repo, "promote", "--base", base)
+    assert r.code == 2 and message in r.err

@@ -7,7 +7,7 @@ import os
 import posixpath
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgit import config, git, pipeline, process
@@ -78,6 +78,7 @@ class Detected:
     params: dict[str, list[str]]  # model -> params files
     gates: dict[str, list[tuple[str, str]]]  # model -> (metric, direction)
     default_branch: str
+    scoped: dict[str, list[str]] = field(default_factory=dict)  # sub-folder model -> its datasets
 
 
 def _table_format(root: Path, path: str) -> str | None:
@@ -133,7 +134,10 @@ def detect(root: Path) -> Detected:
             for key, value in values.items():
                 if number(value) is not None:
                     gates[name].append((f"{mfile}:{key}" if qualify else key, direction_for(key)))
-    return Detected(datasets, models, params_of, gates, git.default_branch(root, None))
+    # A model in a sub-folder's dvc.yaml records only that folder's datasets in its lineage, so a change in one
+    # project does not re-release the others.
+    scoped = {name: [d[0] for d in datasets if d[1].startswith(f"{base}/")] for name, _path, base in found if base}
+    return Detected(datasets, models, params_of, gates, git.default_branch(root, None), scoped)
 
 
 def render(d: Detected, forge: str = "github") -> str:
@@ -176,6 +180,8 @@ def render(d: Detected, forge: str = "github") -> str:
             else "    metrics: [metrics.json]  # none detected: point this at your metrics file"
         )
         out.append(f"    params: [{', '.join(_q(p) for p in d.params.get(name, []))}]")
+        if name in d.scoped:
+            out.append(f"    datasets: [{', '.join(_q(n) for n in d.scoped[name])}]  # the datasets in its lineage")
         out += [
             "    policy:",
             "      base: last-release       # compare with the last release tag; or 'main', or any git revision",

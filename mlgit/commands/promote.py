@@ -138,6 +138,8 @@ def run(
         )
     if dirty:
         warnings.append(f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}")
+    if base is not None:
+        baseline.validate_spec(root, base)
     if push is not None and push not in git.remotes(root):
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
     stale = pipeline.stale_stages(root)
