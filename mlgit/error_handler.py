@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlgit import __version__
-from mlgit.errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, MlgitError
+from mlgit.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_UNEXPECTED, MlgitError
 
 
 def _log_path() -> Path:
@@ -27,10 +27,11 @@ def guarded(func: Callable[[], int]) -> int:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`mlgit ... | head`); nothing useful is left to say.
+        # The reader went away (`mlgit ... | head`) before the command finished, so its result is unknown:
+        # exit as a process killed by SIGPIPE does (128 + 13), never 0 ("passed").
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the last resort that turns a crash into a report
         import platform
         import traceback

@@ -58,3 +58,20 @@ def test_help_is_fast_and_lazy() -> None:
     code = "import sys, mlgit.main; mlgit.main._parser(); print(sorted(m for m in ('pydantic', 'dvc', 'yaml', 'jinja2', 'polars', 'pandas') if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]"
+
+
+def test_broken_pipe_is_never_reported_as_passed(tmp_path: Path) -> None:
+    # `mlgit --help | head -c1`: the reader goes away before mlgit finished writing.
+    script = (
+        "import sys; from mlgit import error_handler\n"
+        "def big():\n    for _ in range(100000): sys.stdout.write('x' * 100 + '\\n')\n    sys.stdout.flush(); return 0\n"
+        "sys.exit(error_handler.guarded(big))"
+    )
+    res = subprocess.run(
+        f'{sys.executable} -c "{script}" | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}',
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+    )
+    assert res.stdout.strip() == "141"
