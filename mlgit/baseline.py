@@ -67,6 +67,8 @@ def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
     from mlgit import stages
     from mlgit.registry import tag_name
 
+    if not name:
+        raise MlgitError("'stage:' needs a stage name, e.g. --base stage:prod")
     if not re.fullmatch(r"[a-zA-Z0-9\-_/]+", name):
         raise MlgitError(
             f"'stage:{name}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
@@ -94,6 +96,8 @@ def validate_spec(root: Path, spec: str) -> None:
         raise MlgitError("--base is empty", hint="pass last-release, main, stage:NAME or a git revision")
     if spec.startswith("stage:"):
         name = spec.removeprefix("stage:")
+        if not name:
+            raise MlgitError("'stage:' needs a stage name, e.g. --base stage:prod")
         if not re.fullmatch(r"[a-zA-Z0-9\-_/]+", name):
             raise MlgitError(
                 f"'{spec}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
