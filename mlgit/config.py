@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgit import __version__, yamlsource
+from mlgit import __version__, jsoncache, yamlsource
 from mlgit.errors import MlgitError
 
 CONFIG_NAME = "mlgit.yaml"
@@ -303,18 +301,7 @@ def _validate(raw: bytes) -> dict[str, Any]:
     try:
         normalized = config_schema.validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))]
-            keypath = ".".join(str(p) for p in loc) or "(top level)"
-            line = yamlsource.line_of(raw, loc)
-            where = f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (see the README's mlgit.yaml reference for the keys allowed here)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            lines.append(f"{where}: {keypath}: {msg}")
+        lines = yamlsource.validation_problems(raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference")
         raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     refs = config_schema.cross_reference_errors(normalized)
     if refs:
@@ -336,18 +323,12 @@ def load(root: Path) -> Config:
     except OSError as exc:
         raise MlgitError(f"cannot read {path}: {exc.strerror}") from None
     cache = _cache_file(root, raw)
-    if cache is not None:
+    cached = jsoncache.get(cache)
+    if isinstance(cached, dict):
         try:
-            return _from_dict(root, json.loads(cache.read_bytes()))
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+            return _from_dict(root, cached)
+        except (KeyError, TypeError, ValueError):
+            pass  # written by another build of the same version: validate again
     data = _validate(raw)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only .git only costs speed
+    jsoncache.put(cache, data)
     return _from_dict(root, data)

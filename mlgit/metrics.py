@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgit import git
+from mlgit import git, jsoncache
 from mlgit.errors import MlgitError
 from mlgit.valuefile import Scalar, ValueFile, number, parse
 
@@ -86,22 +84,12 @@ def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, Sc
     # which is most of what separates `metrics diff` from a bare `git cat-file`.
     cache_dir = root / ".git" / "mlgit" / "values"
     key = hashlib.sha1(path.rsplit(".", 1)[-1].encode() + b"\0" + raw, usedforsecurity=False).hexdigest()
-    entry = cache_dir / f"{key}.json"
-    try:
-        cached = json.loads(entry.read_bytes())
-        if isinstance(cached, dict):
-            return cached
-    except (OSError, ValueError):
-        pass
+    entry = cache_dir / f"{key}.json" if (root / ".git").is_dir() else None
+    cached = jsoncache.get(entry)
+    if isinstance(cached, dict):
+        return cached
     values = parse(path, raw, where=where)
-    if (root / ".git").is_dir():
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(values))
-            os.replace(tmp, entry)
-        except OSError:
-            pass  # a read-only .git only costs speed
+    jsoncache.put(entry, values)
     return values
 
 

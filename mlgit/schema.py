@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgit import __version__, yamlsource
+from mlgit import __version__, jsoncache, yamlsource
 from mlgit.errors import MlgitError
 
 TYPES = ("int", "float", "string", "bool", "date", "datetime", "other")
@@ -146,18 +145,7 @@ def _validate(raw: bytes, source: str) -> dict[str, Any]:
     try:
         return schema_format.SchemaFile.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))]
-            keypath = ".".join(str(p) for p in loc) or "(top level)"
-            line = yamlsource.line_of(raw, loc)
-            where = f"{source}:{line}" if line else source
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (see the README's schema file reference)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            problems.append(f"{where}: {keypath}: {msg}")
+        problems = yamlsource.validation_problems(raw, source, exc.errors(), "the README's schema file reference")
         raise MlgitError("invalid schema file:\n  " + "\n  ".join(problems)) from None
 
 
@@ -168,20 +156,11 @@ def _cached(raw: bytes, source: str, cache_dir: Path | None) -> dict[str, Any]:
     fmt = Path(__file__).with_name("schema_format.py").read_bytes()
     key = hashlib.sha256(__version__.encode() + b"\0" + fmt + b"\0" + source.encode() + b"\0" + raw).hexdigest()
     path = cache_dir / f"schema-{key[:32]}.json"
-    try:
-        data = json.loads(path.read_bytes())
-        if isinstance(data, dict):
-            return data
-    except (OSError, ValueError):
-        pass
+    cached = jsoncache.get(path)
+    if isinstance(cached, dict):
+        return cached
     data = _validate(raw, source)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    jsoncache.put(path, data)
     return data
 
 

@@ -82,3 +82,20 @@ def duplicate_keys(text: bytes | str) -> list[tuple[str, int]]:
 
     walk(root, "")
     return found
+
+
+def validation_problems(raw: bytes, source: str, errors: list[Any], reference: str) -> list[str]:
+    """pydantic's errors as `file:line: key.path: message` lines (`reference`: where the keys are documented)."""
+    problems = []
+    for err in errors:
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))]
+        keypath = ".".join(str(p) for p in loc) or "(top level)"
+        line = line_of(raw, loc)
+        where = f"{source}:{line}" if line else source
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key (see {reference} for the keys allowed here)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        problems.append(f"{where}: {keypath}: {msg}")
+    return problems
