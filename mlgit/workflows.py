@@ -95,7 +95,8 @@ def default_remote(root: Path) -> DvcRemote | None:
 
 
 def _release_paths(cfg: Config) -> list[str]:
-    paths = {"mlgit.yaml", "dvc.yaml", "dvc.lock", "**/*.dvc"}
+    # `**/` also matches the root in GitHub's path filters: sub-folder pipelines (monorepos) count too.
+    paths = {"mlgit.yaml", "**/dvc.yaml", "**/dvc.lock", "**/*.dvc"}
     for model in cfg.models:
         paths.update(model.metrics)
         paths.update(model.params)
