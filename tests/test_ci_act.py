@@ -341,3 +341,18 @@ def test_degrading_change_turns_the_checks_red(forge: Forge) -> None:
     assert f"{MODEL}: would be rejected" in summary and f"Gate baseline: {MODEL}@v0.1.0" in summary
     assert "| ❌ | `accuracy` | regression |" in summary
     assert (forge.artifacts / "1" / "mlgit-report" / "report.md").is_file()
+
+
+def test_improving_retrain_is_green_though_its_pickle_is_not_loaded(forge: Forge) -> None:
+    # The PR's retrained joblib model comes from the change under review: mlgit will not unpickle it in CI,
+    # says so as a warning, and the gate (which reads metrics, not the model) decides the check.
+    assert main(["-C", str(forge.work), "promote", "--push"]) == 0
+    base = forge.head()
+    head = _branch_with_param(forge, "better-model", "1.0")
+    run = forge.act("pull_request", _pull_request(9, head, "better-model", base), "mlgit-checks.yml")
+    assert run.code == 0, run.log
+    assert run.step("Checks (mlgit check)") == "Success"
+    assert "model.untrusted-pickle" in run.log and "artifact checks skipped" in run.log
+    assert "## ⚠️ mlgit report: PASS WITH WARNINGS" in run.summary
+    assert f"{MODEL} would be released as v0.2.0" in run.summary
+    assert (forge.artifacts / "1" / "mlgit-report" / "report.html").is_file()
