@@ -8,6 +8,7 @@ through their findings, so a new check shows up in every format without touching
 from __future__ import annotations
 
 import importlib
+import json
 import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -195,6 +196,15 @@ class DatasetChange:
     old_md5: str | None
     new_md5: str | None
     compared: bool = True  # False: there is no base revision to compare with
+    old_rows: int | None = None  # from the data profile committed at the base (None: no profile there)
+    new_rows: int | None = None  # from the data profile in the work tree
+
+    @property
+    def rows(self) -> str:
+        """`569`, `569 -> 600`, or `-`: the row counts the data profiles record."""
+        if self.old_rows is None or self.old_rows == self.new_rows:
+            return "-" if self.new_rows is None else str(self.new_rows)
+        return f"{self.old_rows} -> {'-' if self.new_rows is None else self.new_rows}"
 
     @property
     def status(self) -> str:
@@ -217,6 +227,8 @@ class DatasetChange:
             "old_md5": self.old_md5,
             "new_md5": self.new_md5,
             "status": self.status,
+            "old_rows": self.old_rows,
+            "new_rows": self.new_rows,
         }
 
 
@@ -427,11 +439,40 @@ def _md5(path: str, hashes: dict[str, str]) -> str | None:
 def _datasets(root: Path, cfg: Config, base: str | None) -> tuple[DatasetChange, ...]:
     if not cfg.datasets:
         return ()
+    from mlgit.schema import profile_path
+
     old = pipeline.hashes_at(root, base) if base else {}
     new = pipeline.hashes_at(root, None)
+    profiles = {d.name: profile_path(d.schema_path) for d in cfg.datasets}
+    old_blobs = git.show_files(root, base, profiles.values()) if base else {}
     return tuple(
-        DatasetChange(d.name, d.path, _md5(d.path, old), _md5(d.path, new), base is not None) for d in cfg.datasets
+        DatasetChange(
+            d.name,
+            d.path,
+            _md5(d.path, old),
+            _md5(d.path, new),
+            base is not None,
+            _rows(old_blobs.get(profiles[d.name])),
+            _rows(_read_bytes(root / profiles[d.name])),
+        )
+        for d in cfg.datasets
     )
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _rows(profile: bytes | None) -> int | None:
+    # The committed data profile records the row count: no need to read the data itself.
+    try:
+        rows = json.loads(profile)["rows"] if profile else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    return rows if isinstance(rows, int) else None
 
 
 def _metric_key(snapshot: metrics.Snapshot, metric: str) -> str | None:

@@ -18,7 +18,7 @@ from mlgit.errors import MlgitError
 from mlgit.findings import ERROR, INFO, WARNING, Finding
 from mlgit.render import annotations
 from mlgit.render.markdown import LIMIT, MARKER
-from tests.conftest import BIN, FIXED_ENV, commit_all, git
+from tests.conftest import BIN, FIXED_ENV, commit_all, dvc, git, set_param
 
 MODEL = "cancer-classifier"
 
@@ -447,3 +447,18 @@ def test_every_json_field_is_documented(improved: Path, mlgit, checks) -> None:
     for obj in objects:
         for key in obj:
             assert f"`{key}`" in spec or f"{key}," in spec or f"{key}}}" in spec, key
+
+
+def test_dataset_rows_come_from_the_data_profiles(example_repo: Path, mlgit) -> None:
+    assert mlgit(example_repo, "schema", "infer").code == 0
+    commit_all(example_repo, "schemas and profiles")
+    git("checkout", "-q", "-b", "bigger-test-set", cwd=example_repo)
+    set_param(example_repo, "test_size", "0.3")
+    dvc("repro", "-q", cwd=example_repo)
+    commit_all(example_repo, "a bigger test set")
+    doc = json.loads(mlgit(example_repo, "report", "--format", "json").out)
+    rows = {d["name"]: (d["old_rows"], d["new_rows"]) for d in doc["datasets"]}
+    assert rows["breast_cancer"] == (569, 569)
+    assert rows["test"] == (143, 171) and rows["train"] == (426, 398)
+    md = mlgit(example_repo, "report", "--format", "md").out
+    assert "| `test` | `data/prepared/test.csv` | 143 -> 171 |" in md

@@ -248,13 +248,14 @@ def _section(s: Section, report: Report) -> str:
             [
                 f"<code>{_e(d.name)}</code>",
                 f"<code>{_e(d.path)}</code>",
+                _e(d.rows),
                 f"<code>{_e((d.old_md5 or '-')[:12])}</code>",
                 f"<code>{_e((d.new_md5 or '-')[:12])}</code>",
                 _e(d.status),
             ]
             for d in report.datasets
         ]
-        out.append(_table(["Dataset", "Path", "Base md5", "New md5", ""], rows))
+        out.append(_table(["Dataset", "Path", "Rows", "Base md5", "New md5", ""], rows))
     meas, cols, others = wording.split_measurements(s.findings)
     if meas:
         rows = [

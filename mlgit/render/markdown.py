@@ -202,10 +202,10 @@ def _section(s: Section, report: Report) -> tuple[list[str], str]:
         body += [f"*{cell(s.note)}*", ""]
     if s.key == "data" and report.datasets:
         rows = [
-            [code(d.name), code(d.path), code((d.old_md5 or "-")[:8]), code((d.new_md5 or "-")[:8]), d.status]
+            [code(d.name), code(d.path), d.rows, code((d.old_md5 or "-")[:8]), code((d.new_md5 or "-")[:8]), d.status]
             for d in report.datasets
         ]
-        body += [*_table(["Dataset", "Path", "Base md5", "New md5", ""], rows), ""]
+        body += [*_table(["Dataset", "Path", "Rows", "Base md5", "New md5", ""], rows), ""]
     meas, cols, others = wording.split_measurements(s.findings)
     body += _measurements(meas, cols)
     if others:

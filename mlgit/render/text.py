@@ -84,8 +84,10 @@ def _section(s: Section, report: Report, style: Style) -> list[str]:
     if s.note:
         lines.append(f"  {s.note}")
     if s.key == "data" and report.datasets:
-        rows = [[d.name, d.path, (d.old_md5 or "-")[:8], (d.new_md5 or "-")[:8], d.status] for d in report.datasets]
-        lines += ["  " + line for line in table(["Dataset", "Path", "Base md5", "New md5", ""], rows)]
+        rows = [
+            [d.name, d.path, d.rows, (d.old_md5 or "-")[:8], (d.new_md5 or "-")[:8], d.status] for d in report.datasets
+        ]
+        lines += ["  " + line for line in table(["Dataset", "Path", "Rows", "Base md5", "New md5", ""], rows)]
     meas, cols, others = wording.split_measurements(s.findings)
     if meas:
         lines.append("  drift against the base:")
