@@ -30,6 +30,15 @@ class Baseline:
     version: Version | None = None
     tag: str | None = None
 
+    def as_dict(self) -> dict[str, str | None]:
+        """JSON-ready form (lineage, --json, findings)."""
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "commit": self.commit,
+            "version": str(self.version) if self.version else None,
+        }
+
 
 def merge_base_with_default(root: Path, default_branch: str | None) -> Baseline:
     """The merge-base of HEAD with the default branch."""

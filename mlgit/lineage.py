@@ -38,12 +38,7 @@ def build(
         "data": data,
         "params": params.flat(),
         "metrics": candidate.flat(),
-        "baseline": {
-            "kind": base.kind,
-            "label": base.label,
-            "commit": base.commit,
-            "version": str(base.version) if base.version else None,
-        },
+        "baseline": base.as_dict(),
         "decision": [r.as_dict() for r in decision.results],
         "mlgit": __version__,
     }

@@ -229,12 +229,7 @@ def policy_findings(
             INFO,
             model.name,
             first,
-            data={
-                "kind": b.kind,
-                "label": b.label,
-                "commit": b.commit,
-                "version": str(b.version) if b.version else None,
-            },
+            data=b.as_dict(),
         )
     ]
     for r in d.results:

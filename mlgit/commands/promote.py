@@ -178,14 +178,7 @@ def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
         "tag": out.tag,
         "bump": out.bump,
         "pushed_to": out.pushed_to,
-        "baseline": None
-        if out.base is None
-        else {
-            "kind": out.base.kind,
-            "label": out.base.label,
-            "commit": out.base.commit,
-            "version": str(out.base.version) if out.base.version else None,
-        },
+        "baseline": None if out.base is None else out.base.as_dict(),
         "first_release": d.first_release if d else None,
         "passed": d.passed if d else None,
         "improved": list(d.improved) if d else [],
