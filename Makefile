@@ -20,6 +20,7 @@ test: lint unit
 lint: $(STAMP)
 	$(BIN)/ruff check mlgit tests benchmarks example_repo
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgit.main import main
+from mlgit.cli.main import main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO_ROOT / "example_repo"

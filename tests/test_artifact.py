@@ -15,7 +15,7 @@ import yaml
 from conftest import commit_all, git
 from sklearn.linear_model import LogisticRegression
 
-from mlgit.artifact import percentile, read_table
+from mlgit.model.artifact import percentile, read_table
 
 GOLDEN = "f1,f2,f3\n0.1,0.2,0.3\n0.9,0.8,0.7\n0.5,0.1,0.9\n0.3,0.6,0.2\n"
 

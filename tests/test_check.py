@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 from conftest import commit_all, git, set_param
 
-from mlgit.findings import ERROR, INFO, WARNING, Finding
 from mlgit.render import findings as render
 from mlgit.render.style import Style
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding
 
 SAMPLE = [
     Finding(

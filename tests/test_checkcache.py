@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlgit import checkcache
+from mlgit.repo import cache as checkcache
 
 
 def test_keys_differ_by_every_part() -> None:

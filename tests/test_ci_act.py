@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from mlgit import pins
-from mlgit.main import main
+from mlgit.actions import pins
+from mlgit.cli.main import main
 from tests import fakegithub
 from tests.conftest import BIN, REPO_ROOT, commit_all, dvc, git, set_param
 

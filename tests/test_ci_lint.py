@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgit.main import main
+from mlgit.cli.main import main
 from tests.conftest import BIN, FIXED_ENV, commit_all, dvc, git
 
 GH = ".github/workflows"

@@ -14,7 +14,8 @@ import pytest
 from conftest import commit_all, dvc, git
 from datarepo import CONFIG, csv_text, make_repo, rows
 
-from mlgit import config, datacheck
+from mlgit.checks import data as datacheck
+from mlgit.config import settings as config
 
 
 def findings(out: str) -> list[dict[str, object]]:
@@ -186,7 +187,7 @@ def test_unchanged_data_is_served_from_the_cache_fast(repo: Path, mlgit) -> None
     assert miss["datasets"][0]["cached"] is False and miss["datasets"][0]["rows"] == 201
     # A whole process, as a user runs it; a cache hit imports neither polars nor pydantic.
     probe = (
-        "import sys, time; t = time.perf_counter(); from mlgit.main import main; code = main(sys.argv[1:]); "
+        "import sys, time; t = time.perf_counter(); from mlgit.cli.main import main; code = main(sys.argv[1:]); "
         "print(code, 'polars' in sys.modules, 'pydantic' in sys.modules, time.perf_counter() - t, file=sys.stderr)"
     )
     args = [sys.executable, "-c", probe, "-C", str(repo), "check", "data", "--json"]

@@ -56,4 +56,4 @@ def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "mlgit/example_repo/dvc.yaml" in names
     assert any(n.startswith("mlgit/workflow_templates/") for n in names)
-    assert "mlgit/main.py" in names
+    assert "mlgit/cli/main.py" in names

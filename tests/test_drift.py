@@ -12,9 +12,9 @@ import pytest
 from conftest import commit_all, dvc, git
 from datarepo import csv_text, make_repo, rows
 
-from mlgit import drift
-from mlgit.config import DriftSettings
-from mlgit.profile import QUANTILE_POINTS, ColumnProfile, Profile
+from mlgit.checks import drift
+from mlgit.config.settings import DriftSettings
+from mlgit.data.profile import QUANTILE_POINTS, ColumnProfile, Profile
 
 
 def numeric(values: list[float], name: str = "x") -> ColumnProfile:

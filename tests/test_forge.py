@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mlgit import forge
+from mlgit.actions import forge
 from mlgit.render.markdown import MARKER
 
 TOKEN = "t0ken-secret"

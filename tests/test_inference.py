@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from datarepo import csv_text, make_repo, rows
 
-from mlgit import inference, table
+from mlgit.data import inference, table
 
 
 def test_widen_keeps_sign_and_fractions_and_rounds_outward() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgit.commands.init import direction_for
+from mlgit.cli.commands.init import direction_for
 from tests.conftest import commit_all, git
 
 

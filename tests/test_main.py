@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgit import error_handler
+from mlgit.cli import exit as error_handler
 from mlgit.errors import MlgitError
 from tests.conftest import BIN
 
@@ -55,7 +55,7 @@ def test_interrupt_exit_130() -> None:
 
 def test_help_is_fast_and_lazy() -> None:
     # Heavy libraries must not be imported just to parse arguments.
-    code = "import sys, mlgit.main; mlgit.main._parser(); print(sorted(m for m in ('pydantic', 'dvc', 'yaml', 'jinja2', 'polars', 'pandas') if m in sys.modules))"
+    code = "import sys, mlgit.cli.main; mlgit.cli.main._parser(); print(sorted(m for m in ('pydantic', 'dvc', 'yaml', 'jinja2', 'polars', 'pandas') if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]"
 
@@ -63,7 +63,7 @@ def test_help_is_fast_and_lazy() -> None:
 def test_broken_pipe_is_never_reported_as_passed(tmp_path: Path) -> None:
     # `mlgit --help | head -c1`: the reader goes away before mlgit finished writing.
     script = (
-        "import sys; from mlgit import error_handler\n"
+        "import sys; from mlgit.cli import exit as error_handler\n"
         "def big():\n    for _ in range(100000): sys.stdout.write('x' * 100 + '\\n')\n    sys.stdout.flush(); return 0\n"
         "sys.exit(error_handler.guarded(big))"
     )

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from conftest import commit_all, dvc, git, set_param
 
-from mlgit.config import Gate
-from mlgit.metrics import Snapshot
-from mlgit.policy import slice_results
-from mlgit.valuefile import ValueFile
+from mlgit.config.settings import Gate
+from mlgit.registry.policy import slice_results
+from mlgit.repo.metrics import Snapshot
+from mlgit.repo.values import ValueFile
 
 MODEL = "cancer-classifier"
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import commit_all
 from datarepo import csv_text, make_repo, rows
 
-from mlgit import profile
+from mlgit.data import profile
 from mlgit.errors import MlgitError
 
 

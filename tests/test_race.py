@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlgit.semver import Version
+from mlgit.registry.semver import Version
 from tests.conftest import BIN, REPO_ROOT, git, sh
 
 SAME_COMMIT = 8  # processes promoting one shared commit

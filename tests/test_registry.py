@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.registry import agree, build_repo
-from mlgit import git as gitcalls
-from mlgit import registry
+from mlgit.registry import tags as registry
+from mlgit.repo import git as gitcalls
 from tests.conftest import BIN, REPO_ROOT, commit_all, git, sh
 
 GTO_NAMES = [

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from mlgit.errors import MlgitError
-from mlgit.findings import ERROR, INFO, WARNING, Finding
 from mlgit.render import annotations
 from mlgit.render.markdown import LIMIT, MARKER
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding
 from tests.conftest import BIN, FIXED_ENV, commit_all, dvc, git, set_param
 
 MODEL = "cancer-classifier"
@@ -74,9 +74,9 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Finding]]:
         return found["model"]
 
     for name, attr, fn in (
-        ("datacheck", "data_findings", data_findings),
-        ("schemadiff", "schema_findings", schema_findings),
-        ("modelcheck", "findings", model_findings),
+        ("checks.data", "data_findings", data_findings),
+        ("checks.schema", "schema_findings", schema_findings),
+        ("checks.model", "findings", model_findings),
     ):
         mod = types.ModuleType(f"mlgit.{name}")
         setattr(mod, attr, fn)
@@ -381,8 +381,8 @@ def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(
     def broken(*args: object, **kwargs: object) -> list[Finding]:
         raise MlgitError("data/table.csv is not in the work tree", hint="dvc pull")
 
-    monkeypatch.setattr(sys.modules["mlgit.datacheck"], "data_findings", broken)
-    monkeypatch.setitem(sys.modules, "mlgit.schemadiff", None)
+    monkeypatch.setattr(sys.modules["mlgit.checks.data"], "data_findings", broken)
+    monkeypatch.setitem(sys.modules, "mlgit.checks.schema", None)
     doc = _json(mlgit, small_repo)
     sections = {s["key"]: s for s in doc["sections"]}
     assert sections["data"]["status"] == "not-run" and "dvc pull" in sections["data"]["note"]

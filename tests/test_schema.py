@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlgit import schema as schemas
+from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 
 VALID = b"""\

@@ -9,8 +9,9 @@ import pytest
 from conftest import commit_all, git
 from datarepo import csv_text, make_repo, rows
 
-from mlgit import config, schemadiff
-from mlgit import schema as schemas
+from mlgit.checks import schema as schemadiff
+from mlgit.config import settings as config
+from mlgit.data import schema as schemas
 
 SCHEMA = "schemas/t.schema.yaml"
 

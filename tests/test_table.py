@@ -9,7 +9,7 @@ import pytest
 from conftest import commit_all
 from datarepo import csv_text, make_repo, rows
 
-from mlgit import table
+from mlgit.data import table
 
 GOOD = csv_text(rows(100))
 

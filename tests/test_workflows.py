@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgit import __version__, pins
+from mlgit import __version__
+from mlgit.actions import pins
 from tests.conftest import commit_all, dvc, git
 
 GH = ".github/workflows"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mlgit.findings import ERROR, WARNING, Finding
+from mlgit.results.finding import ERROR, WARNING, Finding
 
 MAX_PER_LEVEL = 10
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mlgit.findings import ERROR, INFO, WARNING, Finding, failed
 from mlgit.render import findings as shared
 from mlgit.render.style import Style, table
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding, failed
 
 _COLORS = {ERROR: ("red", "bold"), WARNING: ("yellow",), INFO: ("dim",)}
 DRIFT_ROWS = 5

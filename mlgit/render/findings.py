@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mlgit.findings import ERROR, INFO, WARNING, Finding, failed
 from mlgit.render.style import Style
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding, failed
 
 _ORDER = (ERROR, WARNING, INFO)
 _COLORS = {ERROR: ("red", "bold"), WARNING: ("yellow",), INFO: ("dim",)}

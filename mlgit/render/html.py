@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from html import escape
 
 from mlgit import __version__
-from mlgit.findings import ERROR, INFO, WARNING, Finding
 from mlgit.render import wording
-from mlgit.report import HistoryPoint, ModelReport, Report, Section
+from mlgit.report.build import HistoryPoint, ModelReport, Report, Section
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding
 
 GENERATOR = "mlgit report"  # <meta name="generator">: how --output recognises a previous report
 

@@ -10,9 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlgit.findings import ERROR, INFO, WARNING, Finding
 from mlgit.render import wording
-from mlgit.report import HistoryPoint, ModelReport, Report, Section
+from mlgit.report.build import HistoryPoint, ModelReport, Report, Section
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding
 
 MARKER = "<!-- mlgit:report -->"  # finds the sticky comment again; GitHub and GitLab hide HTML comments
 LIMIT = 65_536

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mlgit.metrics import FileDiff
-from mlgit.policy import Decision
+from mlgit.registry.policy import Decision
 from mlgit.render.style import Style, table
-from mlgit.valuefile import Scalar, number
+from mlgit.repo.metrics import FileDiff
+from mlgit.repo.values import Scalar, number
 
 
 def value(v: Scalar) -> str:

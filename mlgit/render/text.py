@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mlgit.findings import ERROR, INFO, WARNING
 from mlgit.render import wording
 from mlgit.render.style import Style, table
-from mlgit.report import ModelReport, Report, Section
+from mlgit.report.build import ModelReport, Report, Section
+from mlgit.results.finding import ERROR, INFO, WARNING
 
 _SEV_COLOR = {ERROR: "red", WARNING: "yellow", INFO: "dim"}
 _TREND_COLOR = {"better": "green", "worse": "red"}

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlgit.findings import ERROR, INFO, WARNING, Finding
-from mlgit.report import GateVerdict, MetricRow, Report
-from mlgit.valuefile import Scalar, number
+from mlgit.repo.values import Scalar, number
+from mlgit.report.build import GateVerdict, MetricRow, Report
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding
 
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 VERDICT_WORD = {"pass": "PASS", "warn": "PASS WITH WARNINGS", "fail": "FAIL"}

@@ -1,0 +1,1 @@
+"""Everything that changes shared state: tags, generated files, forge comments, workflows."""

@@ -1,0 +1,220 @@
+"""CI workflows rendered from mlgit.yaml and the bundled templates (GitHub Actions, GitLab CI)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlgit import __version__
+from mlgit.actions import generated, pins
+from mlgit.config.settings import Config
+from mlgit.errors import MlgitError
+from mlgit.repo import git
+from mlgit.system import resources
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+FORGES = ("github", "gitlab")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file `mlgit ci generate` writes."""
+
+    path: str  # relative to the repository root
+    template: str  # relative to workflow_templates/
+    needs_models: bool = False  # release and stage assignment exist only when models are declared
+
+
+TARGETS: dict[str, tuple[Target, ...]] = {
+    "github": (
+        Target(".github/workflows/mlgit-checks.yml", "github/mlgit-checks.yml.j2"),
+        Target(".github/workflows/mlgit-comment.yml", "github/mlgit-comment.yml.j2"),
+        Target(".github/workflows/mlgit-release.yml", "github/mlgit-release.yml.j2", needs_models=True),
+        Target(".github/workflows/mlgit-assign.yml", "github/mlgit-assign.yml.j2", needs_models=True),
+    ),
+    "gitlab": (Target(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
+}
+
+# Remote storage types whose DVC support is a separate package (http, https and local paths are built in).
+_DVC_PLUGINS = {
+    "s3": "dvc-s3",
+    "gs": "dvc-gs",
+    "gcs": "dvc-gs",
+    "azure": "dvc-azure",
+    "ssh": "dvc-ssh",
+    "gdrive": "dvc-gdrive",
+    "oss": "dvc-oss",
+    "hdfs": "dvc-hdfs",
+    "webhdfs": "dvc-webhdfs",
+    "webdav": "dvc-webdav",
+    "webdavs": "dvc-webdav",
+}
+_SAFE_VALUE = re.compile(r"^[^\n\r]*$")
+
+
+@dataclass(frozen=True)
+class DvcRemote:
+    """The default DVC remote as committed in .dvc/config."""
+
+    name: str
+    url: str
+
+    @property
+    def plugin(self) -> str | None:
+        """The pip package DVC needs for this kind of remote, if any."""
+        scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
+        return _DVC_PLUGINS.get(scheme)
+
+
+def default_remote(root: Path) -> DvcRemote | None:
+    """The default remote from .dvc/config (config.local is not in git, so CI never sees it)."""
+    try:
+        text = (root / ".dvc" / "config").read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        header = re.match(r"^\[\s*'?(.*?)'?\s*\]$", line)
+        if header:
+            current = sections.setdefault(re.sub(r"\s+", " ", header[1]), {})
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key.strip().lower()] = value.strip()
+    name = sections.get("core", {}).get("remote")
+    if not name:
+        return None
+    url = sections.get(f'remote "{name}"', {}).get("url")
+    return DvcRemote(name, url) if url else None
+
+
+def _release_paths(cfg: Config) -> list[str]:
+    # `**/` also matches the root in GitHub's path filters: sub-folder pipelines (monorepos) count too.
+    paths = {"mlgit.yaml", "**/dvc.yaml", "**/dvc.lock", "**/*.dvc"}
+    for model in cfg.models:
+        paths.update(model.metrics)
+        paths.update(model.params)
+    return sorted(paths)
+
+
+def _checked(key: str, value: str) -> str:
+    # A value lands inside YAML that GitHub evaluates: no line breaks, no expressions smuggled in.
+    if not _SAFE_VALUE.match(value) or "${{" in value:
+        raise MlgitError(f"mlgit.yaml: {key}: {value!r} cannot go into a workflow (line break or '${{{{')")
+    return value
+
+
+def context(root: Path, cfg: Config) -> dict[str, Any]:
+    """Everything the templates see, taken from mlgit.yaml and the repository."""
+    remote = default_remote(root)
+    install = _checked("ci.install", cfg.ci.install or f"mlgit=={__version__}")
+    python = _checked("ci.python", cfg.ci.python)
+    secrets = [(env, secret) for env, secret in cfg.ci.remote_secrets]
+    return {
+        "mlgit_version": __version__,
+        "install": install,
+        "dvc_plugin": remote.plugin if remote else None,
+        "python": python,
+        "image": f"python:{python}",
+        "default_branch": _checked("ci.default_branch", git.default_branch(root, cfg.ci.default_branch)),
+        "models": [m.name for m in cfg.models],
+        "release_paths": [_checked("models.*.metrics/params", p) for p in _release_paths(cfg)],
+        "dvc_remote": remote is not None,
+        "remote_secrets": secrets,
+        # GitLab maps a variable onto itself for free; only renamed ones need a job variable.
+        "remote_secrets_mapped": [(env, secret) for env, secret in secrets if env != secret],
+        "pins": pins.ACTIONS,
+    }
+
+
+def _quote(value: object) -> str:
+    """A YAML scalar that reads back as exactly this string (JSON strings are YAML double-quoted scalars)."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _environment() -> SandboxedEnvironment:
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    # `${{ }}` is GitHub's syntax and `{% %}` reads like it: mlgit's templates use << >> and <% %> instead.
+    # No autoescape: the output is YAML, not HTML; values go in through |q, which quotes them for YAML.
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(resources.bundled("workflow_templates"))),
+        block_start_string="<%",
+        block_end_string="%>",
+        variable_start_string="<<",
+        variable_end_string=">>",
+        comment_start_string="<#",
+        comment_end_string="#>",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=StrictUndefined,
+        autoescape=False,
+    )
+    env.filters["q"] = _quote
+    return env
+
+
+def render(root: Path, cfg: Config, forge: str) -> dict[str, str | None]:
+    """Path -> the full text generate writes; None for a generated file that should no longer exist."""
+    if forge not in TARGETS:
+        raise MlgitError(f"unknown forge {forge!r}; choose one of: {', '.join(FORGES)}")
+    from jinja2 import TemplateError
+
+    env = _environment()
+    ctx = context(root, cfg)
+    command = f"mlgit ci generate --forge {forge}"
+    files: dict[str, str | None] = {}
+    for target in TARGETS[forge]:
+        if target.needs_models and not cfg.models:
+            files[target.path] = None
+            continue
+        try:
+            body = env.get_template(target.template).render(ctx)
+        except TemplateError as exc:
+            raise MlgitError(f"cannot render workflow template {target.template}: {exc}", code=3) from exc
+        files[target.path] = generated.stamp(body, __version__, command)
+    return files
+
+
+def stray_generated(root: Path, forge: str, known: set[str]) -> list[str]:
+    """Files with mlgit's header that this version no longer generates (for example a renamed workflow)."""
+    if forge != "github":
+        return []
+    folder = root / ".github" / "workflows"
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        rel = f".github/workflows/{path.name}"
+        if path.suffix in {".yml", ".yaml"} and rel not in known and generated.is_generated(path):
+            found.append(rel)
+    return found
+
+
+def states(root: Path, cfg: Config, forge: str) -> list[generated.FileState]:
+    """Every file of the forge's CI compared with what generate would write now."""
+    files = render(root, cfg, forge)
+    result = []
+    for rel, text in files.items():
+        if text is None and not (root / rel).exists():
+            continue  # not generated, not there: nothing to say
+        result.append(generated.inspect(root, rel, text))
+    result += [generated.inspect(root, rel, None) for rel in stray_generated(root, forge, set(files))]
+    return result
+
+
+def forge_of(cfg: Config, requested: str | None) -> str | None:
+    """The forge to work on: the --forge option, else ci.forge (None when that is 'none')."""
+    forge = requested or cfg.ci.forge
+    return None if forge == "none" else forge

@@ -1,0 +1,324 @@
+"""Model checks as findings: a stale pipeline, the promotion policy (overall and per slice), the artifact."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgit.config.settings import Config, Model
+from mlgit.errors import MlgitError
+from mlgit.model import artifact
+from mlgit.registry import baseline, gate, policy
+from mlgit.registry import tags as registry
+from mlgit.repo import changes, git
+from mlgit.repo import dvc as pipeline
+from mlgit.repo.metrics import Snapshot, read
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.system import yamlsource
+
+# A rule that passed keeps its failure code only in `data["code"]`: a summary must not read "6 regressed".
+PASSED = "model.rule-passed"
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A `pipeline.stale_stages` result (None inside: DVC could not tell)."""
+
+    stages: dict[str, list[str]] | None
+
+
+def findings(
+    root: Path, cfg: Config, models: Sequence[Model], base: str | None, *, stale: Stale | None = None
+) -> list[Finding]:
+    """Every model check for each model; `base` is a baseline spec (last-release, main, REV, ...) or None.
+
+    `stale` passes a `dvc status` result the caller already has (it costs most of a second).
+    """
+    status = stale.stages if stale is not None else (pipeline.stale_stages(root) if models else {})
+    stages = _stages(root) if status else []
+    out: list[Finding] = []
+    for model in models:
+        if len(models) > 1 and (since := _unchanged_since(root, cfg, model, base)):
+            msg = f"{model.name}: inputs unchanged since {since}; not evaluated"
+            out.append(Finding("model.unchanged", INFO, model.name, msg))
+            continue
+        out.extend(pipeline_findings(root, model, status, stages))
+        policy_out, result = policy_findings(root, cfg, model, base)
+        out.extend(policy_out)
+        trusted = None
+        if artifact.loader_for(model) in artifact.PICKLE_LOADERS and model.trust_pickle:
+            trusted = artifact.pickle_trust(root, model, trusted_bases(root, cfg, model, result))
+        out.extend(artifact.check(root, model, trusted))
+    return out
+
+
+def _unchanged_since(root: Path, cfg: Config, model: Model, base: str | None) -> str | None:
+    """In a multi-model repo, the baseline a model's inputs are unchanged since (None: check it)."""
+    try:
+        ref = baseline.for_model(
+            root, model.name, base or model.policy.base, cfg.ci.default_branch, registry.events(root, model.name)
+        )
+    except MlgitError:
+        return None  # the policy check reports an unresolvable baseline
+    if ref.commit is None or changes.inputs_changed(root, cfg, model, ref.commit, None):
+        return None
+    return ref.label
+
+
+# -- stale pipeline -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str  # as `dvc status` names it: `train`, or `sub/dvc.yaml:train`
+    key: str  # its name inside its dvc.yaml
+    lock: str  # the dvc.lock that records it
+    deps: tuple[str, ...]
+    outs: tuple[str, ...]
+
+
+def _paths(items: Any, base: str) -> Iterator[str]:
+    for item in items or []:
+        names = [item] if isinstance(item, str) else list(item) if isinstance(item, dict) else []
+        for name in names:
+            yield posixpath.normpath(posixpath.join(base, str(name)))
+
+
+def _stages(root: Path) -> list[_Stage]:
+    found = []
+    for rel in pipeline.walk(root, "dvc.yaml"):
+        data = yamlsource.load((root / rel).read_bytes(), rel)
+        folder = posixpath.dirname(rel)
+        for key, stage in ((data or {}).get("stages") or {}).items() if isinstance(data, dict) else []:
+            if not isinstance(stage, dict):
+                continue
+            wdir = posixpath.normpath(posixpath.join(folder, str(stage.get("wdir", "."))))
+            wdir = "" if wdir == "." else wdir
+            deps = list(_paths(stage.get("deps"), wdir))
+            for item in stage.get("params") or []:
+                deps.extend(_paths([item] if isinstance(item, dict) else ["params.yaml"], wdir))
+            outs = [p for kind in ("outs", "metrics", "plots") for p in _paths(stage.get(kind), wdir)]
+            name = str(key) if rel == "dvc.yaml" else f"{rel}:{key}"
+            lock = posixpath.join(folder, "dvc.lock") if folder else "dvc.lock"
+            found.append(_Stage(name, str(key), lock, tuple(deps), tuple(outs)))
+    return found
+
+
+def _covers(a: str, b: str) -> bool:
+    return a == b or b.startswith(a + "/") or a.startswith(b + "/")
+
+
+def _relevant(model: Model, stages: list[_Stage]) -> tuple[set[str], set[str]] | None:
+    """Names of the stages that produce the model's files or feed them, and their deps; None if none do."""
+    targets = {model.path, *model.metrics}
+    todo = [s for s in stages if any(_covers(o, t) for o in s.outs for t in targets)]
+    if not todo:
+        return None
+    names: set[str] = set()
+    deps: set[str] = set()
+    while todo:
+        stage = todo.pop()
+        if stage.name in names:
+            continue
+        names.add(stage.name)
+        deps.update(stage.deps)
+        todo.extend(s for s in stages if s.name not in names and any(_covers(o, d) for o in s.outs for d in stage.deps))
+    return names, deps
+
+
+def pipeline_findings(
+    root: Path, model: Model, stale: dict[str, list[str]] | None, stages: list[_Stage]
+) -> list[Finding]:
+    """`model.pipeline-stale` for each stale stage (or .dvc file) the model depends on."""
+    if stale is None:
+        return [
+            Finding(
+                "model.pipeline-unknown",
+                WARNING,
+                model.name,
+                "could not tell whether the pipeline is up to date: 'dvc status' failed (run it to see why)",
+            )
+        ]
+    relevant = _relevant(model, stages)
+    by_name = {s.name: s for s in stages}
+    out = []
+    for name, reasons in stale.items():
+        stage = by_name.get(name.split("@", 1)[0])
+        if relevant is not None:
+            names, deps = relevant
+            if name.endswith(".dvc"):
+                tracked = name[: -len(".dvc")]
+                if not any(_covers(tracked, d) for d in deps):
+                    continue
+            elif stage is None or stage.name not in names:
+                continue
+        why = "; ".join(reasons) or "changed"
+        hint = "run 'dvc repro' and commit dvc.lock (and push the outputs)"
+        if any(r.startswith("outs:") for r in reasons):
+            hint = "the outputs differ from dvc.lock: 'dvc checkout' restores them, or 'dvc repro' and commit dvc.lock"
+        if name.endswith(".dvc"):
+            what, file, line = f"{name} does not match its data", name, None
+            hint = f"run 'dvc add {name[: -len('.dvc')]}' and commit {name}"
+        else:
+            file = stage.lock if stage else "dvc.lock"
+            line = _line(root, file, ["stages", stage.key]) if stage else None
+            what = f"stage {name} is stale"
+        out.append(
+            Finding(
+                "model.pipeline-stale",
+                ERROR,
+                model.name,
+                f"{what}: {why}; the committed metrics and model may not come from the committed code, data "
+                f"and params: {hint}",
+                file=file,
+                line=line,
+                data={"stage": name, "reasons": list(reasons)},
+            )
+        )
+    return out
+
+
+def _line(root: Path, rel: str, keys: list[str]) -> int | None:
+    try:
+        raw = (root / rel).read_bytes()
+    except OSError:
+        return None
+    return yamlsource.line_of(raw, keys)
+
+
+# -- policy and slices ----------------------------------------------------------------------------------------
+
+
+def _rule_data(r: policy.RuleResult) -> dict[str, Any]:
+    return {
+        "code": r.code,
+        "metric": r.metric,
+        "rule": r.rule,
+        "passed": r.passed,
+        "candidate": r.candidate,
+        "baseline": r.baseline,
+        "threshold": r.threshold,
+    }
+
+
+def policy_findings(
+    root: Path, cfg: Config, model: Model, base: str | None
+) -> tuple[list[Finding], gate.GateResult | None]:
+    """The promotion gate on the work tree, exactly as `promote` applies it, plus its per-slice rules."""
+    if not read(root, model.metrics, None, "work tree").any_present:
+        return [
+            Finding(
+                "model.metrics-missing",
+                ERROR,
+                model.name,
+                f"none of the metrics files exist: {', '.join(model.metrics)}; run the pipeline (dvc repro)",
+                file=model.metrics[0],
+            )
+        ], None
+    result = gate.evaluate(root, cfg, model, None, base)
+    d = result.decision
+    b = result.baseline
+    if d.first_release:
+        first = f"baseline: none ({b.label}): a first release, only the absolute bounds (min/max) apply"
+        if git.remotes(root):
+            # CI checkouts often come without tags: say how to get them rather than gate as a first release.
+            first += "; if the remote has release tags, fetch them first: git fetch --tags"
+    else:
+        first = f"baseline: {b.label}" + (f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else "")
+    out = [
+        Finding(
+            "model.baseline",
+            INFO,
+            model.name,
+            first,
+            data=b.as_dict(),
+        )
+    ]
+    for r in d.results:
+        if r.slice is not None:
+            continue  # reported below with the slice's own details
+        out.append(
+            Finding(
+                r.code if not r.passed else PASSED,
+                INFO if r.passed else ERROR,
+                model.name,
+                f"{r.metric}: {r.message}",
+                file=_file_of(result.candidate, r.metric) or model.metrics[0],
+                data=_rule_data(r),
+            )
+        )
+    if not model.slices:
+        return out, result
+    new_slices: dict[str, str] = {}
+    for s in result.slices:
+        if s.result is None:
+            out.append(
+                Finding(
+                    "model.slice-missing",
+                    WARNING,
+                    model.name,
+                    f"slice {s.slice}: {s.metric} is in the baseline ({b.label}) but not in the candidate",
+                    file=s.file,
+                    data={"slice": s.slice, "metric": s.metric},
+                )
+            )
+            continue
+        if not s.compared and result.base_metrics is not None:
+            new_slices.setdefault(s.slice, s.file)
+        r = s.result
+        out.append(
+            Finding(
+                r.code if not r.passed else PASSED,
+                INFO if r.passed else ERROR,
+                model.name,
+                f"slice {s.slice}: {s.metric}: {r.message}",
+                file=s.file,
+                data={"slice": s.slice, **_rule_data(r), "metric": s.metric},
+            )
+        )
+    for name, file in new_slices.items():
+        out.append(
+            Finding(
+                "model.slice-new",
+                INFO,
+                model.name,
+                f"slice {name} has no baseline ({b.label}): only absolute bounds apply to it",
+                file=file,
+                data={"slice": name},
+            )
+        )
+    return out, result
+
+
+def _file_of(snap: Snapshot, metric: str) -> str | None:
+    try:
+        return snap.lookup(metric)[1]
+    except MlgitError:
+        return None
+
+
+# -- which revisions vouch for a pickle -----------------------------------------------------------------------
+
+
+def trusted_bases(root: Path, cfg: Config, model: Model, result: gate.GateResult | None) -> list[tuple[str, str]]:
+    """(label, commit) of revisions outside the change: the gate's baseline, the last release, the base branch."""
+    from mlgit.registry import baseline
+    from mlgit.registry import tags as registry
+
+    found: list[tuple[str, str]] = []
+    if result is not None and result.baseline.commit is not None:
+        found.append((result.baseline.label, result.baseline.commit))
+    releases = registry.releases(registry.events(root, model.name))
+    if releases:
+        found.append((releases[-1].tag, releases[-1].commit))
+    try:
+        branch = baseline.merge_base_with_default(root, cfg.ci.default_branch)
+    except MlgitError:
+        pass  # no default branch here (a lone branch, a shallow clone): the other revisions still count
+    else:
+        if branch.commit is not None:
+            found.append((branch.label, branch.commit))
+    return list(dict.fromkeys(found))

@@ -1,0 +1,405 @@
+"""Schema changes against the base revision, each classified as breaking or compatible (`mlgit check schema`).
+
+Two sides are compared with the base: the schema files (read at the base through git) and the data's actual
+columns (the work tree's data against the column list the base's committed profile recorded). Breaking
+changes fail unless this change accepts them in the schema file it edits: an `accepted_breaking:` entry that
+names the change and gives a reason, added by this change (an entry already present at the base accepts
+nothing new), so the acceptance is always in the diff a reviewer reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlgit.config.settings import CONFIG_NAME, Config, Dataset
+from mlgit.data import profile, table
+from mlgit.data import schema as schemas
+from mlgit.errors import MlgitError
+from mlgit.registry import baseline
+from mlgit.repo import git
+from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+
+_WORDS = {
+    "column-removed": "column removed",
+    "column-added": "column added",
+    "type-changed": "type changed",
+    "type-widened": "type widened",
+    "values-removed": "allowed values removed",
+    "values-added": "allowed values added",
+    "values-restricted": "allowed values now restricted",
+    "values-unrestricted": "allowed values no longer restricted",
+    "nulls-allowed": "a non-null column may now have nulls",
+    "nulls-forbidden": "nulls no longer allowed",
+    "null-fraction-changed": "max_null_fraction changed",
+    "range-widened": "range widened",
+    "range-narrowed": "range narrowed",
+    "unique-dropped": "no longer unique",
+    "unique-added": "now unique",
+    "regex-changed": "regex changed",
+    "finite-changed": "finite changed",
+    "rows-changed": "row-count bounds changed",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between the base and the work tree."""
+
+    kind: str
+    column: str | None
+    detail: str
+    sources: frozenset[str] = field(default_factory=lambda: frozenset({"schema"}))
+
+    @property
+    def breaking(self) -> bool:
+        """Whether consumers relying on the base schema can break."""
+        return self.kind in schemas.BREAKING
+
+
+def _range_text(c: schemas.Column) -> str:
+    lo = "-inf" if c.min is None else schemas.scalar(c.min).strip('"')
+    hi = "inf" if c.max is None else schemas.scalar(c.max).strip('"')
+    return f"[{lo}, {hi}]"
+
+
+def _widened(old: schemas.Column, new: schemas.Column) -> tuple[bool, bool]:
+    """(widened somewhere, narrowed somewhere) of the [min, max] range."""
+    wider = narrower = False
+    for key, lower_is_wider in (("min", True), ("max", False)):
+        a, b = getattr(old, key), getattr(new, key)
+        if a == b:
+            continue
+        if b is None:
+            wider = True
+        elif a is None:
+            narrower = True
+        elif (b < a) == lower_is_wider:
+            wider = True
+        else:
+            narrower = True
+    return wider, narrower
+
+
+def column_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+    """How one column's declaration changed."""
+    n = new.name
+    out: list[Change] = []
+    if old.type != new.type:
+        if (old.type, new.type) == ("int", "float"):
+            out.append(Change("type-widened", n, f"{old.type} -> {new.type}"))
+        else:
+            out.append(Change("type-changed", n, f"{old.type} -> {new.type}"))
+    if not old.nullable and new.nullable:
+        out.append(Change("nulls-allowed", n, "nullable: false -> true"))
+    elif old.nullable and not new.nullable:
+        out.append(Change("nulls-forbidden", n, "nullable: true -> false"))
+    elif old.nullable and new.nullable and old.max_null_fraction != new.max_null_fraction:
+        out.append(Change("null-fraction-changed", n, f"{old.max_null_fraction} -> {new.max_null_fraction}"))
+    if old.values != new.values:
+        if new.values is None:
+            out.append(Change("values-unrestricted", n, "any value allowed now"))
+        elif old.values is None:
+            out.append(Change("values-restricted", n, f"only {_list(new.values)} now"))
+        else:
+            gone = [v for v in old.values if v not in new.values]
+            added = [v for v in new.values if v not in old.values]
+            if gone:
+                out.append(Change("values-removed", n, f"no longer allowed: {_list(gone)}"))
+            if added:
+                out.append(Change("values-added", n, f"newly allowed: {_list(added)}"))
+    if (old.min, old.max) != (new.min, new.max) and old.type == new.type:
+        wider, narrower = _widened(old, new)
+        detail = f"{_range_text(old)} -> {_range_text(new)}"
+        if wider:
+            out.append(Change("range-widened", n, detail))
+        if narrower:
+            out.append(Change("range-narrowed", n, detail))
+    if old.unique and not new.unique:
+        out.append(Change("unique-dropped", n, "unique: true -> false"))
+    elif new.unique and not old.unique:
+        out.append(Change("unique-added", n, "unique: false -> true"))
+    if old.regex != new.regex:
+        out.append(Change("regex-changed", n, f"{old.regex!r} -> {new.regex!r}"))
+    if old.finite != new.finite:
+        out.append(Change("finite-changed", n, f"finite: {str(old.finite).lower()} -> {str(new.finite).lower()}"))
+    return out
+
+
+def _list(values: Sequence[object]) -> str:
+    shown = ", ".join(schemas.scalar(v) for v in values[:8])  # type: ignore[arg-type]
+    return shown + (f" (+{len(values) - 8} more)" if len(values) > 8 else "")
+
+
+def diff(old: schemas.Schema, new: schemas.Schema) -> list[Change]:
+    """Every change between two schema files."""
+    out: list[Change] = []
+    new_names = set(new.names)
+    for c in old.columns:
+        if c.name not in new_names:
+            out.append(Change("column-removed", c.name, f"{c.type} column"))
+    for c in new.columns:
+        before = old.column(c.name)
+        if before is None:
+            out.append(Change("column-added", c.name, f"{c.type} column"))
+        else:
+            out += column_changes(before, c)
+    if (old.rows_min, old.rows_max) != (new.rows_min, new.rows_max):
+        out.append(
+            Change("rows-changed", None, f"[{old.rows_min}, {old.rows_max}] -> [{new.rows_min}, {new.rows_max}]")
+        )
+    return out
+
+
+def data_changes(base_columns: Sequence[str], current: Sequence[str]) -> list[Change]:
+    """Columns the data gained or lost since the base."""
+    data = frozenset({"data"})
+    now = set(current)
+    before = set(base_columns)
+    out = [Change("column-removed", c, "the data no longer has it", data) for c in base_columns if c not in now]
+    out += [Change("column-added", c, "new in the data", data) for c in current if c not in before]
+    return out
+
+
+def merge(schema_side: Sequence[Change], data_side: Sequence[Change]) -> list[Change]:
+    """One change per (kind, column), remembering which sides saw it."""
+    merged: dict[tuple[str, str | None], Change] = {}
+    for ch in [*schema_side, *data_side]:
+        key = (ch.kind, ch.column)
+        if key in merged:
+            prev = merged[key]
+            merged[key] = Change(prev.kind, prev.column, prev.detail, prev.sources | ch.sources)
+        else:
+            merged[key] = ch
+    return list(merged.values())
+
+
+# -- findings --------------------------------------------------------------------------------------------------
+
+
+def _line_of(message: str) -> int | None:
+    m = re.search(r":(\d+):", message)
+    return int(m.group(1)) if m else None
+
+
+def _parse(raw: bytes, source: str, root: Path) -> schemas.Schema:
+    cache = root / ".git" / "mlgit"
+    return schemas.parse(raw, source, cache if cache.parent.is_dir() else None)
+
+
+@dataclass(frozen=True)
+class _Side:
+    schema: schemas.Schema | None
+    columns: tuple[str, ...] | None  # the data's actual columns, when known
+
+
+def _base_side(raw_schema: bytes | None, raw_profile: bytes | None, label: str, rel: str, root: Path) -> _Side:
+    sch = None
+    if raw_schema is not None:
+        try:
+            sch = _parse(raw_schema, f"{rel} at {label}", root)
+        except MlgitError:
+            sch = None
+    cols: tuple[str, ...] | None = None
+    if raw_profile is not None:
+        try:
+            prof = profile.loads(raw_profile, f"{schemas.profile_path(rel)} at {label}")
+            cols = tuple(name for name, _ in prof.actual) or None
+        except MlgitError:
+            cols = None
+    return _Side(sch, cols)
+
+
+def _dataset_findings(
+    root: Path, ds: Dataset, base: baseline.Baseline, blobs: Mapping[str, bytes | None], hashes: Mapping[str, str]
+) -> list[Finding]:
+    rel = ds.schema_path
+    prel = schemas.profile_path(rel)
+    out: list[Finding] = []
+    try:
+        new_raw: bytes | None = (root / rel).read_bytes()
+    except FileNotFoundError:
+        new_raw = None
+    old_raw = blobs.get(rel)
+    label = base.label
+    if new_raw is None:
+        if old_raw is not None:
+            out.append(
+                Finding(
+                    "schema.missing",
+                    ERROR,
+                    ds.name,
+                    f"{rel} exists at {label} but not in the work tree: every constraint on {ds.name} is gone",
+                    CONFIG_NAME,
+                    None,
+                    None,
+                    {"hint": f"restore it, or run 'mlgit schema infer {ds.name}'"},
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "schema.none",
+                    WARNING,
+                    ds.name,
+                    f"{ds.name} has no schema file {rel}",
+                    CONFIG_NAME,
+                    None,
+                    None,
+                    {"hint": f"run 'mlgit schema infer {ds.name}' and commit it"},
+                )
+            )
+        return out
+    try:
+        new = _parse(new_raw, rel, root)
+    except MlgitError as exc:
+        return [Finding("schema.invalid", ERROR, ds.name, exc.message, rel, _line_of(exc.message))]
+    old = _base_side(old_raw, blobs.get(prel), label, rel, root)
+    current_cols: tuple[str, ...] | None = None
+    try:
+        source = table.locate(root, ds.path, ds.format, hashes.keys())
+        current_cols = tuple(table.column_types(source, thorough=False))
+    except table.TableError as exc:
+        hint = f" (hint: {exc.hint})" if exc.hint else ""
+        out.append(
+            Finding(
+                "schema.data-not-compared",
+                INFO,
+                ds.name,
+                f"the data's columns were not compared: {exc.message}{hint}",
+                rel,
+            )
+        )
+    if old.schema is None and old_raw is None:
+        out.append(
+            Finding(
+                "schema.new", INFO, ds.name, f"{rel} is new (there is none at {label})", rel, 1, None, {"base": label}
+            )
+        )
+        return out
+    schema_side = diff(old.schema, new) if old.schema is not None else []
+    if old.schema is None:
+        out.append(
+            Finding(
+                "schema.base-invalid",
+                WARNING,
+                ds.name,
+                f"{rel} at {label} is not a valid schema: only the data's columns are compared",
+                rel,
+            )
+        )
+    base_cols = old.columns if old.columns is not None else (old.schema.names if old.schema is not None else None)
+    data_side = data_changes(base_cols, current_cols) if base_cols is not None and current_cols is not None else []
+    changes = merge(schema_side, data_side)
+    old_accepts = {a.key for a in old.schema.accepted} if old.schema is not None else set()
+    fresh = [a for a in new.accepted if a.key not in old_accepts]
+    used: set[tuple[str, str | None]] = set()
+    for ch in changes:
+        out.append(_finding(ds, new, ch, fresh, old_accepts, used, label))
+    for a in fresh:
+        if a.key not in used:
+            out.append(
+                Finding(
+                    "schema.acceptance-unused",
+                    WARNING,
+                    ds.name,
+                    f"accepted_breaking entry {a.change}{' ' + a.column if a.column else ''} matches no "
+                    f"breaking change against {label}: remove it",
+                    rel,
+                    a.line,
+                )
+            )
+    return out
+
+
+def _finding(
+    ds: Dataset,
+    new: schemas.Schema,
+    ch: Change,
+    fresh: Sequence[schemas.Acceptance],
+    old_accepts: set[tuple[str, str | None]],
+    used: set[tuple[str, str | None]],
+    label: str,
+) -> Finding:
+    rel = new.path
+    line = new.line("columns", ch.column) if ch.column and new.column(ch.column) is not None else new.line("columns")
+    if ch.column is None:
+        line = new.line("rows") or line
+    what = _WORDS.get(ch.kind, ch.kind)
+    subject = f"{ch.column}: " if ch.column else ""
+    data: dict[str, object] = {
+        "breaking": ch.breaking,
+        "sources": sorted(ch.sources),
+        "detail": ch.detail,
+        "base": label,
+    }
+    if not ch.breaking:
+        return Finding(
+            f"schema.{ch.kind}",
+            INFO,
+            ds.name,
+            f"{subject}{what} ({ch.detail}); compatible",
+            rel,
+            line,
+            ch.column,
+            {**data, "accepted": None},
+        )
+    match = next((a for a in fresh if a.change == ch.kind and a.column in (ch.column, None)), None)
+    if match is not None and "schema" in ch.sources:
+        used.add(match.key)
+        return Finding(
+            f"schema.{ch.kind}",
+            INFO,
+            ds.name,
+            f"{subject}{what} ({ch.detail}); breaking, accepted in {rel}: {match.reason}",
+            rel,
+            match.line or line,
+            ch.column,
+            {**data, "accepted": True, "reason": match.reason},
+        )
+    if match is not None:
+        used.add(match.key)
+        why = (
+            f"the schema file still declares {ch.column}: remove it there too, so the schema and the data agree"
+            if ch.kind == "column-removed"
+            else "update the schema file to match the data"
+        )
+    elif (ch.kind, ch.column) in old_accepts or (ch.kind, None) in old_accepts:
+        why = (
+            f"an accepted_breaking entry for it already exists at {label}: an acceptance only counts in the "
+            "change that adds it; add a new entry (or re-word the existing one) in this change"
+        )
+    else:
+        col = f", column: {ch.column}" if ch.column else ""
+        accept = f"accepted_breaking: [{{change: {ch.kind}{col}, reason: ...}}]"
+        if "schema" not in ch.sources and ch.kind == "column-removed":
+            why = f"{rel} still declares it: restore the column, or remove it from {rel} and add {accept}"
+        else:
+            why = f"to accept it, add to {rel}: {accept}"
+    return Finding(
+        f"schema.{ch.kind}",
+        ERROR,
+        ds.name,
+        f"{subject}{what} ({ch.detail}); breaking vs {label}. {why}",
+        rel,
+        line,
+        ch.column,
+        {**data, "accepted": False},
+    )
+
+
+def schema_findings(root: Path, cfg: Config, base: str | None = None) -> list[Finding]:
+    """Each schema change against `base` (default: merge-base with the default branch), breaking or compatible."""
+    if not cfg.datasets:
+        return []
+    ref = baseline.revision(root, base) if base else baseline.merge_base_with_default(root, cfg.ci.default_branch)
+    assert ref.commit is not None
+    paths = [p for ds in cfg.datasets for p in (ds.schema_path, schemas.profile_path(ds.schema_path))]
+    blobs = git.show_files(root, ref.commit, paths)
+    hashes = table.dvc_hashes(root)
+    out: list[Finding] = []
+    for ds in cfg.datasets:
+        out += _dataset_findings(root, ds, ref, blobs, hashes)
+    return out

@@ -1,0 +1,78 @@
+"""`mlgit check`: data, schema and model checks together, one report and one exit code."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+
+from mlgit.config import settings as config
+from mlgit.errors import EXIT_FAILED, EXIT_OK
+from mlgit.render import findings as render
+from mlgit.render.style import Style
+from mlgit.repo import git
+from mlgit.results.finding import INFO, Finding, failed
+
+
+def data_base(root: Path, cfg: config.Config, base: str | None) -> tuple[str | None, Finding | None]:
+    """The revision the data and schema checks compare with, for a `--base` given in model terms.
+
+    `last-release` and `stage:NAME` name a model's version: with one model, its commit; with several, the
+    data has no single such version, so the merge-base with the default branch (their default) is used, and
+    a finding says so. `main` means the merge-base with the default branch, as it does for models.
+    """
+    from mlgit.registry import baseline
+    from mlgit.registry import tags as registry
+
+    if base is None:
+        return None, None
+    if base == "main":
+        return baseline.merge_base_with_default(root, cfg.ci.default_branch).commit, None
+    if base != "last-release" and not base.startswith("stage:"):
+        return base, None
+    if len(cfg.models) == 1:
+        model = cfg.models[0]
+        ref = baseline.for_model(root, model.name, base, cfg.ci.default_branch, registry.events(root, model.name))
+        return ref.commit, None
+    note = Finding(
+        "check.base",
+        INFO,
+        "data",
+        f"--base {base} names a version of each model; data and schema are compared with the default branch",
+    )
+    return None, note
+
+
+def collect(root: Path, cfg: config.Config, base: str | None) -> list[Finding]:
+    """Every finding of every check, in the order data, schema, models."""
+    # Each family imports its heavy dependencies itself, and only when it runs.
+    from mlgit.checks import data as datacheck
+    from mlgit.checks import model as modelcheck
+    from mlgit.checks import schema as schemadiff
+
+    rev, note = data_base(root, cfg, base)
+    found = [note] if note is not None else []
+    found += datacheck.data_findings(root, cfg, (), rev)
+    found += schemadiff.schema_findings(root, cfg, rev)
+    found += modelcheck.findings(root, cfg, cfg.models, base)
+    return found
+
+
+def run(cwd: Path, base: str | None, json: bool) -> int:
+    """Run all checks on the work tree; exit 1 when any finding is an error."""
+    root = git.toplevel(cwd)
+    cfg = config.load(root)
+    found = collect(root, cfg, base)
+    if json:
+        doc = render.document(
+            found,
+            command="check",
+            base=base,
+            datasets=[d.name for d in cfg.datasets],
+            models=[m.name for m in cfg.models],
+        )
+        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        title = "Checks: data, schema, models" + (f" (base: {base})" if base else "")
+        sys.stdout.write("\n".join(render.lines(found, Style.for_stdout(), title=title)) + "\n")
+    return EXIT_FAILED if failed(found) else EXIT_OK

@@ -1,0 +1,60 @@
+"""`mlgit check data`: validate datasets against their schemas and expectations; drift against a base revision."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgit.checks import data as datacheck
+from mlgit.config import settings as config
+from mlgit.errors import EXIT_FAILED, EXIT_OK
+from mlgit.render import datachecks, progress
+from mlgit.render import findings as shared
+from mlgit.render.style import Style
+from mlgit.repo import git
+from mlgit.results.finding import failed
+
+
+def _summary(r: datacheck.DatasetResult) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "path": r.path,
+        "rows": r.rows,
+        "cached": r.cached,
+        "seconds": round(r.seconds, 3),
+        "passed": not failed(r.findings),
+    }
+
+
+def run(cwd: Path, datasets: list[str], base: str | None, json: bool, no_cache: bool = False) -> int:
+    """Check the named datasets (all by default); exit 1 when any finding is an error."""
+    root = git.toplevel(cwd)
+    cfg = config.load(root)
+    ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
+    report = datacheck.check(root, cfg, datasets, base, progress=ticker, use_cache=not no_cache)
+    found = report.findings
+    base_doc = {"rev": report.base.commit, "label": report.base.label} if report.base else None
+    if json:
+        doc = shared.document(
+            found, command="check data", base=base_doc, datasets=[_summary(r) for r in report.results]
+        )
+        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        return EXIT_FAILED if failed(found) else EXIT_OK
+    style = Style.for_stdout()
+    if not report.results:
+        sys.stdout.write(f"no datasets declared in {config.CONFIG_NAME}: nothing to check\n")
+        return EXIT_OK
+    title = "Data checks" + (f" (drift vs {report.base.label})" if report.base else "")
+    lines = [style(title, "bold")]
+    for r in report.results:
+        rows = f"{r.rows} rows" if r.rows is not None else "not read"
+        timing = "cached" if r.cached else f"{r.seconds:.2f} s"
+        mine = [*r.findings, *(f for f in report.drift if f.subject == r.name)]
+        lines += datachecks.dataset_block(r.name, style(f"{r.path}  {rows}  {timing}", "dim"), mine, style)
+    general = [f for f in report.drift if f.subject not in {r.name for r in report.results}]
+    lines += [style(f.message, "dim") for f in general]
+    lines.append(datachecks.verdict(found, style))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_FAILED if failed(found) else EXIT_OK

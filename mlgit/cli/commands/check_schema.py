@@ -1,0 +1,45 @@
+"""`mlgit check schema`: classify each schema change against the base revision as breaking or compatible."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+
+from mlgit.checks import schema as schemadiff
+from mlgit.config import settings as config
+from mlgit.errors import EXIT_FAILED, EXIT_OK
+from mlgit.registry import baseline
+from mlgit.render import datachecks
+from mlgit.render import findings as shared
+from mlgit.render.style import Style
+from mlgit.repo import git
+from mlgit.results.finding import failed
+
+
+def run(cwd: Path, base: str | None, json: bool) -> int:
+    """Compare schema files and the data's columns with `base`; exit 1 on a breaking change not accepted."""
+    root = git.toplevel(cwd)
+    cfg = config.load(root)
+    ref = baseline.revision(root, base) if base else baseline.merge_base_with_default(root, cfg.ci.default_branch)
+    assert ref.commit is not None
+    found = schemadiff.schema_findings(root, cfg, base)
+    if json:
+        doc = shared.document(found, command="check schema", base={"rev": ref.commit, "label": ref.label})
+        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        return EXIT_FAILED if failed(found) else EXIT_OK
+    style = Style.for_stdout()
+    if not cfg.datasets:
+        sys.stdout.write(f"no datasets declared in {config.CONFIG_NAME}: nothing to compare\n")
+        return EXIT_OK
+    lines = [style(f"Schema changes vs {ref.label}", "bold")]
+    for ds in cfg.datasets:
+        mine = [f for f in found if f.subject == ds.name]
+        header = style(ds.schema_path, "dim")
+        if not mine:
+            lines += [style(ds.name, "bold") + f"  {header}", "  no changes"]
+            continue
+        lines += datachecks.dataset_block(ds.name, header, mine, style, notable=("schema.",))
+    lines.append(datachecks.verdict(found, style))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_FAILED if failed(found) else EXIT_OK

@@ -1,0 +1,185 @@
+"""`mlgit demo`: the whole loop on a copy of example_repo, with real git, DVC and mlgit commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from mlgit.errors import MlgitError
+from mlgit.system import process, resources
+
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mlgit demo",
+    "GIT_AUTHOR_EMAIL": "demo@mlgit.invalid",
+    "GIT_COMMITTER_NAME": "mlgit demo",
+    "GIT_COMMITTER_EMAIL": "demo@mlgit.invalid",
+}
+
+
+class _Demo:
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        # The pipeline's `python src/...` must be this interpreter, which has scikit-learn.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        # MLGIT_TRUSTED_ARTIFACT: every model the demo checks was just built by its own `dvc repro`.
+        self.env = {
+            **_IDENTITY,
+            "PATH": path,
+            "DVC_NO_ANALYTICS": "1",
+            "NO_COLOR": "1",
+            "MLGIT_TRUSTED_ARTIFACT": "1",
+        }
+
+    def say(self, text: str) -> None:
+        sys.stdout.write(f"\n=== {text}\n")
+        sys.stdout.flush()
+
+    def sh(self, *args: str, expect: int = 0, show: bool = True, label: str | None = None) -> None:
+        shown = label or " ".join(args)
+        if show:
+            sys.stdout.write(f"$ {shown}\n")
+            sys.stdout.flush()
+            code = process.stream(args, cwd=self.repo, env=self.env)
+        else:
+            code = process.run(args, cwd=self.repo, env=self.env, check=False).returncode
+        if code != expect:
+            raise MlgitError(
+                f"demo step failed: '{shown}' exited {code} (expected {expect}); the demo repo is at {self.repo}"
+            )
+
+    def mlgit(self, *args: str, expect: int = 0) -> None:
+        self.sh(sys.executable, "-m", "mlgit", *args, expect=expect, label=" ".join(("mlgit", *args)))
+
+    def git(self, *args: str) -> None:
+        self.sh("git", *args, show=False)
+
+    def dvc(self, *args: str, show: bool = False) -> None:
+        self.sh(process.tool("dvc"), *args, show=show, label=" ".join(("dvc", *args)))
+
+    def set_param(self, key: str, value: str) -> None:
+        path = self.repo / "params.yaml"
+        text = path.read_text()
+        new, n = re.subn(rf"(?m)^(\s+{re.escape(key)}:)\s*\S+", rf"\g<1> {value}", text, count=1)
+        if n != 1:
+            raise MlgitError(f"demo: params.yaml has no key {key!r}")
+        path.write_text(new)
+        sys.stdout.write(f"$ edit params.yaml: {key} = {value}\n")
+
+
+def _bad_batch(repo: Path) -> None:
+    """A bad data batch: out-of-range values, an unseen category and a dropped column."""
+    import csv
+
+    path = repo / "data" / "raw" / "breast_cancer.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    radius, size, dropped = header.index("mean_radius"), header.index("size_class"), header.index("worst_symmetry")
+    for row in rows[1:4]:
+        row[radius] = "250.0"
+    for row in rows[4:6]:
+        row[size] = "huge"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([c for i, c in enumerate(r) if i != dropped] for r in rows)
+    sys.stdout.write(
+        "$ edit data/raw/breast_cancer.csv: mean_radius = 250.0 in 3 rows, size_class = 'huge' in 2 rows,"
+        " column worst_symmetry dropped\n"
+    )
+
+
+def _trust_model(repo: Path) -> None:
+    path = repo / "mlgit.yaml"
+    text = path.read_text()
+    anchor = "    path: models/model.joblib\n"
+    if anchor not in text:
+        raise MlgitError("demo: mlgit.yaml has no models/model.joblib model")
+    path.write_text(
+        text.replace(anchor, anchor + "    trust_pickle: true  # the demo builds this joblib model itself\n")
+    )
+    sys.stdout.write("$ edit mlgit.yaml: trust_pickle: true (a joblib model is loaded only when trusted)\n")
+
+
+def run(where: Path | None) -> int:
+    """Build a demo repository and walk it through checks, reports, releases, stages and refusals."""
+    base = Path(tempfile.mkdtemp(prefix="mlgit-demo-")) if where is None else where
+    if where is not None and where.exists() and any(where.iterdir()):
+        raise MlgitError(f"{where} is not empty; the demo needs a new or empty folder")
+    repo, remote, html = base / "repo", base / "dvc-remote", base / "report.html"
+    shutil.copytree(resources.bundled("example_repo"), repo, ignore=shutil.ignore_patterns("__pycache__", ".venv"))
+    d = _Demo(repo)
+
+    d.say("1. A new ML repository: git + DVC, pipeline run, data and model pushed to a local DVC remote")
+    d.git("init", "--quiet", "--initial-branch=main")
+    d.dvc("init", "--quiet")
+    d.dvc("remote", "add", "--default", "local", str(remote))
+    d.dvc("repro", "--quiet", show=True)
+    d.git("add", "--all")
+    d.git("commit", "--quiet", "--message", "Breast-cancer classifier: baseline pipeline")
+    d.dvc("push", "--quiet", show=True)
+
+    d.say("2. mlgit init writes mlgit.yaml and the CI workflows; schema infer writes reviewable data schemas")
+    d.mlgit("init")
+    _trust_model(repo)
+    d.mlgit("schema", "infer")
+    d.git("add", "--all")
+    d.git("commit", "--quiet", "--message", "Add mlgit.yaml, CI workflows and data schemas")
+
+    d.say("3. All checks pass on main; the first promotion has no baseline, so only absolute bounds apply")
+    d.mlgit("check")
+    d.mlgit("promote")
+
+    d.say("4. A branch that improves the model (less regularization), and its pull-request report")
+    d.git("checkout", "--quiet", "-b", "better-model")
+    d.set_param("C", "1.0")
+    d.dvc("repro", "--quiet", show=True)
+    d.mlgit("metrics", "diff")
+    d.git("commit", "--quiet", "--all", "--message", "Train with C=1.0")
+    d.dvc("push", "--quiet")
+    d.mlgit("report", "--format", "md")
+    d.mlgit("report", "--output", str(html))
+
+    d.say("5. Merged to main and promoted: metrics improved, so a minor bump with lineage in the tag")
+    d.git("checkout", "--quiet", "main")
+    d.git("merge", "--quiet", "--no-ff", "better-model", "--message", "Merge better-model")
+    d.mlgit("promote")
+    d.sh("git", "tag", "--list", "-n1", "cancer-classifier@*")
+
+    d.say("6. Stages: v0.1.0 to prod, then v0.2.0, then a rollback (GTO stage tags)")
+    d.mlgit("assign", "cancer-classifier", "prod", "--version", "v0.1.0")
+    d.mlgit("assign", "cancer-classifier", "prod")
+    d.mlgit("registry")
+    d.mlgit("rollback", "cancer-classifier", "prod")
+    d.mlgit("history", "cancer-classifier")
+
+    d.say("7. A branch that degrades the model: the promotion gate refuses it (exit 1), no tag")
+    d.git("checkout", "--quiet", "-b", "worse-model")
+    d.set_param("C", "0.0003")
+    d.dvc("repro", "--quiet", show=True)
+    d.git("commit", "--quiet", "--all", "--message", "Train with C=0.0003")
+    d.mlgit("promote", expect=1)
+    d.git("checkout", "--quiet", "main")
+
+    d.say("8. A bad data batch on a branch: the data and schema checks catch it (exit 1)")
+    d.git("checkout", "--quiet", "-b", "bad-batch")
+    _bad_batch(repo)
+    d.mlgit("check", "data", "breast_cancer", expect=1)
+    d.mlgit("check", "schema", expect=1)
+    d.say("   ... and the clean data passing again")
+    d.dvc("checkout", "--quiet", "--force", "data/raw/breast_cancer.csv", show=True)
+    d.mlgit("check", "data", "breast_cancer")
+    d.git("checkout", "--quiet", "main")
+    d.dvc("checkout", "--quiet", "--force")  # leave the repo as main describes it, so its checks pass
+
+    d.say("Registry state (read back by GTO)")
+    try:
+        d.sh(process.tool("gto"), "show", label="gto show")
+    except MlgitError:
+        d.sh("git", "tag", "--list", "-n1")
+    sys.stdout.write(
+        f"\nThe demo repository is at {repo}\n(DVC remote: {remote})\nThe HTML report of the improving branch: {html}\n"
+    )
+    return 0

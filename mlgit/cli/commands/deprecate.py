@@ -1,0 +1,85 @@
+"""`mlgit deprecate MODEL`: mark a model deprecated with GTO's `name@deprecated` tag.
+
+Also holds the rendering shared by the registry-writing commands (assign, rollback, deprecate).
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgit.actions import tags as release
+from mlgit.errors import MlgitError
+from mlgit.registry import stages
+from mlgit.render.style import Style
+from mlgit.repo import git
+
+
+def check_remote(root: Path, push: str | None) -> None:
+    """Refuse a push to a remote that does not exist, before anything is written."""
+    if push is not None and push not in git.remotes(root):
+        raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
+
+
+def run(cwd: Path, model: str, push: str | None, json: bool) -> int:
+    """Deprecate a model (no-op when it already is)."""
+    root = git.toplevel(cwd)
+    cfg = stages.load_config(root)
+    check_remote(root, push)
+    written = release.write(
+        root,
+        model,
+        push,
+        lambda scan: stages.plan_deprecate(stages.require(root, scan, model, cfg), scan.names),
+        stages.rules_of(cfg).serialize_pushes,
+    )
+    render(model, None, written, json)
+    return 0
+
+
+def _doc(model: str, stage: str | None, written: release.Written) -> dict[str, Any]:
+    plan = written.plan
+    return {
+        "model": model,
+        "stage": stage,
+        "status": plan.status,
+        "version": str(plan.version) if plan.version else None,
+        "commit": plan.commit,
+        "previous": plan.previous.label if plan.previous else None,
+        "tags": [t.name for t in plan.tags],
+        "pushed_to": written.pushed_to,
+        "warnings": [*plan.notes, *written.warnings],
+    }
+
+
+def render(model: str, stage: str | None, written: release.Written, as_json: bool) -> None:
+    """Say what a registry write did."""
+    if as_json:
+        sys.stdout.write(jsonlib.dumps(_doc(model, stage, written), indent=2) + "\n")
+        return
+    for w in (*written.plan.notes, *written.warnings):
+        sys.stderr.write(f"warning: {w}\n")
+    plan = written.plan
+    style = Style.for_stdout()
+    tags = ", ".join(t.name for t in plan.tags)
+    where = f" and pushed to '{written.pushed_to}'" if written.pushed_to else ""
+    commit = (plan.commit or "")[:8]
+    if plan.status == "already-assigned":
+        assert plan.previous is not None
+        text = f"{model} {plan.version} is already in {stage} ({plan.previous.event.tag}); nothing to do"
+    elif plan.status == "already-deprecated":
+        text = f"{model} is already deprecated; nothing to do"
+    elif plan.status == "assigned":
+        was = f" (replacing {plan.previous.label})" if plan.previous else ""
+        text = style(f"Assigned {model} {plan.version} to {stage}{was}: tagged {tags} on {commit}{where}", "green")
+    elif plan.status == "rolled-back":
+        assert plan.previous is not None
+        label = str(plan.version) if plan.version else commit
+        text = style(
+            f"Rolled back {model} in {stage}: {plan.previous.label} -> {label} (tagged {tags}){where}", "green"
+        )
+    else:
+        text = style(f"Deprecated {model}: tagged {tags} on {commit}{where}", "yellow")
+    sys.stdout.write(text + "\n")

@@ -1,0 +1,67 @@
+"""`mlgit history MODEL`: the timeline of a model's registrations, stage assignments and deprecation."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgit.cli.commands.registry import when
+from mlgit.registry import stages
+from mlgit.registry import tags as registry
+from mlgit.registry.tags import Event
+from mlgit.render.style import Style, table
+from mlgit.repo import git
+
+
+def _version(art: stages.Artifact, e: Event) -> str | None:
+    if e.version is not None:
+        return str(e.version)
+    if e.stage is not None:
+        v = art.version_at(e.commit)
+        return str(v) if v else None
+    return None
+
+
+def _doc(art: stages.Artifact, e: Event) -> dict[str, Any]:
+    return {
+        "timestamp": e.date,
+        "artifact": art.display,
+        "event": e.kind,
+        "version": _version(art, e),
+        "stage": e.stage,
+        "commit": e.commit,
+        "tag": e.tag,
+        "counter": e.counter,
+        "author": e.tagger,
+        "message": e.summary,
+    }
+
+
+def run(cwd: Path, model: str, json: bool) -> int:
+    """Print a model's registry events, newest first (as `gto history` and `git log` do)."""
+    root = git.toplevel(cwd)
+    cfg = stages.load_config(root)
+    scan = registry.scan(root, model)
+    declared = cfg is not None and any(m.name == model for m in cfg.models)
+    if not scan.events and declared:
+        art = stages.Artifact(registry.tag_name(model), (), (), {}, False, 0)
+    else:
+        art = stages.require(root, scan, model, cfg)
+    events = list(reversed(art.timeline))
+    if json:
+        sys.stdout.write(jsonlib.dumps([_doc(art, e) for e in events], indent=2) + "\n")
+        return 0
+    style = Style.for_stdout()
+    if not events:
+        sys.stdout.write(f"{model}: no registry events yet (release it with 'mlgit promote {model}')\n")
+        return 0
+    rows = []
+    for e in events:
+        version = _version(art, e) or (e.commit[:7] if e.stage else "-")
+        rows.append([when(e), e.kind, version, e.stage or "-", e.tag, e.tagger or "-"])
+    title = style(f"History of {art.display}" + (" (deprecated)" if art.deprecated else ""), "bold")
+    lines = table(["Date", "Event", "Version", "Stage", "Tag", "By"], rows)
+    sys.stdout.write("\n".join([title, *("  " + line for line in lines)]) + "\n")
+    return 0

@@ -1,0 +1,278 @@
+"""`mlgit init`: detect datasets, models and metrics, and write a commented mlgit.yaml that works as is."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlgit.config import settings as config
+from mlgit.errors import MlgitError
+from mlgit.repo import dvc as pipeline
+from mlgit.repo import git
+from mlgit.repo.values import number, parse
+from mlgit.system import process
+
+_TABLE_EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_MODEL_EXT = (
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".skops",
+    ".onnx",
+    ".pt",
+    ".pth",
+    ".h5",
+    ".keras",
+    ".safetensors",
+    ".cbm",
+    ".ubj",
+    ".bst",
+    ".model",
+)
+_LOWER_TOKENS = frozenset(
+    "loss logloss error err mae mse rmse rmsle mape smape latency time duration seconds ms perplexity ppl "
+    "fpr fnr far brier wer cer cost memory size bytes distance divergence".split()
+)
+_PLAIN = re.compile(r"^[A-Za-z0-9_./\-]+$")
+
+
+def direction_for(metric: str) -> str:
+    """Guess whether higher or lower is better from the metric's name."""
+    last = metric.rsplit(".", 1)[-1].lower()
+    tokens = set(re.split(r"[^a-z0-9]+", last)) | {last}
+    if tokens & _LOWER_TOKENS or "loss" in last or "error" in last:
+        return "lower"
+    return "higher"
+
+
+def _q(text: str) -> str:
+    return text if _PLAIN.match(text) and not text[0].isdigit() else json.dumps(text)
+
+
+def _name_in(name: str, taken: set[str]) -> str:
+    # Artifact names come from dvc.yaml and already follow GTO's grammar; only make them unique.
+    unique, n = name, 2
+    while unique in taken:
+        unique, n = f"{name}-{n}", n + 1
+    taken.add(unique)
+    return unique
+
+
+def _name(text: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-zA-Z0-9\-_]+", "-", text).strip("-_") or "item"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What init found in the repository."""
+
+    datasets: list[tuple[str, str, str]]  # name, path, format
+    models: list[tuple[str, str, list[str]]]  # name, path, metrics files
+    params: dict[str, list[str]]  # model -> params files
+    gates: dict[str, list[tuple[str, str]]]  # model -> (metric, direction)
+    default_branch: str
+    scoped: dict[str, list[str]] = field(default_factory=dict)  # sub-folder model -> its datasets
+
+
+def _table_format(root: Path, path: str) -> str | None:
+    ext = posixpath.splitext(path)[1].lower()
+    if ext in _TABLE_EXT:
+        return _TABLE_EXT[ext]
+    folder = root / path
+    if folder.is_dir():
+        kinds = {_TABLE_EXT.get(os.path.splitext(f)[1].lower()) for f in os.listdir(folder) if not f.startswith(".")}
+        if len(kinds) == 1 and None not in kinds:
+            return kinds.pop()
+    return None
+
+
+def detect(root: Path) -> Detected:
+    """Read dvc.yaml, .dvc files and metrics files in the work tree."""
+    project = pipeline.read_project(root)
+    taken: set[str] = set()
+    datasets: list[tuple[str, str, str]] = []
+    for out in project.outs:
+        if out.metrics or out.plots:
+            continue
+        fmt = _table_format(root, out.path)
+        if fmt and out.path not in {d[1] for d in datasets}:
+            stem = posixpath.splitext(posixpath.basename(out.path))[0]
+            datasets.append((_name(stem, taken), out.path, fmt))
+    model_taken: set[str] = set()
+    # (name, artifact path, folder of the declaring dvc.yaml): GTO names sub-folder artifacts `dir:name`.
+    found = [
+        (_name_in(a.model_name, model_taken), a.path, a.base) for a in project.artifacts if a.type in (None, "model")
+    ]
+    if not found:
+        for out in project.outs:
+            base = posixpath.basename(out.path).lower()
+            if not (out.metrics or out.plots) and (base.endswith(_MODEL_EXT) or "model" in base):
+                stem = posixpath.splitext(posixpath.basename(out.path))[0]
+                name = _name(stem, model_taken)
+                found.append((f"{out.base}:{name}" if out.base else name, out.path, out.base))
+    models = []
+    gates: dict[str, list[tuple[str, str]]] = {}
+    params_of: dict[str, list[str]] = {}
+    for name, path, base in found:
+        mine = project.metrics_by_base.get(base) or project.metrics
+        params_of[name] = [p for p in (project.params_by_base.get(base) or project.params) if (root / p).is_file()]
+        models.append((name, path, mine))
+        gates[name] = []
+        for mfile in mine:
+            try:
+                values = parse(mfile, (root / mfile).read_bytes())
+            except (OSError, MlgitError):
+                continue
+            qualify = len(mine) > 1
+            for key, value in values.items():
+                if number(value) is not None:
+                    gates[name].append((f"{mfile}:{key}" if qualify else key, direction_for(key)))
+    # A model in a sub-folder's dvc.yaml records only that folder's datasets in its lineage, so a change in one
+    # project does not re-release the others.
+    scoped = {name: [d[0] for d in datasets if d[1].startswith(f"{base}/")] for name, _path, base in found if base}
+    return Detected(datasets, models, params_of, gates, git.default_branch(root, None), scoped)
+
+
+def render(d: Detected, forge: str = "github") -> str:
+    """The commented mlgit.yaml text."""
+    out = [
+        '# mlgit configuration: see the README\'s "mlgit.yaml reference" for every key.',
+        "# Written by 'mlgit init'; edit freely (re-running init needs --force and replaces this file).",
+        "version: 1",
+        "",
+        "# DVC-tracked tables that the checks read and that release lineage records (by DVC hash).",
+    ]
+    if d.datasets:
+        out.append("datasets:")
+        for name, path, fmt in d.datasets:
+            out += [f"  {_q(name)}:", f"    path: {_q(path)}", f"    format: {fmt}"]
+    else:
+        out += [
+            "datasets: {}",
+            "#  my-table:",
+            "#    path: data/table.csv",
+            "#    format: csv    # csv | parquet | jsonl",
+        ]
+    out += ["", "# Models: the artifact, its metrics and params files, and the promotion policy."]
+    if not d.models:
+        out += [
+            "# None detected: declare one like this, or add an 'artifacts:' section to dvc.yaml and re-run init.",
+            "models: {}",
+            "#  my-model:",
+            "#    path: models/model.pkl",
+            "#    metrics: [metrics.json]",
+            "#    params: [params.yaml]",
+        ]
+    else:
+        out.append("models:")
+    for name, path, mfiles in d.models:
+        out += [f"  {_q(name)}:", f"    path: {_q(path)}"]
+        out.append(
+            f"    metrics: [{', '.join(_q(m) for m in mfiles)}]"
+            if mfiles
+            else "    metrics: [metrics.json]  # none detected: point this at your metrics file"
+        )
+        out.append(f"    params: [{', '.join(_q(p) for p in d.params.get(name, []))}]")
+        if name in d.scoped:
+            out.append(f"    datasets: [{', '.join(_q(n) for n in d.scoped[name])}]  # the datasets in its lineage")
+        out += [
+            "    policy:",
+            "      base: last-release       # compare with the last release tag; or 'main', or any git revision",
+            "      first_version: 0.1.0",
+            "      # One gate per metric. direction was guessed from the name: check it.",
+            "      # Optional per gate: min / max (absolute bounds), max_regression (absolute),",
+            "      # max_regression_rel (fraction of the baseline), min_improvement (absolute).",
+            "      # Without max_regression*, a gated metric may not get worse than the baseline at all;",
+            "      # init allows 2 % (max_regression_rel: 0.02) so an overall better model may trade a little.",
+        ]
+        gates = d.gates.get(name, [])
+        if gates:
+            out.append("      gates:")
+            for metric, direction in gates:
+                out += [
+                    f"        {_q(metric)}:",
+                    f"          direction: {direction}",
+                    "          max_regression_rel: 0.02",
+                ]
+        else:
+            out += ["      gates: {}   # no numeric metrics found yet: run the pipeline, then 'mlgit init --force'"]
+    out += [
+        "",
+        "# Generated CI (mlgit ci generate).",
+        "ci:",
+        f"  forge: {forge:<21}# github | gitlab | none",
+        f"  default_branch: {_q(d.default_branch)}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def run(cwd: Path, force: bool, forge: str | None = None) -> int:
+    """Write mlgit.yaml (refusing to replace one without --force) and the CI files; run `dvc init` if needed."""
+    root = git.toplevel(cwd)
+    target = root / config.CONFIG_NAME
+    if target.exists() and not force:
+        raise MlgitError(f"{target} already exists; not overwriting it", hint="pass --force to replace it")
+    if forge is None:
+        forge = _previous_forge(root) if target.exists() else "github"
+    if not (root / ".dvc").is_dir():
+        process.run((process.tool("dvc"), "init", "--quiet"), cwd=root)
+        sys.stdout.write("initialized DVC (.dvc/)\n")
+    detected = detect(root)
+    text = render(detected, forge)
+    from mlgit.config import schema as config_schema
+    from mlgit.system import yamlsource
+
+    config_schema.validate(yamlsource.load(text, config.CONFIG_NAME))  # what init writes must load as is
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+    sys.stdout.write(f"{'replaced' if force else 'wrote'} {config.CONFIG_NAME}:\n")
+    sys.stdout.write(f"  datasets: {', '.join(f'{n} ({p})' for n, p, _ in detected.datasets) or 'none found'}\n")
+    for name, path, _m in detected.models:
+        gates = ", ".join(f"{m} ({d} is better)" for m, d in detected.gates.get(name, []))
+        sys.stdout.write(f"  model {name}: {path}; gates: {gates or 'none yet'}\n")
+    if not detected.models:
+        sys.stdout.write("  models: none found (declare one in mlgit.yaml)\n")
+    sys.stdout.write("Review the metric directions, then commit mlgit.yaml.\n")
+    if detected.datasets:
+        sys.stdout.write(
+            "Next: 'mlgit schema infer' writes a schema file per dataset (mlgit check needs them); review and commit.\n"
+        )
+    if forge != "none":
+        _generate_ci(root, forge)
+    return 0
+
+
+def _previous_forge(root: Path) -> str:
+    # `init --force` rewrites mlgit.yaml: the forge chosen before stays unless --forge says otherwise.
+    try:
+        return config.load(root).ci.forge
+    except MlgitError:
+        return "github"
+
+
+def _generate_ci(root: Path, forge: str) -> None:
+    from mlgit.cli.commands import ci_check, ci_generate
+    from mlgit.render.style import Style
+
+    done = ci_generate.generate(root, config.load(root), forge, force=False)
+    sys.stdout.write(f"generated CI ({forge}):\n")
+    for s, action in done:
+        if action == "kept":
+            # mlgit.yaml is written either way; someone's edited workflow is left for them to decide.
+            why = ci_check.explain(s).split(": ", 1)[1]
+            sys.stdout.write(f"  kept {s.path} ({why}); 'mlgit ci generate --force' replaces it\n")
+        else:
+            sys.stdout.write(f"  {ci_generate.report([(s, action)], Style(False)).splitlines()[0]}\n")
+    sys.stdout.write("Commit these files too; 'mlgit ci check' tells when they need regenerating.\n")

@@ -1,0 +1,75 @@
+"""`mlgit metrics diff`: metrics and params of the work tree against a revision."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgit.config import settings as config
+from mlgit.errors import MlgitError
+from mlgit.registry import baseline
+from mlgit.repo import git, metrics
+
+
+def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | None]:
+    if (root / config.CONFIG_NAME).exists():
+        cfg = config.load(root)
+        chosen = [cfg.model(model)] if model else list(cfg.models)
+        mfiles = list(dict.fromkeys(p for m in chosen for p in m.metrics))
+        pfiles = list(dict.fromkeys(p for m in chosen for p in m.params))
+        return mfiles, pfiles, cfg.ci.default_branch
+    if model:
+        raise MlgitError(f"no {config.CONFIG_NAME} in {root}, so no model {model!r}", hint="run 'mlgit init'")
+    from mlgit.repo import dvc as pipeline
+
+    project = pipeline.read_project(root)
+    if not project.metrics:
+        raise MlgitError("no metrics files found: no mlgit.yaml and no metrics in dvc.yaml", hint="run 'mlgit init'")
+    return project.metrics, project.params, None
+
+
+def _json(diffs: list[metrics.FileDiff]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fd in diffs:
+        out[fd.path] = {
+            r.key: {"old": r.old if r.old_present else None, "new": r.new if r.new_present else None, "diff": r.change}
+            for r in fd.rows
+        }
+    return out
+
+
+def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all: bool) -> int:
+    """Compare metrics and params of the work tree with `base` (default: merge-base with the default branch)."""
+    root = git.toplevel(cwd)
+    mfiles, pfiles, default_branch = _files(root, model)
+    ref = baseline.revision(root, base) if base else baseline.merge_base_with_default(root, default_branch)
+    assert ref.commit is not None
+    old = metrics.read(root, [*mfiles, *pfiles], ref.commit, ref.label)
+    new = metrics.read(root, [*mfiles, *pfiles], None, "work tree")
+    mdiff = metrics.diff(old.subset(mfiles), new.subset(mfiles))
+    pdiff = metrics.diff(old.subset(pfiles), new.subset(pfiles))
+    if as_json:
+        doc = {
+            "base": {"rev": ref.commit, "label": ref.label},
+            "new": {"rev": None, "label": "work tree"},
+            "metrics": _json(mdiff),
+            "params": _json(pdiff),
+            "no_baseline": [fd.path for fd in [*mdiff, *pdiff] if fd.base_missing],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    from mlgit.render import terminal
+    from mlgit.render.style import Style
+
+    style = Style.for_stdout()
+    lines = [style(f"Work tree vs {ref.label}", "dim"), ""]
+    lines += terminal.file_diffs("Metrics", mdiff, style, show_same=True)
+    if pfiles:
+        lines += [
+            "",
+            *terminal.file_diffs("Params" + ("" if show_all else " (changed)"), pdiff, style, show_same=show_all),
+        ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

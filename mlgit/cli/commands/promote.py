@@ -1,0 +1,237 @@
+"""`mlgit promote`: gate a model against its baseline and, if it passes, tag a release."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgit.actions import tags as release
+from mlgit.config import settings as config
+from mlgit.errors import EXIT_FAILED, MlgitError
+from mlgit.registry import baseline, gate, lineage, policy
+from mlgit.registry import tags as registry
+from mlgit.registry.semver import Version
+from mlgit.render import terminal
+from mlgit.render.style import Style
+from mlgit.repo import changes, git, metrics
+from mlgit.repo import dvc as pipeline
+
+_MAX_ATTEMPTS = release.MAX_ATTEMPTS
+
+
+@dataclass
+class Outcome:
+    """What promote decided and did, for the renderers."""
+
+    model: str
+    commit: str
+    status: str = "rejected"  # released | would-release | rejected | already-released | unchanged
+    shared_warnings: int = 0  # how many of `warnings` apply to the whole run, not this model
+    base: baseline.Baseline | None = None
+    decision: policy.Decision | None = None
+    version: Version | None = None
+    tag: str | None = None
+    pushed_to: str | None = None
+    bump: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    message: str = ""  # the tag message, once a version is chosen
+
+
+def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, base_spec: str, out: Outcome) -> None:
+    evts = registry.events(root, model.name)
+    on_head = [e for e in registry.releases(evts) if e.commit == head]
+    if on_head:
+        out.status, out.tag, out.version = "already-released", on_head[-1].tag, on_head[-1].version
+        return
+    result = gate.evaluate(root, cfg, model, head, base_spec, evts)
+    out.base, out.decision = result.baseline, result.decision
+    if not out.decision.passed:
+        out.status = "rejected"
+        return
+    taken = registry.taken_versions(root, model.name)
+    out.version, out.bump = registry.next_version(taken, model.policy.first_version, bool(out.decision.improved))
+    out.tag = f"{registry.tag_name(model.name)}@{out.version}"
+    out.status = "would-release"
+    params = metrics.read(root, model.params, head, "HEAD", worktree_fallback=True)
+    doc = lineage.build(root, cfg, model, head, out.version, result.candidate, params, out.base, out.decision)
+    if out.warnings:
+        doc["warnings"] = list(out.warnings)
+    out.message = release.message(model.name, str(out.version), doc)
+
+
+def _release(
+    root: Path,
+    cfg: config.Config,
+    model: config.Model,
+    head: str,
+    base_spec: str,
+    dry_run: bool,
+    push: str | None,
+    out: Outcome,
+) -> None:
+    artifact = registry.tag_name(model.name)
+    for attempt in range(_MAX_ATTEMPTS):
+        lease = None
+        if push is not None:
+            # Lease first, tags second: a release pushed in between fails our lease instead of being missed.
+            lease = release.read_lease(root, push, artifact) if cfg.registry.serialize_pushes else None
+            release.fetch_registry(root, push, artifact)
+        _attempt(root, cfg, model, head, base_spec, out)
+        if out.status != "would-release" or dry_run:
+            return
+        assert out.tag is not None
+        git.create_tag(root, out.tag, head, out.message)
+        if push is None:
+            out.status = "released"
+            return
+        pushed = release.publish(root, push, [out.tag], lease, artifact, cfg.registry.serialize_pushes)
+        if pushed.ok and pushed.unchanged:
+            out.status = "already-released"  # an identical release reached the remote first
+            return
+        if pushed.ok:
+            out.status, out.pushed_to = "released", push
+            return
+        if not pushed.taken:
+            raise MlgitError(f"pushing {out.tag} to '{push}' failed; no tag was left behind:\n    {pushed.detail}")
+        if pushed.moved:
+            out.warnings.append(
+                f"another release of {model.name} reached '{push}' first; re-evaluating against the remote's tags"
+            )
+        else:
+            out.warnings.append(f"{out.tag} was taken on '{push}' meanwhile; re-evaluating against the remote's tags")
+        release.backoff(attempt)
+    raise MlgitError(
+        f"gave up after {_MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}"
+    )
+
+
+def _unchanged(root: Path, cfg: config.Config, model: config.Model, head: str, base: str | None) -> str | None:
+    """In a multi-model repo, the release a model is unchanged since (None: evaluate it)."""
+    evts = registry.events(root, model.name)
+    ref = baseline.for_model(root, model.name, base or model.policy.base, cfg.ci.default_branch, evts)
+    if ref.commit is None or ref.commit == head:
+        return None
+    return None if changes.inputs_changed(root, cfg, model, ref.commit, head) else ref.label
+
+
+def run(
+    cwd: Path,
+    model_name: str | None,
+    base: str | None,
+    dry_run: bool,
+    push: str | None,
+    allow_dirty: bool,
+    as_json: bool,
+) -> int:
+    """Gate the model (or, with several and none named, each whose inputs changed) and tag releases."""
+    root = git.toplevel(cwd)
+    cfg = config.load(root)
+    models = list(cfg.models) if model_name is None and len(cfg.models) > 1 else [cfg.model(model_name)]
+    head = git.head(root)
+    if head is None:
+        raise MlgitError("the repository has no commits yet", hint="commit your work first")
+    dirty = git.dirty_paths(root)
+    warnings: list[str] = []
+    if dirty and not allow_dirty:
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise MlgitError(
+            f"the working tree has uncommitted changes ({shown}); a release must describe a commit",
+            hint="commit or stash them, or pass --allow-dirty (the tag still goes on HEAD)",
+        )
+    if dirty:
+        warnings.append(f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}")
+    if base is not None:
+        baseline.validate_spec(root, base)
+    if push is not None and push not in git.remotes(root):
+        raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
+    stale = pipeline.stale_stages(root)
+    if stale is None:
+        warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
+    elif stale:
+        warnings.append(
+            "the pipeline is stale, metrics may not match the code: "
+            + "; ".join(f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items())
+        )
+    if git.is_shallow(root) and push is None and (base or "last-release") == "last-release":
+        warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
+    outcomes = []
+    for model in models:
+        out = Outcome(model.name, head, warnings=list(warnings), shared_warnings=len(warnings))
+        if push is not None and len(models) > 1:
+            git.fetch_tags(root, push, f"{registry.tag_name(model.name)}@*")
+        since = _unchanged(root, cfg, model, head, base) if len(models) > 1 else None
+        if since is not None:
+            out.status, out.tag = "unchanged", since
+        else:
+            _release(root, cfg, model, head, base or model.policy.base, dry_run, push, out)
+        outcomes.append(out)
+    _render(outcomes, as_json, dry_run)
+    return EXIT_FAILED if any(o.status == "rejected" for o in outcomes) else 0
+
+
+def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
+    d = out.decision
+    return {
+        "model": out.model,
+        "commit": out.commit,
+        "status": out.status,
+        "dry_run": dry_run,
+        "version": str(out.version) if out.version else None,
+        "tag": out.tag,
+        "bump": out.bump,
+        "pushed_to": out.pushed_to,
+        "baseline": None if out.base is None else out.base.as_dict(),
+        "first_release": d.first_release if d else None,
+        "passed": d.passed if d else None,
+        "improved": list(d.improved) if d else [],
+        "results": [r.as_dict() for r in (d.results if d else ())],
+        "warnings": out.warnings,
+    }
+
+
+def _render(outcomes: list[Outcome], as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        docs = [_json(o, dry_run) for o in outcomes]
+        sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else {"models": docs}, indent=2) + "\n")
+        return
+    for w in outcomes[0].warnings[: outcomes[0].shared_warnings] if outcomes else []:
+        sys.stderr.write(f"warning: {w}\n")
+    for out in outcomes:
+        _render_one(out)
+
+
+def _render_one(out: Outcome) -> None:
+    style = Style.for_stdout()
+    for w in out.warnings[out.shared_warnings :]:
+        sys.stderr.write(f"warning: {out.model}: {w}\n")
+    if out.status == "unchanged":
+        sys.stdout.write(f"{out.model}: inputs unchanged since {out.tag}; not evaluated\n")
+        return
+    if out.status == "already-released":
+        sys.stdout.write(f"{out.model}: HEAD ({out.commit[:8]}) is already released as {out.tag}; nothing to do\n")
+        return
+    assert out.base is not None and out.decision is not None
+    lines = [style(f"Promote {out.model} at {out.commit[:8]}", "bold")]
+    if out.decision.first_release:
+        lines.append("Baseline: none (first release): only absolute bounds (min/max) apply")
+    else:
+        lines.append(f"Baseline: {out.base.label}" + (f" at {out.base.commit[:8]}" if out.base.commit else ""))
+    lines += terminal.decision(out.decision, style)
+    if out.status == "rejected":
+        n = len(out.decision.failures)
+        lines.append(style(f"REJECTED: {n} rule{'s' if n != 1 else ''} failed; no tag created", "red", "bold"))
+    else:
+        why = {
+            "first": "first release",
+            "minor": f"minor: improved {', '.join(out.decision.improved)}",
+            "patch": "patch: no gated metric improved",
+        }[out.bump or "first"]
+        if out.status == "would-release":
+            lines.append(style(f"PASSED: would tag {out.tag} ({why}); dry run, nothing written", "green", "bold"))
+        else:
+            where = f" and pushed to '{out.pushed_to}'" if out.pushed_to else ""
+            lines.append(style(f"PASSED: tagged {out.tag} on {out.commit[:8]}{where} ({why})", "green", "bold"))
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,159 @@
+"""`mlgit registry`: models, latest versions, stages and key metrics, from the git tags alone (one git call)."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgit.config.settings import Config
+from mlgit.registry import stages
+from mlgit.registry import tags as registry
+from mlgit.registry.tags import Event
+from mlgit.render import terminal
+from mlgit.render.style import Style, table
+from mlgit.repo import git
+from mlgit.repo.values import Scalar
+
+_UNGATED_SHOWN = 3
+
+
+def key_metrics(event: Event | None, gated: list[str]) -> dict[str, Scalar]:
+    """The gated metrics (else the first few) recorded in a release tag's lineage."""
+    lineage = event.lineage if event is not None else None
+    values = lineage.get("metrics") if lineage else None
+    if not isinstance(values, dict):
+        return {}
+    if not gated:
+        return {k.rpartition(":")[2]: v for k, v in sorted(values.items())[:_UNGATED_SHOWN]}
+    found: dict[str, Scalar] = {}
+    for metric in gated:
+        if metric in values:
+            found[metric] = values[metric]
+            continue
+        holder = next((k for k in sorted(values) if k.rpartition(":")[2] == metric), None)
+        if holder is not None:
+            found[metric] = values[holder]
+    return found
+
+
+def gated_metrics(cfg: Config | None, art: stages.Artifact) -> list[str]:
+    """The metric names a model's promotion policy gates on."""
+    if cfg is None:
+        return []
+    for model in cfg.models:
+        if registry.tag_name(model.name) == art.name:
+            return [g.metric for g in model.policy.gates]
+    return []
+
+
+def when(event: Event) -> str:
+    """A tag date, compactly."""
+    return event.date[:19].replace("T", " ") if event.date else "-"
+
+
+def _release_doc(event: Event, art: stages.Artifact, gated: list[str]) -> dict[str, Any]:
+    return {
+        "version": str(event.version),
+        "tag": event.tag,
+        "commit": event.commit,
+        "date": event.date,
+        "author": event.tagger,
+        "stages": art.stages_of(event.commit),
+        "metrics": key_metrics(event, gated),
+    }
+
+
+def _model_doc(art: stages.Artifact, gated: list[str], declared: bool) -> dict[str, Any]:
+    return {
+        "name": art.display,
+        "declared": declared,
+        "deprecated": art.deprecated,
+        "latest": _release_doc(art.latest, art, gated) if art.latest else None,
+        "stages": {
+            stage: {
+                "version": str(held[-1].version) if held[-1].version else None,
+                "commit": held[-1].commit,
+                "tag": held[-1].event.tag,
+                "assigned_at": held[-1].event.date,
+            }
+            for stage, held in art.stages.items()
+        },
+        "versions": [_release_doc(e, art, gated) for e in reversed(art.releases)],
+    }
+
+
+def _empty(name: str) -> stages.Artifact:
+    return stages.Artifact(registry.tag_name(name), (), (), {}, False, 0)
+
+
+def run(cwd: Path, model: str | None, json: bool) -> int:
+    """List the registry: every model, or one model's versions."""
+    root = git.toplevel(cwd)
+    cfg = stages.load_config(root)
+    scan = registry.scan(root, model)
+    arts = stages.build(scan.events, scan.counters)
+    declared = [m.name for m in cfg.models] if cfg else []
+    for name in declared:
+        if model is None or name == model:
+            arts.setdefault(registry.tag_name(name), _empty(name))
+    if model is not None and registry.tag_name(model) not in arts:
+        stages.require(root, scan, model, cfg)  # raises the unknown-model error
+    shown = sorted(arts.values(), key=lambda a: a.display)
+    columns = stages.stage_columns(stages.rules_of(cfg), shown)
+    docs = [_model_doc(a, gated_metrics(cfg, a), a.display in declared) for a in shown]
+    if json:
+        sys.stdout.write(jsonlib.dumps({"stages": columns, "models": docs}, indent=2) + "\n")
+        return 0
+    style = Style.for_stdout()
+    if model is None:
+        lines = _overview(shown, columns, cfg, style)
+    else:
+        lines = _versions(shown[0], columns, cfg, style)
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _metrics_text(values: dict[str, Scalar]) -> str:
+    return " ".join(f"{k}={terminal.value(v)}" for k, v in values.items())
+
+
+def _overview(arts: list[stages.Artifact], columns: list[str], cfg: Config | None, style: Style) -> list[str]:
+    if not arts:
+        return ["no models: no registry tags here and no models in mlgit.yaml (release one with 'mlgit promote')"]
+    header = ["Model", "Latest", *columns, "Released", "Commit", "Key metrics"]
+    rows = []
+    for art in arts:
+        latest = art.latest
+        name = art.display + (" (deprecated)" if art.deprecated else "")
+        cells = [name, str(latest.version) if latest else "-"]
+        cells += [held.label if (held := art.current(stage)) else "-" for stage in columns]
+        if latest is None:
+            cells += ["-", "-", "no release yet"]
+        else:
+            cells += [when(latest), latest.commit[:8], _metrics_text(key_metrics(latest, gated_metrics(cfg, art)))]
+        rows.append(cells)
+    return [style("Model registry (git tags, GTO format)", "bold"), *("  " + line for line in table(header, rows))]
+
+
+def _versions(art: stages.Artifact, columns: list[str], cfg: Config | None, style: Style) -> list[str]:
+    title = f"{art.display}" + (" (deprecated)" if art.deprecated else "")
+    held = [f"{stage} {occ.label}" for stage in columns if (occ := art.current(stage))]
+    lines = [style(title, "bold") + (f": {', '.join(held)}" if held else ": no stage assigned")]
+    if not art.releases:
+        lines.append(f"  no release yet: mlgit promote {art.display}")
+        return lines
+    gated = gated_metrics(cfg, art)
+    per_version = [(e, key_metrics(e, gated)) for e in reversed(art.releases)]
+    metric_names = list(dict.fromkeys(k for _, values in per_version for k in values))
+    header = ["Version", "Stages", "Released", "Commit", *metric_names]
+    rows = []
+    for e, values in per_version:
+        cells = [str(e.version), ", ".join(art.stages_of(e.commit)) or "-", when(e), e.commit[:8]]
+        cells += [terminal.value(values.get(k)) for k in metric_names]
+        rows.append(cells)
+    unreleased = [f"{s} {o.label}" for s in columns if (o := art.current(s)) and o.version is None]
+    if unreleased:
+        lines.append(style(f"  stages on commits without a release: {', '.join(unreleased)}", "yellow"))
+    return [*lines, *("  " + line for line in table(header, rows))]

@@ -1,0 +1,99 @@
+"""`mlgit schema infer`: write a reviewable schema file (and the data profile) for each dataset."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgit.checks import data as datacheck
+from mlgit.config import settings as config
+from mlgit.data import inference, table
+from mlgit.data import schema as schemas
+from mlgit.errors import EXIT_OK, MlgitError
+from mlgit.render import progress
+from mlgit.render.style import Style
+from mlgit.render.style import table as text_table
+from mlgit.repo import git
+
+
+def _header(ds: config.Dataset, rows: int) -> tuple[str, ...]:
+    return (
+        f"Schema of dataset {ds.name!r} ({ds.path}), checked by 'mlgit check data' on every commit.",
+        f"Inferred by 'mlgit schema infer' from {rows} rows: review it, tighten or loosen it, and commit it.",
+        "Column keys: type, nullable, max_null_fraction, min, max, values, unique, regex, finite, description.",
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
+    """Infer every named dataset's schema (all by default); refuse to overwrite one without --force."""
+    root = git.toplevel(cwd)
+    cfg = config.load(root)
+    chosen = datacheck.select(cfg, datasets)
+    if not chosen:
+        raise MlgitError(f"{config.CONFIG_NAME} declares no datasets", hint="add one under 'datasets:'")
+    existing = [ds.schema_path for ds in chosen if (root / ds.schema_path).exists()]
+    if existing and not force:
+        raise MlgitError(
+            f"schema file{'s' if len(existing) > 1 else ''} already exist{'' if len(existing) > 1 else 's'}: "
+            f"{', '.join(existing)}; nothing was written",
+            hint="pass --force to replace them (then review the diff before committing)",
+        )
+    hashes = table.dvc_hashes(root)
+    ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
+    inferred: list[tuple[config.Dataset, inference.Inferred]] = []
+    # Infer everything before writing anything: one unreadable dataset leaves every file as it was.
+    for ds in chosen:
+        try:
+            source = table.locate(root, ds.path, ds.format, hashes.keys())
+            if ticker is not None:
+                ticker.start(ds.name, source.label, source.size)
+            try:
+                inferred.append((ds, inference.infer(ds.name, source)))
+            finally:
+                if ticker is not None:
+                    ticker.done(ds.name)
+        except table.TableError as exc:
+            raise MlgitError(f"dataset {ds.name!r}: {exc.message}", hint=exc.hint) from None
+    for ds, inf in inferred:
+        _write(root / ds.schema_path, schemas.render(inf.schema, _header(ds, inf.rows)))
+    # The first check against the new schemas writes each profile and fills the result cache.
+    report = datacheck.check(root, cfg, [ds.name for ds, _ in inferred], progress=ticker)
+    results = {r.name: r for r in report.results}
+    out: list[dict[str, Any]] = []
+    for ds, inf in inferred:
+        r = results[ds.name]
+        out.append(
+            {
+                "name": ds.name,
+                "schema": ds.schema_path,
+                "profile": schemas.profile_path(ds.schema_path),
+                "rows": inf.rows,
+                "columns": len(inf.schema.columns),
+                "notes": list(inf.notes),
+                "findings": [f.as_dict() for f in r.findings if f.severity != "info"],
+            }
+        )
+    if json:
+        sys.stdout.write(jsonlib.dumps({"datasets": out}, indent=2) + "\n")
+        return EXIT_OK
+    style = Style.for_stdout()
+    rows = [[d["name"], d["schema"], str(d["rows"]), str(d["columns"])] for d in out]
+    lines = [style("Schemas written (review them, then commit them with the profiles beside them)", "bold")]
+    lines += ["  " + line for line in text_table(["Dataset", "Schema", "Rows", "Columns"], rows)]
+    for d in out:
+        for note in d["notes"]:
+            lines.append(style(f"  note: {d['name']}: {note}", "yellow"))
+        for f in d["findings"]:
+            lines.append(style(f"  {f['severity']}: {d['name']}: {f['message']}", "yellow"))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""mlgit.yaml: validated once at the file boundary (pydantic), then frozen dataclasses."""

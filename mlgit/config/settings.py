@@ -1,0 +1,335 @@
+"""mlgit.yaml as typed, frozen values; validated once per content, then read from a small cache."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgit import __version__
+from mlgit.errors import MlgitError
+from mlgit.system import jsoncache, yamlsource
+
+CONFIG_NAME = "mlgit.yaml"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One extra data check declared under a dataset's `expectations:` (index: its position there)."""
+
+    kind: str  # not_null | unique | between | in_set | regex | max_null_fraction | rows_between | mean_between | ...
+    column: str | None
+    severity: str
+    index: int
+    low: float | None = None
+    high: float | None = None
+    values: tuple[str | int | float | bool, ...] = ()
+    pattern: str | None = None
+    fraction: float | None = None
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """How drift against the base revision's committed profile is measured and judged."""
+
+    enabled: bool = True
+    numeric: str = "psi"
+    categorical: str = "linf"
+    numeric_threshold: float | None = None  # None: the method's default, raised to the sampling noise
+    categorical_threshold: float | None = None
+    columns: tuple[tuple[str, float | None], ...] = ()  # per-column thresholds; None turns a column off
+    max_drifted_fraction: float = 0.5
+    severity: str = "warning"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A DVC-tracked table."""
+
+    name: str
+    path: str
+    format: str | None
+    schema: str | None = None  # None: schemas/<name>.schema.yaml
+    expectations: tuple[Expectation, ...] = ()
+    drift: DriftSettings = DriftSettings()
+    fail_on_warning: bool = False
+
+    @property
+    def schema_path(self) -> str:
+        """The repository-relative path of the dataset's schema file."""
+        return self.schema or f"schemas/{self.name}.schema.yaml"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The promotion rule for one metric."""
+
+    metric: str
+    direction: str
+    min: float | None
+    max: float | None
+    max_regression: float | None
+    max_regression_rel: float | None
+    min_improvement: float | None
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether larger values are better."""
+        return self.direction == "higher"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a model is promoted."""
+
+    base: str
+    first_version: str
+    gates: tuple[Gate, ...]
+
+
+@dataclass(frozen=True)
+class GoldenOutput:
+    """What a prediction on the golden input must look like (None: not checked)."""
+
+    type: str | None = None  # float | int | bool | str
+    shape: tuple[int | None, ...] | None = None  # None inside: any size on that axis
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Golden:
+    """A small input committed in git that the model must predict on."""
+
+    input: str
+    method: str | None = None  # the object's method (default predict), or the ONNX output name
+    key: str | None = None  # the estimator's key when the artifact loads as a mapping
+    output: GoldenOutput = field(default_factory=GoldenOutput)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """The inference latency budget, timed over `calls` predictions on the golden input."""
+
+    calls: int = 50
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model artifact with its metrics, params and promotion policy."""
+
+    name: str
+    path: str
+    metrics: tuple[str, ...]
+    params: tuple[str, ...]
+    datasets: tuple[str, ...] | None
+    policy: Policy
+    loader: str | None = None  # skops | onnx | joblib | pickle; None: from the file extension
+    trust_pickle: bool = False
+    trusted_types: tuple[str, ...] = ()
+    max_size_mb: float | None = None
+    golden: Golden | None = None
+    latency: Latency | None = None
+    slices: bool = True
+
+
+@dataclass(frozen=True)
+class CI:
+    """Settings for generated CI."""
+
+    forge: str
+    default_branch: str | None
+    install: str | None
+    python: str
+    remote_secrets: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Stage rules for the git-tag model registry."""
+
+    stages: tuple[str, ...] = ()  # allowed stages in promotion order; empty: any GTO stage name
+    enforce_order: bool = True  # a version must be in the previous declared stage first
+    serialize_pushes: bool = True  # pushes also move refs/mlgit/registry/<model>.head (compare-and-swap)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole of mlgit.yaml."""
+
+    root: Path
+    datasets: tuple[Dataset, ...]
+    models: tuple[Model, ...]
+    ci: CI
+    registry: Registry = Registry()
+
+    def model(self, name: str | None) -> Model:
+        """The named model, or the only one when no name is given."""
+        names = [m.name for m in self.models]
+        if name is None:
+            if len(self.models) == 1:
+                return self.models[0]
+            if not self.models:
+                raise MlgitError(
+                    f"{CONFIG_NAME} declares no models", hint="add one under 'models:' or run 'mlgit init --force'"
+                )
+            raise MlgitError(f"{CONFIG_NAME} declares several models; name one of: {', '.join(names)}")
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise MlgitError(f"unknown model {name!r}; {CONFIG_NAME} declares: {', '.join(names) or '(none)'}")
+
+    def datasets_of(self, model: Model) -> tuple[Dataset, ...]:
+        """The datasets a model's lineage records."""
+        if model.datasets is None:
+            return self.datasets
+        return tuple(d for d in self.datasets if d.name in model.datasets)
+
+
+def _dataset(name: str, d: dict[str, Any]) -> Dataset:
+    expectations = []
+    for i, e in enumerate(d.get("expectations") or []):
+        kind = next(k for k, v in e.items() if k not in ("column", "severity") and v is not None)
+        value = e[kind]
+        low, high = (value[0], value[1]) if kind.endswith("between") else (None, None)
+        expectations.append(
+            Expectation(
+                kind,
+                e["column"],
+                e["severity"],
+                i,
+                low=low,
+                high=high,
+                values=tuple(value) if kind == "in_set" else (),
+                pattern=value if kind == "regex" else None,
+                fraction=value if kind == "max_null_fraction" else None,
+            )
+        )
+    dr = d.get("drift") or {}
+    drift = DriftSettings(
+        enabled=dr.get("enabled", True),
+        numeric=dr.get("numeric", "psi"),
+        categorical=dr.get("categorical", "linf"),
+        numeric_threshold=dr.get("numeric_threshold"),
+        categorical_threshold=dr.get("categorical_threshold"),
+        columns=tuple((c, None if t in ("off", False) else t) for c, t in (dr.get("columns") or {}).items()),
+        max_drifted_fraction=dr.get("max_drifted_fraction", 0.5),
+        severity=dr.get("severity", "warning"),
+    )
+    return Dataset(
+        name,
+        d["path"],
+        d["format"],
+        schema=d.get("schema_"),
+        expectations=tuple(expectations),
+        drift=drift,
+        fail_on_warning=bool(d.get("fail_on_warning", False)),
+    )
+
+
+def _from_dict(root: Path, data: dict[str, Any]) -> Config:
+    datasets = tuple(_dataset(name, d) for name, d in data["datasets"].items())
+    models = []
+    for name, m in data["models"].items():
+        pol = m["policy"]
+        gates = tuple(Gate(metric=k, **g) for k, g in pol["gates"].items())
+        models.append(
+            Model(
+                name=name,
+                path=m["path"],
+                metrics=tuple(m["metrics"]),
+                params=tuple(m["params"]),
+                datasets=tuple(m["datasets"]) if m["datasets"] is not None else None,
+                policy=Policy(pol["base"], pol["first_version"].removeprefix("v"), gates),
+                loader=m["loader"],
+                trust_pickle=m["trust_pickle"],
+                trusted_types=tuple(m["trusted_types"]),
+                max_size_mb=m["max_size_mb"],
+                golden=_golden(m["golden"]),
+                latency=Latency(**m["latency"]) if m["latency"] is not None else None,
+                slices=m["slices"],
+            )
+        )
+    ci = data["ci"]
+    return Config(
+        root=root,
+        datasets=datasets,
+        models=tuple(models),
+        ci=CI(ci["forge"], ci["default_branch"], ci["install"], ci["python"], tuple(ci["remote_secrets"].items())),
+        registry=Registry(
+            tuple(data["registry"]["stages"]), data["registry"]["enforce_order"], data["registry"]["serialize_pushes"]
+        ),
+    )
+
+
+def _golden(g: dict[str, Any] | None) -> Golden | None:
+    if g is None:
+        return None
+    out = g["output"]
+    shape = tuple(out["shape"]) if out["shape"] is not None else None
+    return Golden(g["input"], g["method"], g["key"], GoldenOutput(out["type"], shape, out["min"], out["max"]))
+
+
+def _cache_file(root: Path, raw: bytes) -> Path | None:
+    gitdir = root / ".git"
+    if not gitdir.is_dir():
+        return None
+    # The schema's own source is part of the key so a changed default never reads a stale entry.
+    schema = Path(__file__).with_name("schema.py").read_bytes()
+    key = hashlib.sha256(__version__.encode() + b"\0" + schema + b"\0" + raw).hexdigest()[:32]
+    return gitdir / "mlgit" / f"config-{key}.json"
+
+
+def _validate(raw: bytes) -> dict[str, Any]:
+    data = yamlsource.load(raw, CONFIG_NAME)
+    if data is None:
+        raise MlgitError(f"{CONFIG_NAME} is empty", hint="run 'mlgit init --force' to write a working one")
+    if not isinstance(data, dict):
+        raise MlgitError(f"{CONFIG_NAME}:1: the top level must be a mapping of keys (version, datasets, models, ci)")
+    dups = yamlsource.duplicate_keys(raw)
+    if dups:
+        listed = "\n  ".join(
+            f"{CONFIG_NAME}:{line}: {path}: duplicate key (YAML would keep only the last)" for path, line in dups
+        )
+        raise MlgitError(f"invalid configuration:\n  {listed}")
+    from pydantic import ValidationError
+
+    from mlgit.config import schema as config_schema
+
+    try:
+        normalized = config_schema.validate(data)
+    except ValidationError as exc:
+        lines = yamlsource.validation_problems(raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference")
+        raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    refs = config_schema.cross_reference_errors(normalized)
+    if refs:
+        lines = [
+            f"{CONFIG_NAME}:{yamlsource.line_of(raw, list(loc))}: {'.'.join(map(str, loc[:-1]))}: {msg}"
+            for loc, msg in refs
+        ]
+        raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines))
+    return normalized
+
+
+def load(root: Path) -> Config:
+    """Load and validate mlgit.yaml at the repository root."""
+    path = root / CONFIG_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise MlgitError(f"no {CONFIG_NAME} in {root}", hint="run 'mlgit init' to create one") from None
+    except OSError as exc:
+        raise MlgitError(f"cannot read {path}: {exc.strerror}") from None
+    cache = _cache_file(root, raw)
+    cached = jsoncache.get(cache)
+    if isinstance(cached, dict):
+        try:
+            return _from_dict(root, cached)
+        except (KeyError, TypeError, ValueError):
+            pass  # written by another build of the same version: validate again
+    data = _validate(raw)
+    jsoncache.put(cache, data)
+    return _from_dict(root, data)

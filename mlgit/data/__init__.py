@@ -1,0 +1,1 @@
+"""Datasets: reading tables, schema files, profiles and schema inference."""

@@ -1,0 +1,1 @@
+"""Models: safe loaders, golden inputs and predictors, reusable by packaging and serving."""

@@ -1,0 +1,132 @@
+"""One resolver for "compared with what?": shared by metrics diff, promote and later checks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgit.errors import MlgitError
+from mlgit.repo import git
+
+if TYPE_CHECKING:
+    from mlgit.registry.semver import Version
+    from mlgit.registry.tags import Event
+
+_FETCH_HINT = (
+    "fetch it first, e.g. 'git fetch origin {branch}:refs/remotes/origin/{branch}'"
+    " (in GitHub Actions: actions/checkout with fetch-depth: 0)"
+)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The revision a candidate is compared with; `commit` None means there is none (first release)."""
+
+    kind: str  # release | stage | branch | rev | none
+    label: str
+    commit: str | None
+    version: Version | None = None
+    tag: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """JSON-ready form (lineage, --json, findings)."""
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "commit": self.commit,
+            "version": str(self.version) if self.version else None,
+        }
+
+
+def merge_base_with_default(root: Path, default_branch: str | None) -> Baseline:
+    """The merge-base of HEAD with the default branch."""
+    branch = git.default_branch(root, default_branch)
+    # The common case costs one git call; the diagnosis below runs only when it fails.
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        base = git.merge_base(root, "HEAD", ref)
+        if base is not None:
+            return Baseline("branch", f"{branch} (merge-base {base[:8]})", base)
+    if git.branch_ref(root, branch) is None:
+        raise MlgitError(f"the base branch '{branch}' is not in this clone", hint=_FETCH_HINT.format(branch=branch))
+    if git.head(root) is None:
+        raise MlgitError("the repository has no commits yet", hint="commit your work first")
+    if git.is_shallow(root):
+        raise MlgitError(
+            f"this shallow clone does not reach the merge-base of HEAD and '{branch}'",
+            hint="run 'git fetch --unshallow' (in GitHub Actions: actions/checkout with fetch-depth: 0)",
+        )
+    raise MlgitError(f"HEAD and '{branch}' have no common history", hint="pass --base REV explicitly")
+
+
+def revision(root: Path, rev: str) -> Baseline:
+    """An explicit revision (branch, tag, SHA)."""
+    commit = git.resolve(root, rev)
+    if commit is None:
+        hint = "check the name, or fetch it: 'git fetch origin REV'"
+        if git.is_shallow(root):
+            hint = "this is a shallow clone: 'git fetch --unshallow', or fetch that revision"
+        raise MlgitError(f"unknown revision '{rev}'", hint=hint)
+    return Baseline("rev", f"{rev} ({commit[:8]})" if not commit.startswith(rev) else commit[:8], commit)
+
+
+def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
+    """The version a stage holds now (`stage:prod`), as `gto show` reads it."""
+    from mlgit.registry import stages
+    from mlgit.registry.tags import tag_name
+
+    if not name:
+        raise MlgitError("'stage:' needs a stage name, e.g. --base stage:prod")
+    if not re.fullmatch(r"[a-zA-Z0-9\-_/]+", name):
+        raise MlgitError(
+            f"'stage:{name}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
+        )
+    art = stages.build(evts).get(tag_name(model))
+    held = art.current(name) if art else None
+    if held is None:
+        hint = f"assign one first: mlgit assign {model} {name}"
+        if git.is_shallow(root) or not evts:
+            hint = "fetch the registry tags first: 'git fetch --tags' (in GitHub Actions: fetch-depth: 0); or " + hint
+        raise MlgitError(f"no version of {model} is assigned to stage '{name}'", hint=hint)
+    if git.resolve(root, held.commit) is None:
+        raise MlgitError(
+            f"{model} {held.label} (stage {name}) is at commit {held.commit[:8]}, which this clone does not have",
+            hint=f"fetch it: 'git fetch origin {held.commit}', or 'git fetch --unshallow'",
+        )
+    reg = art.release(held.version) if art and held.version else None
+    tag = reg.tag if reg else held.event.tag
+    return Baseline("stage", f"{tag} (stage {name})", held.commit, held.version, tag)
+
+
+def validate_spec(root: Path, spec: str) -> None:
+    """Reject a malformed baseline spec up front, before any early exit could hide the mistake."""
+    if not spec.strip():
+        raise MlgitError("--base is empty", hint="pass last-release, main, stage:NAME or a git revision")
+    if spec.startswith("stage:"):
+        name = spec.removeprefix("stage:")
+        if not name:
+            raise MlgitError("'stage:' needs a stage name, e.g. --base stage:prod")
+        if not re.fullmatch(r"[a-zA-Z0-9\-_/]+", name):
+            raise MlgitError(
+                f"'{spec}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
+            )
+    elif spec not in ("last-release", "main"):
+        revision(root, spec)
+
+
+def for_model(root: Path, model: str, spec: str, default_branch: str | None, evts: list[Event]) -> Baseline:
+    """Resolve `last-release`, `main` (the default branch's merge-base), `stage:NAME` or any REV for a model."""
+    if spec.startswith("stage:"):
+        return stage(root, model, spec.removeprefix("stage:"), evts)
+    if spec == "last-release":
+        from mlgit.registry.tags import releases
+
+        active = releases(evts)
+        if not active:
+            return Baseline("none", "no release yet", None)
+        last = active[-1]
+        return Baseline("release", last.tag, last.commit, last.version, last.tag)
+    if spec == "main":
+        return merge_base_with_default(root, default_branch)
+    return revision(root, spec)

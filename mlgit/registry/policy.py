@@ -1,0 +1,219 @@
+"""The promotion policy: each gate's rules evaluated on a candidate against a baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mlgit.config.settings import Gate
+from mlgit.repo.metrics import Snapshot
+from mlgit.repo.values import Scalar, ValueFile, number
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule of one gate: a finding with a stable code, the values compared and the threshold."""
+
+    code: str
+    metric: str
+    rule: str
+    passed: bool
+    candidate: Scalar
+    baseline: Scalar
+    threshold: float | None
+    message: str
+    slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (lineage, reports, --json)."""
+        return {
+            "code": self.code,
+            "metric": self.metric,
+            "rule": self.rule,
+            "passed": self.passed,
+            "candidate": self.candidate,
+            "baseline": self.baseline,
+            "threshold": self.threshold,
+            "message": self.message,
+            "slice": self.slice,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's verdict on a candidate."""
+
+    results: tuple[RuleResult, ...]
+    first_release: bool
+    improved: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """True when every rule passed."""
+        return all(r.passed for r in self.results)
+
+    @property
+    def failures(self) -> tuple[RuleResult, ...]:
+        """The rules that failed."""
+        return tuple(r for r in self.results if not r.passed)
+
+
+def _eps(ref: float) -> float:
+    # Metrics written with rounding are compared up to float noise, never more.
+    return 1e-12 * max(1.0, abs(ref))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def evaluate(gates: tuple[Gate, ...], candidate: Snapshot, baseline: Snapshot | None) -> Decision:
+    """Evaluate every gate; a missing baseline means a first release where only bounds apply."""
+    results: list[RuleResult] = []
+    improved: list[str] = []
+    for gate in gates:
+        results.extend(_gate(gate, candidate, baseline, improved))
+    return Decision(tuple(results), baseline is None, tuple(improved))
+
+
+def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: list[str]) -> list[RuleResult]:
+    m = gate.metric
+    raw, where = candidate.lookup(m)
+    if where is None:
+        files = ", ".join(f.path for f in candidate.files)
+        return [
+            RuleResult(
+                "model.metric-missing",
+                m,
+                "present",
+                False,
+                None,
+                None,
+                None,
+                f"{m} is missing from the candidate's metrics ({files})",
+            )
+        ]
+    cand = number(raw)
+    if cand is None:
+        return [
+            RuleResult(
+                "model.metric-not-numeric",
+                m,
+                "numeric",
+                False,
+                raw,
+                None,
+                None,
+                f"{m} = {raw!r} in {where} is not a finite number",
+            )
+        ]
+    out: list[RuleResult] = []
+    if gate.min is not None:
+        ok = cand >= gate.min - _eps(gate.min)
+        msg = f"{_fmt(cand)} {'>=' if ok else '<'} min {_fmt(gate.min)}"
+        out.append(RuleResult("model.metric-below-min", m, "min", ok, cand, None, gate.min, msg))
+    if gate.max is not None:
+        ok = cand <= gate.max + _eps(gate.max)
+        msg = f"{_fmt(cand)} {'<=' if ok else '>'} max {_fmt(gate.max)}"
+        out.append(RuleResult("model.metric-above-max", m, "max", ok, cand, None, gate.max, msg))
+    if baseline is None:
+        return out
+    braw, bwhere = baseline.lookup(m)
+    if bwhere is None:
+        msg = f"{m} is missing from the baseline ({baseline.label}); cannot compare"
+        out.append(RuleResult("model.metric-missing-baseline", m, "regression", False, cand, None, None, msg))
+        return out
+    base = number(braw)
+    if base is None:
+        msg = f"{m} = {braw!r} in the baseline ({baseline.label}) is not a finite number"
+        out.append(RuleResult("model.metric-not-numeric", m, "regression", False, cand, braw, None, msg))
+        return out
+    worse = (base - cand) if gate.higher_is_better else (cand - base)
+    if -worse > _eps(base):
+        improved.append(m)
+    allowances = []
+    if gate.max_regression is not None:
+        allowances.append(gate.max_regression)
+    if gate.max_regression_rel is not None:
+        allowances.append(gate.max_regression_rel * abs(base))
+    allowed = min(allowances) if allowances else 0.0
+    ok = worse <= allowed + _eps(base)
+    change = cand - base
+    what = "no worse than" if not allowances else f"at most {_fmt(allowed)} worse than"
+    msg = f"{_fmt(cand)} vs {_fmt(base)} ({change:+.6g}); must be {what} the baseline ({gate.direction} is better)"
+    out.append(RuleResult("model.metric-regressed", m, "regression", ok, cand, base, allowed, msg))
+    if gate.min_improvement is not None:
+        gain = -worse
+        ok = gain >= gate.min_improvement - _eps(base)
+        msg = f"improved by {gain:+.6g}; required at least {_fmt(gate.min_improvement)}"
+        out.append(RuleResult("model.metric-not-improved", m, "improvement", ok, cand, base, gate.min_improvement, msg))
+    return out
+
+
+SLICES = "slices."
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """One rule of one gate applied to one slice (`result` None: the slice is gone from the candidate)."""
+
+    slice: str
+    metric: str  # the gate's metric
+    file: str
+    result: RuleResult | None
+    compared: bool  # False: a new slice, only the absolute bounds applied
+
+
+def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], Scalar]:
+    found: dict[tuple[str, str], Scalar] = {}
+    suffix = "." + key
+    for f in snap.files:
+        if f.values is None or (path is not None and f.path != path):
+            continue
+        for k, v in f.values.items():
+            if k.startswith(SLICES) and k.endswith(suffix) and len(k) > len(SLICES) + len(suffix):
+                found[(f.path, k[len(SLICES) : -len(suffix)])] = v
+    return found
+
+
+def _one(snap: Snapshot, path: str, key: str, value: Scalar) -> Snapshot:
+    return Snapshot(snap.label, snap.rev, (ValueFile(path, {key: value}),))
+
+
+def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None) -> list[SliceResult]:
+    """Each gate applied to `slices.<slice>.<metric>` of the metrics files.
+
+    A slice on both sides gets the gate's bounds and regression rules (not `min_improvement`: requiring every
+    slice to improve is not what a gate on the overall metric means); a slice new in the candidate gets the
+    bounds only; a slice gone from the candidate is reported with `result` None.
+    """
+    out: list[SliceResult] = []
+    for g in gates:
+        path, sep, key = g.metric.rpartition(":")
+        where = path if sep else None
+        cand = _slice_values(candidate, where, key)
+        base = _slice_values(baseline, where, key) if baseline is not None else {}
+        # Each slice is evaluated on a one-value snapshot, so slice names may hold any character.
+        sub = replace(g, metric=key, min_improvement=None)
+        for (file, name), value in cand.items():
+            base_snap = None
+            if baseline is not None and (file, name) in base:
+                base_snap = _one(baseline, file, key, base[(file, name)])
+            decision = evaluate((sub,), _one(candidate, file, key, value), base_snap)
+            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None) for r in decision.results)
+        for file, name in base.keys() - cand.keys():
+            out.append(SliceResult(name, g.metric, file, None, True))
+    return out
+
+
+def with_slices(decision: Decision, slices: Sequence[SliceResult]) -> Decision:
+    """The decision with each slice's rules added, so a slice that fails the gate fails the promotion."""
+    extra = tuple(
+        replace(
+            s.result, slice=s.slice, metric=f"{s.metric} [{s.slice}]", message=f"slice {s.slice}: {s.result.message}"
+        )
+        for s in slices
+        if s.result is not None
+    )
+    return Decision(decision.results + extra, decision.first_release, decision.improved)

@@ -1,0 +1,173 @@
+"""Small named git calls; everything reads through git, never through a checkout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgit.errors import MlgitError
+from mlgit.system import process
+
+
+def git(*args: str, cwd: Path, stdin: bytes | None = None, check: bool = True) -> process.Completed:
+    """Run one git command in `cwd`."""
+    return process.run(("git", *args), cwd=cwd, stdin=stdin, check=check)
+
+
+def toplevel(cwd: Path) -> Path:
+    """The root of the work tree containing `cwd`."""
+    # Looking for `.git` ourselves saves a process on every command; git's answer is the fallback.
+    here = cwd.resolve()
+    for folder in (here, *here.parents):
+        marker = folder / ".git"
+        if marker.is_dir() and (marker / "HEAD").is_file():
+            return folder
+        if marker.is_file():
+            break
+    res = git("rev-parse", "--show-toplevel", cwd=cwd, check=False)
+    if res.returncode != 0 or not res.out.strip():
+        raise MlgitError(f"{cwd} is not inside a git work tree", hint="run 'git init' first")
+    return Path(res.out.strip())
+
+
+def resolve(root: Path, rev: str) -> str | None:
+    """The commit SHA that `rev` names, or None when it does not exist here."""
+    res = git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", cwd=root, check=False)
+    return (res.out.strip() or None) if res.returncode == 0 else None
+
+
+def head(root: Path) -> str | None:
+    """The HEAD commit, or None in a repository without commits."""
+    return resolve(root, "HEAD")
+
+
+def merge_base(root: Path, a: str, b: str) -> str | None:
+    """The best common ancestor of two commits, or None when they share none."""
+    res = git("merge-base", a, b, cwd=root, check=False)
+    return (res.out.strip() or None) if res.returncode == 0 else None
+
+
+def is_shallow(root: Path) -> bool:
+    """Whether the clone is shallow (history cut off)."""
+    return git("rev-parse", "--is-shallow-repository", cwd=root).out.strip() == "true"
+
+
+def default_branch(root: Path, configured: str | None) -> str:
+    """The default branch: configured, else origin's HEAD, else main/master, whichever exists."""
+    if configured:
+        return configured
+    res = git("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", cwd=root, check=False)
+    if res.returncode == 0 and res.out.strip():
+        return res.out.strip().removeprefix("origin/")
+    for name in ("main", "master"):
+        if resolve(root, name) or resolve(root, f"origin/{name}"):
+            return name
+    return "main"
+
+
+def branch_ref(root: Path, branch: str) -> str | None:
+    """The local branch if it exists, else the remote-tracking one (CI checks out detached)."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        if resolve(root, ref):
+            return ref
+    return None
+
+
+def show_files(root: Path, rev: str, paths: Iterable[str]) -> dict[str, bytes | None]:
+    """File contents at a revision (None where absent), all through one `git cat-file --batch`."""
+    wanted = list(dict.fromkeys(paths))
+    if not wanted:
+        return {}
+    query = "".join(f"{rev}:{p}\n" for p in wanted).encode()
+    out = git("cat-file", "--batch", cwd=root, stdin=query).stdout
+    found: dict[str, bytes | None] = {}
+    pos = 0
+    for path in wanted:
+        eol = out.index(b"\n", pos)
+        header = out[pos:eol].split()
+        pos = eol + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[path] = out[pos : pos + size]
+            pos += size + 1
+        elif len(header) == 3:
+            # A tree or other object at that path: skip its body, it is not a file.
+            pos += int(header[2]) + 1
+            found[path] = None
+        else:
+            found[path] = None
+    return found
+
+
+def dirty_paths(root: Path) -> list[str]:
+    """Tracked files with uncommitted changes (untracked files do not count)."""
+    out = git("status", "--porcelain=v1", "-z", "--untracked-files=no", cwd=root).out
+    return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """One tag as git stores it."""
+
+    name: str
+    annotated: bool
+    commit: str
+    date: str
+    tagger: str
+    message: str
+
+
+_TAG_FORMAT = "%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)%00%(taggerdate:iso-strict)%00%(taggername)%00%(contents)%00%00"
+
+
+def tags(root: Path, patterns: Sequence[str] = ()) -> list[TagRecord]:
+    """All tags (or those matching glob patterns under refs/tags/), with their messages."""
+    refs = [f"refs/tags/{p}" for p in patterns] or ["refs/tags"]
+    out = git("for-each-ref", f"--format={_TAG_FORMAT}", *refs, cwd=root).out
+    records = []
+    for chunk in out.split("\0\0\n"):
+        if not chunk:
+            continue
+        name, objtype, objname, peeled, date, tagger, message = chunk.split("\0", 6)
+        annotated = objtype == "tag"
+        records.append(TagRecord(name, annotated, peeled if annotated else objname, date, tagger, message))
+    return records
+
+
+def create_tag(root: Path, name: str, commit: str, message: str) -> None:
+    """Create an annotated tag; fails if it exists."""
+    res = git("tag", "--annotate", "--file=-", "--", name, commit, cwd=root, stdin=message.encode(), check=False)
+    if res.returncode != 0:
+        hint = None
+        if "tell me who you are" in res.err or "user.email" in res.err:
+            hint = "set an identity: git config user.name 'CI' && git config user.email ci@example.com"
+        raise MlgitError(f"could not create tag {name}: {res.err.strip()}", hint=hint)
+
+
+def delete_tag(root: Path, name: str) -> None:
+    """Delete a local tag."""
+    git("tag", "--delete", name, cwd=root)
+
+
+def push_tag(root: Path, remote: str, name: str) -> process.Completed:
+    """Push one tag without force; the caller reads the outcome."""
+    return git("push", "--porcelain", remote, f"refs/tags/{name}:refs/tags/{name}", cwd=root, check=False)
+
+
+def remote_tag_names(root: Path, remote: str, pattern: str) -> list[str]:
+    """Names of the remote's tags matching a glob, without fetching anything."""
+    res = git("ls-remote", "--tags", "--refs", remote, f"refs/tags/{pattern}", cwd=root, check=False)
+    if res.returncode != 0:
+        raise MlgitError(f"cannot list tags on remote '{remote}': {res.err.strip()}")
+    return [line.split("\t", 1)[1].removeprefix("refs/tags/") for line in res.out.splitlines() if "\t" in line]
+
+
+def fetch_tags(root: Path, remote: str, pattern: str) -> None:
+    """Fetch the remote's tags matching a glob (never overwriting a local tag)."""
+    git("fetch", "--quiet", "--no-tags", remote, f"refs/tags/{pattern}:refs/tags/{pattern}", cwd=root)
+
+
+def remotes(root: Path) -> list[str]:
+    """Configured remote names."""
+    return git("remote", cwd=root).out.split()

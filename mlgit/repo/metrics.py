@@ -1,0 +1,144 @@
+"""Metrics and params of a revision or of the work tree, and the difference between two of them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgit.errors import MlgitError
+from mlgit.repo import git
+from mlgit.repo.values import Scalar, ValueFile, number, parse
+from mlgit.system import jsoncache
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Value files as they are at one revision (`rev` None: the work tree)."""
+
+    label: str
+    rev: str | None
+    files: tuple[ValueFile, ...]
+
+    def lookup(self, metric: str) -> tuple[Scalar, str | None]:
+        """A metric by key, or `path:key` when several files hold that key; (None, None) when absent."""
+        path, sep, key = metric.rpartition(":")
+        if sep:
+            for f in self.files:
+                if f.path == path and f.values is not None and key in f.values:
+                    return f.values[key], f.path
+            return None, None
+        holders = [f for f in self.files if f.values is not None and metric in f.values]
+        if len(holders) > 1:
+            names = ", ".join(f"{f.path}:{metric}" for f in holders)
+            raise MlgitError(f"metric {metric!r} is in several files; name it as one of: {names}")
+        if holders:
+            values = holders[0].values
+            assert values is not None
+            return values[metric], holders[0].path
+        return None, None
+
+    def flat(self) -> dict[str, Scalar]:
+        """`path:key -> value` across all present files."""
+        return {f"{f.path}:{k}": v for f in self.files if f.values is not None for k, v in f.values.items()}
+
+    def subset(self, paths: Iterable[str]) -> Snapshot:
+        """The same snapshot restricted to some files."""
+        keep = set(paths)
+        return Snapshot(self.label, self.rev, tuple(f for f in self.files if f.path in keep))
+
+    @property
+    def any_present(self) -> bool:
+        """Whether at least one of the files exists."""
+        return any(f.present for f in self.files)
+
+
+def read(root: Path, paths: Iterable[str], rev: str | None, label: str, *, worktree_fallback: bool = False) -> Snapshot:
+    """Read value files at a revision through git (no checkout), or from the work tree when `rev` is None.
+
+    With `worktree_fallback`, a file that git does not hold at `rev` (a DVC-cached metrics output) is
+    read from the work tree instead: only correct when the work tree is that revision.
+    """
+    wanted = list(dict.fromkeys(paths))
+    files = []
+    blobs = git.show_files(root, rev, wanted) if rev is not None else {}
+    for path in wanted:
+        raw: bytes | None
+        where = f" (at {label})"
+        if rev is not None and (blobs.get(path) is not None or not worktree_fallback):
+            raw = blobs.get(path)
+        else:
+            try:
+                raw = (root / path).read_bytes()
+                where = ""
+            except FileNotFoundError:
+                raw = None
+            except IsADirectoryError:
+                raise MlgitError(f"{path}: is a directory; list the metrics/params files inside it") from None
+        files.append(ValueFile(path, _parse_cached(root, path, raw, where) if raw is not None else None))
+    return Snapshot(label, rev, tuple(files))
+
+
+def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, Scalar]:
+    # Parsed values are cached by content under .git/mlgit: a warm run never imports a YAML/TOML parser,
+    # which is most of what separates `metrics diff` from a bare `git cat-file`.
+    cache_dir = root / ".git" / "mlgit" / "values"
+    key = hashlib.sha1(path.rsplit(".", 1)[-1].encode() + b"\0" + raw, usedforsecurity=False).hexdigest()
+    entry = cache_dir / f"{key}.json" if (root / ".git").is_dir() else None
+    cached = jsoncache.get(entry)
+    if isinstance(cached, dict):
+        return cached
+    values = parse(path, raw, where=where)
+    jsoncache.put(entry, values)
+    return values
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One key compared between two snapshots."""
+
+    path: str
+    key: str
+    old: Scalar
+    new: Scalar
+    old_present: bool
+    new_present: bool
+
+    @property
+    def change(self) -> float | None:
+        """new - old when both are numbers."""
+        a, b = number(self.old), number(self.new)
+        return b - a if a is not None and b is not None else None
+
+    @property
+    def status(self) -> str:
+        """added | removed | changed | same."""
+        if not self.old_present:
+            return "added"
+        if not self.new_present:
+            return "removed"
+        return "same" if self.old == self.new else "changed"
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """The comparison of one file; `base_missing` means there is no baseline, which is not zero."""
+
+    path: str
+    base_missing: bool
+    new_missing: bool
+    rows: tuple[DiffRow, ...]
+
+
+def diff(old: Snapshot, new: Snapshot) -> list[FileDiff]:
+    """Compare two snapshots of the same files, key by key."""
+    olds = {f.path: f for f in old.files}
+    out = []
+    for nf in new.files:
+        of = olds.get(nf.path, ValueFile(nf.path, None))
+        ov, nv = of.values or {}, nf.values or {}
+        keys = list(dict.fromkeys([*nv, *ov]))
+        rows = tuple(DiffRow(nf.path, k, ov.get(k), nv.get(k), k in ov, k in nv) for k in keys)
+        out.append(FileDiff(nf.path, of.values is None, nf.values is None, rows))
+    return out

@@ -1,0 +1,765 @@
+"""The pull-request report as typed data: gate verdict, metric/param/data changes, findings and history.
+
+The core gathers; `mlgit.render.{markdown,html,text}` and `as_dict` (JSON, schema `mlgit.report/1`, see
+docs/report-schema.md) only present. Checks written by other modules (data, schema, model) are included
+through their findings, so a new check shows up in every format without touching the renderers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import posixpath
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgit import __version__
+from mlgit.config.settings import CONFIG_NAME, Config, Model
+from mlgit.errors import MlgitError
+from mlgit.registry import baseline, gate, policy
+from mlgit.registry import tags as registry
+from mlgit.repo import dvc as pipeline
+from mlgit.repo import git, metrics
+from mlgit.repo.values import Scalar, ValueFile, number
+from mlgit.results.finding import ERROR, WARNING, Finding
+from mlgit.system import yamlsource
+
+SCHEMA = "mlgit.report/1"
+_GATE_CODES = ("model.metric", "model.gate")  # findings the gate verdict already states
+HISTORY_LIMIT = 20  # releases shown in the metric history, newest kept
+COMMITS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison: a revision, a release, or nothing (no baseline)."""
+
+    kind: str  # release | branch | rev | none | worktree
+    label: str
+    commit: str | None
+    version: str | None = None
+    tag: str | None = None
+
+    @classmethod
+    def of(cls, base: baseline.Baseline) -> Side:
+        """The side a resolved baseline describes."""
+        return cls(base.kind, base.label, base.commit, str(base.version) if base.version else None, base.tag)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"kind": self.kind, "label": self.label, "commit": self.commit, "version": self.version, "tag": self.tag}
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric compared with the base, marked by its declared direction and the gate's rules."""
+
+    file: str
+    key: str
+    old: Scalar
+    new: Scalar
+    change: float | None
+    status: str  # added | removed | changed | same
+    direction: str | None  # higher | lower when a gate declares it
+    trend: str  # better | worse | same | up | down | added | removed | n/a
+    gate: str | None  # pass | fail; None when no rule covers the metric
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "file": self.file,
+            "key": self.key,
+            "old": self.old,
+            "new": self.new,
+            "change": self.change,
+            "status": self.status,
+            "direction": self.direction,
+            "trend": self.trend,
+            "gate": self.gate,
+        }
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One changed parameter."""
+
+    file: str
+    key: str
+    old: Scalar
+    new: Scalar
+    status: str  # added | removed | changed
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"file": self.file, "key": self.key, "old": self.old, "new": self.new, "status": self.status}
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What `mlgit promote` would decide for this model, and why."""
+
+    baseline: Side
+    status: str  # would-release | rejected | already-released | error
+    rules: tuple[policy.RuleResult, ...] = ()
+    first_release: bool = False
+    improved: tuple[str, ...] = ()
+    version: str | None = None
+    tag: str | None = None
+    bump: str | None = None  # first | minor | patch
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Whether promote would tag (or already has)."""
+        return self.status in {"would-release", "already-released"}
+
+    @property
+    def failures(self) -> tuple[policy.RuleResult, ...]:
+        """The failing rules."""
+        return tuple(r for r in self.rules if not r.passed)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "baseline": self.baseline.as_dict(),
+            "status": self.status,
+            "passed": self.passed,
+            "first_release": self.first_release,
+            "version": self.version,
+            "tag": self.tag,
+            "bump": self.bump,
+            "improved": list(self.improved),
+            "error": self.error,
+            "rules": [r.as_dict() for r in self.rules],
+        }
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """A model's metrics at one release, or for this change (`current`)."""
+
+    label: str
+    tag: str | None
+    commit: str | None
+    date: str | None
+    values: Mapping[str, float | None]
+    current: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "label": self.label,
+            "tag": self.tag,
+            "commit": self.commit,
+            "date": self.date,
+            "current": self.current,
+            "values": dict(self.values),
+        }
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """Everything the report says about one model."""
+
+    name: str
+    path: str
+    gate: GateVerdict
+    metrics: tuple[MetricRow, ...]
+    no_baseline: tuple[str, ...]  # metrics files absent at the base: "no baseline", never zero
+    params: tuple[ParamRow, ...]
+    params_unchanged: int
+    history_metrics: tuple[str, ...]
+    directions: Mapping[str, str]  # charted metric -> higher | lower
+    history: tuple[HistoryPoint, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "path": self.path,
+            "gate": self.gate.as_dict(),
+            "metrics": [r.as_dict() for r in self.metrics],
+            "metrics_without_baseline": list(self.no_baseline),
+            "params": [r.as_dict() for r in self.params],
+            "params_unchanged": self.params_unchanged,
+            "history": {
+                "metrics": list(self.history_metrics),
+                "directions": dict(self.directions),
+                "points": [p.as_dict() for p in self.history],
+            },
+        }
+
+
+@dataclass(frozen=True)
+class DatasetChange:
+    """A declared dataset's DVC hash at the base and now."""
+
+    name: str
+    path: str
+    old_md5: str | None
+    new_md5: str | None
+    compared: bool = True  # False: there is no base revision to compare with
+    old_rows: int | None = None  # from the data profile committed at the base (None: no profile there)
+    new_rows: int | None = None  # from the data profile in the work tree
+
+    @property
+    def rows(self) -> str:
+        """`569`, `569 -> 600`, or `-`: the row counts the data profiles record."""
+        if self.old_rows is None or self.old_rows == self.new_rows:
+            return "-" if self.new_rows is None else str(self.new_rows)
+        return f"{self.old_rows} -> {'-' if self.new_rows is None else self.new_rows}"
+
+    @property
+    def status(self) -> str:
+        """added | removed | changed | same | untracked | no-baseline."""
+        if not self.compared:
+            return "no-baseline"
+        if self.old_md5 is None and self.new_md5 is None:
+            return "untracked"
+        if self.old_md5 is None:
+            return "added"
+        if self.new_md5 is None:
+            return "removed"
+        return "same" if self.old_md5 == self.new_md5 else "changed"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "path": self.path,
+            "old_md5": self.old_md5,
+            "new_md5": self.new_md5,
+            "status": self.status,
+            "old_rows": self.old_rows,
+            "new_rows": self.new_rows,
+        }
+
+
+@dataclass(frozen=True)
+class Section:
+    """The findings of one family of checks (data, schema, model)."""
+
+    key: str
+    title: str
+    status: str  # ok | findings | unavailable | not-run
+    findings: tuple[Finding, ...] = ()
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "status": self.status,
+            "note": self.note,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit between the base and HEAD."""
+
+    sha: str
+    author: str
+    date: str
+    subject: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"sha": self.sha, "author": self.author, "date": self.date, "subject": self.subject}
+
+
+@dataclass(frozen=True)
+class StaleStage:
+    """A pipeline stage whose dvc.lock does not match the work tree."""
+
+    stage: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole report of a change against its baseline."""
+
+    head: Side
+    base: Side
+    dirty: tuple[str, ...]
+    commits: tuple[Commit, ...]
+    commits_total: int
+    models: tuple[ModelReport, ...]
+    datasets: tuple[DatasetChange, ...]
+    stale: tuple[StaleStage, ...] | None  # None: DVC could not tell
+    sections: tuple[Section, ...]
+    findings: tuple[Finding, ...]  # every finding: gate failures, stale pipeline, then the sections'
+    links: Mapping[str, str] = field(default_factory=dict)  # run | full_report
+
+    @property
+    def verdict(self) -> str:
+        """fail (a gate or an error finding fails) | warn (warnings, stale pipeline) | pass."""
+        if any(not m.gate.passed for m in self.models) or any(f.severity == ERROR for f in self.findings):
+            return "fail"
+        if any(f.severity == WARNING for f in self.findings) or self.stale is None:
+            return "warn"
+        return "pass"
+
+    @property
+    def headline(self) -> str:
+        """One sentence answering "is this change better, and safe to merge?"."""
+        parts = []
+        for m in self.models:
+            g = m.gate
+            if g.status == "would-release":
+                parts.append(f"{m.name} would be released as {g.version}")
+            elif g.status == "already-released":
+                parts.append(f"{m.name} is already released as {g.version}")
+            elif g.status == "error":
+                parts.append(f"{m.name} could not be evaluated")
+            else:
+                n = len(g.failures)
+                parts.append(f"{m.name} would be rejected ({n} rule{'s' if n != 1 else ''} failed)")
+        errors = sum(1 for f in self.findings if f.severity == ERROR and not f.code.startswith(_GATE_CODES))
+        if errors:
+            parts.append(f"{errors} check{'s' if errors != 1 else ''} failed")
+        return "; ".join(parts) or "no models declared"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document (`mlgit.report/1`, documented in docs/report-schema.md)."""
+        return {
+            "schema": SCHEMA,
+            "mlgit_version": __version__,
+            "verdict": self.verdict,
+            "headline": self.headline,
+            "head": {**self.head.as_dict(), "dirty": list(self.dirty)},
+            "base": self.base.as_dict(),
+            "commits": {"total": self.commits_total, "shown": [c.as_dict() for c in self.commits]},
+            "models": [m.as_dict() for m in self.models],
+            "datasets": [d.as_dict() for d in self.datasets],
+            "stale_stages": None
+            if self.stale is None
+            else [{"stage": s.stage, "reasons": list(s.reasons)} for s in self.stale],
+            "sections": [s.as_dict() for s in self.sections],
+            "findings": [f.as_dict() for f in self.findings],
+            "links": dict(self.links),
+        }
+
+
+# -- building -------------------------------------------------------------------------------------------------
+
+
+def change_base(root: Path, cfg: Config, spec: str | None, target_branch: str | None) -> baseline.Baseline:
+    """The revision the change is compared with.
+
+    `spec` wins (REV, `main`, `last-release`). Otherwise, on a pull request (`target_branch` set) or a
+    branch that is not part of the default branch, the merge-base with the target; on the default
+    branch itself, the first model's policy base (its last release), which is what `promote` compares with.
+    """
+    first = cfg.models[0] if cfg.models else None
+    if spec is not None:
+        if first is not None and spec in {"last-release", "main"}:
+            return baseline.for_model(root, first.name, spec, cfg.ci.default_branch, registry.events(root, first.name))
+        if spec == "main":
+            return baseline.merge_base_with_default(root, cfg.ci.default_branch)
+        return baseline.revision(root, spec)
+    head = git.head(root)
+    if head is None:
+        raise MlgitError("the repository has no commits yet", hint="commit your work first")
+    if target_branch is None and first is not None:
+        ref = git.branch_ref(root, git.default_branch(root, cfg.ci.default_branch))
+        if ref is not None and git.merge_base(root, head, ref) == head:
+            evts = registry.events(root, first.name)
+            return baseline.for_model(root, first.name, first.policy.base, cfg.ci.default_branch, evts)
+    return baseline.merge_base_with_default(root, target_branch or cfg.ci.default_branch)
+
+
+def _external_section(key: str, title: str, module: str, call: Callable[[Any], Iterable[Finding]]) -> Section:
+    # The data, schema and model checks are separate modules; a build without one still reports the rest.
+    try:
+        mod = importlib.import_module(f"mlgit.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"mlgit.{module}":
+            raise
+        return Section(key, title, "unavailable", note="not available in this mlgit version")
+    try:
+        found = tuple(call(mod))
+    except MlgitError as exc:
+        msg = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
+        finding = Finding(f"report.{key}-not-run", WARNING, key, f"the {key} checks could not run: {msg}")
+        return Section(key, title, "not-run", (finding,), note=msg)
+    return Section(key, title, "findings" if found else "ok", found)
+
+
+# Codes the report shows in its own gate and pipeline sections; the rest of `check model` goes under "Model checks".
+_OWN_MODEL_CODES = ("model.baseline", "model.pipeline-", "model.metrics-missing", "model.rule-passed")
+
+
+def _model_findings(mod: Any, root: Path, cfg: Config, base: str | None, stale: Any) -> list[Finding]:
+    fn = getattr(mod, "findings", None)
+    if fn is None or not cfg.models:
+        return []
+    out = []
+    for f in fn(root, cfg, cfg.models, base, stale=mod.Stale(stale)):
+        if f.code.startswith(_OWN_MODEL_CODES):
+            continue
+        if f.code.startswith("model.metric"):
+            continue  # the gate rules (overall and per slice): already in the gate verdict
+        out.append(f)
+    return out
+
+
+def _sections(root: Path, cfg: Config, base: str | None, stale: dict[str, list[str]] | None) -> tuple[Section, ...]:
+    if cfg.datasets:
+        data = _external_section("data", "Data", "checks.data", lambda m: m.data_findings(root, cfg, names=(), base=base))
+        schema = _external_section("schema", "Schema", "checks.schema", lambda m: m.schema_findings(root, cfg, base=base))
+    else:
+        data = Section("data", "Data", "ok", note=f"no datasets declared in {CONFIG_NAME}")
+        schema = Section("schema", "Schema", "ok", note=f"no datasets declared in {CONFIG_NAME}")
+    model = _external_section(
+        "model", "Model checks", "checks.model", lambda m: _model_findings(m, root, cfg, base, stale)
+    )
+    return data, schema, model
+
+
+def _commits(root: Path, base: str | None) -> tuple[tuple[Commit, ...], int]:
+    if base is None:
+        return (), 0
+    span = f"{base}..HEAD"
+    total = int(git.git("rev-list", "--count", span, cwd=root).out.strip() or 0)
+    out = git.git("log", f"-n{COMMITS_SHOWN}", "--format=%H%x1f%an%x1f%aI%x1f%s%x1e", span, cwd=root).out
+    commits = []
+    for rec in out.split("\x1e"):
+        parts = rec.strip("\n").split("\x1f")
+        if len(parts) == 4:
+            commits.append(Commit(*parts))
+    return tuple(commits), total
+
+
+def _md5(path: str, hashes: dict[str, str]) -> str | None:
+    entry = pipeline.hash_for(path, hashes)
+    return entry["md5"] if entry else None
+
+
+def _datasets(root: Path, cfg: Config, base: str | None) -> tuple[DatasetChange, ...]:
+    if not cfg.datasets:
+        return ()
+    from mlgit.data.schema import profile_path
+
+    old = pipeline.hashes_at(root, base) if base else {}
+    new = pipeline.hashes_at(root, None)
+    profiles = {d.name: profile_path(d.schema_path) for d in cfg.datasets}
+    old_blobs = git.show_files(root, base, profiles.values()) if base else {}
+    return tuple(
+        DatasetChange(
+            d.name,
+            d.path,
+            _md5(d.path, old),
+            _md5(d.path, new),
+            base is not None,
+            _rows(old_blobs.get(profiles[d.name])),
+            _rows(_read_bytes(root / profiles[d.name])),
+        )
+        for d in cfg.datasets
+    )
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _rows(profile: bytes | None) -> int | None:
+    # The committed data profile records the row count: no need to read the data itself.
+    try:
+        rows = json.loads(profile)["rows"] if profile else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    return rows if isinstance(rows, int) else None
+
+
+def _metric_key(snapshot: metrics.Snapshot, metric: str) -> str | None:
+    """The `path:key` under which a gate's metric appears in a snapshot."""
+    _, where = snapshot.lookup(metric)
+    return None if where is None else f"{where}:{metric.rpartition(':')[2]}"
+
+
+def _from_lineage(values: Mapping[str, Any], flat_key: str | None, metric: str) -> float | None:
+    if flat_key is not None and flat_key in values:
+        return number(values[flat_key])
+    short = metric.rpartition(":")[2]
+    for key, value in values.items():
+        if key.rpartition(":")[2] == short:
+            return number(value)
+    return None
+
+
+def _history(
+    model: Model, evts: list[registry.Event], candidate: metrics.Snapshot
+) -> tuple[tuple[str, ...], dict[str, str], tuple[HistoryPoint, ...]]:
+    gated = [g.metric for g in model.policy.gates]
+    directions = {g.metric: g.direction for g in model.policy.gates}
+    if not gated:  # without gates, chart the numeric metrics there are (a few)
+        gated = [k.rpartition(":")[2] for k, v in candidate.flat().items() if number(v) is not None][:6]
+    names: list[str] = []
+    keys: dict[str, str | None] = {}
+    for m in gated:
+        try:
+            keys[m] = _metric_key(candidate, m)
+        except MlgitError:
+            keys[m] = None
+        names.append(m)
+    points = []
+    for ev in registry.releases(evts)[-HISTORY_LIMIT:]:
+        lin = ev.lineage or {}
+        values = lin.get("metrics") if isinstance(lin.get("metrics"), dict) else {}
+        assert isinstance(values, dict)
+        points.append(
+            HistoryPoint(
+                str(ev.version),
+                ev.tag,
+                ev.commit,
+                ev.date,
+                {m: _from_lineage(values, keys[m], m) for m in names},
+            )
+        )
+    flat = candidate.flat()
+    points.append(
+        HistoryPoint(
+            "this change", None, candidate.rev, None, {m: _from_lineage(flat, keys[m], m) for m in names}, current=True
+        )
+    )
+    return tuple(names), directions, tuple(points)
+
+
+def _trend(row: metrics.DiffRow, direction: str | None) -> str:
+    if row.status in {"added", "removed"}:
+        return row.status
+    delta = row.change
+    if delta is None:
+        return "same" if row.status == "same" else "n/a"
+    if abs(delta) <= 1e-12 * max(1.0, abs(number(row.old) or 0.0)):
+        return "same"
+    if direction is None:
+        return "up" if delta > 0 else "down"
+    return "better" if (delta > 0) == (direction == "higher") else "worse"
+
+
+def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapshot | None) -> tuple[MetricRow, ...]:
+    directions: dict[str, str] = {}
+    verdicts: dict[str, bool] = {}
+    decision = policy.evaluate(model.policy.gates, candidate, old)
+    for g in model.policy.gates:
+        try:
+            key = _metric_key(candidate, g.metric)
+        except MlgitError:
+            key = None
+        if key is None:
+            continue
+        directions[key] = g.direction
+        results = [r for r in decision.results if r.metric == g.metric]
+        if results:
+            verdicts[key] = all(r.passed for r in results)
+    base = (
+        old
+        if old is not None
+        else metrics.Snapshot("none", None, tuple(ValueFile(f.path, None) for f in candidate.files))
+    )
+    rows = []
+    for fd in metrics.diff(base, candidate):
+        for r in fd.rows:
+            flat = f"{r.path}:{r.key}"
+            direction = directions.get(flat)
+            verdict = verdicts.get(flat)
+            rows.append(
+                MetricRow(
+                    r.path,
+                    r.key,
+                    r.old if r.old_present else None,
+                    r.new if r.new_present else None,
+                    r.change,
+                    "added" if fd.base_missing else r.status,
+                    direction,
+                    "n/a" if fd.base_missing else _trend(r, direction),
+                    None if verdict is None else ("pass" if verdict else "fail"),
+                )
+            )
+    return tuple(rows)
+
+
+def _param_rows(root: Path, model: Model, base: str | None) -> tuple[tuple[ParamRow, ...], int]:
+    if not model.params:
+        return (), 0
+    new = metrics.read(root, model.params, None, "work tree")
+    old = metrics.read(root, model.params, base, "base") if base else metrics.Snapshot("none", None, ())
+    rows, same = [], 0
+    for fd in metrics.diff(old, new):
+        for r in fd.rows:
+            if r.status == "same":
+                same += 1
+                continue
+            rows.append(
+                ParamRow(r.path, r.key, r.old if r.old_present else None, r.new if r.new_present else None, r.status)
+            )
+    return tuple(rows), same
+
+
+def _gate(
+    root: Path, cfg: Config, model: Model, spec: str | None, evts: list[registry.Event]
+) -> tuple[GateVerdict, metrics.Snapshot | None]:
+    head = git.head(root)
+    on_head = [e for e in registry.releases(evts) if e.commit == head]
+    try:
+        result = gate.evaluate(root, cfg, model, None, spec, evts)
+    except MlgitError as exc:
+        if exc.hint and "fetch" in exc.hint:
+            raise  # a missing base is the user's to fix, not a model failure
+        return GateVerdict(Side("none", "unknown", None), "error", error=str(exc)), None
+    d = result.decision
+    side = Side.of(result.baseline)
+    if on_head and not git.dirty_paths(root):
+        ev = on_head[-1]
+        status = GateVerdict(side, "already-released", d.results, d.first_release, d.improved, str(ev.version), ev.tag)
+        return status, result.candidate
+    if not d.passed:
+        return GateVerdict(side, "rejected", d.results, d.first_release, d.improved), result.candidate
+    taken = registry.taken_versions(root, model.name)
+    version, bump = registry.next_version(taken, model.policy.first_version, bool(d.improved))
+    tag = f"{registry.tag_name(model.name)}@{version}"
+    return GateVerdict(
+        side, "would-release", d.results, d.first_release, d.improved, str(version), tag, bump
+    ), result.candidate
+
+
+def _line_in(root: Path, rel: str, keypath: Sequence[str | int]) -> int | None:
+    try:
+        raw = (root / rel).read_bytes()
+    except OSError:
+        return None
+    return yamlsource.line_of(raw, keypath)
+
+
+def _gate_findings(root: Path, model: Model, g: GateVerdict, candidate: metrics.Snapshot | None) -> list[Finding]:
+    out = []
+    if g.status == "error":
+        out.append(Finding("model.gate-error", ERROR, model.name, f"{model.name}: {g.error}", file=CONFIG_NAME))
+    for r in g.failures:
+        file: str | None = model.metrics[0] if model.metrics else None
+        line = None
+        if r.rule in {"min", "max"}:
+            file = CONFIG_NAME
+            line = _line_in(root, CONFIG_NAME, ["models", model.name, "policy", "gates", r.metric, r.rule])
+        elif candidate is not None:
+            try:
+                _, where = candidate.lookup(r.metric)
+            except MlgitError:
+                where = None
+            if where is not None:
+                file = where
+                line = _line_in(root, where, r.metric.rpartition(":")[2].split("."))
+        data = {
+            "metric": r.metric,
+            "rule": r.rule,
+            "candidate": r.candidate,
+            "baseline": r.baseline,
+            "threshold": r.threshold,
+        }
+        out.append(Finding(r.code, ERROR, model.name, f"{model.name}: {r.metric}: {r.message}", file, line, data=data))
+    return out
+
+
+def _stale(root: Path, stale: dict[str, list[str]] | None) -> tuple[tuple[StaleStage, ...] | None, list[Finding]]:
+    if stale is None:
+        msg = "could not tell whether the pipeline is up to date ('dvc status' failed)"
+        return None, [Finding("pipeline.status-unknown", WARNING, "pipeline", msg)]
+    stages = tuple(StaleStage(s, tuple(r)) for s, r in stale.items())
+    findings = []
+    for s in stages:
+        # `dvc status` names a stage `name`, `sub/dvc.yaml:name`, or a `.dvc` file by its path.
+        where, _, name = s.stage.rpartition(":")
+        keypath: list[str | int] = []
+        file: str | None = s.stage
+        if not s.stage.endswith(".dvc"):
+            file, keypath = posixpath.join(posixpath.dirname(where), "dvc.lock"), ["stages", name]
+        line = _line_in(root, file, keypath) if file and keypath else None
+        if file and not (root / file).is_file():
+            file, line = None, None
+        why = ", ".join(s.reasons) or "changed"
+        findings.append(
+            Finding(
+                "pipeline.stale",
+                WARNING,
+                s.stage,
+                f"stage '{s.stage}' is stale ({why}): the committed outputs and metrics may not match the code; "
+                "run 'dvc repro' and commit",
+                file,
+                line,
+                data={"reasons": list(s.reasons)},
+            )
+        )
+    return stages, findings
+
+
+def build(
+    root: Path,
+    cfg: Config,
+    *,
+    base_spec: str | None = None,
+    target_branch: str | None = None,
+    links: Mapping[str, str] | None = None,
+) -> Report:
+    """Gather the report of the work tree against its baseline (see `change_base`)."""
+    head = git.head(root)
+    if head is None:
+        raise MlgitError("the repository has no commits yet", hint="commit your work first")
+    diff_base = change_base(root, cfg, base_spec, target_branch)
+    base_commit = diff_base.commit
+    models = []
+    findings: list[Finding] = []
+    for model in cfg.models:
+        evts = registry.events(root, model.name)
+        verdict, candidate = _gate(root, cfg, model, base_spec, evts)
+        if candidate is None:
+            candidate = metrics.read(root, model.metrics, None, "work tree")
+        old = metrics.read(root, model.metrics, base_commit, diff_base.label) if base_commit else None
+        names, directions, history = _history(model, evts, candidate)
+        params, same = _param_rows(root, model, base_commit)
+        no_base = tuple(f.path for f in old.files if not f.present) if old is not None else model.metrics
+        models.append(
+            ModelReport(
+                model.name,
+                model.path,
+                verdict,
+                _metric_rows(model, candidate, old),
+                no_base,
+                params,
+                same,
+                names,
+                {n: directions[n] for n in names if n in directions},
+                history,
+            )
+        )
+        findings += _gate_findings(root, model, verdict, candidate)
+    raw_stale = pipeline.stale_stages(root)
+    stale, stale_findings = _stale(root, raw_stale)
+    findings += stale_findings
+    sections = _sections(root, cfg, base_commit, raw_stale)
+    for s in sections:
+        findings += s.findings
+    commits, total = _commits(root, base_commit)
+    dirty = tuple(git.dirty_paths(root))
+    return Report(
+        head=Side("worktree", f"{head[:8]}{' + uncommitted changes' if dirty else ''}", head),
+        base=Side.of(diff_base),
+        dirty=dirty,
+        commits=commits,
+        commits_total=total,
+        models=tuple(models),
+        datasets=_datasets(root, cfg, base_commit),
+        stale=stale,
+        sections=sections,
+        findings=tuple(findings),
+        links=dict(links or {}),
+    )
