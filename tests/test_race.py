@@ -27,6 +27,24 @@ def _cli() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "mlgit"]
 
 
+# A pre-push hook that holds every process's first push until all of them have planned: round one is then a
+# race by construction (all read the same remote state, exactly one lease wins), whatever the machine's speed.
+# Later rounds run free. The wait is bounded so that a process failing before its push cannot hang the others.
+_BARRIER_HOOK = """#!/bin/sh
+[ -e "$GIT_DIR/mlgit-barrier-passed" ] && exit 0
+touch "$GIT_DIR/mlgit-barrier-passed" "$MLGIT_TEST_BARRIER/$$"
+i=0
+while [ "$(ls "$MLGIT_TEST_BARRIER" | wc -l)" -lt {n} ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
+exit 0
+"""
+
+
+def _hold_first_push(clone: Path, parties: int) -> None:
+    hook = clone / ".git" / "hooks" / "pre-push"
+    hook.write_text(_BARRIER_HOOK.format(n=parties))
+    hook.chmod(0o755)
+
+
 def _remote_tags(remote: Path) -> dict[str, dict[str, Any]]:
     fmt = "%(refname:strip=2)%00%(objecttype)%00%(*objectname)%00%(contents)%00%00"
     out = git("for-each-ref", f"--format={fmt}", "refs/tags", cwd=remote)
@@ -58,9 +76,12 @@ def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, t
         clone = tmp_path / f"clone-{n}"
         sh("git", "clone", "-q", "--no-checkout", str(remote), str(clone), cwd=tmp_path)
         git("checkout", "-q", "--detach", commit, cwd=clone)
+        _hold_first_push(clone, len(targets))
         clones.append(clone)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
 
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MLGIT_TEST_BARRIER": str(barrier)}
     cmd = [*_cli(), "promote", "--push", "--json"]
     procs = [
         subprocess.Popen(cmd, cwd=c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in clones
@@ -94,7 +115,8 @@ def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, t
             assert doc["status"] == "already-released", doc
             already.append(doc["tag"])
     assert sorted(released) == sorted(tags), "every tag on the remote was released by exactly one process"
-    # The processes really raced: some lost a push and re-planned, and several distinct commits got through.
+    # The processes really raced (the barrier makes all but one lose round one) and re-planned; and since a
+    # push is refused only when another process's push landed in between, several distinct commits got through.
     retried = [out for code, out, _err, _c, _cl in results if code == 0 and "meanwhile" in out]
     assert retried, "no process lost a race: the test did not exercise one"
     assert len({tags[t]["commit"] for t in released}) >= 3, f"only {len(released)} releases; gave up: {len(gave_up)}"

@@ -17,7 +17,7 @@ import pytest
 from mlgit.errors import MlgitError
 from mlgit.render import annotations
 from mlgit.render.markdown import LIMIT, MARKER
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.finding import Finding, Severity
 from tests.conftest import BIN, FIXED_ENV, commit_all, dvc, git, set_param
 
 MODEL = "cancer-classifier"
@@ -282,29 +282,29 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
     drift = {"method": "psi", "value": 0.41, "threshold": 0.2, "drifted": True, "base": "main"}
     checks["data"] += [
         Finding(
-            "data.drift",
-            INFO,
-            "table",
-            "x: psi 0.03",
+            code="data.drift",
+            severity=Severity.INFO,
+            subject="table",
+            message="x: psi 0.03",
             column="x",
             data={"method": "psi", "value": 0.03, "threshold": 0.2},
         ),
-        Finding("data.drift", INFO, "table", "label: psi 0.41", column="label", data=drift),
+        Finding(code="data.drift", severity=Severity.INFO, subject="table", message="label: psi 0.41", column="label", data=drift),
         Finding(
-            "data.drift-detected",
-            ERROR,
-            "table",
-            "label drifted from main: psi 0.41 > 0.2",
-            "schemas/table.schema.yaml",
-            9,
-            "label",
-            drift,
+            code="data.drift-detected",
+            severity=Severity.ERROR,
+            subject="table",
+            message="label drifted from main: psi 0.41 > 0.2",
+            file="schemas/table.schema.yaml",
+            line=9,
+            column="label",
+            data=drift,
         ),
         Finding(
-            "data.out-of-range",
-            ERROR,
-            "table",
-            "x: 3 rows outside [0, 1]",
+            code="data.out-of-range",
+            severity=Severity.ERROR,
+            subject="table",
+            message="x: 3 rows outside [0, 1]",
             file="mlgit.yaml",
             line=4,
             column="x",
@@ -313,27 +313,27 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
     ]
     checks["schema"].append(
         Finding(
-            "schema.column-removed",
-            ERROR,
-            "table",
-            "column 'label' was removed (breaking)",
+            code="schema.column-removed",
+            severity=Severity.ERROR,
+            subject="table",
+            message="column 'label' was removed (breaking)",
             file="schemas/table.schema.yaml",
             line=7,
             column="label",
         )
     )
     checks["model"] += [
-        Finding("model.metric-regressed", ERROR, "clf", "accuracy overall (already in the gate)"),
-        Finding("model.pipeline-stale", ERROR, "clf", "(the report has its own pipeline warning)"),
+        Finding(code="model.metric-regressed", severity=Severity.ERROR, subject="clf", message="accuracy overall (already in the gate)"),
+        Finding(code="model.pipeline-stale", severity=Severity.ERROR, subject="clf", message="(the report has its own pipeline warning)"),
         Finding(
-            "model.slice-missing",
-            WARNING,
-            "clf",
-            "slice segment=a: accuracy is in the baseline but not in the candidate",
+            code="model.slice-missing",
+            severity=Severity.WARNING,
+            subject="clf",
+            message="slice segment=a: accuracy is in the baseline but not in the candidate",
             file="metrics.json",
             data={"slice": "segment=a"},
         ),
-        Finding("model.artifact-size", INFO, "clf", "model.pkl is 19 B"),
+        Finding(code="model.artifact-size", severity=Severity.INFO, subject="clf", message="model.pkl is 19 B"),
     ]
     doc = _json(mlgit, regressed)
     sections = {s["key"]: s for s in doc["sections"]}
@@ -396,7 +396,7 @@ def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(
 def test_markdown_stays_under_the_comment_limit(small_repo: Path, mlgit, checks) -> None:
     git("checkout", "-q", "-b", "many-params", cwd=small_repo)
     (small_repo / "params.yaml").write_text("".join(f"p{i:04d}: {i}\n" for i in range(4000)))
-    checks["data"] += [Finding("data.null", WARNING, "table", f"column c{i}: too many nulls " * 20) for i in range(800)]
+    checks["data"] += [Finding(code="data.null-fraction", severity=Severity.WARNING, subject="table", message=f"column c{i}: too many nulls " * 20) for i in range(800)]
     commit_all(small_repo, "many params")
     r = mlgit(small_repo, "report", "--format", "md")
     md = r.out
@@ -411,14 +411,14 @@ def test_markdown_stays_under_the_comment_limit(small_repo: Path, mlgit, checks)
 
 def test_annotations_stay_within_ten_per_level_and_are_escaped() -> None:
     findings = [
-        Finding("schema.x", ERROR, "t", f"bad {i}\nsecond line, 100%", file=f"s,{i}:x.yaml", line=i + 1)
+        Finding(code="schema.type-changed", severity=Severity.ERROR, subject="t", message=f"bad {i}\nsecond line, 100%", file=f"s,{i}:x.yaml", line=i + 1)
         for i in range(25)
     ]
-    findings += [Finding("data.y", WARNING, "t", "w", file="a.csv"), Finding("data.z", ERROR, "t", "no file")]
+    findings += [Finding(code="data.unexpected-column", severity=Severity.WARNING, subject="t", message="w", file="a.csv"), Finding(code="data.missing", severity=Severity.ERROR, subject="t", message="no file")]
     lines = annotations.github(findings)
     errors = [x for x in lines if x.startswith("::error")]
     assert len(errors) == 10 and len([x for x in lines if x.startswith("::warning")]) == 1
-    assert errors[0] == "::error file=s%2C0%3Ax.yaml,line=1,title=mlgit schema.x::bad 0%0Asecond line, 100%25"
+    assert errors[0] == "::error file=s%2C0%3Ax.yaml,line=1,title=mlgit schema.type-changed::bad 0%0Asecond line, 100%25"
     assert errors[-1] == "::error title=mlgit::16 more errors: see the mlgit report in the step summary"
 
 

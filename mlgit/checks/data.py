@@ -26,7 +26,9 @@ from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import cache as checkcache
 from mlgit.repo import git
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity
+from mlgit.results.serialize import plain
 
 if TYPE_CHECKING:
     import polars as pl
@@ -78,10 +80,10 @@ class Report:
 
 @dataclass(frozen=True)
 class _Rule:
-    code: str
+    code: Code
     kind: str  # mask | null_fraction | unique | rows | mean | std
     column: str | None
-    severity: str
+    severity: Severity
     file: str
     line: int | None
     what: str  # the constraint, as a person reads it
@@ -111,24 +113,28 @@ def _schema_rules(s: schemas.Schema, present: Mapping[str, str]) -> list[_Rule]:
     rules: list[_Rule] = []
     if s.rows_min is not None or s.rows_max is not None:
         what = f"rows {_bound_text(s.rows_min, s.rows_max)}"
-        rules.append(_Rule("data.row-count", "rows", None, ERROR, s.path, s.line("rows"), what, s.rows_min, s.rows_max))
+        rules.append(
+            _Rule(
+                Code.DATA_ROW_COUNT, "rows", None, Severity.ERROR, s.path, s.line("rows"), what, s.rows_min, s.rows_max
+            )
+        )
     for c in s.columns:
         if c.name not in present:
             continue
 
-        def add(code: str, kind: str, key: str, what: str, c: schemas.Column = c, **kw: Any) -> None:
-            rules.append(_Rule(code, kind, c.name, ERROR, s.path, s.line("columns", c.name, key), what, **kw))
+        def add(code: Code, kind: str, key: str, what: str, c: schemas.Column = c, **kw: Any) -> None:
+            rules.append(_Rule(code, kind, c.name, Severity.ERROR, s.path, s.line("columns", c.name, key), what, **kw))
 
         if not c.nullable:
-            add("data.nulls", "mask", "nullable", "nulls where the schema says nullable: false", test="nulls")
+            add(Code.DATA_NULLS, "mask", "nullable", "nulls where the schema says nullable: false", test="nulls")
         elif c.max_null_fraction is not None:
             what = f"max_null_fraction {c.max_null_fraction:g}"
-            add("data.null-fraction", "null_fraction", "max_null_fraction", what, fraction=c.max_null_fraction)
+            add(Code.DATA_NULL_FRACTION, "null_fraction", "max_null_fraction", what, fraction=c.max_null_fraction)
         if c.min is not None or c.max is not None:
             lo, hi = _fmt(c.min) if c.min is not None else "-inf", _fmt(c.max) if c.max is not None else "inf"
             what = f"outside the schema's range [{lo}, {hi}]"
             add(
-                "data.out-of-range",
+                Code.DATA_OUT_OF_RANGE,
                 "mask",
                 "min" if c.min is not None else "max",
                 what,
@@ -138,14 +144,14 @@ def _schema_rules(s: schemas.Schema, present: Mapping[str, str]) -> list[_Rule]:
             )
         if c.values is not None:
             what = "not among the schema's allowed values"
-            add("data.unexpected-value", "mask", "values", what, values=c.values, test="set")
+            add(Code.DATA_UNEXPECTED_VALUE, "mask", "values", what, values=c.values, test="set")
         if c.regex is not None:
-            add("data.regex-mismatch", "mask", "regex", f"not matching {c.regex!r}", pattern=c.regex, test="regex")
+            add(Code.DATA_REGEX_MISMATCH, "mask", "regex", f"not matching {c.regex!r}", pattern=c.regex, test="regex")
         if c.unique:
-            add("data.not-unique", "unique", "unique", "unique: true")
+            add(Code.DATA_NOT_UNIQUE, "unique", "unique", "unique: true")
         if c.type == "float" and c.finite:
             what = "NaN or infinite (set finite: false in the schema to allow them)"
-            add("data.non-finite", "mask", "type", what, test="finite")
+            add(Code.DATA_NON_FINITE, "mask", "type", what, test="finite")
     return rules
 
 
@@ -158,13 +164,13 @@ def _expectation_rules(
         if e.column is not None and e.column not in present:
             problems.append(
                 Finding(
-                    "data.missing-column",
-                    ERROR,
-                    ds.name,
-                    f"expectation {e.index + 1} ({e.kind}) names column {e.column!r}, which the data does not have",
-                    CONFIG_NAME,
-                    line,
-                    e.column,
+                    code=Code.DATA_MISSING_COLUMN,
+                    severity=Severity.ERROR,
+                    subject=ds.name,
+                    message=f"expectation {e.index + 1} ({e.kind}) names column {e.column!r}, which the data does not have",
+                    file=CONFIG_NAME,
+                    line=line,
+                    column=e.column,
                 )
             )
             continue
@@ -173,14 +179,14 @@ def _expectation_rules(
         if needs is not None and type_ not in needs:
             problems.append(
                 Finding(
-                    "data.invalid-expectation",
-                    ERROR,
-                    ds.name,
-                    f"expectation {e.index + 1} ({e.kind}) needs a {' or '.join(sorted(needs))} column; "
+                    code=Code.DATA_INVALID_EXPECTATION,
+                    severity=Severity.ERROR,
+                    subject=ds.name,
+                    message=f"expectation {e.index + 1} ({e.kind}) needs a {' or '.join(sorted(needs))} column; "
                     f"{e.column} is {type_}",
-                    CONFIG_NAME,
-                    line,
-                    e.column,
+                    file=CONFIG_NAME,
+                    line=line,
+                    column=e.column,
                 )
             )
             continue
@@ -215,28 +221,28 @@ def set_values(values: Sequence[Any], type_: str) -> list[Any]:
 
 
 def _expectation_rule(e: Expectation, line: int | None) -> _Rule:
-    def rule(code: str, kind: str, what: str, **kw: Any) -> _Rule:
+    def rule(code: Code, kind: str, what: str, **kw: Any) -> _Rule:
         return _Rule(code, kind, e.column, e.severity, CONFIG_NAME, line, what, **kw)
 
     bounds = _bound_text(e.low, e.high)
     if e.kind == "not_null":
-        return rule("data.nulls", "mask", "nulls (expectation not_null)", test="nulls")
+        return rule(Code.DATA_NULLS, "mask", "nulls (expectation not_null)", test="nulls")
     if e.kind == "unique":
-        return rule("data.not-unique", "unique", "expectation unique")
+        return rule(Code.DATA_NOT_UNIQUE, "unique", "expectation unique")
     if e.kind == "between":
         return rule(
-            "data.out-of-range", "mask", f"outside the expectation {bounds}", low=e.low, high=e.high, test="range"
+            Code.DATA_OUT_OF_RANGE, "mask", f"outside the expectation {bounds}", low=e.low, high=e.high, test="range"
         )
     if e.kind == "in_set":
-        return rule("data.unexpected-value", "mask", "not in the expectation's in_set", values=e.values, test="set")
+        return rule(Code.DATA_UNEXPECTED_VALUE, "mask", "not in the expectation's in_set", values=e.values, test="set")
     if e.kind == "regex":
-        return rule("data.regex-mismatch", "mask", f"not matching {e.pattern!r}", pattern=e.pattern, test="regex")
+        return rule(Code.DATA_REGEX_MISMATCH, "mask", f"not matching {e.pattern!r}", pattern=e.pattern, test="regex")
     if e.kind == "max_null_fraction":
-        return rule("data.null-fraction", "null_fraction", f"max_null_fraction {e.fraction:g}", fraction=e.fraction)
+        return rule(Code.DATA_NULL_FRACTION, "null_fraction", f"max_null_fraction {e.fraction:g}", fraction=e.fraction)
     if e.kind == "rows_between":
-        return rule("data.row-count", "rows", f"rows {bounds}", low=e.low, high=e.high)
+        return rule(Code.DATA_ROW_COUNT, "rows", f"rows {bounds}", low=e.low, high=e.high)
     kind = "mean" if e.kind == "mean_between" else "std"
-    return rule(f"data.{kind}-out-of-band", kind, f"{kind} {bounds}", low=e.low, high=e.high)
+    return rule(Code(f"data.{kind}-out-of-band"), kind, f"{kind} {bounds}", low=e.low, high=e.high)
 
 
 # -- one pass of aggregates ------------------------------------------------------------------------------------
@@ -321,7 +327,14 @@ def _judge(rule: _Rule, i: int, res: Mapping[str, Any], rows: int, dataset: str)
             return None
         data["value"] = rows
         return Finding(
-            rule.code, rule.severity, dataset, f"{rows} rows, expected {rule.what}", rule.file, rule.line, None, data
+            code=rule.code,
+            severity=rule.severity,
+            subject=dataset,
+            message=f"{rows} rows, expected {rule.what}",
+            file=rule.file,
+            line=rule.line,
+            column=None,
+            data=data,
         )
     if rule.kind == "mask":
         n = int(res[f"{a}n"] or 0)
@@ -332,7 +345,16 @@ def _judge(rule: _Rule, i: int, res: Mapping[str, Any], rows: int, dataset: str)
         data.update(count=n, fraction=frac, samples=samples)
         eg = f"; e.g. {', '.join(_fmt(s) if not isinstance(s, str) else repr(s) for s in samples)}" if samples else ""
         msg = f"{where}{n} of {rows} rows ({frac:.2%}) {rule.what}{eg}"
-        return Finding(rule.code, rule.severity, dataset, msg, rule.file, rule.line, col, data)
+        return Finding(
+            code=rule.code,
+            severity=rule.severity,
+            subject=dataset,
+            message=msg,
+            file=rule.file,
+            line=rule.line,
+            column=col,
+            data=data,
+        )
     if rule.kind == "null_fraction":
         n = int(res[f"{a}n"] or 0)
         frac = n / rows if rows else 0.0
@@ -340,7 +362,16 @@ def _judge(rule: _Rule, i: int, res: Mapping[str, Any], rows: int, dataset: str)
             return None
         data.update(count=n, fraction=frac, limit=rule.fraction)
         msg = f"{where}{n} of {rows} rows ({frac:.2%}) are null, above {rule.what} ({rule.fraction:.2%})"
-        return Finding(rule.code, rule.severity, dataset, msg, rule.file, rule.line, col, data)
+        return Finding(
+            code=rule.code,
+            severity=rule.severity,
+            subject=dataset,
+            message=msg,
+            file=rule.file,
+            line=rule.line,
+            column=col,
+            data=data,
+        )
     if rule.kind == "unique":
         nulls = int(res[f"{a}z"] or 0)
         distinct = int(res[f"{a}u"] or 0) - (1 if nulls else 0)
@@ -349,14 +380,32 @@ def _judge(rule: _Rule, i: int, res: Mapping[str, Any], rows: int, dataset: str)
             return None
         data.update(count=dupes, fraction=dupes / rows if rows else 0.0, samples=[])
         msg = f"{where}{dupes} of {rows} rows ({dupes / rows:.2%}) repeat a value, but the column must be unique"
-        return Finding(rule.code, rule.severity, dataset, msg, rule.file, rule.line, col, data)
+        return Finding(
+            code=rule.code,
+            severity=rule.severity,
+            subject=dataset,
+            message=msg,
+            file=rule.file,
+            line=rule.line,
+            column=col,
+            data=data,
+        )
     value = res[f"{a}v"]
     if value is not None and (rule.low is None or value >= rule.low) and (rule.high is None or value <= rule.high):
         return None
     data["value"] = value
     shown = "undefined (no values)" if value is None else f"{value:.6g}"
     msg = f"{where}{rule.kind} is {shown}, expected {rule.what}"
-    return Finding(rule.code, rule.severity, dataset, msg, rule.file, rule.line, col, data)
+    return Finding(
+        code=rule.code,
+        severity=rule.severity,
+        subject=dataset,
+        message=msg,
+        file=rule.file,
+        line=rule.line,
+        column=col,
+        data=data,
+    )
 
 
 def _dedupe(aggs: Sequence[pl.Expr]) -> tuple[list[pl.Expr], dict[str, str]]:
@@ -448,16 +497,16 @@ def _promote(found: list[Finding], ds: Dataset) -> list[Finding]:
         return found
     out = []
     for f in found:
-        if f.severity == WARNING:
+        if f.severity == Severity.WARNING:
             f = Finding(
-                f.code,
-                ERROR,
-                f.subject,
-                f"{f.message} (fail_on_warning)",
-                f.file,
-                f.line,
-                f.column,
-                {**f.data, "promoted_from": WARNING},
+                code=f.code,
+                severity=Severity.ERROR,
+                subject=f.subject,
+                message=f"{f.message} (fail_on_warning)",
+                file=f.file,
+                line=f.line,
+                column=f.column,
+                data={**f.data, "promoted_from": Severity.WARNING},
             )
         out.append(f)
     return out
@@ -479,12 +528,31 @@ def _keep_profile_current(ctx: _Context, ds: Dataset, prof: profile.Profile | No
     try:
         _write_atomic(path, text)
     except OSError as exc:
-        return [Finding("data.profile-not-written", WARNING, ds.name, f"cannot write {rel}: {exc.strerror}", rel)]
+        return [
+            Finding(
+                code=Code.DATA_PROFILE_NOT_WRITTEN,
+                severity=Severity.WARNING,
+                subject=ds.name,
+                message=f"cannot write {rel}: {exc.strerror}",
+                file=rel,
+            )
+        ]
     if git.head(ctx.root) is not None and git.show_files(ctx.root, "HEAD", [rel]).get(rel) == text.encode():
         msg = f"profile {rel} restored to the committed one (the data is back to what was committed)"
     else:
         msg = f"profile {rel} {'written' if old is None else 'updated to match the data'}; commit it with the data"
-    return [Finding("data.profile-updated", INFO, ds.name, msg, rel, None, None, {"path": rel})]
+    return [
+        Finding(
+            code=Code.DATA_PROFILE_UPDATED,
+            severity=Severity.INFO,
+            subject=ds.name,
+            message=msg,
+            file=rel,
+            line=None,
+            column=None,
+            data={"path": rel},
+        )
+    ]
 
 
 def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
@@ -515,7 +583,14 @@ def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
         sch = schemas.parse(schema_raw, schema_rel, _cache_dir(ctx.root)) if schema_raw is not None else None
     except MlgitError as exc:
         m = re.search(r":(\d+):", exc.message)
-        f = Finding("data.invalid-schema", ERROR, ds.name, exc.message, schema_rel, int(m.group(1)) if m else None)
+        f = Finding(
+            code=Code.DATA_INVALID_SCHEMA,
+            severity=Severity.ERROR,
+            subject=ds.name,
+            message=exc.message,
+            file=schema_rel,
+            line=int(m.group(1)) if m else None,
+        )
         return DatasetResult(ds.name, ds.path, (f,), None, None, time.perf_counter() - started, False)
     if ctx.progress is not None:
         ctx.progress.start(ds.name, source.label, source.size)
@@ -530,14 +605,14 @@ def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
         found.insert(
             0,
             Finding(
-                "data.no-schema",
-                ERROR,
-                ds.name,
-                f"no schema file {schema_rel}: only mlgit.yaml expectations ran",
-                CONFIG_NAME,
-                ctx.dataset_line(ds.name),
-                None,
-                {"path": schema_rel, "hint": f"run 'mlgit schema infer {ds.name}', review the file, commit it"},
+                code=Code.DATA_NO_SCHEMA,
+                severity=Severity.ERROR,
+                subject=ds.name,
+                message=f"no schema file {schema_rel}: only mlgit.yaml expectations ran",
+                file=CONFIG_NAME,
+                line=ctx.dataset_line(ds.name),
+                column=None,
+                data={"path": schema_rel, "hint": f"run 'mlgit schema infer {ds.name}', review the file, commit it"},
             ),
         )
     found = _promote(found, ds)
@@ -546,7 +621,7 @@ def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
         ds.name,
         digest,
         {
-            "findings": [f.as_dict() for f in found],
+            "findings": [plain(f) for f in found],
             "profile": profile.dumps(prof) if prof is not None else None,
             "rows": rows,
         },
@@ -560,7 +635,16 @@ def _failed(ctx: _Context, ds: Dataset, exc: table.TableError, started: float) -
     if exc.hint:
         data["hint"] = exc.hint
     msg = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
-    f = Finding(exc.code, ERROR, ds.name, msg, CONFIG_NAME, ctx.dataset_line(ds.name), None, data)
+    f = Finding(
+        code=exc.code,
+        severity=Severity.ERROR,
+        subject=ds.name,
+        message=msg,
+        file=CONFIG_NAME,
+        line=ctx.dataset_line(ds.name),
+        column=None,
+        data=data,
+    )
     return DatasetResult(ds.name, ds.path, (f,), None, None, time.perf_counter() - started, False)
 
 
@@ -572,7 +656,16 @@ def _scan_and_judge(
     found: list[Finding] = []
     problems = table.sniff(source)
     found += [
-        Finding(p.code, ERROR, ds.name, p.message, CONFIG_NAME, ctx.dataset_line(ds.name), None, {"path": p.file})
+        Finding(
+            code=p.code,
+            severity=Severity.ERROR,
+            subject=ds.name,
+            message=p.message,
+            file=CONFIG_NAME,
+            line=ctx.dataset_line(ds.name),
+            column=None,
+            data={"path": p.file},
+        )
         for p in problems
     ]
     actual = table.column_types(source, thorough=False)
@@ -582,28 +675,28 @@ def _scan_and_judge(
             if col.name not in actual:
                 found.append(
                     Finding(
-                        "data.missing-column",
-                        ERROR,
-                        ds.name,
-                        f"{col.name}: the schema declares this column; the data does not have it",
-                        sch.path,
-                        sch.line("columns", col.name),
-                        col.name,
-                        {"type": col.type},
+                        code=Code.DATA_MISSING_COLUMN,
+                        severity=Severity.ERROR,
+                        subject=ds.name,
+                        message=f"{col.name}: the schema declares this column; the data does not have it",
+                        file=sch.path,
+                        line=sch.line("columns", col.name),
+                        column=col.name,
+                        data={"type": col.type},
                     )
                 )
         for name in actual:
             if name not in declared:
                 found.append(
                     Finding(
-                        "data.unexpected-column",
-                        WARNING,
-                        ds.name,
-                        f"{name}: the data has this column; the schema does not declare it",
-                        sch.path,
-                        sch.line("columns"),
-                        name,
-                        {"type": actual[name]},
+                        code=Code.DATA_UNEXPECTED_COLUMN,
+                        severity=Severity.WARNING,
+                        subject=ds.name,
+                        message=f"{name}: the data has this column; the schema does not declare it",
+                        file=sch.path,
+                        line=sch.line("columns"),
+                        column=name,
+                        data={"type": actual[name]},
                     )
                 )
     # Which type each present column is checked as; parquet's stored types are compared with the schema.
@@ -616,14 +709,14 @@ def _scan_and_judge(
             assert sch is not None
             found.append(
                 Finding(
-                    "data.type-mismatch",
-                    ERROR,
-                    ds.name,
-                    f"{name}: stored as {t}, the schema says {decl.type}",
-                    sch.path,
-                    sch.line("columns", name, "type"),
-                    name,
-                    {"actual": t, "declared": decl.type},
+                    code=Code.DATA_TYPE_MISMATCH,
+                    severity=Severity.ERROR,
+                    subject=ds.name,
+                    message=f"{name}: stored as {t}, the schema says {decl.type}",
+                    file=sch.path,
+                    line=sch.line("columns", name, "type"),
+                    column=name,
+                    data={"actual": t, "declared": decl.type},
                 )
             )
         else:
@@ -653,7 +746,7 @@ def _scan_and_judge(
         for n in as_text:
             file, line = (sch.path, sch.line("columns", n, "type")) if sch else (CONFIG_NAME, ctx.dataset_line(ds.name))
             what = f"not readable as {types[n]}"
-            run_rules.append(_Rule("data.type-mismatch", "mask", n, ERROR, file, line, what, test="parse"))
+            run_rules.append(_Rule(Code.DATA_TYPE_MISMATCH, "mask", n, Severity.ERROR, file, line, what, test="parse"))
         aggs: list[pl.Expr] = [pl.len().alias("\x1frows")]
         # Masks of row-level rules, kept to fetch a few failing values afterwards (only for rules that fail).
         masks: dict[int, tuple[pl.Expr, pl.Expr]] = {}
@@ -675,7 +768,7 @@ def _scan_and_judge(
             break
         except table.TableError as exc:
             # A value the declared type cannot parse: read those columns as text and count what fails.
-            if attempt or exc.code != "data.type-mismatch" or source.format == "parquet":
+            if attempt or exc.code != Code.DATA_TYPE_MISMATCH or source.format == "parquet":
                 raise
             as_text = [n for n, t in types.items() if t != "string"]
             if not as_text:
@@ -691,14 +784,14 @@ def _scan_and_judge(
         if f is not None and r.kind == "unique":
             samples = _duplicates(lf.select(exprs[r.column or ""].alias(r.column or "")), r.column or "", source)
             f = Finding(
-                f.code,
-                f.severity,
-                f.subject,
-                f"{f.message}; e.g. {', '.join(samples)}" if samples else f.message,
-                f.file,
-                f.line,
-                f.column,
-                {**f.data, "samples": samples},
+                code=f.code,
+                severity=f.severity,
+                subject=f.subject,
+                message=f"{f.message}; e.g. {', '.join(samples)}" if samples else f.message,
+                file=f.file,
+                line=f.line,
+                column=f.column,
+                data={**f.data, "samples": samples},
             )
         if f is not None:
             found.append(f)
@@ -760,18 +853,26 @@ def _drift(
         if raw is None:
             out.append(
                 Finding(
-                    "data.drift-no-baseline",
-                    INFO,
-                    ds.name,
-                    f"no profile {rel} committed at {base.label}: drift not measured",
-                    rel,
+                    code=Code.DATA_DRIFT_NO_BASELINE,
+                    severity=Severity.INFO,
+                    subject=ds.name,
+                    message=f"no profile {rel} committed at {base.label}: drift not measured",
+                    file=rel,
                 )
             )
             continue
         try:
             old = profile.loads(raw, f"{rel} at {base.label}")
         except MlgitError as exc:
-            out.append(Finding("data.drift-no-baseline", WARNING, ds.name, f"{exc.message}: drift not measured", rel))
+            out.append(
+                Finding(
+                    code=Code.DATA_DRIFT_NO_BASELINE,
+                    severity=Severity.WARNING,
+                    subject=ds.name,
+                    message=f"{exc.message}: drift not measured",
+                    file=rel,
+                )
+            )
             continue
         if old.md5 is not None:
             if base_hashes is None:
@@ -780,13 +881,13 @@ def _drift(
             if actual_md5 is not None and actual_md5 != old.md5:
                 out.append(
                     Finding(
-                        "data.base-profile-stale",
-                        WARNING,
-                        ds.name,
-                        f"the profile committed at {base.label} describes other data than that revision's "
+                        code=Code.DATA_BASE_PROFILE_STALE,
+                        severity=Severity.WARNING,
+                        subject=ds.name,
+                        message=f"the profile committed at {base.label} describes other data than that revision's "
                         f"{ds.path} (md5 {old.md5[:8]}, data {actual_md5[:8]}): drift is measured against "
                         "older statistics",
-                        rel,
+                        file=rel,
                     )
                 )
         sch_raw = _read_text(root / ds.schema_path)
@@ -817,7 +918,12 @@ def check(
         return Report(results, None)
     ref, why = resolve_base(root, cfg, base)
     if ref is None or ref.commit is None:
-        note = Finding("data.drift-skipped", INFO, "data", f"drift not measured: {why or 'no base revision'}")
+        note = Finding(
+            code=Code.DATA_DRIFT_SKIPPED,
+            severity=Severity.INFO,
+            subject="data",
+            message=f"drift not measured: {why or 'no base revision'}",
+        )
         return Report(results, None, (note,))
     return Report(results, ref, tuple(_drift(root, datasets, results, ref)))
 

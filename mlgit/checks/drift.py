@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from mlgit.config.settings import DriftSettings
 from mlgit.data.profile import QUANTILE_POINTS, ColumnProfile, Profile
-from mlgit.results.finding import INFO, Finding
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity
 
 NUMERIC_METHODS = ("psi", "jensen_shannon", "wasserstein")
 CATEGORICAL_METHODS = ("linf", "jensen_shannon", "chi2")
@@ -227,27 +228,27 @@ def findings(
         line = lines.get(m.column)
         out.append(
             Finding(
-                "data.drift",
-                INFO,
-                dataset,
-                f"{m.column}: {how} {m.value:.3g} vs {base_label} (threshold {m.threshold:.3g}{auto})",
-                file,
-                line,
-                m.column,
-                data,
+                code=Code.DATA_DRIFT,
+                severity=Severity.INFO,
+                subject=dataset,
+                message=f"{m.column}: {how} {m.value:.3g} vs {base_label} (threshold {m.threshold:.3g}{auto})",
+                file=file,
+                line=line,
+                column=m.column,
+                data=data,
             )
         )
         if m.drifted:
             out.append(
                 Finding(
-                    "data.drift-detected",
-                    settings.severity,
-                    dataset,
-                    f"{m.column} drifted from {base_label}: {how} {m.value:.3g} {cmp} {m.threshold:.3g}",
-                    file,
-                    line,
-                    m.column,
-                    data,
+                    code=Code.DATA_DRIFT_DETECTED,
+                    severity=settings.severity,
+                    subject=dataset,
+                    message=f"{m.column} drifted from {base_label}: {how} {m.value:.3g} {cmp} {m.threshold:.3g}",
+                    file=file,
+                    line=line,
+                    column=m.column,
+                    data=data,
                 )
             )
     if measures:
@@ -255,15 +256,15 @@ def findings(
         if fraction >= settings.max_drifted_fraction:
             out.append(
                 Finding(
-                    "data.dataset-drift",
-                    settings.severity,
-                    dataset,
-                    f"{len(drifted)} of {len(measures)} columns drifted from {base_label} "
+                    code=Code.DATA_DATASET_DRIFT,
+                    severity=settings.severity,
+                    subject=dataset,
+                    message=f"{len(drifted)} of {len(measures)} columns drifted from {base_label} "
                     f"({fraction:.0%} >= max_drifted_fraction {settings.max_drifted_fraction:.0%})",
-                    file,
-                    None,
-                    None,
-                    {"drifted": len(drifted), "measured": len(measures), "fraction": fraction, "base": base_label},
+                    file=file,
+                    line=None,
+                    column=None,
+                    data={"drifted": len(drifted), "measured": len(measures), "fraction": fraction, "base": base_label},
                 )
             )
     return out

@@ -16,11 +16,12 @@ from mlgit.registry import tags as registry
 from mlgit.repo import changes, git
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.metrics import Snapshot, read
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity
 from mlgit.system import yamlsource
 
 # A rule that passed keeps its failure code only in `data["code"]`: a summary must not read "6 regressed".
-PASSED = "model.rule-passed"
+PASSED = Code.MODEL_RULE_PASSED
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def findings(
     for model in models:
         if len(models) > 1 and (since := _unchanged_since(root, cfg, model, base)):
             msg = f"{model.name}: inputs unchanged since {since}; not evaluated"
-            out.append(Finding("model.unchanged", INFO, model.name, msg))
+            out.append(Finding(code=Code.MODEL_UNCHANGED, severity=Severity.INFO, subject=model.name, message=msg))
             continue
         out.extend(pipeline_findings(root, model, status, stages))
         policy_out, result = policy_findings(root, cfg, model, base)
@@ -136,10 +137,10 @@ def pipeline_findings(
     if stale is None:
         return [
             Finding(
-                "model.pipeline-unknown",
-                WARNING,
-                model.name,
-                "could not tell whether the pipeline is up to date: 'dvc status' failed (run it to see why)",
+                code=Code.MODEL_PIPELINE_UNKNOWN,
+                severity=Severity.WARNING,
+                subject=model.name,
+                message="could not tell whether the pipeline is up to date: 'dvc status' failed (run it to see why)",
             )
         ]
     relevant = _relevant(model, stages)
@@ -168,10 +169,10 @@ def pipeline_findings(
             what = f"stage {name} is stale"
         out.append(
             Finding(
-                "model.pipeline-stale",
-                ERROR,
-                model.name,
-                f"{what}: {why}; the committed metrics and model may not come from the committed code, data "
+                code=Code.MODEL_PIPELINE_STALE,
+                severity=Severity.ERROR,
+                subject=model.name,
+                message=f"{what}: {why}; the committed metrics and model may not come from the committed code, data "
                 f"and params: {hint}",
                 file=file,
                 line=line,
@@ -211,10 +212,10 @@ def policy_findings(
     if not read(root, model.metrics, None, "work tree").any_present:
         return [
             Finding(
-                "model.metrics-missing",
-                ERROR,
-                model.name,
-                f"none of the metrics files exist: {', '.join(model.metrics)}; run the pipeline (dvc repro)",
+                code=Code.MODEL_METRICS_MISSING,
+                severity=Severity.ERROR,
+                subject=model.name,
+                message=f"none of the metrics files exist: {', '.join(model.metrics)}; run the pipeline (dvc repro)",
                 file=model.metrics[0],
             )
         ], None
@@ -230,10 +231,10 @@ def policy_findings(
         first = f"baseline: {b.label}" + (f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else "")
     out = [
         Finding(
-            "model.baseline",
-            INFO,
-            model.name,
-            first,
+            code=Code.MODEL_BASELINE,
+            severity=Severity.INFO,
+            subject=model.name,
+            message=first,
             data=b.as_dict(),
         )
     ]
@@ -242,10 +243,10 @@ def policy_findings(
             continue  # reported below with the slice's own details
         out.append(
             Finding(
-                r.code if not r.passed else PASSED,
-                INFO if r.passed else ERROR,
-                model.name,
-                f"{r.metric}: {r.message}",
+                code=r.code if not r.passed else PASSED,
+                severity=Severity.INFO if r.passed else Severity.ERROR,
+                subject=model.name,
+                message=f"{r.metric}: {r.message}",
                 file=_file_of(result.candidate, r.metric) or model.metrics[0],
                 data=_rule_data(r),
             )
@@ -257,10 +258,10 @@ def policy_findings(
         if s.result is None:
             out.append(
                 Finding(
-                    "model.slice-missing",
-                    WARNING,
-                    model.name,
-                    f"slice {s.slice}: {s.metric} is in the baseline ({b.label}) but not in the candidate",
+                    code=Code.MODEL_SLICE_MISSING,
+                    severity=Severity.WARNING,
+                    subject=model.name,
+                    message=f"slice {s.slice}: {s.metric} is in the baseline ({b.label}) but not in the candidate",
                     file=s.file,
                     data={"slice": s.slice, "metric": s.metric},
                 )
@@ -271,10 +272,10 @@ def policy_findings(
         r = s.result
         out.append(
             Finding(
-                r.code if not r.passed else PASSED,
-                INFO if r.passed else ERROR,
-                model.name,
-                f"slice {s.slice}: {s.metric}: {r.message}",
+                code=r.code if not r.passed else PASSED,
+                severity=Severity.INFO if r.passed else Severity.ERROR,
+                subject=model.name,
+                message=f"slice {s.slice}: {s.metric}: {r.message}",
                 file=s.file,
                 data={"slice": s.slice, **_rule_data(r), "metric": s.metric},
             )
@@ -282,10 +283,10 @@ def policy_findings(
     for name, file in new_slices.items():
         out.append(
             Finding(
-                "model.slice-new",
-                INFO,
-                model.name,
-                f"slice {name} has no baseline ({b.label}): only absolute bounds apply to it",
+                code=Code.MODEL_SLICE_NEW,
+                severity=Severity.INFO,
+                subject=model.name,
+                message=f"slice {name} has no baseline ({b.label}): only absolute bounds apply to it",
                 file=file,
                 data={"slice": name},
             )

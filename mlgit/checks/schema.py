@@ -20,7 +20,8 @@ from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import git
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity
 
 _WORDS = {
     "column-removed": "column removed",
@@ -228,34 +229,43 @@ def _dataset_findings(
         if old_raw is not None:
             out.append(
                 Finding(
-                    "schema.missing",
-                    ERROR,
-                    ds.name,
-                    f"{rel} exists at {label} but not in the work tree: every constraint on {ds.name} is gone",
-                    CONFIG_NAME,
-                    None,
-                    None,
-                    {"hint": f"restore it, or run 'mlgit schema infer {ds.name}'"},
+                    code=Code.SCHEMA_MISSING,
+                    severity=Severity.ERROR,
+                    subject=ds.name,
+                    message=f"{rel} exists at {label} but not in the work tree: every constraint on {ds.name} is gone",
+                    file=CONFIG_NAME,
+                    line=None,
+                    column=None,
+                    data={"hint": f"restore it, or run 'mlgit schema infer {ds.name}'"},
                 )
             )
         else:
             out.append(
                 Finding(
-                    "schema.none",
-                    WARNING,
-                    ds.name,
-                    f"{ds.name} has no schema file {rel}",
-                    CONFIG_NAME,
-                    None,
-                    None,
-                    {"hint": f"run 'mlgit schema infer {ds.name}' and commit it"},
+                    code=Code.SCHEMA_NONE,
+                    severity=Severity.WARNING,
+                    subject=ds.name,
+                    message=f"{ds.name} has no schema file {rel}",
+                    file=CONFIG_NAME,
+                    line=None,
+                    column=None,
+                    data={"hint": f"run 'mlgit schema infer {ds.name}' and commit it"},
                 )
             )
         return out
     try:
         new = _parse(new_raw, rel, root)
     except MlgitError as exc:
-        return [Finding("schema.invalid", ERROR, ds.name, exc.message, rel, _line_of(exc.message))]
+        return [
+            Finding(
+                code=Code.SCHEMA_INVALID,
+                severity=Severity.ERROR,
+                subject=ds.name,
+                message=exc.message,
+                file=rel,
+                line=_line_of(exc.message),
+            )
+        ]
     old = _base_side(old_raw, blobs.get(prel), label, rel, root)
     current_cols: tuple[str, ...] | None = None
     try:
@@ -265,17 +275,24 @@ def _dataset_findings(
         hint = f" (hint: {exc.hint})" if exc.hint else ""
         out.append(
             Finding(
-                "schema.data-not-compared",
-                INFO,
-                ds.name,
-                f"the data's columns were not compared: {exc.message}{hint}",
-                rel,
+                code=Code.SCHEMA_DATA_NOT_COMPARED,
+                severity=Severity.INFO,
+                subject=ds.name,
+                message=f"the data's columns were not compared: {exc.message}{hint}",
+                file=rel,
             )
         )
     if old.schema is None and old_raw is None:
         out.append(
             Finding(
-                "schema.new", INFO, ds.name, f"{rel} is new (there is none at {label})", rel, 1, None, {"base": label}
+                code=Code.SCHEMA_NEW,
+                severity=Severity.INFO,
+                subject=ds.name,
+                message=f"{rel} is new (there is none at {label})",
+                file=rel,
+                line=1,
+                column=None,
+                data={"base": label},
             )
         )
         return out
@@ -283,11 +300,11 @@ def _dataset_findings(
     if old.schema is None:
         out.append(
             Finding(
-                "schema.base-invalid",
-                WARNING,
-                ds.name,
-                f"{rel} at {label} is not a valid schema: only the data's columns are compared",
-                rel,
+                code=Code.SCHEMA_BASE_INVALID,
+                severity=Severity.WARNING,
+                subject=ds.name,
+                message=f"{rel} at {label} is not a valid schema: only the data's columns are compared",
+                file=rel,
             )
         )
     base_cols = old.columns if old.columns is not None else (old.schema.names if old.schema is not None else None)
@@ -302,13 +319,13 @@ def _dataset_findings(
         if a.key not in used:
             out.append(
                 Finding(
-                    "schema.acceptance-unused",
-                    WARNING,
-                    ds.name,
-                    f"accepted_breaking entry {a.change}{' ' + a.column if a.column else ''} matches no "
+                    code=Code.SCHEMA_ACCEPTANCE_UNUSED,
+                    severity=Severity.WARNING,
+                    subject=ds.name,
+                    message=f"accepted_breaking entry {a.change}{' ' + a.column if a.column else ''} matches no "
                     f"breaking change against {label}: remove it",
-                    rel,
-                    a.line,
+                    file=rel,
+                    line=a.line,
                 )
             )
     return out
@@ -337,27 +354,27 @@ def _finding(
     }
     if not ch.breaking:
         return Finding(
-            f"schema.{ch.kind}",
-            INFO,
-            ds.name,
-            f"{subject}{what} ({ch.detail}); compatible",
-            rel,
-            line,
-            ch.column,
-            {**data, "accepted": None},
+            code=Code(f"schema.{ch.kind}"),
+            severity=Severity.INFO,
+            subject=ds.name,
+            message=f"{subject}{what} ({ch.detail}); compatible",
+            file=rel,
+            line=line,
+            column=ch.column,
+            data={**data, "accepted": None},
         )
     match = next((a for a in fresh if a.change == ch.kind and a.column in (ch.column, None)), None)
     if match is not None and "schema" in ch.sources:
         used.add(match.key)
         return Finding(
-            f"schema.{ch.kind}",
-            INFO,
-            ds.name,
-            f"{subject}{what} ({ch.detail}); breaking, accepted in {rel}: {match.reason}",
-            rel,
-            match.line or line,
-            ch.column,
-            {**data, "accepted": True, "reason": match.reason},
+            code=Code(f"schema.{ch.kind}"),
+            severity=Severity.INFO,
+            subject=ds.name,
+            message=f"{subject}{what} ({ch.detail}); breaking, accepted in {rel}: {match.reason}",
+            file=rel,
+            line=match.line or line,
+            column=ch.column,
+            data={**data, "accepted": True, "reason": match.reason},
         )
     if match is not None:
         used.add(match.key)
@@ -379,14 +396,14 @@ def _finding(
         else:
             why = f"to accept it, add to {rel}: {accept}"
     return Finding(
-        f"schema.{ch.kind}",
-        ERROR,
-        ds.name,
-        f"{subject}{what} ({ch.detail}); breaking vs {label}. {why}",
-        rel,
-        line,
-        ch.column,
-        {**data, "accepted": False},
+        code=Code(f"schema.{ch.kind}"),
+        severity=Severity.ERROR,
+        subject=ds.name,
+        message=f"{subject}{what} ({ch.detail}); breaking vs {label}. {why}",
+        file=rel,
+        line=line,
+        column=ch.column,
+        data={**data, "accepted": False},
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from mlgit import __version__
 from mlgit.errors import MlgitError
+from mlgit.results.finding import Severity
 from mlgit.system import jsoncache, yamlsource
 
 CONFIG_NAME = "mlgit.yaml"
@@ -20,7 +21,7 @@ class Expectation:
 
     kind: str  # not_null | unique | between | in_set | regex | max_null_fraction | rows_between | mean_between | ...
     column: str | None
-    severity: str
+    severity: Severity
     index: int
     low: float | None = None
     high: float | None = None
@@ -40,7 +41,7 @@ class DriftSettings:
     categorical_threshold: float | None = None
     columns: tuple[tuple[str, float | None], ...] = ()  # per-column thresholds; None turns a column off
     max_drifted_fraction: float = 0.5
-    severity: str = "warning"
+    severity: Severity = Severity.WARNING
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def _dataset(name: str, d: dict[str, Any]) -> Dataset:
             Expectation(
                 kind,
                 e["column"],
-                e["severity"],
+                Severity(e["severity"]),
                 i,
                 low=low,
                 high=high,
@@ -217,7 +218,7 @@ def _dataset(name: str, d: dict[str, Any]) -> Dataset:
         categorical_threshold=dr.get("categorical_threshold"),
         columns=tuple((c, None if t in ("off", False) else t) for c, t in (dr.get("columns") or {}).items()),
         max_drifted_fraction=dr.get("max_drifted_fraction", 0.5),
-        severity=dr.get("severity", "warning"),
+        severity=Severity(dr.get("severity", "warning")),
     )
     return Dataset(
         name,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgit.data import table
 from mlgit.data.schema import Column, Schema
+from mlgit.results.codes import Code
 
 if TYPE_CHECKING:
     import polars as pl
@@ -145,7 +146,7 @@ def infer(name: str, source: table.Source) -> Inferred:
         }
         stats = _stats(lf, exprs, types, source)
     except table.TableError as exc:
-        if exc.code != "data.type-mismatch" or source.format == "parquet":
+        if exc.code != Code.DATA_TYPE_MISMATCH or source.format == "parquet":
             raise
         # A value past the type-inference window does not parse: decide each column's type from all values.
         text_cols = [n for n, t in actual.items() if t != "string"]
@@ -156,7 +157,7 @@ def infer(name: str, source: table.Source) -> Inferred:
         stats = _stats(lf, exprs, types, source)
     rows = int(stats["\x1frows"])
     if rows == 0:
-        raise table.TableError("data.no-rows", f"{source.label} has no rows to infer a schema from", source.path)
+        raise table.TableError(Code.DATA_NO_ROWS, f"{source.label} has no rows to infer a schema from", source.path)
     low_card = []
     for i, n in enumerate(exprs):
         distinct = int(stats[f"{i}u"]) - (1 if stats[f"{i}n"] else 0)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
 from mlgit.repo import git
+from mlgit.results.codes import Code
 from mlgit.system import yamlsource
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ _DELIMITERS = (";", "\t", "|")
 class TableError(Exception):
     """A problem that stops a dataset from being read (becomes an error finding naming the file)."""
 
-    def __init__(self, code: str, message: str, file: str | None = None, hint: str | None = None) -> None:
+    def __init__(self, code: Code, message: str, file: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -49,7 +50,7 @@ class TableError(Exception):
 class Problem:
     """A problem with a file that still lets the rest of it be checked."""
 
-    code: str
+    code: Code
     message: str
     file: str
 
@@ -135,12 +136,14 @@ def locate(root: Path, path: str, fmt: str | None, tracked: Collection[str] = ()
             or (root / f"{path}.dvc").exists()
         ):
             raise TableError(
-                "data.not-pulled",
+                Code.DATA_NOT_PULLED,
                 f"{path} is tracked by DVC but is not in the work tree",
                 path,
                 hint=f"run 'dvc pull {path}' (or 'dvc repro' if a pipeline stage writes it)",
             )
-        raise TableError("data.missing", f"{path} does not exist", path, hint="check the dataset's path in mlgit.yaml")
+        raise TableError(
+            Code.DATA_MISSING, f"{path} does not exist", path, hint="check the dataset's path in mlgit.yaml"
+        )
     if full.is_dir():
         files = []
         for dirpath, dirnames, filenames in os.walk(full):
@@ -155,10 +158,10 @@ def locate(root: Path, path: str, fmt: str | None, tracked: Collection[str] = ()
         kinds = {format_of(f) for f in files}
         if not files:
             want = f".{fmt}" if fmt else ".csv, .parquet or .jsonl"
-            raise TableError("data.no-files", f"{path} is a folder without {want} part files", path)
+            raise TableError(Code.DATA_NO_FILES, f"{path} is a folder without {want} part files", path)
         if fmt is None and len(kinds) > 1:
             raise TableError(
-                "data.mixed-formats",
+                Code.DATA_MIXED_FORMATS,
                 f"{path} holds part files of several formats ({', '.join(sorted(str(k) for k in kinds))})",
                 path,
                 hint="set the dataset's format in mlgit.yaml",
@@ -169,7 +172,7 @@ def locate(root: Path, path: str, fmt: str | None, tracked: Collection[str] = ()
         fmt = fmt or format_of(path)
         if fmt is None:
             raise TableError(
-                "data.unknown-format",
+                Code.DATA_UNKNOWN_FORMAT,
                 f"{path}: cannot tell the table format from the name",
                 path,
                 hint="set format: csv | parquet | jsonl for the dataset in mlgit.yaml",
@@ -206,7 +209,7 @@ def _check_utf8(data: bytes, rel: str, *, at_end: bool) -> None:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise TableError(
-            "data.encoding",
+            Code.DATA_ENCODING,
             f"{rel}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line} cannot be decoded)",
             rel,
             hint="re-encode the file as UTF-8, e.g. 'iconv -f latin1 -t utf-8'",
@@ -224,7 +227,7 @@ def _binary(head: bytes, rel: str, fmt: str) -> None:
     nul = head.find(b"\x00")
     if hint is not None or nul >= 0:
         where = f" (a NUL byte at offset {nul})" if nul >= 0 else ""
-        raise TableError("data.not-text", f"{rel}: binary data, not {fmt.upper()} text{where}", rel, hint=hint)
+        raise TableError(Code.DATA_NOT_TEXT, f"{rel}: binary data, not {fmt.upper()} text{where}", rel, hint=hint)
 
 
 def _header(head: bytes, rel: str, size: int) -> list[str]:
@@ -233,7 +236,7 @@ def _header(head: bytes, rel: str, size: int) -> list[str]:
         if size > len(head):
             cr = "\r" in head.decode("utf-8", "replace")
             raise TableError(
-                "data.line-too-long",
+                Code.DATA_LINE_TOO_LONG,
                 f"{rel}: the first line is longer than {len(head) // 1024} KiB",
                 rel,
                 hint="lines must end in \\n: convert the bare \\r line endings"
@@ -254,13 +257,13 @@ def sniff(source: Source) -> list[Problem]:
         path = source.root / rel
         size = path.stat().st_size
         if size == 0:
-            raise TableError("data.empty-file", f"{rel} is empty (0 bytes)", rel, hint="regenerate or re-pull it")
+            raise TableError(Code.DATA_EMPTY_FILE, f"{rel} is empty (0 bytes)", rel, hint="regenerate or re-pull it")
         if source.format == "parquet":
             head, tail = _read_head(path, 4), _read_tail(path, 4)
             if head != b"PAR1" or tail != b"PAR1":
                 which = "start" if head != b"PAR1" else "end"
                 raise TableError(
-                    "data.not-parquet",
+                    Code.DATA_NOT_PARQUET,
                     f"{rel} is not a Parquet file (no PAR1 marker at the {which}): truncated, or another format",
                     rel,
                     hint="regenerate or re-pull it (dvc pull)",
@@ -280,14 +283,14 @@ def sniff(source: Source) -> list[Problem]:
                 expected = header
             elif header != expected:
                 raise TableError(
-                    "data.parts-disagree",
+                    Code.DATA_PARTS_DISAGREE,
                     f"{rel}: its header differs from {source.files[0]}'s",
                     rel,
                     hint="every part file of a folder needs the same columns in the same order",
                 )
             body = head[head.find(b"\n") + 1 :] if b"\n" in head else b""
             if whole and not body.strip() and len(source.files) == 1:
-                raise TableError("data.no-rows", f"{rel} has a header but no rows", rel)
+                raise TableError(Code.DATA_NO_ROWS, f"{rel} has a header but no rows", rel)
             problems += _csv_tail(tail, rel, len(header), whole=whole)
         else:
             problems += _jsonl_tail(tail, rel)
@@ -315,7 +318,7 @@ def _same_parquet_schema(source: Source, rel: str, first: dict[str, Any] | None)
             if part
         )
         raise TableError(
-            "data.parts-disagree",
+            Code.DATA_PARTS_DISAGREE,
             f"{rel}: its columns differ from {source.files[0]}'s ({what})",
             rel,
             hint="every part file of a folder needs the same columns and types",
@@ -329,7 +332,7 @@ def _csv_header_checks(header: list[str], rel: str) -> None:
             if d in header[0]:
                 shown = "\\t" if d == "\t" else d
                 raise TableError(
-                    "data.wrong-delimiter",
+                    Code.DATA_WRONG_DELIMITER,
                     f"{rel}: the header is one column {header[0][:60]!r}: the file seems to use {shown!r} as its "
                     "delimiter, and mlgit reads comma-separated values",
                     rel,
@@ -343,7 +346,7 @@ def _csv_header_checks(header: list[str], rel: str) -> None:
         seen.setdefault(name, i)
     if dupes:
         raise TableError(
-            "data.duplicate-column",
+            Code.DATA_DUPLICATE_COLUMN,
             f"{rel}: the header repeats column names: {', '.join(dupes[:5])}",
             rel,
             hint="give every column a distinct name",
@@ -360,7 +363,7 @@ def _csv_tail(tail: bytes, rel: str, width: int, *, whole: bool) -> list[Problem
     if len(fields) < width:
         return [
             Problem(
-                "data.truncated",
+                Code.DATA_TRUNCATED,
                 f"{rel}: the last line is cut short ({len(fields)} of {width} fields and no line break): "
                 "was the file truncated?",
                 rel,
@@ -379,7 +382,7 @@ def _jsonl_tail(tail: bytes, rel: str) -> list[Problem]:
         json.loads(last)
     except ValueError:
         raise TableError(
-            "data.truncated",
+            Code.DATA_TRUNCATED,
             f"{rel}: the last line is not complete JSON and has no line break: was the file truncated?",
             rel,
             hint="regenerate or re-pull it (dvc pull)",
@@ -399,7 +402,7 @@ def find_bad_utf8(source: Source) -> TableError | None:
                 except UnicodeDecodeError as exc:
                     line += chunk.count(b"\n", 0, exc.start)
                     return TableError(
-                        "data.encoding",
+                        Code.DATA_ENCODING,
                         f"{rel}: not UTF-8 text (byte 0x{chunk[exc.start]:02x} on line {line} cannot be decoded)",
                         rel,
                         hint="re-encode the file as UTF-8, e.g. 'iconv -f latin1 -t utf-8'",
@@ -502,14 +505,14 @@ def reading_error(exc: BaseException, source: Source) -> TableError:
         located = find_bad_utf8(source)
         if located is not None:
             return located
-        return TableError("data.encoding", f"{where}: not UTF-8 text ({first})", where)
+        return TableError(Code.DATA_ENCODING, f"{where}: not UTF-8 text ({first})", where)
     if "could not parse" in first or "cannot parse" in first:
-        return TableError("data.type-mismatch", f"{where}: {first}", where)
+        return TableError(Code.DATA_TYPE_MISMATCH, f"{where}: {first}", where)
     if "empty" in first.lower():
-        return TableError("data.empty-file", f"{where}: {first}", where)
+        return TableError(Code.DATA_EMPTY_FILE, f"{where}: {first}", where)
     if isinstance(exc, MemoryError):
-        return TableError("data.out-of-memory", f"{where}: out of memory while reading", where)
-    return TableError("data.unreadable", f"{where}: cannot be read as {source.format.upper()}: {first[:300]}", where)
+        return TableError(Code.DATA_OUT_OF_MEMORY, f"{where}: out of memory while reading", where)
+    return TableError(Code.DATA_UNREADABLE, f"{where}: cannot be read as {source.format.upper()}: {first[:300]}", where)
 
 
 def collect(query: pl.LazyFrame, source: Source) -> pl.DataFrame:

@@ -20,7 +20,8 @@ from typing import Any
 from mlgit.config.settings import Golden, Model
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity
 
 TRUST_ENV = "MLGIT_TRUSTED_ARTIFACT"
 PICKLE_LOADERS = frozenset({"joblib", "pickle"})
@@ -93,8 +94,15 @@ def _human(n: float) -> str:
 class _Ctx:
     model: Model
 
-    def finding(self, code: str, severity: str, message: str, file: str | None = None, **data: Any) -> Finding:
-        return Finding(code, severity, self.model.name, message, file=file or self.model.path, data=data)
+    def finding(self, code: Code, severity: Severity, message: str, file: str | None = None, **data: Any) -> Finding:
+        return Finding(
+            code=code,
+            severity=severity,
+            subject=self.model.name,
+            message=message,
+            file=file or self.model.path,
+            data=data,
+        )
 
 
 class _Skip(Exception):
@@ -125,13 +133,13 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
             if tracked
             else "check models." + model.name + ".path in mlgit.yaml"
         )
-        raise _Skip(ctx.finding("model.artifact-missing", ERROR, f"{model.path} does not exist; {hint}"))
+        raise _Skip(ctx.finding(Code.MODEL_ARTIFACT_MISSING, Severity.ERROR, f"{model.path} does not exist; {hint}"))
     size = _size(path)
     if model.max_size_mb is not None and size > model.max_size_mb * 1024 * 1024:
         out.append(
             ctx.finding(
-                "model.artifact-too-large",
-                ERROR,
+                Code.MODEL_ARTIFACT_TOO_LARGE,
+                Severity.ERROR,
                 f"{model.path} is {_human(size)}; the budget is {model.max_size_mb:g} MB (max_size_mb)",
                 size_bytes=size,
                 max_size_mb=model.max_size_mb,
@@ -139,13 +147,17 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
         )
     else:
         budget = f" (budget {model.max_size_mb:g} MB)" if model.max_size_mb is not None else ""
-        out.append(ctx.finding("model.artifact-size", INFO, f"{model.path} is {_human(size)}{budget}", size_bytes=size))
+        out.append(
+            ctx.finding(
+                Code.MODEL_ARTIFACT_SIZE, Severity.INFO, f"{model.path} is {_human(size)}{budget}", size_bytes=size
+            )
+        )
     loader = loader_for(model)
     if loader is None:
         raise _Skip(
             ctx.finding(
-                "model.loader-unknown",
-                ERROR,
+                Code.MODEL_LOADER_UNKNOWN,
+                Severity.ERROR,
                 f"cannot tell how to load {model.path} from its extension; "
                 f"declare models.{model.name}.loader (skops, onnx, joblib or pickle) in mlgit.yaml",
                 file="mlgit.yaml",
@@ -154,10 +166,12 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
     if loader in PICKLE_LOADERS and trusted is None:
         # A warning, not an error: refusing to run untrusted code says nothing against the model itself, and a
         # red check on every retraining pull request would teach people to ignore the check.
-        raise _Skip(ctx.finding("model.untrusted-pickle", WARNING, _untrusted_message(model, loader), loader=loader))
+        raise _Skip(
+            ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.WARNING, _untrusted_message(model, loader), loader=loader)
+        )
     loaded = _load(root, model, loader, ctx)
     how = f"loads with {loader}" + (f" (trusted: {trusted})" if loader in PICKLE_LOADERS else "")
-    out.append(ctx.finding("model.loads", INFO, f"{model.path} {how}", loader=loader))
+    out.append(ctx.finding(Code.MODEL_LOADS, Severity.INFO, f"{model.path} {how}", loader=loader))
     if model.golden is not None:
         _golden(root, model, model.golden, loaded, ctx, out)
 
@@ -198,8 +212,8 @@ class _Loaded:
 def _missing_extra(ctx: _Ctx, loader: str, package: str) -> _Skip:
     return _Skip(
         ctx.finding(
-            "model.loader-missing",
-            ERROR,
+            Code.MODEL_LOADER_MISSING,
+            Severity.ERROR,
             f"loading {ctx.model.path} with {loader} needs the '{package}' package, which is not installed; "
             f"{_EXTRA_HINT}",
             loader=loader,
@@ -222,8 +236,8 @@ def _load(root: Path, model: Model, loader: str, ctx: _Ctx) -> _Loaded:
         if unknown:
             raise _Skip(
                 ctx.finding(
-                    "model.untrusted-types",
-                    ERROR,
+                    Code.MODEL_UNTRUSTED_TYPES,
+                    Severity.ERROR,
                     f"{model.path} holds types skops does not trust by default: {', '.join(unknown)}; "
                     f"after reviewing them, list them under models.{model.name}.trusted_types in mlgit.yaml",
                     types=unknown,
@@ -261,8 +275,8 @@ def _load(root: Path, model: Model, loader: str, ctx: _Ctx) -> _Loaded:
 def _load_failed(ctx: _Ctx, loader: str, exc: BaseException) -> _Skip:
     return _Skip(
         ctx.finding(
-            "model.load-failed",
-            ERROR,
+            Code.MODEL_LOAD_FAILED,
+            Severity.ERROR,
             f"{ctx.model.path} does not load with {loader}: {type(exc).__name__}: {exc}",
             loader=loader,
         )
@@ -366,8 +380,8 @@ def _python_predictor(loaded: Any, golden: Golden, table: Table, ctx: _Ctx) -> t
             keys = ", ".join(map(str, obj)) if isinstance(obj, Mapping) else f"a {type(obj).__name__}"
             raise _Skip(
                 ctx.finding(
-                    "model.predict-failed",
-                    ERROR,
+                    Code.MODEL_PREDICT_FAILED,
+                    Severity.ERROR,
                     f"golden.key is {golden.key!r}, but the loaded artifact holds: {keys}",
                     file="mlgit.yaml",
                 )
@@ -383,8 +397,8 @@ def _python_predictor(loaded: Any, golden: Golden, table: Table, ctx: _Ctx) -> t
         )
         raise _Skip(
             ctx.finding(
-                "model.predict-failed",
-                ERROR,
+                Code.MODEL_PREDICT_FAILED,
+                Severity.ERROR,
                 f"the loaded {type(obj).__name__} has no method {method_name}(); {hint}",
                 file="mlgit.yaml",
             )
@@ -402,7 +416,7 @@ def _python_predictor(loaded: Any, golden: Golden, table: Table, ctx: _Ctx) -> t
         else:
             x = _matrix(table, None, rel)
     except ValueError as exc:
-        raise _Skip(ctx.finding("model.golden-invalid", ERROR, str(exc), file=rel)) from None
+        raise _Skip(ctx.finding(Code.MODEL_GOLDEN_INVALID, Severity.ERROR, str(exc), file=rel)) from None
     return method, x
 
 
@@ -426,8 +440,8 @@ def _onnx_predictor(session: Any, golden: Golden, table: Table, ctx: _Ctx) -> tu
     if name not in outputs:
         raise _Skip(
             ctx.finding(
-                "model.predict-failed",
-                ERROR,
+                Code.MODEL_PREDICT_FAILED,
+                Severity.ERROR,
                 f"golden.method is {name!r}, but the ONNX graph's outputs are: {', '.join(outputs)}",
                 file="mlgit.yaml",
             )
@@ -442,7 +456,7 @@ def _onnx_predictor(session: Any, golden: Golden, table: Table, ctx: _Ctx) -> tu
                 col = _matrix(table, [inp.name], rel).astype(_ONNX_TYPES.get(inp.type, "float32"))
                 feeds[inp.name] = col
     except ValueError as exc:
-        raise _Skip(ctx.finding("model.golden-invalid", ERROR, str(exc), file=rel)) from None
+        raise _Skip(ctx.finding(Code.MODEL_GOLDEN_INVALID, Severity.ERROR, str(exc), file=rel)) from None
 
     def predict(x: Any) -> Any:
         return session.run([name], x)[0]
@@ -465,8 +479,8 @@ def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx
     if not src.is_file():
         raise _Skip(
             ctx.finding(
-                "model.golden-missing",
-                ERROR,
+                Code.MODEL_GOLDEN_MISSING,
+                Severity.ERROR,
                 f"the golden input {rel} does not exist; commit a small sample of model inputs there",
                 file=rel,
             )
@@ -474,7 +488,7 @@ def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx
     try:
         table = read_table(src, rel)
     except ValueError as exc:
-        raise _Skip(ctx.finding("model.golden-invalid", ERROR, str(exc), file=rel)) from None
+        raise _Skip(ctx.finding(Code.MODEL_GOLDEN_INVALID, Severity.ERROR, str(exc), file=rel)) from None
     if loaded.loader == "onnx":
         predict, x = _onnx_predictor(loaded.obj, golden, table, ctx)
     else:
@@ -488,8 +502,8 @@ def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx
         except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a finding
             raise _Skip(
                 ctx.finding(
-                    "model.predict-failed",
-                    ERROR,
+                    Code.MODEL_PREDICT_FAILED,
+                    Severity.ERROR,
                     f"predicting on {rel} ({len(table.rows)} rows) failed: {type(exc).__name__}: {exc}",
                     file=rel,
                 )
@@ -502,8 +516,8 @@ def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx
     if not _same(first, second):
         out.append(
             ctx.finding(
-                "model.nondeterministic",
-                ERROR,
+                Code.MODEL_NONDETERMINISTIC,
+                Severity.ERROR,
                 f"two predictions on {rel} differ: the model's output is not deterministic",
                 file=rel,
             )
@@ -514,8 +528,8 @@ def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx
             values = f", values {_num(np.nanmin(first))} .. {_num(np.nanmax(first))}"
         out.append(
             ctx.finding(
-                "model.predicts",
-                INFO,
+                Code.MODEL_PREDICTS,
+                Severity.INFO,
                 f"predicts on {rel} ({len(table.rows)} rows): {_describe(first)}{values}",
                 file=rel,
                 shape=list(first.shape),
@@ -555,8 +569,8 @@ def _output_problems(arr: Any, golden: Golden, ctx: _Ctx, rel: str) -> list[Find
         if not ok:
             found.append(
                 ctx.finding(
-                    "model.output-type",
-                    ERROR,
+                    Code.MODEL_OUTPUT_TYPE,
+                    Severity.ERROR,
                     f"{what} on {rel} returned a {_describe(arr)}; golden.output.type declares {spec.type}",
                     file=rel,
                     dtype=str(arr.dtype),
@@ -572,8 +586,8 @@ def _output_problems(arr: Any, golden: Golden, ctx: _Ctx, rel: str) -> list[Find
             declared = "(" + ", ".join("any" if d is None else str(d) for d in spec.shape) + ")"
             found.append(
                 ctx.finding(
-                    "model.output-shape",
-                    ERROR,
+                    Code.MODEL_OUTPUT_SHAPE,
+                    Severity.ERROR,
                     f"{what} on {rel} returned shape {shape}; golden.output.shape declares {declared}",
                     file=rel,
                     shape=list(shape),
@@ -584,8 +598,8 @@ def _output_problems(arr: Any, golden: Golden, ctx: _Ctx, rel: str) -> list[Find
         if arr.dtype.kind not in "iufb":
             found.append(
                 ctx.finding(
-                    "model.output-range",
-                    ERROR,
+                    Code.MODEL_OUTPUT_RANGE,
+                    Severity.ERROR,
                     f"{what} on {rel} returned non-numeric {arr.dtype} values; golden.output.min/max need numbers",
                     file=rel,
                 )
@@ -605,8 +619,8 @@ def _output_problems(arr: Any, golden: Golden, ctx: _Ctx, rel: str) -> list[Find
             if bad:
                 found.append(
                     ctx.finding(
-                        "model.output-range",
-                        ERROR,
+                        Code.MODEL_OUTPUT_RANGE,
+                        Severity.ERROR,
                         f"{what} on {rel} is out of the declared range: {'; '.join(bad)}",
                         file=rel,
                         min=None if math.isnan(lo) else lo,
@@ -643,8 +657,8 @@ def _latency(predict: Predictor, x: Any, model: Model, ctx: _Ctx, rel: str, rows
     data = {"p50_ms": round(p50, 4), "p95_ms": round(p95, 4), "calls": budget.calls, "rows": rows}
     found = [
         ctx.finding(
-            "model.latency",
-            INFO,
+            Code.MODEL_LATENCY,
+            Severity.INFO,
             f"p50 {p50:.3g} ms, p95 {p95:.3g} ms over {budget.calls} calls on {rel} ({rows} rows)"
             + (f"; budget {declared}" if declared else ""),
             file=rel,
@@ -655,8 +669,8 @@ def _latency(predict: Predictor, x: Any, model: Model, ctx: _Ctx, rel: str, rows
         if limit is not None and measured > limit:
             found.append(
                 ctx.finding(
-                    "model.too-slow",
-                    ERROR,
+                    Code.MODEL_TOO_SLOW,
+                    Severity.ERROR,
                     f"{name} latency {measured:.3g} ms is over the budget of {limit:g} ms (latency.{name}_ms)",
                     file="mlgit.yaml",
                     percentile=name,

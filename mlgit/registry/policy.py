@@ -9,13 +9,14 @@ from typing import Any
 from mlgit.config.settings import Gate
 from mlgit.repo.metrics import Snapshot
 from mlgit.repo.values import Scalar, ValueFile, number
+from mlgit.results.codes import Code
 
 
 @dataclass(frozen=True)
 class RuleResult:
     """One rule of one gate: a finding with a stable code, the values compared and the threshold."""
 
-    code: str
+    code: Code
     metric: str
     rule: str
     passed: bool
@@ -84,7 +85,7 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
         files = ", ".join(f.path for f in candidate.files)
         return [
             RuleResult(
-                "model.metric-missing",
+                Code.MODEL_METRIC_MISSING,
                 m,
                 "present",
                 False,
@@ -98,7 +99,7 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
     if cand is None:
         return [
             RuleResult(
-                "model.metric-not-numeric",
+                Code.MODEL_METRIC_NOT_NUMERIC,
                 m,
                 "numeric",
                 False,
@@ -112,22 +113,22 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
     if gate.min is not None:
         ok = cand >= gate.min - _eps(gate.min)
         msg = f"{_fmt(cand)} {'>=' if ok else '<'} min {_fmt(gate.min)}"
-        out.append(RuleResult("model.metric-below-min", m, "min", ok, cand, None, gate.min, msg))
+        out.append(RuleResult(Code.MODEL_METRIC_BELOW_MIN, m, "min", ok, cand, None, gate.min, msg))
     if gate.max is not None:
         ok = cand <= gate.max + _eps(gate.max)
         msg = f"{_fmt(cand)} {'<=' if ok else '>'} max {_fmt(gate.max)}"
-        out.append(RuleResult("model.metric-above-max", m, "max", ok, cand, None, gate.max, msg))
+        out.append(RuleResult(Code.MODEL_METRIC_ABOVE_MAX, m, "max", ok, cand, None, gate.max, msg))
     if baseline is None:
         return out
     braw, bwhere = baseline.lookup(m)
     if bwhere is None:
         msg = f"{m} is missing from the baseline ({baseline.label}); cannot compare"
-        out.append(RuleResult("model.metric-missing-baseline", m, "regression", False, cand, None, None, msg))
+        out.append(RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "regression", False, cand, None, None, msg))
         return out
     base = number(braw)
     if base is None:
         msg = f"{m} = {braw!r} in the baseline ({baseline.label}) is not a finite number"
-        out.append(RuleResult("model.metric-not-numeric", m, "regression", False, cand, braw, None, msg))
+        out.append(RuleResult(Code.MODEL_METRIC_NOT_NUMERIC, m, "regression", False, cand, braw, None, msg))
         return out
     worse = (base - cand) if gate.higher_is_better else (cand - base)
     if -worse > _eps(base):
@@ -142,12 +143,14 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
     change = cand - base
     what = "no worse than" if not allowances else f"at most {_fmt(allowed)} worse than"
     msg = f"{_fmt(cand)} vs {_fmt(base)} ({change:+.6g}); must be {what} the baseline ({gate.direction} is better)"
-    out.append(RuleResult("model.metric-regressed", m, "regression", ok, cand, base, allowed, msg))
+    out.append(RuleResult(Code.MODEL_METRIC_REGRESSED, m, "regression", ok, cand, base, allowed, msg))
     if gate.min_improvement is not None:
         gain = -worse
         ok = gain >= gate.min_improvement - _eps(base)
         msg = f"improved by {gain:+.6g}; required at least {_fmt(gate.min_improvement)}"
-        out.append(RuleResult("model.metric-not-improved", m, "improvement", ok, cand, base, gate.min_improvement, msg))
+        out.append(
+            RuleResult(Code.MODEL_METRIC_NOT_IMPROVED, m, "improvement", ok, cand, base, gate.min_improvement, msg)
+        )
     return out
 
 

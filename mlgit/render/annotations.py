@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mlgit.results.finding import ERROR, WARNING, Finding
+from mlgit.results.finding import Finding, Severity
 
 MAX_PER_LEVEL = 10
 
@@ -39,7 +39,7 @@ def github(findings: Iterable[Finding], *, limit: int = MAX_PER_LEVEL) -> list[s
     """Annotations for the error and warning findings that name a file, at most `limit` of each level."""
     out: list[str] = []
     findings = list(findings)
-    for severity, level in ((ERROR, "error"), (WARNING, "warning")):
+    for severity, level in ((Severity.ERROR, "error"), (Severity.WARNING, "warning")):
         tied = [f for f in findings if f.severity == severity and f.file]
         shown = tied if len(tied) <= limit else tied[: limit - 1]
         for f in shown:

@@ -6,12 +6,17 @@ from collections.abc import Sequence
 
 from mlgit.render import findings as shared
 from mlgit.render.style import Style, table
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding, failed
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity, failed
 
-_COLORS = {ERROR: ("red", "bold"), WARNING: ("yellow",), INFO: ("dim",)}
+_COLORS: dict[str, tuple[str, ...]] = {
+    Severity.ERROR: ("red", "bold"),
+    Severity.WARNING: ("yellow",),
+    Severity.INFO: ("dim",),
+}
 DRIFT_ROWS = 5
 # Info findings worth a line of their own (the rest are in --json).
-_NOTABLE_INFO = ("data.profile-updated", "data.drift-no-baseline", "data.drift-skipped", "schema.")
+_NOTABLE_INFO = (Code.DATA_PROFILE_UPDATED, Code.DATA_DRIFT_NO_BASELINE, Code.DATA_DRIFT_SKIPPED, "schema.")
 
 
 def _finding_rows(found: Sequence[Finding], style: Style) -> list[str]:
@@ -30,7 +35,7 @@ def _finding_rows(found: Sequence[Finding], style: Style) -> list[str]:
 
 
 def _drift_table(found: Sequence[Finding], style: Style) -> list[str]:
-    measures = [f for f in found if f.code == "data.drift"]
+    measures = [f for f in found if f.code == Code.DATA_DRIFT]
     if not measures:
         return []
     drifted = [f for f in measures if f.data.get("drifted")]
@@ -79,13 +84,15 @@ def dataset_block(
     """One dataset: a header line, its errors and warnings (and notable info), its drift table."""
     out = [style(name, "bold") + (f"  {header}" if header else "")]
     listed = [
-        f for f in found if f.code not in ("data.drift",) and (f.severity != INFO or f.code.startswith(tuple(notable)))
+        f
+        for f in found
+        if f.code not in (Code.DATA_DRIFT,) and (f.severity != Severity.INFO or f.code.startswith(tuple(notable)))
     ]
-    order = {ERROR: 0, WARNING: 1, INFO: 2}
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     listed.sort(key=lambda f: order.get(f.severity, 3))
     out += ["  " + line for line in _finding_rows(listed, style)]
     out += ["  " + line for line in _drift_table(found, style)]
-    if not listed and not any(f.code == "data.drift" for f in found):
+    if not listed and not any(f.code == Code.DATA_DRIFT for f in found):
         out.append("  " + style("all checks passed", "green"))
     return out
 

@@ -6,15 +6,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlgit.render.style import Style
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding, failed
+from mlgit.results.finding import Finding, Severity, failed
+from mlgit.results.serialize import plain
 
-_ORDER = (ERROR, WARNING, INFO)
-_COLORS = {ERROR: ("red", "bold"), WARNING: ("yellow",), INFO: ("dim",)}
+_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+_COLORS: dict[str, tuple[str, ...]] = {
+    Severity.ERROR: ("red", "bold"),
+    Severity.WARNING: ("yellow",),
+    Severity.INFO: ("dim",),
+}
 
 
 def counts(findings: Sequence[Finding]) -> dict[str, int]:
     """How many findings of each severity (every severity present as a key)."""
-    out = dict.fromkeys(_ORDER, 0)
+    out: dict[str, int] = dict.fromkeys(_ORDER, 0)
     for f in findings:
         out[f.severity] = out.get(f.severity, 0) + 1
     return out
@@ -33,8 +38,11 @@ def location(f: Finding) -> str:
 def summary(findings: Sequence[Finding]) -> str:
     """`3 errors, 1 warning, 5 info`."""
     c = counts(findings)
-    parts = [f"{c[ERROR]} error{'s' if c[ERROR] != 1 else ''}", f"{c[WARNING]} warning{'s' if c[WARNING] != 1 else ''}"]
-    return ", ".join([*parts, f"{c[INFO]} info"])
+    parts = [
+        f"{c[Severity.ERROR]} error{'s' if c[Severity.ERROR] != 1 else ''}",
+        f"{c[Severity.WARNING]} warning{'s' if c[Severity.WARNING] != 1 else ''}",
+    ]
+    return ", ".join([*parts, f"{c[Severity.INFO]} info"])
 
 
 def lines(
@@ -48,21 +56,23 @@ def lines(
     out = [style(title, "bold")] if title else []
     groups: dict[str, list[Finding]] = {}
     for f in findings:
-        if show_info or f.severity != INFO:
+        if show_info or f.severity != Severity.INFO:
             groups.setdefault(f.subject, []).append(f)
     rows: list[tuple[str, str, str, str]] = []  # severity, code, detail; a subject heading has only the detail
     for subject, group in groups.items():
         rows.append(("", "", "", subject))
         infos: dict[str, int] = {}
         for f in group:
-            if f.severity == INFO:
+            if f.severity == Severity.INFO:
                 infos[f.code] = infos.get(f.code, 0) + 1
         folded: set[str] = set()
         for f in group:
-            if f.severity == INFO and infos[f.code] > fold:
+            if f.severity == Severity.INFO and infos[f.code] > fold:
                 if f.code not in folded:
                     folded.add(f.code)
-                    rows.append(("row", INFO, f.code, f"{infos[f.code]} findings (each with its values in --json)"))
+                    rows.append(
+                        ("row", Severity.INFO, f.code, f"{infos[f.code]} findings (each with its values in --json)")
+                    )
                 continue
             first, *rest = f.message.splitlines() or [""]
             where = location(f)
@@ -89,5 +99,5 @@ def document(findings: Sequence[Finding], **extra: Any) -> dict[str, Any]:
         "passed": not failed(findings),
         "counts": counts(findings),
         **extra,
-        "findings": [f.as_dict() for f in findings],
+        "findings": [plain(f) for f in findings],
     }

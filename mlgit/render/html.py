@@ -11,7 +11,7 @@ from html import escape
 from mlgit import __version__
 from mlgit.render import wording
 from mlgit.report.build import HistoryPoint, ModelReport, Report, Section
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.finding import Finding, Severity
 
 GENERATOR = "mlgit report"  # <meta name="generator">: how --output recognises a previous report
 
@@ -43,7 +43,7 @@ details > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 """
 
-_SEV_CLASS = {ERROR: "bad", WARNING: "warntext", INFO: "muted"}
+_SEV_CLASS: dict[str, str] = {Severity.ERROR: "bad", Severity.WARNING: "warntext", Severity.INFO: "muted"}
 W, H = 380, 220
 PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 12, 44
 
@@ -239,7 +239,7 @@ def _section(s: Section, report: Report) -> str:
     if s.status == "unavailable":
         return ""
     c = wording.counts(s.findings)
-    klass = "fail" if c[ERROR] else "warn" if c[WARNING] else "pass"
+    klass = "fail" if c[Severity.ERROR] else "warn" if c[Severity.WARNING] else "pass"
     out = [f'<h2><span class="badge {klass}">{_e(wording.counts_words(c))}</span> {_e(s.title)}</h2>']
     if s.note:
         out.append(f'<p class="muted">{_e(s.note)}</p>')
@@ -260,7 +260,7 @@ def _section(s: Section, report: Report) -> str:
     if meas:
         rows = [
             [
-                f'<span class="{_SEV_CLASS.get(f.severity, "muted")}">{_e("ok" if f.severity == INFO else f.severity)}</span>',
+                f'<span class="{_SEV_CLASS.get(f.severity, "muted")}">{_e("ok" if f.severity == Severity.INFO else f.severity)}</span>',
                 _e(f.subject),
                 f"<code>{_e(f.column)}</code>" if f.column else "",
                 *[_e(wording.any_value(f.data.get(k))) for k in cols],

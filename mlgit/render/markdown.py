@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from mlgit.render import wording
 from mlgit.report.build import HistoryPoint, ModelReport, Report, Section
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.finding import Finding, Severity
 
 MARKER = "<!-- mlgit:report -->"  # finds the sticky comment again; GitHub and GitLab hide HTML comments
 LIMIT = 65_536
-_ICON = {ERROR: "❌", WARNING: "⚠️", INFO: "ℹ️"}
+_ICON: dict[str, str] = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
 _VERDICT_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 _TREND_ICON = {"better": "🟢", "worse": "🔴", "same": "⚪", "up": "▲", "down": "▼"}
 MAX_CHARTS = 4
@@ -181,7 +181,7 @@ def _measurements(meas: Sequence[wording.Measurement], cols: Sequence[str]) -> l
         return []
     rows = [
         [
-            _ICON.get(f.severity, "✅") if f.severity != INFO else "✅",
+            _ICON.get(f.severity, "✅") if f.severity != Severity.INFO else "✅",
             cell(f.subject),
             code(f.column) if f.column else "",
             *[cell(wording.any_value(f.data.get(c))) for c in cols],
@@ -195,7 +195,7 @@ def _section(s: Section, report: Report) -> tuple[list[str], str]:
     c = wording.counts(s.findings)
     if s.status == "unavailable":
         return [], ""
-    icon = "❌" if c[ERROR] else "⚠️" if c[WARNING] else "✅"
+    icon = "❌" if c[Severity.ERROR] else "⚠️" if c[Severity.WARNING] else "✅"
     summary = f"{icon} {s.title}: {wording.counts_words(c)}"
     body: list[str] = []
     if s.note:
@@ -212,7 +212,9 @@ def _section(s: Section, report: Report) -> tuple[list[str], str]:
         body += [*_findings_table(others), ""]
     elif not s.findings and not s.note:
         body += ["No findings.", ""]
-    return _details(cell(summary), body, open_=bool(c[ERROR])), f"*{cell(summary)} (details in the full report).*"
+    return _details(
+        cell(summary), body, open_=bool(c[Severity.ERROR])
+    ), f"*{cell(summary)} (details in the full report).*"
 
 
 def _commits(report: Report) -> tuple[list[str], str]:
@@ -248,7 +250,7 @@ def _blocks(report: Report) -> list[_Block]:
     if report.dirty:
         notes.append(f"Uncommitted changes are included: {cell(', '.join(report.dirty[:5]))}.")
     if notes:
-        blocks.append(_Block(["> [!WARNING]", *[f"> {n}" for n in notes], ""]))
+        blocks.append(_Block(["> [!Severity.WARNING]", *[f"> {n}" for n in notes], ""]))
     for m in report.models:
         blocks.append(_Block(_gate(m)))
         blocks.append(_Block(_metrics(m), 6, f"*Metrics of {code(m.name)}: see the full report.*"))

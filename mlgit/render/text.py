@@ -5,9 +5,9 @@ from __future__ import annotations
 from mlgit.render import wording
 from mlgit.render.style import Style, table
 from mlgit.report.build import ModelReport, Report, Section
-from mlgit.results.finding import ERROR, INFO, WARNING
+from mlgit.results.finding import Severity
 
-_SEV_COLOR = {ERROR: "red", WARNING: "yellow", INFO: "dim"}
+_SEV_COLOR: dict[str, str] = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 _TREND_COLOR = {"better": "green", "worse": "red"}
 
 
@@ -79,7 +79,7 @@ def _section(s: Section, report: Report, style: Style) -> list[str]:
     if s.status == "unavailable":
         return []
     c = wording.counts(s.findings)
-    color = "red" if c[ERROR] else "yellow" if c[WARNING] else "green"
+    color = "red" if c[Severity.ERROR] else "yellow" if c[Severity.WARNING] else "green"
     lines = ["", style(f"{s.title}: {wording.counts_words(c)}", "bold", color)]
     if s.note:
         lines.append(f"  {s.note}")
@@ -93,7 +93,7 @@ def _section(s: Section, report: Report, style: Style) -> list[str]:
         lines.append("  drift against the base:")
         raw = [
             [
-                "ok" if f.severity == INFO else f.severity,
+                "ok" if f.severity == Severity.INFO else f.severity,
                 f.subject,
                 f.column or "",
                 *[wording.any_value(f.data.get(k)) for k in cols],

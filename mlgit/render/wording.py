@@ -8,9 +8,9 @@ from typing import Any
 
 from mlgit.repo.values import Scalar, number
 from mlgit.report.build import GateVerdict, MetricRow, Report
-from mlgit.results.finding import ERROR, INFO, WARNING, Finding
+from mlgit.results.finding import Finding, Severity
 
-SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
+SEVERITY_ORDER: dict[str, int] = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 VERDICT_WORD = {"pass": "PASS", "warn": "PASS WITH WARNINGS", "fail": "FAIL"}
 TREND_WORD = {
     "better": "better",
@@ -84,7 +84,7 @@ def baseline_words(g: GateVerdict) -> str:
 
 def counts(findings: Iterable[Finding]) -> dict[str, int]:
     """Findings per severity."""
-    out = {ERROR: 0, WARNING: 0, INFO: 0}
+    out: dict[str, int] = {Severity.ERROR: 0, Severity.WARNING: 0, Severity.INFO: 0}
     for f in findings:
         out[f.severity] = out.get(f.severity, 0) + 1
     return out
@@ -93,7 +93,7 @@ def counts(findings: Iterable[Finding]) -> dict[str, int]:
 def counts_words(c: Mapping[str, int]) -> str:
     """`2 errors, 1 warning` (info is not counted as a problem)."""
     parts = []
-    for sev, word in ((ERROR, "error"), (WARNING, "warning")):
+    for sev, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning")):
         if c.get(sev):
             parts.append(f"{c[sev]} {word}{'s' if c[sev] != 1 else ''}")
     return ", ".join(parts) or "no problems"

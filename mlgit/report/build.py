@@ -23,7 +23,9 @@ from mlgit.registry import tags as registry
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, metrics
 from mlgit.repo.values import Scalar, ValueFile, number
-from mlgit.results.finding import ERROR, WARNING, Finding
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity
+from mlgit.results.serialize import plain
 from mlgit.system import yamlsource
 
 SCHEMA = "mlgit.report/1"
@@ -254,7 +256,7 @@ class Section:
             "title": self.title,
             "status": self.status,
             "note": self.note,
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [plain(f) for f in self.findings],
         }
 
 
@@ -299,9 +301,9 @@ class Report:
     @property
     def verdict(self) -> str:
         """fail (a gate or an error finding fails) | warn (warnings, stale pipeline) | pass."""
-        if any(not m.gate.passed for m in self.models) or any(f.severity == ERROR for f in self.findings):
+        if any(not m.gate.passed for m in self.models) or any(f.severity == Severity.ERROR for f in self.findings):
             return "fail"
-        if any(f.severity == WARNING for f in self.findings) or self.stale is None:
+        if any(f.severity == Severity.WARNING for f in self.findings) or self.stale is None:
             return "warn"
         return "pass"
 
@@ -320,7 +322,7 @@ class Report:
             else:
                 n = len(g.failures)
                 parts.append(f"{m.name} would be rejected ({n} rule{'s' if n != 1 else ''} failed)")
-        errors = sum(1 for f in self.findings if f.severity == ERROR and not f.code.startswith(_GATE_CODES))
+        errors = sum(1 for f in self.findings if f.severity == Severity.ERROR and not f.code.startswith(_GATE_CODES))
         if errors:
             parts.append(f"{errors} check{'s' if errors != 1 else ''} failed")
         return "; ".join(parts) or "no models declared"
@@ -341,7 +343,7 @@ class Report:
             if self.stale is None
             else [{"stage": s.stage, "reasons": list(s.reasons)} for s in self.stale],
             "sections": [s.as_dict() for s in self.sections],
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [plain(f) for f in self.findings],
             "links": dict(self.links),
         }
 
@@ -386,13 +388,18 @@ def _external_section(key: str, title: str, module: str, call: Callable[[Any], I
         found = tuple(call(mod))
     except MlgitError as exc:
         msg = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
-        finding = Finding(f"report.{key}-not-run", WARNING, key, f"the {key} checks could not run: {msg}")
+        finding = Finding(
+            code=Code(f"report.{key}-not-run"),
+            severity=Severity.WARNING,
+            subject=key,
+            message=f"the {key} checks could not run: {msg}",
+        )
         return Section(key, title, "not-run", (finding,), note=msg)
     return Section(key, title, "findings" if found else "ok", found)
 
 
 # Codes the report shows in its own gate and pipeline sections; the rest of `check model` goes under "Model checks".
-_OWN_MODEL_CODES = ("model.baseline", "model.pipeline-", "model.metrics-missing", "model.rule-passed")
+_OWN_MODEL_CODES = (Code.MODEL_BASELINE, "model.pipeline-", Code.MODEL_METRICS_MISSING, Code.MODEL_RULE_PASSED)
 
 
 def _model_findings(mod: Any, root: Path, cfg: Config, base: str | None, stale: Any) -> list[Finding]:
@@ -411,8 +418,12 @@ def _model_findings(mod: Any, root: Path, cfg: Config, base: str | None, stale: 
 
 def _sections(root: Path, cfg: Config, base: str | None, stale: dict[str, list[str]] | None) -> tuple[Section, ...]:
     if cfg.datasets:
-        data = _external_section("data", "Data", "checks.data", lambda m: m.data_findings(root, cfg, names=(), base=base))
-        schema = _external_section("schema", "Schema", "checks.schema", lambda m: m.schema_findings(root, cfg, base=base))
+        data = _external_section(
+            "data", "Data", "checks.data", lambda m: m.data_findings(root, cfg, names=(), base=base)
+        )
+        schema = _external_section(
+            "schema", "Schema", "checks.schema", lambda m: m.schema_findings(root, cfg, base=base)
+        )
     else:
         data = Section("data", "Data", "ok", note=f"no datasets declared in {CONFIG_NAME}")
         schema = Section("schema", "Schema", "ok", note=f"no datasets declared in {CONFIG_NAME}")
@@ -644,7 +655,15 @@ def _line_in(root: Path, rel: str, keypath: Sequence[str | int]) -> int | None:
 def _gate_findings(root: Path, model: Model, g: GateVerdict, candidate: metrics.Snapshot | None) -> list[Finding]:
     out = []
     if g.status == "error":
-        out.append(Finding("model.gate-error", ERROR, model.name, f"{model.name}: {g.error}", file=CONFIG_NAME))
+        out.append(
+            Finding(
+                code=Code.MODEL_GATE_ERROR,
+                severity=Severity.ERROR,
+                subject=model.name,
+                message=f"{model.name}: {g.error}",
+                file=CONFIG_NAME,
+            )
+        )
     for r in g.failures:
         file: str | None = model.metrics[0] if model.metrics else None
         line = None
@@ -666,14 +685,26 @@ def _gate_findings(root: Path, model: Model, g: GateVerdict, candidate: metrics.
             "baseline": r.baseline,
             "threshold": r.threshold,
         }
-        out.append(Finding(r.code, ERROR, model.name, f"{model.name}: {r.metric}: {r.message}", file, line, data=data))
+        out.append(
+            Finding(
+                code=r.code,
+                severity=Severity.ERROR,
+                subject=model.name,
+                message=f"{model.name}: {r.metric}: {r.message}",
+                file=file,
+                line=line,
+                data=data,
+            )
+        )
     return out
 
 
 def _stale(root: Path, stale: dict[str, list[str]] | None) -> tuple[tuple[StaleStage, ...] | None, list[Finding]]:
     if stale is None:
         msg = "could not tell whether the pipeline is up to date ('dvc status' failed)"
-        return None, [Finding("pipeline.status-unknown", WARNING, "pipeline", msg)]
+        return None, [
+            Finding(code=Code.PIPELINE_STATUS_UNKNOWN, severity=Severity.WARNING, subject="pipeline", message=msg)
+        ]
     stages = tuple(StaleStage(s, tuple(r)) for s, r in stale.items())
     findings = []
     for s in stages:
@@ -689,13 +720,13 @@ def _stale(root: Path, stale: dict[str, list[str]] | None) -> tuple[tuple[StaleS
         why = ", ".join(s.reasons) or "changed"
         findings.append(
             Finding(
-                "pipeline.stale",
-                WARNING,
-                s.stage,
-                f"stage '{s.stage}' is stale ({why}): the committed outputs and metrics may not match the code; "
+                code=Code.PIPELINE_STALE,
+                severity=Severity.WARNING,
+                subject=s.stage,
+                message=f"stage '{s.stage}' is stale ({why}): the committed outputs and metrics may not match the code; "
                 "run 'dvc repro' and commit",
-                file,
-                line,
+                file=file,
+                line=line,
                 data={"reasons": list(s.reasons)},
             )
         )

@@ -1,22 +1,35 @@
-"""Findings: what every check yields, with a stable dotted code, so one run can report everything."""
+"""Findings: what every check yields, with a stable code from the catalogue, so one run can report everything."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
+from mlgit.results.codes import Code
 
 
-@dataclass(frozen=True)
+class Severity(str, Enum):
+    """How much a finding matters: errors fail a check, warnings are shown, infos are measurements."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     """One observation of a check (`data.out-of-range`, `model.metric-regressed`, ...)."""
 
-    code: str
-    severity: str  # error | warning | info
+    code: Code
+    severity: Severity
     subject: str  # the dataset, model or file it is about
     message: str
     file: str | None = None  # a repository file a reviewer should look at (for CI annotations)
@@ -24,20 +37,12 @@ class Finding:
     column: str | None = None  # a data column, when it is about one
     data: Mapping[str, Any] = field(default_factory=dict)  # measured values, counts, samples
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "subject": self.subject,
-            "message": self.message,
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "data": dict(self.data),
-        }
+    def __post_init__(self) -> None:
+        # A code or severity given as text must be one the catalogue declares: unknown ones fail here, at once.
+        object.__setattr__(self, "code", Code(self.code))
+        object.__setattr__(self, "severity", Severity(self.severity))
 
 
 def failed(findings: Iterable[Finding]) -> bool:
     """Whether any finding is an error."""
-    return any(f.severity == ERROR for f in findings)
+    return any(f.severity is Severity.ERROR for f in findings)

@@ -11,7 +11,8 @@ from mlgit.errors import EXIT_FAILED, EXIT_OK
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git
-from mlgit.results.finding import INFO, Finding, failed
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity, failed
 
 
 def data_base(root: Path, cfg: config.Config, base: str | None) -> tuple[str | None, Finding | None]:
@@ -35,10 +36,10 @@ def data_base(root: Path, cfg: config.Config, base: str | None) -> tuple[str | N
         ref = baseline.for_model(root, model.name, base, cfg.ci.default_branch, registry.events(root, model.name))
         return ref.commit, None
     note = Finding(
-        "check.base",
-        INFO,
-        "data",
-        f"--base {base} names a version of each model; data and schema are compared with the default branch",
+        code=Code.CHECK_BASE,
+        severity=Severity.INFO,
+        subject="data",
+        message=f"--base {base} names a version of each model; data and schema are compared with the default branch",
     )
     return None, note
 

@@ -17,6 +17,8 @@ from mlgit.render import progress
 from mlgit.render.style import Style
 from mlgit.render.style import table as text_table
 from mlgit.repo import git
+from mlgit.results.finding import Severity
+from mlgit.results.serialize import plain
 
 
 def _header(ds: config.Dataset, rows: int) -> tuple[str, ...]:
@@ -80,7 +82,7 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
                 "rows": inf.rows,
                 "columns": len(inf.schema.columns),
                 "notes": list(inf.notes),
-                "findings": [f.as_dict() for f in r.findings if f.severity != "info"],
+                "findings": [plain(f) for f in r.findings if f.severity is not Severity.INFO],
             }
         )
     if json:
