@@ -31,8 +31,9 @@ def _cli() -> list[str]:
 # race by construction (all read the same remote state, exactly one lease wins), whatever the machine's speed.
 # Later rounds run free. The wait is bounded so that a process failing before its push cannot hang the others.
 _BARRIER_HOOK = """#!/bin/sh
-[ -e "$GIT_DIR/mlgit-barrier-passed" ] && exit 0
-touch "$GIT_DIR/mlgit-barrier-passed" "$MLGIT_TEST_BARRIER/$$"
+passed="$(git rev-parse --absolute-git-dir)/mlgit-barrier-passed"
+[ -e "$passed" ] && exit 0
+touch "$passed" "$MLGIT_TEST_BARRIER/$$"
 i=0
 while [ "$(ls "$MLGIT_TEST_BARRIER" | wc -l)" -lt {n} ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
 exit 0
