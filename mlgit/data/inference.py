@@ -127,13 +127,32 @@ def _decide_text_types(lf: pl.LazyFrame, names: list[str], source: table.Source)
 
 def infer(name: str, source: table.Source) -> Inferred:
     """Infer a dataset's schema; raises table.TableError for data that cannot be read."""
-    import polars as pl
-
     problems = table.sniff(source)
     if problems:
         p = problems[0]
         raise table.TableError(p.code, p.message, p.file, hint="fix the data before inferring a schema from it")
     actual = table.column_types(source)
+    lf, types, exprs, stats, notes = _typed_stats(source, actual)
+    rows = int(stats["\x1frows"])
+    if rows == 0:
+        raise table.TableError(Code.DATA_NO_ROWS, f"{source.label} has no rows to infer a schema from", source.path)
+    low_card = []
+    for i, n in enumerate(exprs):
+        distinct = int(stats[f"{i}u"]) - (1 if stats[f"{i}n"] else 0)
+        if types[n] in ("string", "int") and 0 < distinct <= MAX_VALUES and rows >= MIN_ROWS_PER_VALUE * distinct:
+            low_card.append(n)
+    values = _distinct(lf, exprs, low_card, source)
+    columns = [_column(i, n, types[n], stats, values.get(n), rows) for i, n in enumerate(exprs)]
+    schema = Schema(columns=tuple(columns), rows_min=max(1, rows // 2), rows_max=rows * 2, dataset=name, path="")
+    return Inferred(schema, rows, tuple(notes))
+
+
+def _typed_stats(
+    source: table.Source, actual: dict[str, str]
+) -> tuple[pl.LazyFrame, dict[str, str], dict[str, pl.Expr], dict[str, Any], list[str]]:
+    """The columns' types, their coercing expressions and one pass of statistics over the data."""
+    import polars as pl
+
     lf = table.scan(source)
     types = dict(actual)
     try:
@@ -144,53 +163,37 @@ def infer(name: str, source: table.Source) -> Inferred:
         exprs = {
             n: table.coerce(pl.col(n), types[n]) if decided.get(n, "string") != "string" else pl.col(n) for n in actual
         }
-        stats = _stats(lf, exprs, types, source)
+        return lf, types, exprs, _stats(lf, exprs, types, source), notes
     except table.TableError as exc:
         if exc.code != Code.DATA_TYPE_MISMATCH or source.format == "parquet":
             raise
-        # A value past the type-inference window does not parse: decide each column's type from all values.
-        text_cols = [n for n, t in actual.items() if t != "string"]
-        lf = table.scan(source, dict.fromkeys(actual, "string"), as_text=list(actual))
-        decided, notes = _decide_text_types(lf, text_cols, source)
-        types.update(decided)
-        exprs = {n: table.coerce(pl.col(n), types[n]) if n in decided else pl.col(n) for n in actual}
-        stats = _stats(lf, exprs, types, source)
-    rows = int(stats["\x1frows"])
-    if rows == 0:
-        raise table.TableError(Code.DATA_NO_ROWS, f"{source.label} has no rows to infer a schema from", source.path)
-    low_card = []
-    for i, n in enumerate(exprs):
-        distinct = int(stats[f"{i}u"]) - (1 if stats[f"{i}n"] else 0)
-        if types[n] in ("string", "int") and 0 < distinct <= MAX_VALUES and rows >= MIN_ROWS_PER_VALUE * distinct:
-            low_card.append(n)
-    values = _distinct(lf, exprs, low_card, source)
-    columns = []
-    for i, n in enumerate(exprs):
-        t = types[n]
-        nulls = int(stats[f"{i}n"])
-        distinct = int(stats[f"{i}u"]) - (1 if nulls else 0)
-        kw: dict[str, Any] = {"nullable": nulls > 0}
-        if nulls:
-            kw["max_null_fraction"] = _nice_fraction(nulls / rows)
-        if n in values:
-            kw["values"] = tuple(values[n])
-        elif t in ("int", "float") and stats[f"{i}lo"] is not None:
-            lo, hi = widen(float(stats[f"{i}lo"]), float(stats[f"{i}hi"]), t == "int")
-            kw["min"], kw["max"] = (int(lo), int(hi)) if t == "int" else (lo, hi)
-        elif t in ("date", "datetime") and stats[f"{i}lo"] is not None:
-            # Timestamps grow with every batch: only a lower bound is safe (it catches epoch-zero garbage).
-            lo_v = stats[f"{i}lo"]
-            kw["min"] = lo_v.isoformat() if isinstance(lo_v, dt.date) else str(lo_v)
-        if t == "float" and int(stats.get(f"{i}nf") or 0):
-            kw["finite"] = False
-        if (
-            t in ("int", "string")
-            and n not in values
-            and rows >= MIN_ROWS_UNIQUE
-            and distinct == rows - nulls
-            and not nulls
-        ):
-            kw["unique"] = True
-        columns.append(Column(name=n, type=t, **kw))
-    schema = Schema(columns=tuple(columns), rows_min=max(1, rows // 2), rows_max=rows * 2, dataset=name, path="")
-    return Inferred(schema, rows, tuple(notes))
+    # A value past the type-inference window does not parse: decide each column's type from all values.
+    text_cols = [n for n, t in actual.items() if t != "string"]
+    lf = table.scan(source, dict.fromkeys(actual, "string"), as_text=list(actual))
+    decided, notes = _decide_text_types(lf, text_cols, source)
+    types.update(decided)
+    exprs = {n: table.coerce(pl.col(n), types[n]) if n in decided else pl.col(n) for n in actual}
+    return lf, types, exprs, _stats(lf, exprs, types, source), notes
+
+
+def _column(i: int, n: str, t: str, stats: dict[str, Any], values: list[Any] | None, rows: int) -> Column:
+    """One column of the inferred schema, from its statistics (`{i}n` nulls, `{i}u` distinct, `{i}lo`/`{i}hi`)."""
+    nulls = int(stats[f"{i}n"])
+    distinct = int(stats[f"{i}u"]) - (1 if nulls else 0)
+    kw: dict[str, Any] = {"nullable": nulls > 0}
+    if nulls:
+        kw["max_null_fraction"] = _nice_fraction(nulls / rows)
+    if values is not None:
+        kw["values"] = tuple(values)
+    elif t in ("int", "float") and stats[f"{i}lo"] is not None:
+        lo, hi = widen(float(stats[f"{i}lo"]), float(stats[f"{i}hi"]), t == "int")
+        kw["min"], kw["max"] = (int(lo), int(hi)) if t == "int" else (lo, hi)
+    elif t in ("date", "datetime") and stats[f"{i}lo"] is not None:
+        # Timestamps grow with every batch: only a lower bound is safe (it catches epoch-zero garbage).
+        lo_v = stats[f"{i}lo"]
+        kw["min"] = lo_v.isoformat() if isinstance(lo_v, dt.date) else str(lo_v)
+    if t == "float" and int(stats.get(f"{i}nf") or 0):
+        kw["finite"] = False
+    if t in ("int", "string") and values is None and rows >= MIN_ROWS_UNIQUE and distinct == rows - nulls and not nulls:
+        kw["unique"] = True
+    return Column(name=n, type=t, **kw)

@@ -6,6 +6,7 @@ A Content-Security-Policy forbids any fetch, so what a browser shows is exactly 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
 from mlgit import __version__
@@ -65,6 +66,21 @@ def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     return [lo + (hi - lo) * i / n for i in range(n + 1)]
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area of one chart: value range and the number of points along x."""
+
+    lo: float
+    hi: float
+    n: int
+
+    def x(self, i: int) -> float:
+        return PAD_L + ((W - PAD_L - PAD_R) * (i + 0.5) / self.n)
+
+    def y(self, v: float) -> float:
+        return PAD_T + (H - PAD_T - PAD_B) * (1 - (v - self.lo) / (self.hi - self.lo))
+
+
 def chart(metric: str, direction: str | None, points: Sequence[HistoryPoint]) -> str:
     """An inline SVG line chart of one metric across releases, this change highlighted; '' with < 1 value."""
     shown = [(p, p.values.get(metric)) for p in points]
@@ -74,67 +90,78 @@ def chart(metric: str, direction: str | None, points: Sequence[HistoryPoint]) ->
     values = [v for _, v in data]
     lo, hi = min(values), max(values)
     pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 0.05
-    lo, hi = lo - pad, hi + pad
-    pw, ph = W - PAD_L - PAD_R, H - PAD_T - PAD_B
-    n = len(data)
-
-    def x(i: int) -> float:
-        return PAD_L + (pw * (i + 0.5) / n)
-
-    def y(v: float) -> float:
-        return PAD_T + ph * (1 - (v - lo) / (hi - lo))
-
+    frame = _Frame(lo - pad, hi + pad, len(data))
     parts = [
         f'<svg class="chart" role="img" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
-        f'data-metric="{_e(metric)}" data-points="{n}" aria-label="{_e(metric)} across releases">'
+        f'data-metric="{_e(metric)}" data-points="{frame.n}" aria-label="{_e(metric)} across releases">',
+        *_axes(frame),
+        *_series(frame, data),
+        *_points(frame, data, direction),
+        f'<circle class="pt" cx="{PAD_L + 4}" cy="{H - 12}" r="4"/>'
+        f'<text x="{PAD_L + 12}" y="{H - 8}">release</text>'
+        f'<circle class="cur-same" cx="{PAD_L + 70}" cy="{H - 12}" r="5"/>'
+        f'<text x="{PAD_L + 80}" y="{H - 8}">this change (green: better, red: worse)</text>',
+        "</svg>",
     ]
-    for t in _ticks(lo, hi):
-        parts.append(f'<line class="grid" x1="{PAD_L}" x2="{W - PAD_R}" y1="{y(t):.1f}" y2="{y(t):.1f}"/>')
-        parts.append(f'<text x="{PAD_L - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{_e(f"{t:.4g}")}</text>')
-    parts.append(f'<line class="axis" x1="{PAD_L}" x2="{PAD_L}" y1="{PAD_T}" y2="{PAD_T + ph}"/>')
-    parts.append(f'<line class="axis" x1="{PAD_L}" x2="{W - PAD_R}" y1="{PAD_T + ph}" y2="{PAD_T + ph}"/>')
+    caption = metric + (f" ({direction} is better)" if direction else "")
+    return f'<figure class="chart"><figcaption>{_e(caption)}</figcaption>{"".join(parts)}</figure>'
+
+
+def _axes(f: _Frame) -> list[str]:
+    parts = []
+    for t in _ticks(f.lo, f.hi):
+        parts.append(f'<line class="grid" x1="{PAD_L}" x2="{W - PAD_R}" y1="{f.y(t):.1f}" y2="{f.y(t):.1f}"/>')
+        parts.append(f'<text x="{PAD_L - 6}" y="{f.y(t) + 4:.1f}" text-anchor="end">{_e(f"{t:.4g}")}</text>')
+    bottom = H - PAD_B
+    parts.append(f'<line class="axis" x1="{PAD_L}" x2="{PAD_L}" y1="{PAD_T}" y2="{bottom}"/>')
+    parts.append(f'<line class="axis" x1="{PAD_L}" x2="{W - PAD_R}" y1="{bottom}" y2="{bottom}"/>')
+    return parts
+
+
+def _series(f: _Frame, data: Sequence[tuple[HistoryPoint, float]]) -> list[str]:
+    """The released values as a line, and a dashed step from the last release to this change."""
+    parts = []
     released = [(i, v) for i, (p, v) in enumerate(data) if not p.current]
     if len(released) > 1:
-        pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in released)
+        pts = " ".join(f"{f.x(i):.1f},{f.y(v):.1f}" for i, v in released)
         parts.append(f'<polyline class="series" points="{pts}"/>')
     cur = [(i, v) for i, (p, v) in enumerate(data) if p.current]
     if cur and released:
         (i0, v0), (i1, v1) = released[-1], cur[0]
-        parts.append(f'<line class="pending" x1="{x(i0):.1f}" y1="{y(v0):.1f}" x2="{x(i1):.1f}" y2="{y(v1):.1f}"/>')
-    step = max(1, n // 8)  # label at most ~8 ticks so names stay readable
+        parts.append(
+            f'<line class="pending" x1="{f.x(i0):.1f}" y1="{f.y(v0):.1f}" x2="{f.x(i1):.1f}" y2="{f.y(v1):.1f}"/>'
+        )
+    return parts
+
+
+def _points(f: _Frame, data: Sequence[tuple[HistoryPoint, float]], direction: str | None) -> list[str]:
+    parts = []
+    released = [v for p, v in data if not p.current]
+    step = max(1, f.n // 8)  # label at most ~8 ticks so names stay readable
     for i, (p, v) in enumerate(data):
         klass = "pt"
         if p.current:
-            prev = released[-1][1] if released else None
+            prev = released[-1] if released else None
             if prev is None or direction is None or abs(v - prev) < 1e-12:
                 klass = "cur-same"
             else:
                 klass = "cur-good" if (v > prev) == (direction == "higher") else "cur-bad"
         r = 6 if p.current else 4
         parts.append(
-            f'<circle class="{klass}" data-label="{_e(p.label)}" cx="{x(i):.1f}" cy="{y(v):.1f}" r="{r}">'
+            f'<circle class="{klass}" data-label="{_e(p.label)}" cx="{f.x(i):.1f}" cy="{f.y(v):.1f}" r="{r}">'
             f"<title>{_e(p.label)}: {_e(wording.value(v))}</title></circle>"
         )
         if p.current or i % step == 0:
             weight = ' font-weight="bold"' if p.current else ""
             parts.append(
-                f'<text x="{x(i):.1f}" y="{PAD_T + ph + 16}" text-anchor="middle"{weight}>{_e(p.label)}</text>'
+                f'<text x="{f.x(i):.1f}" y="{H - PAD_B + 16}" text-anchor="middle"{weight}>{_e(p.label)}</text>'
             )
         if p.current:
             parts.append(
-                f'<text x="{x(i):.1f}" y="{y(v) - 10:.1f}" text-anchor="middle" font-weight="bold">'
+                f'<text x="{f.x(i):.1f}" y="{f.y(v) - 10:.1f}" text-anchor="middle" font-weight="bold">'
                 f"{_e(wording.value(v))}</text>"
             )
-    legend_y = H - 8
-    parts.append(
-        f'<circle class="pt" cx="{PAD_L + 4}" cy="{legend_y - 4}" r="4"/>'
-        f'<text x="{PAD_L + 12}" y="{legend_y}">release</text>'
-        f'<circle class="cur-same" cx="{PAD_L + 70}" cy="{legend_y - 4}" r="5"/>'
-        f'<text x="{PAD_L + 80}" y="{legend_y}">this change (green: better, red: worse)</text>'
-    )
-    parts.append("</svg>")
-    caption = metric + (f" ({direction} is better)" if direction else "")
-    return f'<figure class="chart"><figcaption>{_e(caption)}</figcaption>{"".join(parts)}</figure>'
+    return parts
 
 
 def _gate(m: ModelReport) -> str:

@@ -111,7 +111,24 @@ def run(where: Path | None) -> int:
     repo, remote, html = base / "repo", base / "dvc-remote", base / "report.html"
     shutil.copytree(resources.bundled("example_repo"), repo, ignore=shutil.ignore_patterns("__pycache__", ".venv"))
     d = _Demo(repo)
+    _new_repository(d, remote)
+    _first_release(d, repo)
+    _improving_branch(d, html)
+    _merge_and_stages(d)
+    _degrading_branch(d)
+    _bad_data_batch(d, repo)
+    d.say("Registry state (read back by GTO)")
+    try:
+        d.sh(process.tool("gto"), "show", label="gto show")
+    except MlgitError:
+        d.sh("git", "tag", "--list", "-n1")
+    sys.stdout.write(
+        f"\nThe demo repository is at {repo}\n(DVC remote: {remote})\nThe HTML report of the improving branch: {html}\n"
+    )
+    return 0
 
+
+def _new_repository(d: _Demo, remote: Path) -> None:
     d.say("1. A new ML repository: git + DVC, pipeline run, data and model pushed to a local DVC remote")
     d.git("init", "--quiet", "--initial-branch=main")
     d.dvc("init", "--quiet")
@@ -121,17 +138,20 @@ def run(where: Path | None) -> int:
     d.git("commit", "--quiet", "--message", "Breast-cancer classifier: baseline pipeline")
     d.dvc("push", "--quiet", show=True)
 
+
+def _first_release(d: _Demo, repo: Path) -> None:
     d.say("2. mlgit init writes mlgit.yaml and the CI workflows; schema infer writes reviewable data schemas")
     d.mlgit("init")
     _trust_model(repo)
     d.mlgit("schema", "infer")
     d.git("add", "--all")
     d.git("commit", "--quiet", "--message", "Add mlgit.yaml, CI workflows and data schemas")
-
     d.say("3. All checks pass on main; the first promotion has no baseline, so only absolute bounds apply")
     d.mlgit("check")
     d.mlgit("promote")
 
+
+def _improving_branch(d: _Demo, html: Path) -> None:
     d.say("4. A branch that improves the model (less regularization), and its pull-request report")
     d.git("checkout", "--quiet", "-b", "better-model")
     d.set_param("C", "1.0")
@@ -142,12 +162,13 @@ def run(where: Path | None) -> int:
     d.mlgit("report", "--format", "md")
     d.mlgit("report", "--output", str(html))
 
+
+def _merge_and_stages(d: _Demo) -> None:
     d.say("5. Merged to main and promoted: metrics improved, so a minor bump with lineage in the tag")
     d.git("checkout", "--quiet", "main")
     d.git("merge", "--quiet", "--no-ff", "better-model", "--message", "Merge better-model")
     d.mlgit("promote")
     d.sh("git", "tag", "--list", "-n1", "cancer-classifier@*")
-
     d.say("6. Stages: v0.1.0 to prod, then v0.2.0, then a rollback (GTO stage tags)")
     d.mlgit("assign", "cancer-classifier", "prod", "--version", "v0.1.0")
     d.mlgit("assign", "cancer-classifier", "prod")
@@ -155,6 +176,8 @@ def run(where: Path | None) -> int:
     d.mlgit("rollback", "cancer-classifier", "prod")
     d.mlgit("history", "cancer-classifier")
 
+
+def _degrading_branch(d: _Demo) -> None:
     d.say("7. A branch that degrades the model: the promotion gate refuses it (exit 1), no tag")
     d.git("checkout", "--quiet", "-b", "worse-model")
     d.set_param("C", "0.0003")
@@ -163,6 +186,8 @@ def run(where: Path | None) -> int:
     d.mlgit("promote", expect=1)
     d.git("checkout", "--quiet", "main")
 
+
+def _bad_data_batch(d: _Demo, repo: Path) -> None:
     d.say("8. A bad data batch on a branch: the data and schema checks catch it (exit 1)")
     d.git("checkout", "--quiet", "-b", "bad-batch")
     _bad_batch(repo)
@@ -173,13 +198,3 @@ def run(where: Path | None) -> int:
     d.mlgit("check", "data", "breast_cancer")
     d.git("checkout", "--quiet", "main")
     d.dvc("checkout", "--quiet", "--force")  # leave the repo as main describes it, so its checks pass
-
-    d.say("Registry state (read back by GTO)")
-    try:
-        d.sh(process.tool("gto"), "show", label="gto show")
-    except MlgitError:
-        d.sh("git", "tag", "--list", "-n1")
-    sys.stdout.write(
-        f"\nThe demo repository is at {repo}\n(DVC remote: {remote})\nThe HTML report of the improving branch: {html}\n"
-    )
-    return 0

@@ -151,21 +151,37 @@ def render(d: Detected, forge: str = "github") -> str:
         "version: 1",
         "",
         "# DVC-tracked tables that the checks read and that release lineage records (by DVC hash).",
+        *_datasets_block(d),
+        "",
+        "# Models: the artifact, its metrics and params files, and the promotion policy.",
+        *_models_block(d),
+        "",
+        "# Generated CI (mlgit ci generate).",
+        "ci:",
+        f"  forge: {forge:<21}# github | gitlab | none",
+        f"  default_branch: {_q(d.default_branch)}",
+        "",
     ]
-    if d.datasets:
-        out.append("datasets:")
-        for name, path, fmt in d.datasets:
-            out += [f"  {_q(name)}:", f"    path: {_q(path)}", f"    format: {fmt}"]
-    else:
-        out += [
+    return "\n".join(out)
+
+
+def _datasets_block(d: Detected) -> list[str]:
+    if not d.datasets:
+        return [
             "datasets: {}",
             "#  my-table:",
             "#    path: data/table.csv",
             "#    format: csv    # csv | parquet | jsonl",
         ]
-    out += ["", "# Models: the artifact, its metrics and params files, and the promotion policy."]
+    out = ["datasets:"]
+    for name, path, fmt in d.datasets:
+        out += [f"  {_q(name)}:", f"    path: {_q(path)}", f"    format: {fmt}"]
+    return out
+
+
+def _models_block(d: Detected) -> list[str]:
     if not d.models:
-        out += [
+        return [
             "# None detected: declare one like this, or add an 'artifacts:' section to dvc.yaml and re-run init.",
             "models: {}",
             "#  my-model:",
@@ -173,8 +189,7 @@ def render(d: Detected, forge: str = "github") -> str:
             "#    metrics: [metrics.json]",
             "#    params: [params.yaml]",
         ]
-    else:
-        out.append("models:")
+    out = ["models:"]
     for name, path, mfiles in d.models:
         out += [f"  {_q(name)}:", f"    path: {_q(path)}"]
         out.append(
@@ -185,36 +200,27 @@ def render(d: Detected, forge: str = "github") -> str:
         out.append(f"    params: [{', '.join(_q(p) for p in d.params.get(name, []))}]")
         if name in d.scoped:
             out.append(f"    datasets: [{', '.join(_q(n) for n in d.scoped[name])}]  # the datasets in its lineage")
-        out += [
-            "    policy:",
-            "      base: last-release       # compare with the last release tag; or 'main', or any git revision",
-            "      first_version: 0.1.0",
-            "      # One gate per metric. direction was guessed from the name: check it.",
-            "      # Optional per gate: min / max (absolute bounds), max_regression (absolute),",
-            "      # max_regression_rel (fraction of the baseline), min_improvement (absolute).",
-            "      # Without max_regression*, a gated metric may not get worse than the baseline at all;",
-            "      # init allows 2 % (max_regression_rel: 0.02) so an overall better model may trade a little.",
-        ]
-        gates = d.gates.get(name, [])
-        if gates:
-            out.append("      gates:")
-            for metric, direction in gates:
-                out += [
-                    f"        {_q(metric)}:",
-                    f"          direction: {direction}",
-                    "          max_regression_rel: 0.02",
-                ]
-        else:
-            out += ["      gates: {}   # no numeric metrics found yet: run the pipeline, then 'mlgit init --force'"]
-    out += [
-        "",
-        "# Generated CI (mlgit ci generate).",
-        "ci:",
-        f"  forge: {forge:<21}# github | gitlab | none",
-        f"  default_branch: {_q(d.default_branch)}",
-        "",
+        out += _policy_block(d.gates.get(name, []))
+    return out
+
+
+def _policy_block(gates: list[tuple[str, str]]) -> list[str]:
+    out = [
+        "    policy:",
+        "      base: last-release       # compare with the last release tag; or 'main', or any git revision",
+        "      first_version: 0.1.0",
+        "      # One gate per metric. direction was guessed from the name: check it.",
+        "      # Optional per gate: min / max (absolute bounds), max_regression (absolute),",
+        "      # max_regression_rel (fraction of the baseline), min_improvement (absolute).",
+        "      # Without max_regression*, a gated metric may not get worse than the baseline at all;",
+        "      # init allows 2 % (max_regression_rel: 0.02) so an overall better model may trade a little.",
     ]
-    return "\n".join(out)
+    if not gates:
+        return [*out, "      gates: {}   # no numeric metrics found yet: run the pipeline, then 'mlgit init --force'"]
+    out.append("      gates:")
+    for metric, direction in gates:
+        out += [f"        {_q(metric)}:", f"          direction: {direction}", "          max_regression_rel: 0.02"]
+    return out
 
 
 def run(cwd: Path, force: bool, forge: str | None = None) -> int:
