@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlgit import __version__
-from mlgit.cli.exit import guarded
-from mlgit.errors import EXIT_USAGE
+from mlgit.cli.exit import EXIT_USAGE, guarded
 
 
 class _Parser(argparse.ArgumentParser):
