@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,15 @@ def test_unexpected_error_exit_3_with_log(capsys: pytest.CaptureFixture[str], tm
     assert log.is_file() and "mlgit:" in log.read_text() and "kaput" in log.read_text()
 
 
+@pytest.fixture
+def _sigint_restored() -> Iterator[None]:
+    # The interrupt handler ignores further Ctrl-Cs; in this process that would outlive the test.
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("_sigint_restored")
 def test_interrupt_exit_130() -> None:
     def interrupted() -> int:
         raise KeyboardInterrupt
