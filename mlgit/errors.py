@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class Problem:
     """One thing wrong at one place in a file, shown as `file:line: key: message`."""
 
-    message: str
-    file: str | None = None
-    line: int | None = None
-    key: str | None = None
+    # A plain class rather than a dataclass: every `mlgit --help` imports this module, and dataclasses
+    # (with inspect) would add ~10 ms to it.
+    __slots__ = ("file", "key", "line", "message")
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, key: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.key = key
+
+    def _fields(self) -> tuple[str, str | None, int | None, str | None]:
+        return (self.message, self.file, self.line, self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Problem{self._fields()!r}"
 
     def __str__(self) -> str:
         where = ":".join(str(part) for part in (self.file, self.line) if part is not None)
@@ -88,6 +102,8 @@ class CommandFailed(MlgitError):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
+        import shlex
+
         head = f"command failed (exit {self.returncode}): {shlex.join(self.argv)}"
         shown = []
         for label, text in (("stderr", self.stderr), ("stdout", self.stdout)):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +64,8 @@ def guarded(func: Callable[[], int]) -> int:
 
 def interrupted() -> int:
     """Ctrl-C: one line and 130; a second Ctrl-C while saying so must not end in a traceback."""
+    import signal
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stderr.write("interrupted\n")
     return EXIT_INTERRUPTED

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit import __version__
@@ -148,11 +147,19 @@ def _parser() -> argparse.ArgumentParser:
 Handler = Callable[[Path, argparse.Namespace], int]
 
 
-@dataclass(frozen=True)
 class Command:
     """What a command path (`("check", "data")`) runs."""
 
-    handler: Handler
+    # Not a dataclass: importing dataclasses (and inspect) would add ~10 ms to every `mlgit --help`.
+    __slots__ = ("_handler",)
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    @property
+    def handler(self) -> Handler:
+        """Runs the command in a directory with the parsed arguments; returns its exit code."""
+        return self._handler
 
 
 def _init(cwd: Path, a: argparse.Namespace) -> int:

@@ -71,6 +71,17 @@ def test_help_is_fast_and_lazy() -> None:
     assert res.stdout.strip() == "[]"
 
 
+def test_help_loads_no_command_module_and_no_dataclasses() -> None:
+    # The dispatch table imports each command only when it runs; dataclasses (with inspect) costs ~10 ms.
+    code = (
+        "import sys; from mlgit.cli.main import main\n"
+        "try: main(['--help'])\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mlgit.cli.commands.') or m in ('dataclasses', 'inspect')))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_broken_pipe_is_never_reported_as_passed(tmp_path: Path) -> None:
     # `mlgit --help | head -c1`: the reader goes away before mlgit finished writing.
     script = (
