@@ -84,6 +84,10 @@ class InputError(MlgitError):
     """A file or value the command reads (data, metrics, a DVC file, a revision) is missing or malformed."""
 
 
+class MissingRevision(InputError):
+    """The baseline names a commit this clone lacks: the user fetches it; it says nothing about the model."""
+
+
 class Refused(MlgitError):
     """The command ran but declined to finish what was asked, as a failed check does (exit 1, not 2)."""
 

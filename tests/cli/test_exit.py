@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from mlgit.cli import exit as error_handler
-from mlgit.errors import CommandFailed, ConfigError, InputError, MlgitError, Problem, Refused, UsageError
+from mlgit.errors import (
+    CommandFailed,
+    ConfigError,
+    InputError,
+    MissingRevision,
+    MlgitError,
+    Problem,
+    Refused,
+    UsageError,
+)
 from mlgit.system import process
 
 
@@ -26,6 +35,7 @@ class _OwnConfigError(ConfigError):
         (ConfigError("bad key"), 2),
         (_OwnConfigError("bad key"), 2),
         (InputError("bad data"), 2),
+        (MissingRevision("unknown revision 'x'"), 2),
         (CommandFailed(["git", "status"], 128, "", "fatal: not a git repository"), 2),
         (MlgitError("plain"), 2),
         (KeyboardInterrupt(), 130),
