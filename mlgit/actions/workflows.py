@@ -182,7 +182,8 @@ def render(root: Path, cfg: Config, forge: str) -> dict[str, str | None]:
         try:
             body = env.get_template(target.template).render(ctx)
         except TemplateError as exc:
-            raise MlgitError(f"cannot render workflow template {target.template}: {exc}", code=3) from exc
+            # The templates ship with mlgit, so one that does not render is a bug in mlgit: exit 3 with the crash log.
+            raise RuntimeError(f"cannot render workflow template {target.template}: {exc}") from exc
         files[target.path] = generated.stamp(body, __version__, command)
     return files
 

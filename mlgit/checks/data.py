@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -582,14 +581,13 @@ def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
     try:
         sch = schemas.parse(schema_raw, schema_rel, _cache_dir(ctx.root)) if schema_raw is not None else None
     except MlgitError as exc:
-        m = re.search(r":(\d+):", exc.message)
         f = Finding(
             code=Code.DATA_INVALID_SCHEMA,
             severity=Severity.ERROR,
             subject=ds.name,
             message=exc.message,
             file=schema_rel,
-            line=int(m.group(1)) if m else None,
+            line=exc.line,
         )
         return DatasetResult(ds.name, ds.path, (f,), None, None, time.perf_counter() - started, False)
     if ctx.progress is not None:

@@ -9,7 +9,6 @@ nothing new), so the acceptance is always in the diff a reviewer reads.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,11 +179,6 @@ def merge(schema_side: Sequence[Change], data_side: Sequence[Change]) -> list[Ch
 # -- findings --------------------------------------------------------------------------------------------------
 
 
-def _line_of(message: str) -> int | None:
-    m = re.search(r":(\d+):", message)
-    return int(m.group(1)) if m else None
-
-
 def _parse(raw: bytes, source: str, root: Path) -> schemas.Schema:
     cache = root / ".git" / "mlgit"
     return schemas.parse(raw, source, cache if cache.parent.is_dir() else None)
@@ -263,7 +257,7 @@ def _dataset_findings(
                 subject=ds.name,
                 message=exc.message,
                 file=rel,
-                line=_line_of(exc.message),
+                line=exc.line,
             )
         ]
     old = _base_side(old_raw, blobs.get(prel), label, rel, root)

@@ -1,4 +1,4 @@
-"""Maps every way a command can end to an exit code and one clear message."""
+"""Maps every way a command can end to an exit code and one clear message: the only place codes are chosen."""
 
 from __future__ import annotations
 
@@ -8,7 +8,34 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlgit import __version__
-from mlgit.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_UNEXPECTED, MlgitError
+from mlgit.errors import CommandFailed, ConfigError, InputError, MlgitError, Refused, UsageError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNEXPECTED = 3
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+# Looked up along the exception's MRO, so a subclass not listed takes its parent's code; anything else is a bug.
+EXIT_CODES: dict[type[BaseException], int] = {
+    Refused: EXIT_FAILED,
+    UsageError: EXIT_USAGE,
+    ConfigError: EXIT_USAGE,
+    InputError: EXIT_USAGE,
+    CommandFailed: EXIT_USAGE,
+    MlgitError: EXIT_USAGE,
+    KeyboardInterrupt: EXIT_INTERRUPTED,
+    BrokenPipeError: EXIT_BROKEN_PIPE,
+}
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code a command ending with `exc` returns."""
+    for kind in type(exc).__mro__:
+        if kind in EXIT_CODES:
+            return EXIT_CODES[kind]
+    return EXIT_UNEXPECTED
 
 
 def _log_path() -> Path:
@@ -17,39 +44,52 @@ def _log_path() -> Path:
 
 
 def guarded(func: Callable[[], int]) -> int:
-    """Run a command: user errors exit 2 without a traceback, surprises exit 3 with a log to report."""
+    """Run a command: user errors exit with their type's code and no traceback, surprises exit 3 with a log."""
     try:
         return func()
+    except KeyboardInterrupt:
+        return interrupted()
     except MlgitError as exc:
         sys.stderr.write(f"error: {exc}\n")
-        return exc.code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
+        return exit_code(exc)
+    except BrokenPipeError as exc:
         # The reader went away (`mlgit ... | head`) before the command finished, so its result is unknown:
         # exit as a process killed by SIGPIPE does (128 + 13), never 0 ("passed").
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
+        return exit_code(exc)
     except Exception as exc:  # noqa: BLE001 - the last resort that turns a crash into a report
-        import platform
-        import traceback
+        return crashed(exc)
 
-        log = _log_path()
-        report = (
-            f"### version information\nmlgit: {__version__}\npython: {sys.version}\nplatform: {platform.platform()}\n"
-            f"argv: {sys.argv}\n\n### error\n{''.join(traceback.format_exception(exc))}"
-        )
-        try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(report)
-            where = f"the details are in {log}"
-        except OSError:
-            where = "the details follow"
-            sys.stderr.write(report)
-        sys.stderr.write(
-            f"An unexpected error has occurred: {type(exc).__name__}: {exc}\n"
-            f"This is a bug in mlgit; {where}. Please report it with that file attached.\n"
-        )
-        return EXIT_UNEXPECTED
+
+def interrupted() -> int:
+    """Ctrl-C: one line and 130; a second Ctrl-C while saying so must not end in a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr.write("interrupted\n")
+    return EXIT_INTERRUPTED
+
+
+def crashed(exc: BaseException) -> int:
+    """A bug: write a report with versions to paste into an issue, and exit 3."""
+    import platform
+    import traceback
+
+    log = _log_path()
+    report = (
+        f"### version information\nmlgit: {__version__}\npython: {sys.version}\nplatform: {platform.platform()}\n"
+        f"argv: {sys.argv}\n\n### error\n{''.join(traceback.format_exception(exc))}"
+    )
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(report)
+        where = f"the details are in {log}"
+    except OSError:
+        where = "the details follow"
+        sys.stderr.write(report)
+    sys.stderr.write(
+        f"An unexpected error has occurred: {type(exc).__name__}: {exc}\n"
+        f"This is a bug in mlgit; {where}. Please report it with that file attached.\n"
+    )
+    return EXIT_UNEXPECTED

@@ -1,15 +1,15 @@
-"""The command line: declares arguments and maps each command to one function call."""
+"""The command line: declares arguments, and maps each command path to one typed call of its `run`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from mlgit import __version__
-from mlgit.cli.exit import guarded
-from mlgit.errors import EXIT_USAGE
+from mlgit.cli.exit import EXIT_USAGE, guarded
+from mlgit.errors import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -140,70 +140,212 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-# Each command's module exposes `run(cwd, **arguments) -> int`, arguments named as declared above.
-_MODULES = {
-    "schema infer": "schema_infer",
-    "check": "check",
-    "check data": "check_data",
-    "check schema": "check_schema",
-    "check model": "check_model",
-    "registry": "registry",
-    "history": "history",
-    "assign": "assign",
-    "rollback": "rollback",
-    "deprecate": "deprecate",
-    "report": "report",
-    "comment": "comment",
-    "ci generate": "ci_generate",
-    "ci check": "ci_check",
+# -- dispatch ---------------------------------------------------------------------------------------------------
+# Each handler imports its command module only when called, so `mlgit --help` loads none of them, and names
+# every argument, so mypy checks the call against the command's `run` signature.
+
+Handler = Callable[[Path, argparse.Namespace], int]
+
+
+class Command:
+    """What a command path (`("check", "data")`) runs."""
+
+    # Not a dataclass: importing dataclasses (and inspect) would add ~10 ms to every `mlgit --help`.
+    __slots__ = ("_handler",)
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    @property
+    def handler(self) -> Handler:
+        """Runs the command in a directory with the parsed arguments; returns its exit code."""
+        return self._handler
+
+
+def _init(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import init
+
+    return init.run(cwd, force=a.force, forge=a.forge)
+
+
+def _metrics_diff(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import metrics_diff
+
+    return metrics_diff.run(cwd, base=a.base, model=a.model, as_json=a.json, show_all=a.show_all)
+
+
+def _promote(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import promote
+
+    return promote.run(
+        cwd,
+        model_name=a.model,
+        base=a.base,
+        dry_run=a.dry_run,
+        push=a.push,
+        allow_dirty=a.allow_dirty,
+        as_json=a.json,
+    )
+
+
+def _demo(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import demo
+
+    # The demo builds its own repository: -C has no meaning for it.
+    return demo.run(where=Path(a.dir) if a.dir else None)
+
+
+def _schema_infer(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import schema_infer
+
+    return schema_infer.run(cwd, datasets=a.datasets, force=a.force, json=a.json)
+
+
+def _check(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import check
+
+    return check.run(cwd, base=a.base, json=a.json)
+
+
+def _check_data(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import check_data
+
+    return check_data.run(cwd, datasets=a.datasets, base=a.base, json=a.json, no_cache=a.no_cache)
+
+
+def _check_schema(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import check_schema
+
+    return check_schema.run(cwd, base=a.base, json=a.json)
+
+
+def _check_model(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import check_model
+
+    return check_model.run(cwd, model=a.model, base=a.base, json=a.json)
+
+
+def _registry(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import registry
+
+    return registry.run(cwd, model=a.model, json=a.json)
+
+
+def _history(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import history
+
+    return history.run(cwd, model=a.model, json=a.json)
+
+
+def _assign(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import assign
+
+    return assign.run(cwd, model=a.model, stage=a.stage, version=a.version, push=a.push, json=a.json)
+
+
+def _rollback(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import rollback
+
+    return rollback.run(cwd, model=a.model, stage=a.stage, push=a.push, json=a.json)
+
+
+def _deprecate(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import deprecate
+
+    return deprecate.run(cwd, model=a.model, push=a.push, json=a.json)
+
+
+def _report(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import report
+
+    return report.run(cwd, base=a.base, format=a.format, output=a.output, force=a.force)
+
+
+def _comment(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import comment
+
+    return comment.run(cwd, forge=a.forge, pr=a.pr, file=a.file, dry_run=a.dry_run)
+
+
+def _ci_generate(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import ci_generate
+
+    return ci_generate.run(cwd, forge=a.forge, force=a.force)
+
+
+def _ci_check(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import ci_check
+
+    return ci_check.run(cwd, forge=a.forge, json=a.json)
+
+
+# One entry per runnable parser path; a parent path not listed here (`metrics`, `schema`, `ci`) needs a subcommand.
+COMMANDS: dict[tuple[str, ...], Command] = {
+    ("init",): Command(_init),
+    ("metrics", "diff"): Command(_metrics_diff),
+    ("promote",): Command(_promote),
+    ("demo",): Command(_demo),
+    ("schema", "infer"): Command(_schema_infer),
+    ("check",): Command(_check),
+    ("check", "data"): Command(_check_data),
+    ("check", "schema"): Command(_check_schema),
+    ("check", "model"): Command(_check_model),
+    ("registry",): Command(_registry),
+    ("history",): Command(_history),
+    ("assign",): Command(_assign),
+    ("rollback",): Command(_rollback),
+    ("deprecate",): Command(_deprecate),
+    ("report",): Command(_report),
+    ("comment",): Command(_comment),
+    ("ci", "generate"): Command(_ci_generate),
+    ("ci", "check"): Command(_ci_check),
+    # mlgit:dispatch-end (new subcommands are dispatched above this line)
 }
 
 
-def _needs_subcommand(command: str) -> int:
-    sys.stderr.write(f"error: 'mlgit {command}' needs a subcommand; see 'mlgit {command} --help'\n")
-    return EXIT_USAGE
+def subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser] | None:
+    """The parser's sub-command action, if it has one (argparse offers no public accessor)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run one command; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    cwd = Path(args.cwd)
-    if not cwd.is_dir():
-        sys.stderr.write(f"error: -C {args.cwd}: no such directory\n")
-        return EXIT_USAGE
-    if args.command is None:
+def command_path(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, ...]:
+    """The sub-command names the user gave, outermost first (`mlgit check data` -> `("check", "data")`)."""
+    path: list[str] = []
+    action = subparsers(parser)
+    while action is not None and getattr(args, action.dest, None) is not None:
+        name = getattr(args, action.dest)
+        path.append(name)
+        action = subparsers(action.choices[name])
+    return tuple(path)
+
+
+def dispatch(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, commands: Mapping[tuple[str, ...], Command] = COMMANDS
+) -> int:
+    """Run the command the parsed arguments name; a parent command without its subcommand is a usage error."""
+    path = command_path(parser, args)
+    if not path:
         parser.print_help()
         return EXIT_USAGE
-    if args.command == "init":
-        from mlgit.cli.commands import init
+    command = commands.get(path)
+    if command is None:
+        name = " ".join(path)
+        raise UsageError(f"'mlgit {name}' needs a subcommand; see 'mlgit {name} --help'")
+    return command.handler(Path(args.cwd), args)
 
-        return guarded(lambda: init.run(cwd, force=args.force, forge=args.forge))
-    if args.command == "metrics":
-        if args.metrics_command is None:
-            return _needs_subcommand("metrics")
-        from mlgit.cli.commands import metrics_diff
 
-        return guarded(lambda: metrics_diff.run(cwd, args.base, args.model, args.json, args.show_all))
-    if args.command == "promote":
-        from mlgit.cli.commands import promote
+def main(argv: Sequence[str] | None = None, commands: Mapping[tuple[str, ...], Command] = COMMANDS) -> int:
+    """Parse arguments and run one command; returns the exit code."""
+    # Parsing is guarded too, so a Ctrl-C that lands before the command starts still ends in one line, not a traceback.
+    return guarded(lambda: _parse_and_dispatch(argv, commands))
 
-        return guarded(
-            lambda: promote.run(cwd, args.model, args.base, args.dry_run, args.push, args.allow_dirty, args.json)
-        )
-    if args.command == "demo":
-        from mlgit.cli.commands import demo
 
-        return guarded(lambda: demo.run(Path(args.dir) if args.dir else None))
-    if args.command in {key.split()[0] for key in _MODULES}:
-        import importlib
-
-        sub_name = {"schema": "schema_command", "check": "check_command", "ci": "ci_command"}.get(args.command)
-        key = args.command if sub_name is None else f"{args.command} {getattr(args, sub_name) or ''}".strip()
-        if key not in _MODULES:
-            return _needs_subcommand(args.command)
-        module = importlib.import_module(f"mlgit.cli.commands.{_MODULES[key]}")
-        kwargs = {k: v for k, v in vars(args).items() if k not in {"command", "cwd"} and not k.endswith("_command")}
-        return guarded(lambda: int(module.run(cwd, **kwargs)))
-    # mlgit:dispatch-end (new subcommands are dispatched above this line)
-    raise AssertionError(args.command)
+def _parse_and_dispatch(argv: Sequence[str] | None, commands: Mapping[tuple[str, ...], Command]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not Path(args.cwd).is_dir():
+        raise UsageError(f"-C {args.cwd}: no such directory")
+    return dispatch(parser, args, commands)

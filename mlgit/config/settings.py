@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgit import __version__
-from mlgit.errors import MlgitError
+from mlgit.errors import ConfigError, MlgitError, Problem, UsageError
 from mlgit.results.finding import Severity
 from mlgit.system import jsoncache, yamlsource
 
@@ -174,14 +174,14 @@ class Config:
             if len(self.models) == 1:
                 return self.models[0]
             if not self.models:
-                raise MlgitError(
+                raise ConfigError(
                     f"{CONFIG_NAME} declares no models", hint="add one under 'models:' or run 'mlgit init --force'"
                 )
-            raise MlgitError(f"{CONFIG_NAME} declares several models; name one of: {', '.join(names)}")
+            raise UsageError(f"{CONFIG_NAME} declares several models; name one of: {', '.join(names)}")
         for m in self.models:
             if m.name == name:
                 return m
-        raise MlgitError(f"unknown model {name!r}; {CONFIG_NAME} declares: {', '.join(names) or '(none)'}")
+        raise UsageError(f"unknown model {name!r}; {CONFIG_NAME} declares: {', '.join(names) or '(none)'}")
 
     def datasets_of(self, model: Model) -> tuple[Dataset, ...]:
         """The datasets a model's lineage records."""
@@ -287,15 +287,20 @@ def _cache_file(root: Path, raw: bytes) -> Path | None:
 def _validate(raw: bytes) -> dict[str, Any]:
     data = yamlsource.load(raw, CONFIG_NAME)
     if data is None:
-        raise MlgitError(f"{CONFIG_NAME} is empty", hint="run 'mlgit init --force' to write a working one")
+        raise ConfigError(f"{CONFIG_NAME} is empty", hint="run 'mlgit init --force' to write a working one")
     if not isinstance(data, dict):
-        raise MlgitError(f"{CONFIG_NAME}:1: the top level must be a mapping of keys (version, datasets, models, ci)")
+        raise ConfigError(
+            "the top level must be a mapping of keys (version, datasets, models, ci)", file=CONFIG_NAME, line=1
+        )
     dups = yamlsource.duplicate_keys(raw)
     if dups:
-        listed = "\n  ".join(
-            f"{CONFIG_NAME}:{line}: {path}: duplicate key (YAML would keep only the last)" for path, line in dups
+        raise ConfigError(
+            "invalid configuration",
+            problems=[
+                Problem("duplicate key (YAML would keep only the last)", file=CONFIG_NAME, line=line, key=path)
+                for path, line in dups
+            ],
         )
-        raise MlgitError(f"invalid configuration:\n  {listed}")
     from pydantic import ValidationError
 
     from mlgit.config import schema as config_schema
@@ -303,15 +308,15 @@ def _validate(raw: bytes) -> dict[str, Any]:
     try:
         normalized = config_schema.validate(data)
     except ValidationError as exc:
-        lines = yamlsource.validation_problems(raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference")
-        raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        problems = yamlsource.validation_problems(raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference")
+        raise ConfigError("invalid configuration", problems=problems) from None
     refs = config_schema.cross_reference_errors(normalized)
     if refs:
-        lines = [
-            f"{CONFIG_NAME}:{yamlsource.line_of(raw, list(loc))}: {'.'.join(map(str, loc[:-1]))}: {msg}"
+        problems = [
+            Problem(msg, file=CONFIG_NAME, line=yamlsource.line_of(raw, list(loc)), key=".".join(map(str, loc[:-1])))
             for loc, msg in refs
         ]
-        raise MlgitError("invalid configuration:\n  " + "\n  ".join(lines))
+        raise ConfigError("invalid configuration", problems=problems)
     return normalized
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgit import __version__
-from mlgit.errors import MlgitError
+from mlgit.errors import ConfigError
 from mlgit.system import jsoncache, yamlsource
 
 TYPES = ("int", "float", "string", "bool", "date", "datetime", "other")
@@ -136,9 +136,11 @@ def line_map(raw: bytes) -> dict[str, int]:
 def _validate(raw: bytes, source: str) -> dict[str, Any]:
     data = yamlsource.load(raw, source)
     if data is None:
-        raise MlgitError(f"{source} is empty", hint="run 'mlgit schema infer --force' to write it again")
+        raise ConfigError(f"{source} is empty", hint="run 'mlgit schema infer --force' to write it again")
     if not isinstance(data, dict):
-        raise MlgitError(f"{source}:1: the top level must be a mapping (version, rows, columns, accepted_breaking)")
+        raise ConfigError(
+            "the top level must be a mapping (version, rows, columns, accepted_breaking)", file=source, line=1
+        )
     from pydantic import ValidationError
 
     from mlgit.data import schema_format
@@ -147,7 +149,7 @@ def _validate(raw: bytes, source: str) -> dict[str, Any]:
         return schema_format.SchemaFile.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
         problems = yamlsource.validation_problems(raw, source, exc.errors(), "the README's schema file reference")
-        raise MlgitError("invalid schema file:\n  " + "\n  ".join(problems)) from None
+        raise ConfigError("invalid schema file", problems=problems) from None
 
 
 def _cached(raw: bytes, source: str, cache_dir: Path | None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgit.errors import MlgitError
+from mlgit.errors import MissingRevision, MlgitError
 from mlgit.repo import git
 
 if TYPE_CHECKING:
@@ -49,11 +49,13 @@ def merge_base_with_default(root: Path, default_branch: str | None) -> Baseline:
         if base is not None:
             return Baseline("branch", f"{branch} (merge-base {base[:8]})", base)
     if git.branch_ref(root, branch) is None:
-        raise MlgitError(f"the base branch '{branch}' is not in this clone", hint=_FETCH_HINT.format(branch=branch))
+        raise MissingRevision(
+            f"the base branch '{branch}' is not in this clone", hint=_FETCH_HINT.format(branch=branch)
+        )
     if git.head(root) is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
     if git.is_shallow(root):
-        raise MlgitError(
+        raise MissingRevision(
             f"this shallow clone does not reach the merge-base of HEAD and '{branch}'",
             hint="run 'git fetch --unshallow' (in GitHub Actions: actions/checkout with fetch-depth: 0)",
         )
@@ -67,7 +69,7 @@ def revision(root: Path, rev: str) -> Baseline:
         hint = "check the name, or fetch it: 'git fetch origin REV'"
         if git.is_shallow(root):
             hint = "this is a shallow clone: 'git fetch --unshallow', or fetch that revision"
-        raise MlgitError(f"unknown revision '{rev}'", hint=hint)
+        raise MissingRevision(f"unknown revision '{rev}'", hint=hint)
     return Baseline("rev", f"{rev} ({commit[:8]})" if not commit.startswith(rev) else commit[:8], commit)
 
 
@@ -87,10 +89,12 @@ def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
     if held is None:
         hint = f"assign one first: mlgit assign {model} {name}"
         if git.is_shallow(root) or not evts:
+            # The tags may be in the remote only: the user has to fetch, so it is not a verdict on the model.
             hint = "fetch the registry tags first: 'git fetch --tags' (in GitHub Actions: fetch-depth: 0); or " + hint
+            raise MissingRevision(f"no version of {model} is assigned to stage '{name}'", hint=hint)
         raise MlgitError(f"no version of {model} is assigned to stage '{name}'", hint=hint)
     if git.resolve(root, held.commit) is None:
-        raise MlgitError(
+        raise MissingRevision(
             f"{model} {held.label} (stage {name}) is at commit {held.commit[:8]}, which this clone does not have",
             hint=f"fetch it: 'git fetch origin {held.commit}', or 'git fetch --unshallow'",
         )

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from mlgit.errors import MlgitError
+from mlgit.errors import InputError, MlgitError
 from mlgit.system import yamlsource
 
 Scalar = int | float | str | bool | None
@@ -49,7 +49,7 @@ def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, Scalar]:
         except UnicodeDecodeError:
             raise MlgitError(f"{label}: not UTF-8 text") from None
         except json.JSONDecodeError as exc:
-            raise MlgitError(f"{label}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+            raise InputError(f"invalid JSON: {exc.msg}", file=label, line=exc.lineno) from None
     elif kind == "yaml":
         data = yamlsource.load(raw, label)
     else:

@@ -17,7 +17,7 @@ from typing import Any
 
 from mlgit import __version__
 from mlgit.config.settings import CONFIG_NAME, Config, Model
-from mlgit.errors import MlgitError
+from mlgit.errors import MissingRevision, MlgitError
 from mlgit.registry import baseline, gate, policy
 from mlgit.registry import tags as registry
 from mlgit.repo import dvc as pipeline
@@ -624,9 +624,9 @@ def _gate(
     on_head = [e for e in registry.releases(evts) if e.commit == head]
     try:
         result = gate.evaluate(root, cfg, model, None, spec, evts)
+    except MissingRevision:
+        raise  # a missing base is the user's to fix, not a model failure
     except MlgitError as exc:
-        if exc.hint and "fetch" in exc.hint:
-            raise  # a missing base is the user's to fix, not a model failure
         return GateVerdict(Side("none", "unknown", None), "error", error=str(exc)), None
     d = result.decision
     side = Side.of(result.baseline)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgit.errors import MlgitError
+from mlgit.errors import CommandFailed, MlgitError
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,6 @@ class Completed:
     def err(self) -> str:
         """Standard error decoded as UTF-8."""
         return self.stderr.decode("utf-8", "replace")
-
-
-class CommandError(MlgitError):
-    """An external command exited non-zero where success was required."""
-
-    def __init__(self, result: Completed) -> None:
-        detail = (result.err.strip() or result.out.strip() or "(no output)").splitlines()
-        tail = "\n".join("    " + line for line in detail[-15:])
-        super().__init__(f"command failed (exit {result.returncode}): {' '.join(result.args)}\n{tail}")
-        self.result = result
 
 
 def _clean_env(env: Mapping[str, str] | None) -> dict[str, str]:
@@ -88,7 +78,7 @@ def run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> Completed:
-    """Run a command, capturing output; raise CommandError on failure when `check`."""
+    """Run a command, capturing output; raise CommandFailed (its line, code and output) on failure when `check`."""
     try:
         proc = subprocess.run(
             list(args),
@@ -102,7 +92,7 @@ def run(
         raise MlgitError(f"cannot run '{args[0]}': not found", hint=f"install {Path(args[0]).name}") from exc
     result = Completed(tuple(args), proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
-        raise CommandError(result)
+        raise CommandFailed(result.args, result.returncode, result.out, result.err)
     return result
 
 

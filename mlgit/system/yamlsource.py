@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mlgit.errors import MlgitError
+from mlgit.errors import InputError, Problem
 
 
 def _loader() -> Any:
@@ -22,12 +22,12 @@ def load(text: bytes | str, source: str) -> Any:
         return yaml.load(text, Loader=_loader())  # noqa: S506 - the loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise MlgitError(f"{where}: invalid YAML: {exc.problem or exc}") from None
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(f"invalid YAML: {exc.problem or exc}", file=source, line=line) from None
     except yaml.YAMLError as exc:
-        raise MlgitError(f"{source}: invalid YAML: {exc}") from None
+        raise InputError(f"invalid YAML: {exc}", file=source) from None
     except UnicodeDecodeError as exc:
-        raise MlgitError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=source) from None
 
 
 def line_of(text: bytes | str, path: Sequence[str | int]) -> int | None:
@@ -84,18 +84,17 @@ def duplicate_keys(text: bytes | str) -> list[tuple[str, int]]:
     return found
 
 
-def validation_problems(raw: bytes, source: str, errors: list[Any], reference: str) -> list[str]:
-    """pydantic's errors as `file:line: key.path: message` lines (`reference`: where the keys are documented)."""
+def validation_problems(raw: bytes, source: str, errors: list[Any], reference: str) -> list[Problem]:
+    """pydantic's errors, each placed at its file, line and key path (`reference`: where the keys are documented)."""
     problems = []
     for err in errors:
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))]
         keypath = ".".join(str(p) for p in loc) or "(top level)"
         line = line_of(raw, loc)
-        where = f"{source}:{line}" if line else source
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key (see {reference} for the keys allowed here)"
         elif err["type"] == "missing":
             msg = "required key is missing"
-        problems.append(f"{where}: {keypath}: {msg}")
+        problems.append(Problem(msg, file=source, line=line or None, key=keypath))
     return problems

@@ -6,8 +6,8 @@ import json as jsonlib
 import sys
 from pathlib import Path
 
+from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
-from mlgit.errors import EXIT_FAILED, EXIT_OK
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git

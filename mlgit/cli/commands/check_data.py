@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.checks import data as datacheck
+from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
-from mlgit.errors import EXIT_FAILED, EXIT_OK
 from mlgit.render import datachecks, progress
 from mlgit.render import findings as shared
 from mlgit.render.style import Style

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from mlgit.checks import model as modelcheck
+from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
-from mlgit.errors import EXIT_FAILED, EXIT_OK, MlgitError
+from mlgit.errors import MlgitError
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git

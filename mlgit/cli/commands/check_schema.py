@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from mlgit.checks import schema as schemadiff
+from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
-from mlgit.errors import EXIT_FAILED, EXIT_OK
 from mlgit.registry import baseline
 from mlgit.render import datachecks
 from mlgit.render import findings as shared

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from mlgit.actions import generated, workflows
+from mlgit.cli.exit import EXIT_FAILED
 from mlgit.config import settings as config
-from mlgit.errors import EXIT_FAILED
 from mlgit.render.style import Style
 from mlgit.repo import git
 

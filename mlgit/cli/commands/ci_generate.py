@@ -9,7 +9,7 @@ from mlgit.actions import generated, workflows
 from mlgit.cli.commands.ci_check import colored_diff, explain
 from mlgit.config import settings as config
 from mlgit.config.settings import Config
-from mlgit.errors import EXIT_FAILED, MlgitError
+from mlgit.errors import Refused
 from mlgit.render.style import Style
 from mlgit.repo import git
 
@@ -71,9 +71,8 @@ def run(cwd: Path, forge: str | None, force: bool) -> int:
         sys.stdout.write("Commit the generated files; 'mlgit ci check' tells when they need regenerating.\n")
     left = kept(done)
     if left:
-        raise MlgitError(
+        raise Refused(
             f"not overwriting {', '.join(left)}: {'it holds' if len(left) == 1 else 'they hold'} changes mlgit did not make",
             hint="move the changes into mlgit.yaml, or pass --force to replace (the diff above shows what is lost)",
-            code=EXIT_FAILED,
         )
     return 0

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.actions import tags as release
+from mlgit.cli.exit import EXIT_FAILED
 from mlgit.config import settings as config
-from mlgit.errors import EXIT_FAILED, MlgitError
+from mlgit.errors import MlgitError
 from mlgit.registry import baseline, gate, lineage, policy
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.checks import data as datacheck
+from mlgit.cli.exit import EXIT_OK
 from mlgit.config import settings as config
 from mlgit.data import inference, table
 from mlgit.data import schema as schemas
-from mlgit.errors import EXIT_OK, MlgitError
+from mlgit.errors import MlgitError
 from mlgit.render import progress
 from mlgit.render.style import Style
 from mlgit.render.style import table as text_table

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,15 @@ def test_unexpected_error_exit_3_with_log(capsys: pytest.CaptureFixture[str], tm
     assert log.is_file() and "mlgit:" in log.read_text() and "kaput" in log.read_text()
 
 
+@pytest.fixture
+def _sigint_restored() -> Iterator[None]:
+    # The interrupt handler ignores further Ctrl-Cs; in this process that would outlive the test.
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("_sigint_restored")
 def test_interrupt_exit_130() -> None:
     def interrupted() -> int:
         raise KeyboardInterrupt
@@ -58,6 +69,17 @@ def test_help_is_fast_and_lazy() -> None:
     code = "import sys, mlgit.cli.main; mlgit.cli.main._parser(); print(sorted(m for m in ('pydantic', 'dvc', 'yaml', 'jinja2', 'polars', 'pandas') if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]"
+
+
+def test_help_loads_no_command_module_and_no_dataclasses() -> None:
+    # The dispatch table imports each command only when it runs; dataclasses (with inspect) costs ~10 ms.
+    code = (
+        "import sys; from mlgit.cli.main import main\n"
+        "try: main(['--help'])\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mlgit.cli.commands.') or m in ('dataclasses', 'inspect')))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_broken_pipe_is_never_reported_as_passed(tmp_path: Path) -> None:
