@@ -179,25 +179,25 @@ def test_mixed_types_in_a_column_are_counted_with_samples(repo: Path, mlgit) -> 
     assert "not readable as float" in str(found["x"]["message"])
 
 
-def test_unchanged_data_is_served_from_the_cache_fast(repo: Path, mlgit) -> None:
+def test_unchanged_data_is_served_from_the_cache_without_reading_it(repo: Path, mlgit) -> None:
     first = mlgit(repo, "check", "data", "--json")
     assert json.loads(first.out)["datasets"][0]["cached"] is True  # infer's own check filled the cache
     (repo / "data/t.csv").write_text(csv_text(rows(201)))
     miss = json.loads(mlgit(repo, "check", "data", "--json").out)
     assert miss["datasets"][0]["cached"] is False and miss["datasets"][0]["rows"] == 201
-    # A whole process, as a user runs it; a cache hit imports neither polars nor pydantic.
+    # A whole process, as a user runs it: a cache hit imports neither polars nor pydantic and never opens the
+    # data file (an audit hook sees every open); the work is counted, not timed, so machine speed cannot matter.
     probe = (
-        "import sys, time; t = time.perf_counter(); from mlgit.cli.main import main; code = main(sys.argv[1:]); "
-        "print(code, 'polars' in sys.modules, 'pydantic' in sys.modules, time.perf_counter() - t, file=sys.stderr)"
+        "import sys; opened = []; "
+        "sys.addaudithook(lambda e, a: opened.append(str(a[0])) if e == 'open' and str(a[0]).endswith('t.csv') else None); "
+        "from mlgit.cli.main import main; code = main(sys.argv[1:]); "
+        "print(code, 'polars' in sys.modules, 'pydantic' in sys.modules, len(opened), file=sys.stderr)"
     )
     args = [sys.executable, "-c", probe, "-C", str(repo), "check", "data", "--json"]
-    started = time.perf_counter()
     res = subprocess.run(args, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    code, polars_loaded, pydantic_loaded, inner = res.stderr.split()
-    assert (code, polars_loaded, pydantic_loaded) == ("0", "False", "False"), res.stderr
+    code, polars_loaded, pydantic_loaded, opens = res.stderr.split()
+    assert (code, polars_loaded, pydantic_loaded, opens) == ("0", "False", "False", "0"), res.stderr
     assert json.loads(res.stdout)["datasets"][0]["cached"] is True
-    assert float(inner) < 0.3 and wall < 1.0, (inner, wall)
 
 
 def test_fifty_datasets_one_changed_costs_about_one(tmp_path: Path, mlgit) -> None:

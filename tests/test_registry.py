@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -182,7 +181,7 @@ def _cli() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "mlgit"]
 
 
-def test_listing_1500_tags_takes_under_half_a_second(tmp_path: Path) -> None:
+def test_listing_1500_tags_reads_git_once(tmp_path: Path) -> None:
     repo = tmp_path / "big"
     kinds = build_repo(repo, 1500)
     assert sum(kinds.values()) == 1500
@@ -191,13 +190,18 @@ def test_listing_1500_tags_takes_under_half_a_second(tmp_path: Path) -> None:
     first = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, check=True)
     doc = json.loads(first.stdout)
     assert len(doc["models"]) == 5 and sum(len(m["versions"]) for m in doc["models"]) == kinds["registration"]
-    samples = []
-    for _ in range(3):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=repo, env=env, capture_output=True, check=True)
-        samples.append(time.perf_counter() - start)
-    # The minimum: the machine is shared, and a busy neighbour only ever adds time.
-    assert min(samples) <= 0.5, f"mlgit registry took {statistics.median(samples):.3f}s (median) on 1,500 tags"
+    # Its cost is one `git for-each-ref` whatever the number of tags: counted by a `git` on PATH that logs
+    # each call and runs the real one (a timing would depend on the machine; benchmarks/registry.py times it).
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    log = tmp_path / "git-calls.log"
+    real = shutil.which("git")
+    (shim / "git").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    (shim / "git").chmod(0o755)
+    path = f"{shim}{os.pathsep}{env.get('PATH', '')}"
+    subprocess.run(cmd, cwd=repo, env={**env, "PATH": path}, capture_output=True, check=True)
+    runs = log.read_text().splitlines()
+    assert [r for r in runs if r.startswith("for-each-ref")] == [runs[-1]] and len(runs) <= 3, runs
 
 
 def test_agrees_with_gto_on_a_generated_registry(tmp_path: Path, mlgit) -> None:
