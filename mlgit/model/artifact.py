@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgit.config.settings import Golden, Model
+from mlgit.config.settings import Golden, GoldenOutput, Model
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.results.codes import Code
@@ -472,45 +472,15 @@ def _describe(arr: Any) -> str:
 
 
 def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx, out: list[Finding]) -> None:
-    import numpy as np
-
     rel = golden.input
-    src = root / rel
-    if not src.is_file():
-        raise _Skip(
-            ctx.finding(
-                Code.MODEL_GOLDEN_MISSING,
-                Severity.ERROR,
-                f"the golden input {rel} does not exist; commit a small sample of model inputs there",
-                file=rel,
-            )
-        )
-    try:
-        table = read_table(src, rel)
-    except ValueError as exc:
-        raise _Skip(ctx.finding(Code.MODEL_GOLDEN_INVALID, Severity.ERROR, str(exc), file=rel)) from None
+    table = _golden_table(root, rel, ctx)
     if loaded.loader == "onnx":
         predict, x = _onnx_predictor(loaded.obj, golden, table, ctx)
     else:
         predict, x = _python_predictor(loaded.obj, golden, table, ctx)
-
-    def call() -> Any:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return np.asarray(predict(x))
-        except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a finding
-            raise _Skip(
-                ctx.finding(
-                    Code.MODEL_PREDICT_FAILED,
-                    Severity.ERROR,
-                    f"predicting on {rel} ({len(table.rows)} rows) failed: {type(exc).__name__}: {exc}",
-                    file=rel,
-                )
-            ) from None
-
-    first = call()
-    second = call()
+    where = f"{rel} ({len(table.rows)} rows)"
+    first = _predict_once(predict, x, ctx, rel, where)
+    second = _predict_once(predict, x, ctx, rel, where)
     problems = _output_problems(first, golden, ctx, rel)
     out.extend(problems)
     if not _same(first, second):
@@ -523,21 +493,59 @@ def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx
             )
         )
     if not problems:
-        values = ""
-        if first.dtype.kind in "iuf" and first.size:
-            values = f", values {_num(np.nanmin(first))} .. {_num(np.nanmax(first))}"
-        out.append(
-            ctx.finding(
-                Code.MODEL_PREDICTS,
-                Severity.INFO,
-                f"predicts on {rel} ({len(table.rows)} rows): {_describe(first)}{values}",
-                file=rel,
-                shape=list(first.shape),
-                dtype=str(first.dtype),
-            )
-        )
+        out.append(_predicts(first, ctx, rel, where))
     if model.latency is not None:
         out.extend(_latency(predict, x, model, ctx, rel, len(table.rows)))
+
+
+def _golden_table(root: Path, rel: str, ctx: _Ctx) -> Table:
+    if not (root / rel).is_file():
+        raise _Skip(
+            ctx.finding(
+                Code.MODEL_GOLDEN_MISSING,
+                Severity.ERROR,
+                f"the golden input {rel} does not exist; commit a small sample of model inputs there",
+                file=rel,
+            )
+        )
+    try:
+        return read_table(root / rel, rel)
+    except ValueError as exc:
+        raise _Skip(ctx.finding(Code.MODEL_GOLDEN_INVALID, Severity.ERROR, str(exc), file=rel)) from None
+
+
+def _predict_once(predict: Predictor, x: Any, ctx: _Ctx, rel: str, where: str) -> Any:
+    import numpy as np
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(predict(x))
+    except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a finding
+        raise _Skip(
+            ctx.finding(
+                Code.MODEL_PREDICT_FAILED,
+                Severity.ERROR,
+                f"predicting on {where} failed: {type(exc).__name__}: {exc}",
+                file=rel,
+            )
+        ) from None
+
+
+def _predicts(first: Any, ctx: _Ctx, rel: str, where: str) -> Finding:
+    import numpy as np
+
+    values = ""
+    if first.dtype.kind in "iuf" and first.size:
+        values = f", values {_num(np.nanmin(first))} .. {_num(np.nanmax(first))}"
+    return ctx.finding(
+        Code.MODEL_PREDICTS,
+        Severity.INFO,
+        f"predicts on {where}: {_describe(first)}{values}",
+        file=rel,
+        shape=list(first.shape),
+        dtype=str(first.dtype),
+    )
 
 
 def _num(v: Any) -> str:
@@ -556,79 +564,88 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _output_problems(arr: Any, golden: Golden, ctx: _Ctx, rel: str) -> list[Finding]:
+    what = golden.method or "predict"
+    found = [
+        _type_problem(arr, golden.output, ctx, rel, what),
+        _shape_problem(arr, golden.output, ctx, rel, what),
+        _range_problem(arr, golden.output, ctx, rel, what),
+    ]
+    return [f for f in found if f is not None]
+
+
+def _type_problem(arr: Any, spec: GoldenOutput, ctx: _Ctx, rel: str, what: str) -> Finding | None:
+    if spec.type is None:
+        return None
+    kind = arr.dtype.kind
+    ok = kind in _KINDS[spec.type]
+    if ok and kind == "O":
+        ok = all(isinstance(v, str) for v in arr.ravel().tolist())
+    if ok:
+        return None
+    return ctx.finding(
+        Code.MODEL_OUTPUT_TYPE,
+        Severity.ERROR,
+        f"{what} on {rel} returned a {_describe(arr)}; golden.output.type declares {spec.type}",
+        file=rel,
+        dtype=str(arr.dtype),
+        expected=spec.type,
+    )
+
+
+def _shape_problem(arr: Any, spec: GoldenOutput, ctx: _Ctx, rel: str, what: str) -> Finding | None:
+    if spec.shape is None:
+        return None
+    shape = tuple(arr.shape)
+    ok = len(shape) == len(spec.shape) and all(
+        want is None or want == got for want, got in zip(spec.shape, shape, strict=True)
+    )
+    if ok:
+        return None
+    declared = "(" + ", ".join("any" if d is None else str(d) for d in spec.shape) + ")"
+    return ctx.finding(
+        Code.MODEL_OUTPUT_SHAPE,
+        Severity.ERROR,
+        f"{what} on {rel} returned shape {shape}; golden.output.shape declares {declared}",
+        file=rel,
+        shape=list(shape),
+        expected=list(spec.shape),
+    )
+
+
+def _range_problem(arr: Any, spec: GoldenOutput, ctx: _Ctx, rel: str, what: str) -> Finding | None:
     import numpy as np
 
-    spec = golden.output
-    found: list[Finding] = []
-    what = golden.method or "predict"
-    if spec.type is not None:
-        kind = arr.dtype.kind
-        ok = kind in _KINDS[spec.type]
-        if ok and kind == "O":
-            ok = all(isinstance(v, str) for v in arr.ravel().tolist())
-        if not ok:
-            found.append(
-                ctx.finding(
-                    Code.MODEL_OUTPUT_TYPE,
-                    Severity.ERROR,
-                    f"{what} on {rel} returned a {_describe(arr)}; golden.output.type declares {spec.type}",
-                    file=rel,
-                    dtype=str(arr.dtype),
-                    expected=spec.type,
-                )
-            )
-    if spec.shape is not None:
-        shape = tuple(arr.shape)
-        ok = len(shape) == len(spec.shape) and all(
-            want is None or want == got for want, got in zip(spec.shape, shape, strict=True)
+    if spec.min is None and spec.max is None:
+        return None
+    if arr.dtype.kind not in "iufb":
+        return ctx.finding(
+            Code.MODEL_OUTPUT_RANGE,
+            Severity.ERROR,
+            f"{what} on {rel} returned non-numeric {arr.dtype} values; golden.output.min/max need numbers",
+            file=rel,
         )
-        if not ok:
-            declared = "(" + ", ".join("any" if d is None else str(d) for d in spec.shape) + ")"
-            found.append(
-                ctx.finding(
-                    Code.MODEL_OUTPUT_SHAPE,
-                    Severity.ERROR,
-                    f"{what} on {rel} returned shape {shape}; golden.output.shape declares {declared}",
-                    file=rel,
-                    shape=list(shape),
-                    expected=[d for d in spec.shape],
-                )
-            )
-    if spec.min is not None or spec.max is not None:
-        if arr.dtype.kind not in "iufb":
-            found.append(
-                ctx.finding(
-                    Code.MODEL_OUTPUT_RANGE,
-                    Severity.ERROR,
-                    f"{what} on {rel} returned non-numeric {arr.dtype} values; golden.output.min/max need numbers",
-                    file=rel,
-                )
-            )
-        else:
-            values = arr.astype(np.float64)
-            nans = int(np.isnan(values).sum())
-            lo = float(np.nanmin(values)) if nans < values.size else math.nan
-            hi = float(np.nanmax(values)) if nans < values.size else math.nan
-            bad: list[str] = []
-            if nans:
-                bad.append(f"{nans} NaN value{'s' if nans != 1 else ''}")
-            if spec.min is not None and lo < spec.min:
-                bad.append(f"minimum {lo:.6g} < min {spec.min:g}")
-            if spec.max is not None and hi > spec.max:
-                bad.append(f"maximum {hi:.6g} > max {spec.max:g}")
-            if bad:
-                found.append(
-                    ctx.finding(
-                        Code.MODEL_OUTPUT_RANGE,
-                        Severity.ERROR,
-                        f"{what} on {rel} is out of the declared range: {'; '.join(bad)}",
-                        file=rel,
-                        min=None if math.isnan(lo) else lo,
-                        max=None if math.isnan(hi) else hi,
-                        nan=nans,
-                    )
-                )
-    return found
+    values = arr.astype(np.float64)
+    nans = int(np.isnan(values).sum())
+    lo = float(np.nanmin(values)) if nans < values.size else math.nan
+    hi = float(np.nanmax(values)) if nans < values.size else math.nan
+    bad: list[str] = []
+    if nans:
+        bad.append(f"{nans} NaN value{'s' if nans != 1 else ''}")
+    if spec.min is not None and lo < spec.min:
+        bad.append(f"minimum {lo:.6g} < min {spec.min:g}")
+    if spec.max is not None and hi > spec.max:
+        bad.append(f"maximum {hi:.6g} > max {spec.max:g}")
+    if not bad:
+        return None
+    return ctx.finding(
+        Code.MODEL_OUTPUT_RANGE,
+        Severity.ERROR,
+        f"{what} on {rel} is out of the declared range: {'; '.join(bad)}",
+        file=rel,
+        min=None if math.isnan(lo) else lo,
+        max=None if math.isnan(hi) else hi,
+        nan=nans,
+    )
 
 
 def percentile(sorted_ms: Sequence[float], q: float) -> float:

@@ -109,7 +109,15 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
                 f"{m} = {raw!r} in {where} is not a finite number",
             )
         ]
-    out: list[RuleResult] = []
+    out = _bounds(gate, cand)
+    if baseline is not None:
+        out += _against_baseline(gate, cand, baseline, improved)
+    return out
+
+
+def _bounds(gate: Gate, cand: float) -> list[RuleResult]:
+    """The absolute rules (`min`, `max`): they hold whatever the baseline."""
+    m, out = gate.metric, []
     if gate.min is not None:
         ok = cand >= gate.min - _eps(gate.min)
         msg = f"{_fmt(cand)} {'>=' if ok else '<'} min {_fmt(gate.min)}"
@@ -118,18 +126,20 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
         ok = cand <= gate.max + _eps(gate.max)
         msg = f"{_fmt(cand)} {'<=' if ok else '>'} max {_fmt(gate.max)}"
         out.append(RuleResult(Code.MODEL_METRIC_ABOVE_MAX, m, "max", ok, cand, None, gate.max, msg))
-    if baseline is None:
-        return out
+    return out
+
+
+def _against_baseline(gate: Gate, cand: float, baseline: Snapshot, improved: list[str]) -> list[RuleResult]:
+    """The relative rules: allowed regression and required improvement against the baseline's value."""
+    m = gate.metric
     braw, bwhere = baseline.lookup(m)
     if bwhere is None:
         msg = f"{m} is missing from the baseline ({baseline.label}); cannot compare"
-        out.append(RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "regression", False, cand, None, None, msg))
-        return out
+        return [RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "regression", False, cand, None, None, msg)]
     base = number(braw)
     if base is None:
         msg = f"{m} = {braw!r} in the baseline ({baseline.label}) is not a finite number"
-        out.append(RuleResult(Code.MODEL_METRIC_NOT_NUMERIC, m, "regression", False, cand, braw, None, msg))
-        return out
+        return [RuleResult(Code.MODEL_METRIC_NOT_NUMERIC, m, "regression", False, cand, braw, None, msg)]
     worse = (base - cand) if gate.higher_is_better else (cand - base)
     if -worse > _eps(base):
         improved.append(m)
@@ -140,10 +150,9 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
         allowances.append(gate.max_regression_rel * abs(base))
     allowed = min(allowances) if allowances else 0.0
     ok = worse <= allowed + _eps(base)
-    change = cand - base
     what = "no worse than" if not allowances else f"at most {_fmt(allowed)} worse than"
-    msg = f"{_fmt(cand)} vs {_fmt(base)} ({change:+.6g}); must be {what} the baseline ({gate.direction} is better)"
-    out.append(RuleResult(Code.MODEL_METRIC_REGRESSED, m, "regression", ok, cand, base, allowed, msg))
+    msg = f"{_fmt(cand)} vs {_fmt(base)} ({cand - base:+.6g}); must be {what} the baseline ({gate.direction} is better)"
+    out = [RuleResult(Code.MODEL_METRIC_REGRESSED, m, "regression", ok, cand, base, allowed, msg)]
     if gate.min_improvement is not None:
         gain = -worse
         ok = gain >= gate.min_improvement - _eps(base)
