@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from mlgit.system import atomic
 
 _MARK = "mlgit-generated:"
 _STAMP = re.compile(r"^# mlgit-generated: version=(?P<version>\S+) body-sha256=(?P<digest>[0-9a-f]{64})$")
@@ -127,8 +128,4 @@ def _same_body(header: Header, expected: str) -> bool:
 
 def write(root: Path, rel: str, text: str) -> None:
     """Write a file whole or not at all (temp file, then rename)."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.mlgit-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(root / rel, text)

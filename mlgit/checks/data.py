@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from mlgit.repo import git
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
+from mlgit.system import atomic
 
 if TYPE_CHECKING:
     import polars as pl
@@ -484,13 +484,6 @@ def _read_text(path: Path) -> bytes | None:
         raise MlgitError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _promote(found: list[Finding], ds: Dataset) -> list[Finding]:
     if not ds.fail_on_warning:
         return found
@@ -525,7 +518,7 @@ def _keep_profile_current(ctx: _Context, ds: Dataset, prof: profile.Profile | No
             pass
     text = profile.dumps(prof)
     try:
-        _write_atomic(path, text)
+        atomic.write_text(path, text)
     except OSError as exc:
         return [
             Finding(

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mlgit import __version__
+from mlgit.errors import MlgitError
+from mlgit.system import atomic
 
 _KEEP_PER_DATASET = 8
 
@@ -55,11 +56,9 @@ def store(root: Path, dataset: str, digest: str, payload: Mapping[str, Any]) -> 
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{prefix}-{digest}.json"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(payload, separators=(",", ":")))
-        os.replace(tmp, path)
+        atomic.write_text(path, json.dumps(payload, separators=(",", ":")))
         entries = sorted(folder.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[_KEEP_PER_DATASET:]:
             old.unlink(missing_ok=True)
-    except OSError:
+    except (OSError, MlgitError):
         pass

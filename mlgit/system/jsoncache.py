@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from mlgit.errors import MlgitError
+from mlgit.system import atomic
 
 
 def get(path: Path | None) -> Any:
@@ -23,9 +25,6 @@ def put(path: Path | None, value: Any) -> None:
     if path is None:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(value))
-        os.replace(tmp, path)
-    except OSError:
+        atomic.write_text(path, json.dumps(value))
+    except (OSError, MlgitError):
         pass

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from mlgit.errors import MlgitError
-from mlgit.system import process, resources
+from mlgit.system import atomic, process, resources
 
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "mlgit demo",
@@ -66,13 +66,14 @@ class _Demo:
         new, n = re.subn(rf"(?m)^(\s+{re.escape(key)}:)\s*\S+", rf"\g<1> {value}", text, count=1)
         if n != 1:
             raise MlgitError(f"demo: params.yaml has no key {key!r}")
-        path.write_text(new)
+        atomic.write_text(path, new)
         sys.stdout.write(f"$ edit params.yaml: {key} = {value}\n")
 
 
 def _bad_batch(repo: Path) -> None:
     """A bad data batch: out-of-range values, an unseen category and a dropped column."""
     import csv
+    import io
 
     path = repo / "data" / "raw" / "breast_cancer.csv"
     with open(path, newline="", encoding="utf-8") as fh:
@@ -83,8 +84,9 @@ def _bad_batch(repo: Path) -> None:
         row[radius] = "250.0"
     for row in rows[4:6]:
         row[size] = "huge"
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([c for i, c in enumerate(r) if i != dropped] for r in rows)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([c for i, c in enumerate(r) if i != dropped] for r in rows)
+    atomic.write_text(path, out.getvalue())
     sys.stdout.write(
         "$ edit data/raw/breast_cancer.csv: mean_radius = 250.0 in 3 rows, size_class = 'huge' in 2 rows,"
         " column worst_symmetry dropped\n"
@@ -97,8 +99,8 @@ def _trust_model(repo: Path) -> None:
     anchor = "    path: models/model.joblib\n"
     if anchor not in text:
         raise MlgitError("demo: mlgit.yaml has no models/model.joblib model")
-    path.write_text(
-        text.replace(anchor, anchor + "    trust_pickle: true  # the demo builds this joblib model itself\n")
+    atomic.write_text(
+        path, text.replace(anchor, anchor + "    trust_pickle: true  # the demo builds this joblib model itself\n")
     )
     sys.stdout.write("$ edit mlgit.yaml: trust_pickle: true (a joblib model is loaded only when trusted)\n")
 

@@ -15,7 +15,7 @@ from mlgit.errors import MlgitError
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.repo.values import number, parse
-from mlgit.system import process
+from mlgit.system import atomic, process
 
 _TABLE_EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _MODEL_EXT = (
@@ -240,9 +240,7 @@ def run(cwd: Path, force: bool, forge: str | None = None) -> int:
     from mlgit.system import yamlsource
 
     config_schema.validate(yamlsource.load(text, config.CONFIG_NAME))  # what init writes must load as is
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, target)
+    atomic.write_text(target, text)
     sys.stdout.write(f"{'replaced' if force else 'wrote'} {config.CONFIG_NAME}:\n")
     sys.stdout.write(f"  datasets: {', '.join(f'{n} ({p})' for n, p, _ in detected.datasets) or 'none found'}\n")
     for name, path, _m in detected.models:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.repo import git
 from mlgit.report import build as core
+from mlgit.system import atomic
 
 _EXTENSIONS = {".md": "md", ".markdown": "md", ".json": "json", ".html": "html", ".htm": "html", ".txt": "text"}
 
@@ -94,22 +94,9 @@ def write_atomic(path: Path, text: str, *, force: bool) -> None:
             hint="choose another --output path, or pass --force to replace it",
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        atomic.write_text(path, text)
     except OSError as exc:
         raise MlgitError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a build artifact, readable like any new file (mkstemp makes it 0600)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise MlgitError(f"cannot write {path}: {exc.strerror}") from None
-        raise
 
 
 def _github_actions(report: core.Report, *, annotations_to_stderr: bool) -> None:

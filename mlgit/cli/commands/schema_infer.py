@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json as jsonlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from mlgit.render.style import table as text_table
 from mlgit.repo import git
 from mlgit.results.finding import Severity
 from mlgit.results.serialize import plain
+from mlgit.system import atomic
 
 
 def _header(ds: config.Dataset, rows: int) -> tuple[str, ...]:
@@ -28,13 +28,6 @@ def _header(ds: config.Dataset, rows: int) -> tuple[str, ...]:
         f"Inferred by 'mlgit schema infer' from {rows} rows: review it, tighten or loosen it, and commit it.",
         "Column keys: type, nullable, max_null_fraction, min, max, values, unique, regex, finite, description.",
     )
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
@@ -68,7 +61,7 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
         except table.TableError as exc:
             raise MlgitError(f"dataset {ds.name!r}: {exc.message}", hint=exc.hint) from None
     for ds, inf in inferred:
-        _write(root / ds.schema_path, schemas.render(inf.schema, _header(ds, inf.rows)))
+        atomic.write_text(root / ds.schema_path, schemas.render(inf.schema, _header(ds, inf.rows)))
     # The first check against the new schemas writes each profile and fills the result cache.
     report = datacheck.check(root, cfg, [ds.name for ds, _ in inferred], progress=ticker)
     results = {r.name: r for r in report.results}

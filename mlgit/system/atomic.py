@@ -1,0 +1,49 @@
+"""The one file writer: a file is replaced whole or not at all, never half-written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from mlgit.errors import MlgitError
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temp file in the same folder, fsynced, then renamed over it.
+
+    A symlink at `path` is refused: renaming over it would replace the link, and following it would let a
+    committed link make mlgit write outside the repository.
+    """
+    if path.is_symlink():
+        raise MlgitError(
+            f"{path} is a symbolic link; not writing through it", hint="remove the link or choose another path"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder: os.replace is atomic only within one file system.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text (newlines as given) atomically; see `write_bytes`."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def _mode(path: Path) -> int:
+    # mkstemp makes the file 0600; keep an existing file's mode, else what a plain open() would have made.
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
