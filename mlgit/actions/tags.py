@@ -23,7 +23,6 @@ from mlgit.errors import MlgitError
 from mlgit.registry import tags as registry
 from mlgit.registry.stages import Plan
 from mlgit.repo import git
-from mlgit.system import process
 
 MAX_ATTEMPTS = 10
 
@@ -64,7 +63,7 @@ def lease_ref(artifact: str) -> str:
 def read_lease(root: Path, remote: str, artifact: str) -> str | None:
     """The object the remote's lease ref points at now (None: no mlgit write yet)."""
     ref = lease_ref(artifact)
-    res = git.git("ls-remote", remote, ref, cwd=root, check=False)
+    res = git.remote_refs(root, remote, ref)
     if res.returncode != 0:
         raise MlgitError(f"cannot read the registry on remote '{remote}': {res.err.strip()}")
     for line in res.out.splitlines():
@@ -77,7 +76,7 @@ def read_lease(root: Path, remote: str, artifact: str) -> str | None:
 def fetch_registry(root: Path, remote: str, artifact: str) -> None:
     """Fetch the remote's registry tags of one model (releases and stage tags), never overwriting local ones."""
     specs = [f"refs/tags/{artifact}{sep}*:refs/tags/{artifact}{sep}*" for sep in ("@", "#")]
-    res = git.git("fetch", "--quiet", "--no-tags", remote, *specs, cwd=root, check=False)
+    res = git.fetch_refspecs(root, remote, specs)
     if res.returncode != 0:
         hint = None
         if "would clobber existing tag" in res.err:
@@ -94,9 +93,9 @@ def publish(
     then only a clash on a tag name is detected.
     """
     ref = lease_ref(artifact)
-    guard = [f"--force-with-lease={ref}:{lease or ''}"] if serialize else []
+    leases = [f"{ref}:{lease or ''}"] if serialize else []
     refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags] + ([f"refs/tags/{tags[-1]}:{ref}"] if serialize else [])
-    res = git.git("push", "--porcelain", "--atomic", *guard, remote, *refspecs, cwd=root, check=False)
+    res = git.push_atomic(root, remote, refspecs, leases)
     if res.returncode == 0:
         # A twin run (same commit, same second, same lineage) makes the same tag object: git then pushes
         # nothing and checks no lease, so that run did not release anything itself.
@@ -144,26 +143,13 @@ def create(root: Path, name: str, commit: str, message: str, after: datetime | N
     GTO orders events by the tag's one-second timestamp: two registry events of one model in the same
     second would be ambiguous to it, so a tag that would tie with (or precede) the last one moves a second on.
     """
-    env = None
     forced = None
     if after is not None:
         floor = after.replace(microsecond=0) + timedelta(seconds=1)
         now = _now()
         if now is not None and (now.tzinfo is None or now < floor):
             forced = floor
-            env = {"GIT_COMMITTER_DATE": f"@{int(floor.timestamp())} +0000"}
-    res = process.run(
-        ("git", "tag", "--annotate", "--file=-", "--", name, commit),
-        cwd=root,
-        stdin=message.encode(),
-        env=env,
-        check=False,
-    )
-    if res.returncode != 0:
-        hint = None
-        if "tell me who you are" in res.err or "user.email" in res.err:
-            hint = "set an identity: git config user.name 'CI' && git config user.email ci@example.com"
-        raise MlgitError(f"could not create tag {name}: {res.err.strip()}", hint=hint)
+    git.create_tag(root, name, commit, message, None if forced is None else f"@{int(forced.timestamp())} +0000")
     return forced
 
 

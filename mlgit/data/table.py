@@ -88,23 +88,9 @@ def format_of(path: str) -> str | None:
 
 def dvc_hashes(root: Path) -> dict[str, str]:
     """path -> DVC md5 of every output recorded in the work tree's .dvc files and dvc.lock files."""
-    res = git.git(
-        "ls-files",
-        "-z",
-        "--cached",
-        "--others",
-        "--exclude-standard",
-        "--",
-        "*.dvc",
-        "dvc.lock",
-        "*/dvc.lock",
-        cwd=root,
-        check=False,
-    )
+    files = git.work_tree_files(root, ["*.dvc", "dvc.lock", "*/dvc.lock"])
     found: dict[str, str] = {}
-    for rel in dict.fromkeys(res.out.split("\0")):
-        if not rel:
-            continue
+    for rel in files:
         try:
             data = yamlsource.load((root / rel).read_bytes(), rel)
         except (OSError, MlgitError):

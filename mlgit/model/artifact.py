@@ -68,10 +68,10 @@ def pickle_trust(root: Path, model: Model, bases: Sequence[tuple[str, str]]) -> 
                 return f"its DVC hash equals the one recorded at {label}"
             continue
         # A model committed to git directly: compare blob ids instead.
-        at_base = git.git("rev-parse", "--verify", "--quiet", f"{commit}:{model.path}", cwd=root, check=False)
-        if at_base.returncode == 0:
-            blob = blob or git.git("hash-object", "--", model.path, cwd=root).out.strip()
-            if at_base.out.strip() == blob:
+        at_base = git.blob_at(root, commit, model.path)
+        if at_base is not None:
+            blob = blob or git.hash_object(root, model.path)
+            if at_base == blob:
                 return f"it is identical to the file committed at {label}"
     return None
 

@@ -152,7 +152,7 @@ def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
                 blobs[rel] = None
         where = ""
     else:
-        names = git.git("ls-tree", "-r", "--name-only", "-z", rev, cwd=root).out.split("\0")
+        names = git.tree_paths(root, rev)
         files = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
         blobs = git.show_files(root, rev, files)
         where = f" at {rev[:12]}"

@@ -135,9 +135,16 @@ def tags(root: Path, patterns: Sequence[str] = ()) -> list[TagRecord]:
     return records
 
 
-def create_tag(root: Path, name: str, commit: str, message: str) -> None:
-    """Create an annotated tag; fails if it exists."""
-    res = git("tag", "--annotate", "--file=-", "--", name, commit, cwd=root, stdin=message.encode(), check=False)
+def create_tag(root: Path, name: str, commit: str, message: str, date: str | None = None) -> None:
+    """Create an annotated tag (dated `date`, a GIT_COMMITTER_DATE value, when given); fails if it exists."""
+    env = {"GIT_COMMITTER_DATE": date} if date is not None else None
+    res = process.run(
+        ("git", "tag", "--annotate", "--file=-", "--", name, commit),
+        cwd=root,
+        stdin=message.encode(),
+        env=env,
+        check=False,
+    )
     if res.returncode != 0:
         hint = None
         if "tell me who you are" in res.err or "user.email" in res.err:
@@ -171,3 +178,67 @@ def fetch_tags(root: Path, remote: str, pattern: str) -> None:
 def remotes(root: Path) -> list[str]:
     """Configured remote names."""
     return git("remote", cwd=root).out.split()
+
+
+def remote_refs(root: Path, remote: str, ref: str) -> process.Completed:
+    """`git ls-remote` of one ref; the caller reads the outcome (a failure names the remote)."""
+    return git("ls-remote", remote, ref, cwd=root, check=False)
+
+
+def fetch_refspecs(root: Path, remote: str, specs: Sequence[str]) -> process.Completed:
+    """Fetch explicit refspecs without tag following; the caller reads the outcome."""
+    return git("fetch", "--quiet", "--no-tags", remote, *specs, cwd=root, check=False)
+
+
+def push_atomic(root: Path, remote: str, refspecs: Sequence[str], leases: Sequence[str] = ()) -> process.Completed:
+    """Push refspecs all-or-nothing (`leases`: `--force-with-lease=` values); the caller reads the outcome."""
+    guard = [f"--force-with-lease={lease}" for lease in leases]
+    return git("push", "--porcelain", "--atomic", *guard, remote, *refspecs, cwd=root, check=False)
+
+
+def blob_at(root: Path, rev: str, path: str) -> str | None:
+    """The blob id of `path` at `rev`, or None when it is not there."""
+    res = git("rev-parse", "--verify", "--quiet", f"{rev}:{path}", cwd=root, check=False)
+    return res.out.strip() if res.returncode == 0 else None
+
+
+def hash_object(root: Path, path: str) -> str:
+    """The blob id git would give the work-tree file `path`."""
+    return git("hash-object", "--", path, cwd=root).out.strip()
+
+
+def tree_paths(root: Path, rev: str) -> list[str]:
+    """Every file path in the tree of `rev`."""
+    return [n for n in git("ls-tree", "-r", "--name-only", "-z", rev, cwd=root).out.split("\0") if n]
+
+
+def work_tree_files(root: Path, patterns: Sequence[str]) -> list[str]:
+    """Tracked and untracked-but-not-ignored files matching pathspecs (none when git fails)."""
+    res = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *patterns, cwd=root, check=False)
+    return [n for n in dict.fromkeys(res.out.split("\0")) if n]
+
+
+def count_commits(root: Path, span: str) -> int:
+    """How many commits `span` (e.g. `A..HEAD`) holds."""
+    return int(git("rev-list", "--count", span, cwd=root).out.strip() or 0)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit as a report lists it."""
+
+    sha: str
+    author: str
+    date: str
+    subject: str
+
+
+def log(root: Path, span: str, limit: int) -> list[LogEntry]:
+    """The newest `limit` commits of `span`, newest first."""
+    out = git("log", f"-n{limit}", "--format=%H%x1f%an%x1f%aI%x1f%s%x1e", span, cwd=root).out
+    entries = []
+    for rec in out.split("\x1e"):
+        parts = rec.strip("\n").split("\x1f")
+        if len(parts) == 4:
+            entries.append(LogEntry(*parts))
+    return entries

@@ -437,14 +437,9 @@ def _commits(root: Path, base: str | None) -> tuple[tuple[Commit, ...], int]:
     if base is None:
         return (), 0
     span = f"{base}..HEAD"
-    total = int(git.git("rev-list", "--count", span, cwd=root).out.strip() or 0)
-    out = git.git("log", f"-n{COMMITS_SHOWN}", "--format=%H%x1f%an%x1f%aI%x1f%s%x1e", span, cwd=root).out
-    commits = []
-    for rec in out.split("\x1e"):
-        parts = rec.strip("\n").split("\x1f")
-        if len(parts) == 4:
-            commits.append(Commit(*parts))
-    return tuple(commits), total
+    total = git.count_commits(root, span)
+    commits = tuple(Commit(e.sha, e.author, e.date, e.subject) for e in git.log(root, span, COMMITS_SHOWN))
+    return commits, total
 
 
 def _md5(path: str, hashes: dict[str, str]) -> str | None:
