@@ -120,3 +120,17 @@ def test_init_scopes_each_models_datasets_to_its_folder(tmp_path: Path, mlgit) -
     vision = text.split('"vision:classifier":')[1].split("policy:")[0]
     nlp = text.split('"nlp:classifier":')[1].split("policy:")[0]
     assert "datasets: [vision]" in vision and "datasets: [nlp]" in nlp
+
+
+def test_one_report_reads_the_tags_once_for_all_models(mono: Path, mlgit) -> None:
+    from mlgit.system import process
+
+    assert mlgit(mono, "promote").code == 0
+    (mono / "nlp" / "metrics.json").write_text(json.dumps({"accuracy": 0.75, "loss": 0.25}))
+    commit_all(mono, "better nlp model")
+    with process.recording() as commands:
+        r = mlgit(mono, "report", "--format", "json")
+    assert r.code == 0, r.err
+    assert {m["name"] for m in json.loads(r.out)["models"]} == {"nlp:classifier", "vision:classifier"}
+    reads = [c for c in commands if c[:2] == ("git", "for-each-ref")]
+    assert len(reads) == 1, reads

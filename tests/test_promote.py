@@ -268,3 +268,16 @@ def test_bad_base_is_rejected_even_on_a_released_commit(small_repo: Path, mlgit,
     assert mlgit(small_repo, "promote").code == 0
     r = mlgit(small_repo, "promote", "--base", base)
     assert r.code == 2 and message in r.err
+
+
+def test_two_releases_in_one_second_are_dated_apart_so_gto_orders_them(small_repo: Path, mlgit) -> None:
+    # The test environment pins GIT_COMMITTER_DATE, so both promotions happen "in the same second".
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "loss": 0.3}) + "\n")
+    commit_all(small_repo, "better")
+    assert mlgit(small_repo, "promote").code == 0
+    fmt = "--format=%(refname:strip=2) %(taggerdate:iso-strict)"
+    dates = git("for-each-ref", fmt, "refs/tags/clf@*", cwd=small_repo).split("\n")
+    assert [d for d in dates if d] == ["clf@v0.1.0 2026-01-01T00:00:00+00:00", "clf@v0.2.0 2026-01-01T00:00:01+00:00"]
+    shown = json.loads(sh(str(BIN / "gto"), "show", "clf", "--json", cwd=small_repo).stdout)
+    assert [v["version"] for v in shown][:1] == ["v0.2.0"]

@@ -87,17 +87,20 @@ def test_registry_lists_models_versions_stages_and_key_metrics(small_repo: Path,
     assert r.code == 0, r.err
     lines = r.out.splitlines()
     assert lines[1].split() == ["Model", "Latest", "staging", "prod", "Released", "Commit", "Key", "metrics"]
-    assert lines[2].split() == [
-        "clf",
-        "v0.2.0",
-        "v0.2.0",
-        "v0.1.0",
-        "2026-01-01",
-        "00:00:00",
-        second[:8],
-        "accuracy=0.9",
-        "loss=0.4",
-    ]
+    assert (
+        lines[2].split()
+        == [
+            "clf",
+            "v0.2.0",
+            "v0.2.0",
+            "v0.1.0",
+            "2026-01-01",
+            "00:00:01",  # promote dates a release after the model's previous event, as every registry write
+            second[:8],
+            "accuracy=0.9",
+            "loss=0.4",
+        ]
+    )
     r = mlgit(small_repo, "registry", "clf")
     assert r.code == 0
     assert r.out.splitlines()[0] == "clf: staging v0.2.0, prod v0.1.0"
@@ -151,7 +154,7 @@ def test_history_is_the_timeline_newest_first(small_repo: Path, mlgit) -> None:
     ]
     events = json.loads(mlgit(small_repo, "history", "clf", "--json").out)
     assert events[1] == {
-        "timestamp": "2026-01-01T00:00:01+00:00",
+        "timestamp": "2026-01-01T00:00:02+00:00",
         "artifact": "clf",
         "event": "assignment",
         "version": "v0.2.0",
@@ -163,9 +166,10 @@ def test_history_is_the_timeline_newest_first(small_repo: Path, mlgit) -> None:
         "message": "Assign clf v0.2.0 to staging (mlgit)",
     }
     gto = json.loads(sh(str(BIN / "gto"), "history", "clf", "--json", cwd=small_repo).stdout)
-    # The two releases share one (pinned) second: GTO's order between them is arbitrary.
+    # Every registry write is dated after the one before (the pinned clock notwithstanding): GTO's order is ours.
     assert [(e["event"], e["ref"]) for e in gto][:2] == [(e["event"], e["tag"]) for e in events][:2]
     assert {e["ref"] for e in gto} == {e["tag"] for e in events}
+    assert [e["ref"] for e in gto] == [e["tag"] for e in events]
 
 
 def test_history_of_unknown_or_unreleased_model(small_repo: Path, mlgit) -> None:

@@ -193,8 +193,11 @@ def test_tags_in_one_second_are_dated_apart_so_gto_orders_them(small_repo: Path,
     _two_releases(small_repo, mlgit)
     assert mlgit(small_repo, "assign", "clf", "dev", "--version", "v0.1.0").code == 0
     assert mlgit(small_repo, "assign", "clf", "dev").code == 0
+    # promote writes through the same writer now: its second release is dated a second after the first.
+    releases = git("for-each-ref", "--format=%(taggerdate:iso-strict)", "refs/tags/clf@*", cwd=small_repo).split()
+    assert releases == ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00"]
     dates = git("for-each-ref", "--format=%(taggerdate:iso-strict)", "refs/tags/clf#*", cwd=small_repo).split()
-    assert dates == ["2026-01-01T00:00:01+00:00", "2026-01-01T00:00:02+00:00"]
+    assert dates == ["2026-01-01T00:00:02+00:00", "2026-01-01T00:00:03+00:00"]
     assert _gto(small_repo, "show")["clf"]["stage"]["dev"] == "v0.2.0"
 
 

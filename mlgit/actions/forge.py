@@ -312,7 +312,7 @@ Forge = GitHub | GitLab
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CommentOutcome:
     """What the sticky-comment step did."""
 
     action: str  # created | updated | unchanged | would-create | would-update
@@ -330,7 +330,7 @@ def sticky(
     *,
     expected_head: str | None = None,
     dry_run: bool = False,
-) -> Outcome:
+) -> CommentOutcome:
     """Create or update the one comment that carries `marker` and was written by `author`.
 
     `author` None asks the forge who the token is (GitHub: falls back to github-actions[bot], since
@@ -359,11 +359,11 @@ def sticky(
     extra = max(0, len(mine) - 1)
     if not mine:
         if dry_run:
-            return Outcome("would-create", None, who, 0)
-        return Outcome("created", forge.create(pr, body), who, 0)
+            return CommentOutcome("would-create", None, who, 0)
+        return CommentOutcome("created", forge.create(pr, body), who, 0)
     target = mine[0]  # the oldest keeps its place in the conversation
     if target.body.strip() == body.strip():
-        return Outcome("unchanged", target, who, extra)
+        return CommentOutcome("unchanged", target, who, extra)
     if dry_run:
-        return Outcome("would-update", target, who, extra)
-    return Outcome("updated", forge.update(pr, target, body), who, extra)
+        return CommentOutcome("would-update", target, who, extra)
+    return CommentOutcome("updated", forge.update(pr, target, body), who, extra)

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from mlgit.errors import MlgitError
 from mlgit.registry import tags as registry
-from mlgit.registry.stages import Plan
+from mlgit.registry.stages import NewTag
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 MAX_ATTEMPTS = 10
 
@@ -153,57 +154,92 @@ def create(root: Path, name: str, commit: str, message: str, after: datetime | N
     return forced
 
 
+class Planned(Protocol):
+    """What a registry write plans: the tags to create (none: nothing to do)."""
+
+    @property
+    def tags(self) -> Sequence[NewTag]: ...
+
+
+P = TypeVar("P", bound=Planned)
+
+
 @dataclass(frozen=True)
-class Written:
+class Written(Generic[P]):
     """What a registry write did: the plan carried out, where it was pushed, and any lost races."""
 
-    plan: Plan
+    plan: P
     pushed_to: str | None
     warnings: tuple[str, ...]
+    unchanged: bool = False  # the remote already held these very tags (a twin run pushed them)
+
+
+def _race_warning(model: str, remote: str) -> Callable[[PushOutcome, Sequence[str]], str]:
+    return lambda _pushed, _tags: (
+        f"{model}'s registry on '{remote}' changed meanwhile; re-planning on the remote's tags"
+    )
 
 
 def write(
-    root: Path,
+    repo: RepoState,
     model: str,
     remote: str | None,
-    make_plan: Callable[[registry.Scan], Plan],
+    make_plan: Callable[[registry.Scan], P],
     serialize: bool = True,
-) -> Written:
-    """Plan on the current tags (the remote's first, with `remote`), create the tags, push; retry lost races."""
+    *,
+    on_race: Callable[[PushOutcome, Sequence[str]], str] | None = None,
+    gave_up: str | None = None,
+) -> Written[P]:
+    """Plan on the current tags (the remote's first, with `remote`), create the tags, push; retry lost races.
+
+    Every tag is dated after the model's previous registry event (see `create`). `on_race` words the warning
+    for a lost race, `gave_up` the error after the last attempt.
+    """
     artifact = registry.tag_name(model)
     warnings: list[str] = []
     for attempt in range(MAX_ATTEMPTS):
         lease = None
         if remote is not None:
             # The lease is read BEFORE the tags: a write that lands in between fails the lease, never slips by.
-            lease = read_lease(root, remote, artifact) if serialize else None
-            fetch_registry(root, remote, artifact)
-        scan = registry.scan(root, model)
+            lease = read_lease(repo.root, remote, artifact) if serialize else None
+            fetch_registry(repo.root, remote, artifact)
+            repo.tags_changed()
+        scan = registry.scan(repo, model)
         plan = make_plan(scan)
         if not plan.tags:
             return Written(plan, None, tuple(warnings))
-        last = max((e.when for e in scan.events), default=None)
-        created: list[str] = []
-        try:
-            for tag in plan.tags:
-                create(root, tag.name, tag.commit, tag.message, last)
-                created.append(tag.name)
-        except MlgitError:
-            for name in created:
-                git.delete_tag(root, name)
-            raise
+        created = _create_all(repo, plan.tags, max((e.when for e in scan.events), default=None))
         if remote is None:
             return Written(plan, None, tuple(warnings))
-        pushed = publish(root, remote, created, lease, artifact, serialize)
+        pushed = publish(repo.root, remote, created, lease, artifact, serialize)
+        repo.tags_changed()  # a failed push deleted the tags again
         if pushed.ok:
-            return Written(plan, remote, tuple(warnings))
+            return Written(plan, remote, tuple(warnings), pushed.unchanged)
         if not pushed.taken:
             raise MlgitError(
                 f"pushing {', '.join(created)} to '{remote}' failed; no tag was left behind:\n    {pushed.detail}"
             )
-        warnings.append(f"{model}'s registry on '{remote}' changed meanwhile; re-planning on the remote's tags")
+        warnings.append((on_race or _race_warning(model, remote))(pushed, created))
         backoff(attempt)
+    if gave_up is not None:
+        raise MlgitError(gave_up)
     raise MlgitError(
         f"gave up after {MAX_ATTEMPTS} attempts: other writes to {model}'s registry on '{remote}' kept winning",
         hint="run the command again",
     )
+
+
+def _create_all(repo: RepoState, tags: Sequence[NewTag], after: datetime | None) -> list[str]:
+    # All or none: a tag that cannot be created takes the ones made before it away again.
+    created: list[str] = []
+    try:
+        for tag in tags:
+            create(repo.root, tag.name, tag.commit, tag.message, after)
+            created.append(tag.name)
+    except MlgitError:
+        for name in created:
+            git.delete_tag(repo.root, name)
+        raise
+    finally:
+        repo.tags_changed()
+    return created

@@ -60,7 +60,7 @@ class DatasetResult:
 
 
 @dataclass(frozen=True)
-class Report:
+class DataReport:
     """A whole `check data` run."""
 
     results: tuple[DatasetResult, ...]
@@ -899,14 +899,14 @@ def check(
     *,
     progress: Progress | None = None,
     use_cache: bool = True,
-) -> Report:
+) -> DataReport:
     """Check the named datasets (all by default) and measure drift against `base` (default: the merge-base)."""
     datasets = select(cfg, names)
     raw_cfg = _read_text(root / CONFIG_NAME) or b""
     ctx = _Context(root, raw_cfg, table.dvc_hashes(root) if datasets else {}, use_cache, progress)
     results = tuple(check_dataset(ctx, ds) for ds in datasets)
     if not any(r.profile is not None for r in results):
-        return Report(results, None)
+        return DataReport(results, None)
     ref, why = resolve_base(root, cfg, base)
     if ref is None or ref.commit is None:
         note = Finding(
@@ -915,8 +915,8 @@ def check(
             subject="data",
             message=f"drift not measured: {why or 'no base revision'}",
         )
-        return Report(results, None, (note,))
-    return Report(results, ref, tuple(_drift(root, datasets, results, ref)))
+        return DataReport(results, None, (note,))
+    return DataReport(results, ref, tuple(_drift(root, datasets, results, ref)))
 
 
 def data_findings(root: Path, cfg: Config, names: Sequence[str] = (), base: str | None = None) -> list[Finding]:

@@ -16,6 +16,7 @@ from mlgit.registry import tags as registry
 from mlgit.repo import changes, git
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.metrics import Snapshot, read
+from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.system import yamlsource
@@ -32,39 +33,40 @@ class Stale:
 
 
 def findings(
-    root: Path, cfg: Config, models: Sequence[Model], base: str | None, *, stale: Stale | None = None
+    repo: RepoState, cfg: Config, models: Sequence[Model], base: str | None, *, stale: Stale | None = None
 ) -> list[Finding]:
     """Every model check for each model; `base` is a baseline spec (last-release, main, REV, ...) or None.
 
     `stale` passes a `dvc status` result the caller already has (it costs most of a second).
     """
+    root = repo.root
     status = stale.stages if stale is not None else (pipeline.stale_stages(root) if models else {})
     stages = _stages(root) if status else []
     out: list[Finding] = []
     for model in models:
-        if len(models) > 1 and (since := _unchanged_since(root, cfg, model, base)):
+        if len(models) > 1 and (since := _unchanged_since(repo, cfg, model, base)):
             msg = f"{model.name}: inputs unchanged since {since}; not evaluated"
             out.append(Finding(code=Code.MODEL_UNCHANGED, severity=Severity.INFO, subject=model.name, message=msg))
             continue
         out.extend(pipeline_findings(root, model, status, stages))
-        policy_out, result = policy_findings(root, cfg, model, base)
+        policy_out, result = policy_findings(repo, cfg, model, base)
         out.extend(policy_out)
         trusted = None
         if artifact.loader_for(model) in artifact.PICKLE_LOADERS and model.trust_pickle:
-            trusted = artifact.pickle_trust(root, model, trusted_bases(root, cfg, model, result))
+            trusted = artifact.pickle_trust(root, model, trusted_bases(repo, cfg, model, result))
         out.extend(artifact.check(root, model, trusted))
     return out
 
 
-def _unchanged_since(root: Path, cfg: Config, model: Model, base: str | None) -> str | None:
+def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | None) -> str | None:
     """In a multi-model repo, the baseline a model's inputs are unchanged since (None: check it)."""
     try:
         ref = baseline.for_model(
-            root, model.name, base or model.policy.base, cfg.ci.default_branch, registry.events(root, model.name)
+            repo.root, model.name, base or model.policy.base, cfg.ci.default_branch, registry.events(repo, model.name)
         )
     except MlgitError:
         return None  # the policy check reports an unresolvable baseline
-    if ref.commit is None or changes.inputs_changed(root, cfg, model, ref.commit, None):
+    if ref.commit is None or changes.inputs_changed(repo.root, cfg, model, ref.commit, None):
         return None
     return ref.label
 
@@ -206,9 +208,10 @@ def _rule_data(r: policy.RuleResult) -> dict[str, Any]:
 
 
 def policy_findings(
-    root: Path, cfg: Config, model: Model, base: str | None
+    repo: RepoState, cfg: Config, model: Model, base: str | None
 ) -> tuple[list[Finding], gate.GateResult | None]:
     """The promotion gate on the work tree, exactly as `promote` applies it, plus its per-slice rules."""
+    root = repo.root
     if not read(root, model.metrics, None, "work tree").any_present:
         return [
             Finding(
@@ -219,7 +222,7 @@ def policy_findings(
                 file=model.metrics[0],
             )
         ], None
-    result = gate.evaluate(root, cfg, model, None, base)
+    result = gate.evaluate(repo, cfg, model, None, base)
     d = result.decision
     b = result.baseline
     if d.first_release:
@@ -304,7 +307,7 @@ def _file_of(snap: Snapshot, metric: str) -> str | None:
 # -- which revisions vouch for a pickle -----------------------------------------------------------------------
 
 
-def trusted_bases(root: Path, cfg: Config, model: Model, result: gate.GateResult | None) -> list[tuple[str, str]]:
+def trusted_bases(repo: RepoState, cfg: Config, model: Model, result: gate.GateResult | None) -> list[tuple[str, str]]:
     """(label, commit) of revisions outside the change: the gate's baseline, the last release, the base branch."""
     from mlgit.registry import baseline
     from mlgit.registry import tags as registry
@@ -312,11 +315,11 @@ def trusted_bases(root: Path, cfg: Config, model: Model, result: gate.GateResult
     found: list[tuple[str, str]] = []
     if result is not None and result.baseline.commit is not None:
         found.append((result.baseline.label, result.baseline.commit))
-    releases = registry.releases(registry.events(root, model.name))
+    releases = registry.releases(registry.events(repo, model.name))
     if releases:
         found.append((releases[-1].tag, releases[-1].commit))
     try:
-        branch = baseline.merge_base_with_default(root, cfg.ci.default_branch)
+        branch = baseline.merge_base_with_default(repo.root, cfg.ci.default_branch)
     except MlgitError:
         pass  # no default branch here (a lone branch, a shallow clone): the other revisions still count
     else:

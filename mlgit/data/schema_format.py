@@ -7,9 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mlgit.data.schema import BREAKING, NUMERIC, ORDERED
+from mlgit.data.schema import BREAKING, NUMERIC, ORDERED, Scalar
 
-Scalar = str | int | float | bool
 TypeName = Literal["int", "float", "string", "bool", "date", "datetime", "other"]
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 

@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgit.config.settings import Config, Model
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline, policy
 from mlgit.registry import tags as registry
 from mlgit.repo import metrics
+
+if TYPE_CHECKING:
+    from mlgit.repo.state import RepoState
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class GateResult:
 
 
 def evaluate(
-    root: Path,
+    repo: RepoState,
     cfg: Config,
     model: Model,
     candidate_rev: str | None,
@@ -36,7 +39,8 @@ def evaluate(
     events: list[registry.Event] | None = None,
 ) -> GateResult:
     """Gate `model` at `candidate_rev` (None: the work tree) against `base_spec` (default: its policy's base)."""
-    evts = registry.events(root, model.name) if events is None else events
+    root = repo.root
+    evts = registry.events(repo, model.name) if events is None else events
     spec = base_spec or model.policy.base
     base = baseline.for_model(root, model.name, spec, cfg.ci.default_branch, evts)
     label = "work tree" if candidate_rev is None else f"commit {candidate_rev[:12]}"

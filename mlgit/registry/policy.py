@@ -8,7 +8,7 @@ from typing import Any
 
 from mlgit.config.settings import Gate
 from mlgit.repo.metrics import Snapshot
-from mlgit.repo.values import Scalar, ValueFile, number
+from mlgit.repo.values import ParamValue, ValueFile, number
 from mlgit.results.codes import Code
 
 
@@ -20,8 +20,8 @@ class RuleResult:
     metric: str
     rule: str
     passed: bool
-    candidate: Scalar
-    baseline: Scalar
+    candidate: ParamValue
+    baseline: ParamValue
     threshold: float | None
     message: str
     slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
@@ -177,8 +177,8 @@ class SliceResult:
     compared: bool  # False: a new slice, only the absolute bounds applied
 
 
-def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], Scalar]:
-    found: dict[tuple[str, str], Scalar] = {}
+def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], ParamValue]:
+    found: dict[tuple[str, str], ParamValue] = {}
     suffix = "." + key
     for f in snap.files:
         if f.values is None or (path is not None and f.path != path):
@@ -189,7 +189,7 @@ def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str,
     return found
 
 
-def _one(snap: Snapshot, path: str, key: str, value: Scalar) -> Snapshot:
+def _one(snap: Snapshot, path: str, key: str, value: ParamValue) -> Snapshot:
     return Snapshot(snap.label, snap.rev, (ValueFile(path, {key: value}),))
 
 

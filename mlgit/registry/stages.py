@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgit import __version__
 from mlgit.config import settings as config
@@ -21,6 +21,9 @@ from mlgit.errors import MlgitError
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.registry.tags import STAGE_RE, Event, display_name
+
+if TYPE_CHECKING:
+    from mlgit.repo.state import RepoState
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Occupant:
 
 
 @dataclass(frozen=True)
-class Artifact:
+class ModelState:
     """One model's registry: its timeline, active releases, stage occupants and deprecation."""
 
     name: str  # as written in tags (`dir=name`)
@@ -81,7 +84,7 @@ class Artifact:
         return any(o.commit == commit for o in self.stages.get(stage, ()))
 
 
-def build(events: Iterable[Event], counters: Mapping[str, int] | None = None) -> dict[str, Artifact]:
+def build(events: Iterable[Event], counters: Mapping[str, int] | None = None) -> dict[str, ModelState]:
     """Group annotated registry events by artifact and replay them in GTO's order."""
     grouped: dict[str, list[Event]] = {}
     for e in events:
@@ -93,7 +96,7 @@ def build(events: Iterable[Event], counters: Mapping[str, int] | None = None) ->
     }
 
 
-def _replay(name: str, timeline: list[Event], counter: int) -> Artifact:
+def _replay(name: str, timeline: list[Event], counter: int) -> ModelState:
     gone = {e.version for e in timeline if e.kind == "deregistration"}
     regs = [e for e in timeline if e.kind == "registration" and e.version not in gone]
     releases = tuple(sorted(regs, key=lambda e: e.version or Version(0, 0, 0)))
@@ -115,7 +118,7 @@ def _replay(name: str, timeline: list[Event], counter: int) -> Artifact:
         held[stage] = [o for o in stack if o.commit not in deregistered_commits]
     last = timeline[-1] if timeline else None
     top = max([counter, *(e.counter or 0 for e in timeline)])
-    return Artifact(
+    return ModelState(
         name,
         tuple(timeline),
         releases,
@@ -135,7 +138,7 @@ def rules_of(cfg: Config | None) -> Registry:
     return cfg.registry if cfg is not None else Registry()
 
 
-def require(root: Path, scan: registry.Scan, model: str, cfg: Config | None) -> Artifact:
+def require(repo: RepoState, scan: registry.Scan, model: str, cfg: Config | None) -> ModelState:
     """The model's registry; a clear error when the model is unknown or has no tags yet."""
     art = build(scan.events, scan.counters).get(registry.tag_name(model))
     if art is not None:
@@ -145,12 +148,12 @@ def require(root: Path, scan: registry.Scan, model: str, cfg: Config | None) -> 
         raise MlgitError(
             f"{model} has no release yet (no registry tags)", hint=f"release it first: mlgit promote {model}"
         )
-    tagged = {display_name(e.artifact) for e in registry.scan(root).events}
+    tagged = {display_name(e.artifact) for e in registry.scan(repo).events}
     known = ", ".join(sorted(tagged | set(declared))) or "(none)"
     raise MlgitError(f"unknown model {model!r}; models in mlgit.yaml and the tags: {known}")
 
 
-def stage_columns(rules: Registry, artifacts: Iterable[Artifact]) -> list[str]:
+def stage_columns(rules: Registry, artifacts: Iterable[ModelState]) -> list[str]:
     """Declared stages in their order, then any other stage in use, in order of first use."""
     names = list(rules.stages)
     for art in artifacts:
@@ -200,7 +203,7 @@ def _message(title: str, doc: dict[str, Any]) -> str:
     return f"{title} (mlgit)\n\n{json.dumps({**doc, 'mlgit': __version__}, indent=2, sort_keys=True)}\n"
 
 
-def _resolve_version(art: Artifact, version: str | None) -> Event:
+def _resolve_version(art: ModelState, version: str | None) -> Event:
     if version is None:
         if art.latest is None:
             raise MlgitError(
@@ -217,7 +220,7 @@ def _resolve_version(art: Artifact, version: str | None) -> Event:
     return found
 
 
-def plan_assign(art: Artifact, stage: str, version: str | None, rules: Registry) -> Plan:
+def plan_assign(art: ModelState, stage: str, version: str | None, rules: Registry) -> Plan:
     """Assign a release (default: the latest) to a stage, enforcing the declared stage order."""
     check_stage(stage, rules)
     reg = _resolve_version(art, version)
@@ -256,7 +259,7 @@ def plan_assign(art: Artifact, stage: str, version: str | None, rules: Registry)
     return Plan("assigned", (tag,), reg.version, reg.commit, current, notes)
 
 
-def plan_rollback(art: Artifact, stage: str, rules: Registry) -> Plan:
+def plan_rollback(art: ModelState, stage: str, rules: Registry) -> Plan:
     """Un-assign the stage's current version and re-assign the one it replaced."""
     check_stage(stage, rules)
     held = art.stages.get(stage, ())
@@ -294,7 +297,7 @@ def plan_rollback(art: Artifact, stage: str, rules: Registry) -> Plan:
     return Plan("rolled-back", tags, previous.version, previous.commit, current)
 
 
-def plan_deprecate(art: Artifact, taken: Iterable[str]) -> Plan:
+def plan_deprecate(art: ModelState, taken: Iterable[str]) -> Plan:
     """Deprecate a model: `name@deprecated` on its latest event's commit, as `gto deprecate` writes it."""
     if art.deprecated:
         return Plan("already-deprecated", ())

@@ -7,11 +7,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgit.registry.semver import Version
 from mlgit.repo import git
+
+if TYPE_CHECKING:
+    from mlgit.repo.state import RepoState
 
 # GTO's grammar (gto/constants.py `tag_re`): `dir=name` is the monorepo form of `dir:name` inside tags.
 NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
@@ -136,15 +138,17 @@ def display_name(artifact: str) -> str:
     return artifact.replace("=", ":")
 
 
-def events(root: Path, model: str | None = None) -> list[Event]:
+def _of_model(records: Iterable[git.TagRecord], model: str | None) -> list[git.TagRecord]:
+    # The tags `name@*` and `name#*` of one model; all tags without one.
+    if model is None:
+        return list(records)
+    prefixes = (f"{tag_name(model)}@", f"{tag_name(model)}#")
+    return [r for r in records if r.name.startswith(prefixes)]
+
+
+def events(repo: RepoState, model: str | None = None) -> list[Event]:
     """Registry events (annotated tags only, as GTO counts them), oldest tag first by name order."""
-    patterns = [f"{tag_name(model)}@*", f"{tag_name(model)}#*"] if model else []
-    found = []
-    for record in git.tags(root, patterns):
-        event = parse(record)
-        if event is not None and event.annotated and (model is None or event.artifact == tag_name(model)):
-            found.append(event)
-    return found
+    return list(scan(repo, model).events)
 
 
 @dataclass(frozen=True)
@@ -156,10 +160,13 @@ class Scan:
     names: frozenset[str]  # every tag name seen, lightweight ones included
 
 
-def scan(root: Path, model: str | None = None) -> Scan:
-    """Read the registry (one model's tags, or all) with a single `git for-each-ref`."""
-    patterns = [f"{tag_name(model)}@*", f"{tag_name(model)}#*"] if model else []
-    records = git.tags(root, patterns)
+def scan(repo: RepoState, model: str | None = None) -> Scan:
+    """The registry (one model's tags, or all), parsed once per command from the state's tag records."""
+    return repo.derive(("registry.scan", model), lambda: _scan(repo.tag_records(), model))
+
+
+def _scan(all_records: Iterable[git.TagRecord], model: str | None) -> Scan:
+    records = _of_model(all_records, model)
     found = []
     for record in records:
         event = parse(record)
@@ -180,11 +187,11 @@ def releases(evts: list[Event]) -> list[Event]:
     return sorted(regs, key=lambda e: e.version or Version(0, 0, 0))
 
 
-def taken_versions(root: Path, model: str) -> set[Version]:
+def taken_versions(repo: RepoState, model: str) -> set[Version]:
     """Versions whose tag names exist, lightweight tags included: git would refuse the name even if GTO ignores it."""
     name = tag_name(model)
     taken = set()
-    for record in git.tags(root, [f"{name}@*"]):
+    for record in _of_model(repo.tag_records(), model):
         event = parse(record)
         if event is not None and event.artifact == name and event.version is not None:
             taken.add(event.version)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from mlgit.registry.policy import Decision
 from mlgit.render.style import Style, table
 from mlgit.repo.metrics import FileDiff
-from mlgit.repo.values import Scalar, number
+from mlgit.repo.values import ParamValue, number
 
 
-def value(v: Scalar) -> str:
+def value(v: ParamValue) -> str:
     """A metric or param value, compactly."""
     if v is None:
         return "-"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlgit.repo.values import Scalar, number
+from mlgit.repo.values import ParamValue, number
 from mlgit.report.build import GateVerdict, MetricRow, Report
 from mlgit.results.finding import Finding, Severity
 
@@ -24,7 +24,7 @@ TREND_WORD = {
 }
 
 
-def value(v: Scalar) -> str:
+def value(v: ParamValue) -> str:
     """A metric, param or measured value, compactly."""
     if v is None:
         return "-"

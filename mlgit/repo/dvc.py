@@ -30,7 +30,7 @@ class Out:
 
 
 @dataclass(frozen=True)
-class Artifact:
+class DeclaredArtifact:
     """An entry of dvc.yaml's `artifacts:` section."""
 
     name: str
@@ -51,7 +51,7 @@ class Project:
     outs: list[Out] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
+    artifacts: list[DeclaredArtifact] = field(default_factory=list)
     metrics_by_base: dict[str, list[str]] = field(default_factory=dict)
     params_by_base: dict[str, list[str]] = field(default_factory=dict)
 
@@ -109,7 +109,7 @@ def _add_dvc_yaml(project: Project, rel: str, raw: bytes) -> None:
         params.append(_join(base, path))
     for name, spec in (data.get("artifacts") or {}).items():
         if isinstance(spec, dict) and "path" in spec:
-            artifact = Artifact(str(name), _join(base, str(spec["path"])), spec.get("type"), base)
+            artifact = DeclaredArtifact(str(name), _join(base, str(spec["path"])), spec.get("type"), base)
             project.artifacts.append(artifact)
     for sname, stage in (data.get("stages") or {}).items():
         if not isinstance(stage, dict):

@@ -31,6 +31,14 @@ def toplevel(cwd: Path) -> Path:
     return Path(res.out.strip())
 
 
+def git_dir(root: Path) -> Path:
+    """The git directory of the repository at `root` (`.git`, or where a worktree's `.git` file points)."""
+    marker = root / ".git"
+    if marker.is_dir():
+        return marker
+    return (root / git("rev-parse", "--git-dir", cwd=root).out.strip()).resolve()
+
+
 def resolve(root: Path, rev: str) -> str | None:
     """The commit SHA that `rev` names, or None when it does not exist here."""
     res = git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", cwd=root, check=False)

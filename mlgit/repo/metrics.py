@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlgit.errors import MlgitError
 from mlgit.repo import git
-from mlgit.repo.values import Scalar, ValueFile, number, parse
+from mlgit.repo.values import ParamValue, ValueFile, number, parse
 from mlgit.system import jsoncache
 
 
@@ -21,7 +21,7 @@ class Snapshot:
     rev: str | None
     files: tuple[ValueFile, ...]
 
-    def lookup(self, metric: str) -> tuple[Scalar, str | None]:
+    def lookup(self, metric: str) -> tuple[ParamValue, str | None]:
         """A metric by key, or `path:key` when several files hold that key; (None, None) when absent."""
         path, sep, key = metric.rpartition(":")
         if sep:
@@ -39,7 +39,7 @@ class Snapshot:
             return values[metric], holders[0].path
         return None, None
 
-    def flat(self) -> dict[str, Scalar]:
+    def flat(self) -> dict[str, ParamValue]:
         """`path:key -> value` across all present files."""
         return {f"{f.path}:{k}": v for f in self.files if f.values is not None for k, v in f.values.items()}
 
@@ -80,7 +80,7 @@ def read(root: Path, paths: Iterable[str], rev: str | None, label: str, *, workt
     return Snapshot(label, rev, tuple(files))
 
 
-def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, Scalar]:
+def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, ParamValue]:
     # Parsed values are cached by content under .git/mlgit: a warm run never imports a YAML/TOML parser,
     # which is most of what separates `metrics diff` from a bare `git cat-file`.
     cache_dir = root / ".git" / "mlgit" / "values"
@@ -100,8 +100,8 @@ class DiffRow:
 
     path: str
     key: str
-    old: Scalar
-    new: Scalar
+    old: ParamValue
+    new: ParamValue
     old_present: bool
     new_present: bool
 

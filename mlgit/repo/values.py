@@ -10,7 +10,8 @@ from typing import Any
 from mlgit.errors import InputError, MlgitError
 from mlgit.system import yamlsource
 
-Scalar = int | float | str | bool | None
+# A metric or parameter value as a metrics or params file holds it (not a data-schema bound: data.schema.Scalar).
+ParamValue = int | float | str | bool | None
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class ValueFile:
     """One metrics or params file at one revision; `values` is None when the file is absent."""
 
     path: str
-    values: dict[str, Scalar] | None
+    values: dict[str, ParamValue] | None
 
     @property
     def present(self) -> bool:
@@ -37,7 +38,7 @@ def _kind(path: str) -> str:
     raise MlgitError(f"{path}: unsupported file type; metrics and params files must be .json, .yaml, .yml or .toml")
 
 
-def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, Scalar]:
+def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, ParamValue]:
     """Parse a metrics/params file and flatten nested keys with dots."""
     label = f"{path}{where}"
     kind = _kind(path)
@@ -63,12 +64,12 @@ def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, Scalar]:
             raise MlgitError(f"{label}: invalid TOML: {exc}") from None
     if not isinstance(data, dict):
         raise MlgitError(f"{label}: expected a mapping of names to values at the top level")
-    flat: dict[str, Scalar] = {}
+    flat: dict[str, ParamValue] = {}
     _flatten(data, "", flat)
     return flat
 
 
-def _flatten(node: dict[Any, Any] | list[Any], prefix: str, out: dict[str, Scalar]) -> None:
+def _flatten(node: dict[Any, Any] | list[Any], prefix: str, out: dict[str, ParamValue]) -> None:
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in items:
         name = f"{prefix}{key}"
@@ -78,14 +79,14 @@ def _flatten(node: dict[Any, Any] | list[Any], prefix: str, out: dict[str, Scala
             _put(out, name, value)
 
 
-def _put(out: dict[str, Scalar], key: str, value: Any) -> None:
+def _put(out: dict[str, ParamValue], key: str, value: Any) -> None:
     if isinstance(value, (int, float, str, bool)) or value is None:
         out[key] = value
     else:  # dates and other YAML scalars: keep them readable
         out[key] = str(value)
 
 
-def number(value: Scalar) -> float | None:
+def number(value: ParamValue) -> float | None:
     """The value as a finite float, or None when it is not a usable number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None

@@ -22,7 +22,8 @@ from mlgit.registry import baseline, gate, policy
 from mlgit.registry import tags as registry
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, metrics
-from mlgit.repo.values import Scalar, ValueFile, number
+from mlgit.repo.state import RepoState
+from mlgit.repo.values import ParamValue, ValueFile, number
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
@@ -60,8 +61,8 @@ class MetricRow:
 
     file: str
     key: str
-    old: Scalar
-    new: Scalar
+    old: ParamValue
+    new: ParamValue
     change: float | None
     status: str  # added | removed | changed | same
     direction: str | None  # higher | lower when a gate declares it
@@ -89,8 +90,8 @@ class ParamRow:
 
     file: str
     key: str
-    old: Scalar
-    new: Scalar
+    old: ParamValue
+    new: ParamValue
     status: str  # added | removed | changed
 
     def as_dict(self) -> dict[str, Any]:
@@ -351,27 +352,28 @@ class Report:
 # -- building -------------------------------------------------------------------------------------------------
 
 
-def change_base(root: Path, cfg: Config, spec: str | None, target_branch: str | None) -> baseline.Baseline:
+def change_base(repo: RepoState, cfg: Config, spec: str | None, target_branch: str | None) -> baseline.Baseline:
     """The revision the change is compared with.
 
     `spec` wins (REV, `main`, `last-release`). Otherwise, on a pull request (`target_branch` set) or a
     branch that is not part of the default branch, the merge-base with the target; on the default
     branch itself, the first model's policy base (its last release), which is what `promote` compares with.
     """
+    root = repo.root
     first = cfg.models[0] if cfg.models else None
     if spec is not None:
         if first is not None and spec in {"last-release", "main"}:
-            return baseline.for_model(root, first.name, spec, cfg.ci.default_branch, registry.events(root, first.name))
+            return baseline.for_model(root, first.name, spec, cfg.ci.default_branch, registry.events(repo, first.name))
         if spec == "main":
             return baseline.merge_base_with_default(root, cfg.ci.default_branch)
         return baseline.revision(root, spec)
-    head = git.head(root)
+    head = repo.head
     if head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
     if target_branch is None and first is not None:
-        ref = git.branch_ref(root, git.default_branch(root, cfg.ci.default_branch))
+        ref = git.branch_ref(root, repo.default_branch)
         if ref is not None and git.merge_base(root, head, ref) == head:
-            evts = registry.events(root, first.name)
+            evts = registry.events(repo, first.name)
             return baseline.for_model(root, first.name, first.policy.base, cfg.ci.default_branch, evts)
     return baseline.merge_base_with_default(root, target_branch or cfg.ci.default_branch)
 
@@ -402,12 +404,12 @@ def _external_section(key: str, title: str, module: str, call: Callable[[Any], I
 _OWN_MODEL_CODES = (Code.MODEL_BASELINE, "model.pipeline-", Code.MODEL_METRICS_MISSING, Code.MODEL_RULE_PASSED)
 
 
-def _model_findings(mod: Any, root: Path, cfg: Config, base: str | None, stale: Any) -> list[Finding]:
+def _model_findings(mod: Any, repo: RepoState, cfg: Config, base: str | None, stale: Any) -> list[Finding]:
     fn = getattr(mod, "findings", None)
     if fn is None or not cfg.models:
         return []
     out = []
-    for f in fn(root, cfg, cfg.models, base, stale=mod.Stale(stale)):
+    for f in fn(repo, cfg, cfg.models, base, stale=mod.Stale(stale)):
         if f.code.startswith(_OWN_MODEL_CODES):
             continue
         if f.code.startswith("model.metric"):
@@ -416,7 +418,10 @@ def _model_findings(mod: Any, root: Path, cfg: Config, base: str | None, stale: 
     return out
 
 
-def _sections(root: Path, cfg: Config, base: str | None, stale: dict[str, list[str]] | None) -> tuple[Section, ...]:
+def _sections(
+    repo: RepoState, cfg: Config, base: str | None, stale: dict[str, list[str]] | None
+) -> tuple[Section, ...]:
+    root = repo.root
     if cfg.datasets:
         data = _external_section(
             "data", "Data", "checks.data", lambda m: m.data_findings(root, cfg, names=(), base=base)
@@ -428,7 +433,7 @@ def _sections(root: Path, cfg: Config, base: str | None, stale: dict[str, list[s
         data = Section("data", "Data", "ok", note=f"no datasets declared in {CONFIG_NAME}")
         schema = Section("schema", "Schema", "ok", note=f"no datasets declared in {CONFIG_NAME}")
     model = _external_section(
-        "model", "Model checks", "checks.model", lambda m: _model_findings(m, root, cfg, base, stale)
+        "model", "Model checks", "checks.model", lambda m: _model_findings(m, repo, cfg, base, stale)
     )
     return data, schema, model
 
@@ -613,25 +618,25 @@ def _param_rows(root: Path, model: Model, base: str | None) -> tuple[tuple[Param
 
 
 def _gate(
-    root: Path, cfg: Config, model: Model, spec: str | None, evts: list[registry.Event]
+    repo: RepoState, cfg: Config, model: Model, spec: str | None, evts: list[registry.Event]
 ) -> tuple[GateVerdict, metrics.Snapshot | None]:
-    head = git.head(root)
+    head = repo.head
     on_head = [e for e in registry.releases(evts) if e.commit == head]
     try:
-        result = gate.evaluate(root, cfg, model, None, spec, evts)
+        result = gate.evaluate(repo, cfg, model, None, spec, evts)
     except MissingRevision:
         raise  # a missing base is the user's to fix, not a model failure
     except MlgitError as exc:
         return GateVerdict(Side("none", "unknown", None), "error", error=str(exc)), None
     d = result.decision
     side = Side.of(result.baseline)
-    if on_head and not git.dirty_paths(root):
+    if on_head and not repo.dirty:
         ev = on_head[-1]
         status = GateVerdict(side, "already-released", d.results, d.first_release, d.improved, str(ev.version), ev.tag)
         return status, result.candidate
     if not d.passed:
         return GateVerdict(side, "rejected", d.results, d.first_release, d.improved), result.candidate
-    taken = registry.taken_versions(root, model.name)
+    taken = registry.taken_versions(repo, model.name)
     version, bump = registry.next_version(taken, model.policy.first_version, bool(d.improved))
     tag = f"{registry.tag_name(model.name)}@{version}"
     return GateVerdict(
@@ -729,7 +734,7 @@ def _stale(root: Path, stale: dict[str, list[str]] | None) -> tuple[tuple[StaleS
 
 
 def build(
-    root: Path,
+    repo: RepoState,
     cfg: Config,
     *,
     base_spec: str | None = None,
@@ -737,16 +742,17 @@ def build(
     links: Mapping[str, str] | None = None,
 ) -> Report:
     """Gather the report of the work tree against its baseline (see `change_base`)."""
-    head = git.head(root)
+    root = repo.root
+    head = repo.head
     if head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
-    diff_base = change_base(root, cfg, base_spec, target_branch)
+    diff_base = change_base(repo, cfg, base_spec, target_branch)
     base_commit = diff_base.commit
     models = []
     findings: list[Finding] = []
     for model in cfg.models:
-        evts = registry.events(root, model.name)
-        verdict, candidate = _gate(root, cfg, model, base_spec, evts)
+        evts = registry.events(repo, model.name)
+        verdict, candidate = _gate(repo, cfg, model, base_spec, evts)
         if candidate is None:
             candidate = metrics.read(root, model.metrics, None, "work tree")
         old = metrics.read(root, model.metrics, base_commit, diff_base.label) if base_commit else None
@@ -771,10 +777,11 @@ def build(
     raw_stale = pipeline.stale_stages(root)
     stale, stale_findings = _stale(root, raw_stale)
     findings += stale_findings
-    sections = _sections(root, cfg, base_commit, raw_stale)
+    sections = _sections(repo, cfg, base_commit, raw_stale)
     for s in sections:
         findings += s.findings
     commits, total = _commits(root, base_commit)
+    # Read again, not from the state: the data check may have refreshed a committed profile meanwhile.
     dirty = tuple(git.dirty_paths(root))
     return Report(
         head=Side("worktree", f"{head[:8]}{' + uncommitted changes' if dirty else ''}", head),

@@ -6,7 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,20 @@ def tool(name: str) -> str:
     return found
 
 
+_observers: list[Callable[[tuple[str, ...]], None]] = []
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, ...]]]:
+    """Collect the argument list of every command run inside the block (how tests count git reads)."""
+    seen: list[tuple[str, ...]] = []
+    _observers.append(seen.append)
+    try:
+        yield seen
+    finally:
+        _observers.remove(seen.append)
+
+
 def run(
     args: Sequence[str],
     *,
@@ -79,6 +94,8 @@ def run(
     check: bool = True,
 ) -> Completed:
     """Run a command, capturing output; raise CommandFailed (its line, code and output) on failure when `check`."""
+    for observe in _observers:
+        observe(tuple(args))
     try:
         proc = subprocess.run(
             list(args),

@@ -7,21 +7,22 @@ from pathlib import Path
 from mlgit.actions import tags as release
 from mlgit.cli.commands.deprecate import check_remote, render
 from mlgit.registry import stages
-from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 
 def run(cwd: Path, model: str, stage: str, version: str | None, push: str | None, json: bool) -> int:
     """Assign `version` (default: the latest release) of `model` to `stage`."""
-    root = git.toplevel(cwd)
+    repo = RepoState.open(cwd)
+    root = repo.root
     cfg = stages.load_config(root)
     rules = stages.rules_of(cfg)
     stages.check_stage(stage, rules)
     check_remote(root, push)
     written = release.write(
-        root,
+        repo,
         model,
         push,
-        lambda scan: stages.plan_assign(stages.require(root, scan, model, cfg), stage, version, rules),
+        lambda scan: stages.plan_assign(stages.require(repo, scan, model, cfg), stage, version, rules),
         rules.serialize_pushes,
     )
     render(model, stage, written, json)

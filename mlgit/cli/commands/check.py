@@ -11,11 +11,12 @@ from mlgit.config import settings as config
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity, failed
 
 
-def data_base(root: Path, cfg: config.Config, base: str | None) -> tuple[str | None, Finding | None]:
+def data_base(repo: RepoState, cfg: config.Config, base: str | None) -> tuple[str | None, Finding | None]:
     """The revision the data and schema checks compare with, for a `--base` given in model terms.
 
     `last-release` and `stage:NAME` name a model's version: with one model, its commit; with several, the
@@ -28,12 +29,12 @@ def data_base(root: Path, cfg: config.Config, base: str | None) -> tuple[str | N
     if base is None:
         return None, None
     if base == "main":
-        return baseline.merge_base_with_default(root, cfg.ci.default_branch).commit, None
+        return baseline.merge_base_with_default(repo.root, cfg.ci.default_branch).commit, None
     if base != "last-release" and not base.startswith("stage:"):
         return base, None
     if len(cfg.models) == 1:
         model = cfg.models[0]
-        ref = baseline.for_model(root, model.name, base, cfg.ci.default_branch, registry.events(root, model.name))
+        ref = baseline.for_model(repo.root, model.name, base, cfg.ci.default_branch, registry.events(repo, model.name))
         return ref.commit, None
     note = Finding(
         code=Code.CHECK_BASE,
@@ -44,18 +45,19 @@ def data_base(root: Path, cfg: config.Config, base: str | None) -> tuple[str | N
     return None, note
 
 
-def collect(root: Path, cfg: config.Config, base: str | None) -> list[Finding]:
+def collect(repo: RepoState, cfg: config.Config, base: str | None) -> list[Finding]:
     """Every finding of every check, in the order data, schema, models."""
     # Each family imports its heavy dependencies itself, and only when it runs.
     from mlgit.checks import data as datacheck
     from mlgit.checks import model as modelcheck
     from mlgit.checks import schema as schemadiff
 
-    rev, note = data_base(root, cfg, base)
+    root = repo.root
+    rev, note = data_base(repo, cfg, base)
     found = [note] if note is not None else []
     found += datacheck.data_findings(root, cfg, (), rev)
     found += schemadiff.schema_findings(root, cfg, rev)
-    found += modelcheck.findings(root, cfg, cfg.models, base)
+    found += modelcheck.findings(repo, cfg, cfg.models, base)
     return found
 
 
@@ -63,7 +65,7 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     """Run all checks on the work tree; exit 1 when any finding is an error."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
-    found = collect(root, cfg, base)
+    found = collect(RepoState(root, cfg.ci.default_branch), cfg, base)
     if json:
         doc = render.document(
             found,

@@ -15,6 +15,7 @@ from mlgit.errors import MlgitError
 from mlgit.registry import stages
 from mlgit.render.style import Style
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 
 def check_remote(root: Path, push: str | None) -> None:
@@ -25,21 +26,22 @@ def check_remote(root: Path, push: str | None) -> None:
 
 def run(cwd: Path, model: str, push: str | None, json: bool) -> int:
     """Deprecate a model (no-op when it already is)."""
-    root = git.toplevel(cwd)
+    repo = RepoState.open(cwd)
+    root = repo.root
     cfg = stages.load_config(root)
     check_remote(root, push)
     written = release.write(
-        root,
+        repo,
         model,
         push,
-        lambda scan: stages.plan_deprecate(stages.require(root, scan, model, cfg), scan.names),
+        lambda scan: stages.plan_deprecate(stages.require(repo, scan, model, cfg), scan.names),
         stages.rules_of(cfg).serialize_pushes,
     )
     render(model, None, written, json)
     return 0
 
 
-def _doc(model: str, stage: str | None, written: release.Written) -> dict[str, Any]:
+def _doc(model: str, stage: str | None, written: release.Written[stages.Plan]) -> dict[str, Any]:
     plan = written.plan
     return {
         "model": model,
@@ -54,7 +56,7 @@ def _doc(model: str, stage: str | None, written: release.Written) -> dict[str, A
     }
 
 
-def render(model: str, stage: str | None, written: release.Written, as_json: bool) -> None:
+def render(model: str, stage: str | None, written: release.Written[stages.Plan], as_json: bool) -> None:
     """Say what a registry write did."""
     if as_json:
         sys.stdout.write(jsonlib.dumps(_doc(model, stage, written), indent=2) + "\n")

@@ -12,10 +12,10 @@ from mlgit.registry import stages
 from mlgit.registry import tags as registry
 from mlgit.registry.tags import Event
 from mlgit.render.style import Style, table
-from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 
-def _version(art: stages.Artifact, e: Event) -> str | None:
+def _version(art: stages.ModelState, e: Event) -> str | None:
     if e.version is not None:
         return str(e.version)
     if e.stage is not None:
@@ -24,7 +24,7 @@ def _version(art: stages.Artifact, e: Event) -> str | None:
     return None
 
 
-def _doc(art: stages.Artifact, e: Event) -> dict[str, Any]:
+def _doc(art: stages.ModelState, e: Event) -> dict[str, Any]:
     return {
         "timestamp": e.date,
         "artifact": art.display,
@@ -41,14 +41,15 @@ def _doc(art: stages.Artifact, e: Event) -> dict[str, Any]:
 
 def run(cwd: Path, model: str, json: bool) -> int:
     """Print a model's registry events, newest first (as `gto history` and `git log` do)."""
-    root = git.toplevel(cwd)
+    repo = RepoState.open(cwd)
+    root = repo.root
     cfg = stages.load_config(root)
-    scan = registry.scan(root, model)
+    scan = registry.scan(repo, model)
     declared = cfg is not None and any(m.name == model for m in cfg.models)
     if not scan.events and declared:
-        art = stages.Artifact(registry.tag_name(model), (), (), {}, False, 0)
+        art = stages.ModelState(registry.tag_name(model), (), (), {}, False, 0)
     else:
-        art = stages.require(root, scan, model, cfg)
+        art = stages.require(repo, scan, model, cfg)
     events = list(reversed(art.timeline))
     if json:
         sys.stdout.write(jsonlib.dumps([_doc(art, e) for e in events], indent=2) + "\n")

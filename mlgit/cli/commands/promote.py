@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,19 +13,18 @@ from mlgit.actions import tags as release
 from mlgit.cli.exit import EXIT_FAILED
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
-from mlgit.registry import baseline, gate, lineage, policy
+from mlgit.registry import baseline, gate, lineage, policy, stages
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.render import terminal
 from mlgit.render.style import Style
 from mlgit.repo import changes, git, metrics
 from mlgit.repo import dvc as pipeline
-
-_MAX_ATTEMPTS = release.MAX_ATTEMPTS
+from mlgit.repo.state import RepoState
 
 
 @dataclass
-class Outcome:
+class Promotion:
     """What promote decided and did, for the renderers."""
 
     model: str
@@ -41,81 +41,80 @@ class Outcome:
     message: str = ""  # the tag message, once a version is chosen
 
 
-def _attempt(root: Path, cfg: config.Config, model: config.Model, head: str, base_spec: str, out: Outcome) -> None:
-    evts = registry.events(root, model.name)
+def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str, out: Promotion) -> None:
+    head = out.commit
+    evts = registry.events(repo, model.name)
     on_head = [e for e in registry.releases(evts) if e.commit == head]
     if on_head:
         out.status, out.tag, out.version = "already-released", on_head[-1].tag, on_head[-1].version
         return
-    result = gate.evaluate(root, cfg, model, head, base_spec, evts)
+    result = gate.evaluate(repo, cfg, model, head, base_spec, evts)
     out.base, out.decision = result.baseline, result.decision
     if not out.decision.passed:
         out.status = "rejected"
         return
-    taken = registry.taken_versions(root, model.name)
+    taken = registry.taken_versions(repo, model.name)
     out.version, out.bump = registry.next_version(taken, model.policy.first_version, bool(out.decision.improved))
     out.tag = f"{registry.tag_name(model.name)}@{out.version}"
     out.status = "would-release"
-    params = metrics.read(root, model.params, head, "HEAD", worktree_fallback=True)
-    doc = lineage.build(root, cfg, model, head, out.version, result.candidate, params, out.base, out.decision)
+    params = metrics.read(repo.root, model.params, head, "HEAD", worktree_fallback=True)
+    doc = lineage.build(repo.root, cfg, model, head, out.version, result.candidate, params, out.base, out.decision)
     if out.warnings:
         doc["warnings"] = list(out.warnings)
     out.message = release.message(model.name, str(out.version), doc)
 
 
 def _release(
-    root: Path,
+    repo: RepoState,
     cfg: config.Config,
     model: config.Model,
-    head: str,
     base_spec: str,
     dry_run: bool,
     push: str | None,
-    out: Outcome,
+    out: Promotion,
 ) -> None:
-    artifact = registry.tag_name(model.name)
-    for attempt in range(_MAX_ATTEMPTS):
-        lease = None
-        if push is not None:
-            # Lease first, tags second: a release pushed in between fails our lease instead of being missed.
-            lease = release.read_lease(root, push, artifact) if cfg.registry.serialize_pushes else None
-            release.fetch_registry(root, push, artifact)
-        _attempt(root, cfg, model, head, base_spec, out)
+    """Gate and tag through the one registry writer: it re-plans (re-gates) on the remote's tags after a lost race."""
+
+    def plan(_scan: registry.Scan) -> stages.Plan:
+        _attempt(repo, cfg, model, base_spec, out)
         if out.status != "would-release" or dry_run:
-            return
+            return stages.Plan(out.status, ())
         assert out.tag is not None
-        git.create_tag(root, out.tag, head, out.message)
-        if push is None:
-            out.status = "released"
-            return
-        pushed = release.publish(root, push, [out.tag], lease, artifact, cfg.registry.serialize_pushes)
-        if pushed.ok and pushed.unchanged:
-            out.status = "already-released"  # an identical release reached the remote first
-            return
-        if pushed.ok:
-            out.status, out.pushed_to = "released", push
-            return
-        if not pushed.taken:
-            raise MlgitError(f"pushing {out.tag} to '{push}' failed; no tag was left behind:\n    {pushed.detail}")
+        return stages.Plan(out.status, (stages.NewTag(out.tag, out.commit, out.message),), out.version, out.commit)
+
+    def lost(pushed: release.PushOutcome, _tags: Sequence[str]) -> str:
+        # Kept in `out.warnings` at once: the re-planned tag's lineage records the lost race.
         if pushed.moved:
-            out.warnings.append(
-                f"another release of {model.name} reached '{push}' first; re-evaluating against the remote's tags"
-            )
+            text = f"another release of {model.name} reached '{push}' first; re-evaluating against the remote's tags"
         else:
-            out.warnings.append(f"{out.tag} was taken on '{push}' meanwhile; re-evaluating against the remote's tags")
-        release.backoff(attempt)
-    raise MlgitError(
-        f"gave up after {_MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}"
+            text = f"{out.tag} was taken on '{push}' meanwhile; re-evaluating against the remote's tags"
+        out.warnings.append(text)
+        return text
+
+    written = release.write(
+        repo,
+        model.name,
+        push,
+        plan,
+        cfg.registry.serialize_pushes,
+        on_race=lost,
+        gave_up=f"gave up after {release.MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}",
     )
+    if not written.plan.tags:
+        return
+    if written.unchanged:
+        out.status = "already-released"  # an identical release reached the remote first
+        return
+    out.status, out.pushed_to = "released", written.pushed_to
 
 
-def _unchanged(root: Path, cfg: config.Config, model: config.Model, head: str, base: str | None) -> str | None:
+def _unchanged(repo: RepoState, cfg: config.Config, model: config.Model, base: str | None) -> str | None:
     """In a multi-model repo, the release a model is unchanged since (None: evaluate it)."""
-    evts = registry.events(root, model.name)
-    ref = baseline.for_model(root, model.name, base or model.policy.base, cfg.ci.default_branch, evts)
-    if ref.commit is None or ref.commit == head:
+    evts = registry.events(repo, model.name)
+    ref = baseline.for_model(repo.root, model.name, base or model.policy.base, cfg.ci.default_branch, evts)
+    if ref.commit is None or ref.commit == repo.head:
         return None
-    return None if changes.inputs_changed(root, cfg, model, ref.commit, head) else ref.label
+    return None if changes.inputs_changed(repo.root, cfg, model, ref.commit, repo.head) else ref.label
 
 
 def run(
@@ -130,11 +129,12 @@ def run(
     """Gate the model (or, with several and none named, each whose inputs changed) and tag releases."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
+    repo = RepoState(root, cfg.ci.default_branch)
     models = list(cfg.models) if model_name is None and len(cfg.models) > 1 else [cfg.model(model_name)]
-    head = git.head(root)
+    head = repo.head
     if head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
-    dirty = git.dirty_paths(root)
+    dirty = list(repo.dirty)
     warnings: list[str] = []
     if dirty and not allow_dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
@@ -160,20 +160,21 @@ def run(
         warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
     outcomes = []
     for model in models:
-        out = Outcome(model.name, head, warnings=list(warnings), shared_warnings=len(warnings))
+        out = Promotion(model.name, head, warnings=list(warnings), shared_warnings=len(warnings))
         if push is not None and len(models) > 1:
             git.fetch_tags(root, push, f"{registry.tag_name(model.name)}@*")
-        since = _unchanged(root, cfg, model, head, base) if len(models) > 1 else None
+            repo.tags_changed()
+        since = _unchanged(repo, cfg, model, base) if len(models) > 1 else None
         if since is not None:
             out.status, out.tag = "unchanged", since
         else:
-            _release(root, cfg, model, head, base or model.policy.base, dry_run, push, out)
+            _release(repo, cfg, model, base or model.policy.base, dry_run, push, out)
         outcomes.append(out)
     _render(outcomes, as_json, dry_run)
     return EXIT_FAILED if any(o.status == "rejected" for o in outcomes) else 0
 
 
-def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
+def _json(out: Promotion, dry_run: bool) -> dict[str, Any]:
     d = out.decision
     return {
         "model": out.model,
@@ -193,7 +194,7 @@ def _json(out: Outcome, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def _render(outcomes: list[Outcome], as_json: bool, dry_run: bool) -> None:
+def _render(outcomes: list[Promotion], as_json: bool, dry_run: bool) -> None:
     if as_json:
         docs = [_json(o, dry_run) for o in outcomes]
         sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else {"models": docs}, indent=2) + "\n")
@@ -204,7 +205,7 @@ def _render(outcomes: list[Outcome], as_json: bool, dry_run: bool) -> None:
         _render_one(out)
 
 
-def _render_one(out: Outcome) -> None:
+def _render_one(out: Promotion) -> None:
     style = Style.for_stdout()
     for w in out.warnings[out.shared_warnings :]:
         sys.stderr.write(f"warning: {out.model}: {w}\n")

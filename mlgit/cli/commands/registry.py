@@ -13,13 +13,13 @@ from mlgit.registry import tags as registry
 from mlgit.registry.tags import Event
 from mlgit.render import terminal
 from mlgit.render.style import Style, table
-from mlgit.repo import git
-from mlgit.repo.values import Scalar
+from mlgit.repo.state import RepoState
+from mlgit.repo.values import ParamValue
 
 _UNGATED_SHOWN = 3
 
 
-def key_metrics(event: Event | None, gated: list[str]) -> dict[str, Scalar]:
+def key_metrics(event: Event | None, gated: list[str]) -> dict[str, ParamValue]:
     """The gated metrics (else the first few) recorded in a release tag's lineage."""
     lineage = event.lineage if event is not None else None
     values = lineage.get("metrics") if lineage else None
@@ -27,7 +27,7 @@ def key_metrics(event: Event | None, gated: list[str]) -> dict[str, Scalar]:
         return {}
     if not gated:
         return {k.rpartition(":")[2]: v for k, v in sorted(values.items())[:_UNGATED_SHOWN]}
-    found: dict[str, Scalar] = {}
+    found: dict[str, ParamValue] = {}
     for metric in gated:
         if metric in values:
             found[metric] = values[metric]
@@ -38,7 +38,7 @@ def key_metrics(event: Event | None, gated: list[str]) -> dict[str, Scalar]:
     return found
 
 
-def gated_metrics(cfg: Config | None, art: stages.Artifact) -> list[str]:
+def gated_metrics(cfg: Config | None, art: stages.ModelState) -> list[str]:
     """The metric names a model's promotion policy gates on."""
     if cfg is None:
         return []
@@ -53,7 +53,7 @@ def when(event: Event) -> str:
     return event.date[:19].replace("T", " ") if event.date else "-"
 
 
-def _release_doc(event: Event, art: stages.Artifact, gated: list[str]) -> dict[str, Any]:
+def _release_doc(event: Event, art: stages.ModelState, gated: list[str]) -> dict[str, Any]:
     return {
         "version": str(event.version),
         "tag": event.tag,
@@ -65,7 +65,7 @@ def _release_doc(event: Event, art: stages.Artifact, gated: list[str]) -> dict[s
     }
 
 
-def _model_doc(art: stages.Artifact, gated: list[str], declared: bool) -> dict[str, Any]:
+def _model_doc(art: stages.ModelState, gated: list[str], declared: bool) -> dict[str, Any]:
     return {
         "name": art.display,
         "declared": declared,
@@ -84,22 +84,23 @@ def _model_doc(art: stages.Artifact, gated: list[str], declared: bool) -> dict[s
     }
 
 
-def _empty(name: str) -> stages.Artifact:
-    return stages.Artifact(registry.tag_name(name), (), (), {}, False, 0)
+def _empty(name: str) -> stages.ModelState:
+    return stages.ModelState(registry.tag_name(name), (), (), {}, False, 0)
 
 
 def run(cwd: Path, model: str | None, json: bool) -> int:
     """List the registry: every model, or one model's versions."""
-    root = git.toplevel(cwd)
+    repo = RepoState.open(cwd)
+    root = repo.root
     cfg = stages.load_config(root)
-    scan = registry.scan(root, model)
+    scan = registry.scan(repo, model)
     arts = stages.build(scan.events, scan.counters)
     declared = [m.name for m in cfg.models] if cfg else []
     for name in declared:
         if model is None or name == model:
             arts.setdefault(registry.tag_name(name), _empty(name))
     if model is not None and registry.tag_name(model) not in arts:
-        stages.require(root, scan, model, cfg)  # raises the unknown-model error
+        stages.require(repo, scan, model, cfg)  # raises the unknown-model error
     shown = sorted(arts.values(), key=lambda a: a.display)
     columns = stages.stage_columns(stages.rules_of(cfg), shown)
     docs = [_model_doc(a, gated_metrics(cfg, a), a.display in declared) for a in shown]
@@ -115,11 +116,11 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
     return 0
 
 
-def _metrics_text(values: dict[str, Scalar]) -> str:
+def _metrics_text(values: dict[str, ParamValue]) -> str:
     return " ".join(f"{k}={terminal.value(v)}" for k, v in values.items())
 
 
-def _overview(arts: list[stages.Artifact], columns: list[str], cfg: Config | None, style: Style) -> list[str]:
+def _overview(arts: list[stages.ModelState], columns: list[str], cfg: Config | None, style: Style) -> list[str]:
     if not arts:
         return ["no models: no registry tags here and no models in mlgit.yaml (release one with 'mlgit promote')"]
     header = ["Model", "Latest", *columns, "Released", "Commit", "Key metrics"]
@@ -137,7 +138,7 @@ def _overview(arts: list[stages.Artifact], columns: list[str], cfg: Config | Non
     return [style("Model registry (git tags, GTO format)", "bold"), *("  " + line for line in table(header, rows))]
 
 
-def _versions(art: stages.Artifact, columns: list[str], cfg: Config | None, style: Style) -> list[str]:
+def _versions(art: stages.ModelState, columns: list[str], cfg: Config | None, style: Style) -> list[str]:
     title = f"{art.display}" + (" (deprecated)" if art.deprecated else "")
     held = [f"{stage} {occ.label}" for stage in columns if (occ := art.current(stage))]
     lines = [style(title, "bold") + (f": {', '.join(held)}" if held else ": no stage assigned")]

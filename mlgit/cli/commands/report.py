@@ -17,6 +17,7 @@ from pathlib import Path
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 from mlgit.report import build as core
 from mlgit.system import atomic
 
@@ -121,7 +122,9 @@ def run(cwd: Path, base: str | None, format: str | None, output: str | None, for
     cfg = config.load(root)
     fmt = _format(format, output)
     env = dict(os.environ)
-    report = core.build(root, cfg, base_spec=base, target_branch=target_branch(env), links=links(env))
+    report = core.build(
+        RepoState(root, cfg.ci.default_branch), cfg, base_spec=base, target_branch=target_branch(env), links=links(env)
+    )
     if output:
         path = Path(output) if Path(output).is_absolute() else cwd / output
         write_atomic(path, render(report, fmt), force=force)
