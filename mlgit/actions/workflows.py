@@ -12,6 +12,7 @@ from mlgit import __version__
 from mlgit.actions import generated, pins
 from mlgit.config.settings import Config
 from mlgit.errors import MlgitError
+from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.system import resources
 
@@ -73,28 +74,8 @@ class DvcRemote:
 
 def default_remote(root: Path) -> DvcRemote | None:
     """The default remote from .dvc/config (config.local is not in git, so CI never sees it)."""
-    try:
-        text = (root / ".dvc" / "config").read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return None
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        header = re.match(r"^\[\s*'?(.*?)'?\s*\]$", line)
-        if header:
-            current = sections.setdefault(re.sub(r"\s+", " ", header[1]), {})
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            current[key.strip().lower()] = value.strip()
-    name = sections.get("core", {}).get("remote")
-    if not name:
-        return None
-    url = sections.get(f'remote "{name}"', {}).get("url")
-    return DvcRemote(name, url) if url else None
+    found = pipeline.default_remote(root)
+    return DvcRemote(found.name, found.url) if found else None
 
 
 def _release_paths(cfg: Config) -> list[str]:

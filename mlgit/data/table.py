@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgit.errors import MlgitError
 from mlgit.repo import git
 from mlgit.results.codes import Code
-from mlgit.system import yamlsource
 
 if TYPE_CHECKING:
     import polars as pl
@@ -88,28 +86,15 @@ def format_of(path: str) -> str | None:
 
 def dvc_hashes(root: Path) -> dict[str, str]:
     """path -> DVC md5 of every output recorded in the work tree's .dvc files and dvc.lock files."""
-    files = git.work_tree_files(root, ["*.dvc", "dvc.lock", "*/dvc.lock"])
-    found: dict[str, str] = {}
-    for rel in files:
+    from mlgit.repo import dvc as pipeline
+
+    files: dict[str, bytes | None] = {}
+    for rel in git.work_tree_files(root, ["*.dvc", "dvc.lock", "*/dvc.lock"]):
         try:
-            data = yamlsource.load((root / rel).read_bytes(), rel)
-        except (OSError, MlgitError):
-            continue
-        if not isinstance(data, dict):
-            continue
-        base = posixpath.dirname(rel)
-        entries: list[Any] = []
-        if rel.endswith(".dvc"):
-            entries = list(data.get("outs") or [])
-        else:
-            for stage in (data.get("stages") or {}).values():
-                if isinstance(stage, dict):
-                    entries += list(stage.get("outs") or [])
-        for e in entries:
-            if isinstance(e, dict) and "path" in e and "md5" in e:
-                path = posixpath.normpath(posixpath.join(base, str(e["path"])))
-                found.setdefault(path, str(e["md5"]))
-    return found
+            files[rel] = (root / rel).read_bytes()
+        except OSError:
+            files[rel] = None
+    return pipeline.hashes_in(files, deps=False)
 
 
 def locate(root: Path, path: str, fmt: str | None, tracked: Collection[str] = ()) -> Source:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,34 @@ class DeclaredArtifact:
         return f"{self.base}:{self.name}" if self.base else self.name
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage of a dvc.yaml, with its paths relative to the repository root."""
+
+    name: str  # as `dvc status` names it: `train`, or `sub/dvc.yaml:train`
+    key: str  # its name inside its dvc.yaml
+    lock: str  # the dvc.lock that records it
+    deps: tuple[str, ...]  # declared deps and the params files it reads
+    outs: tuple[str, ...]  # outs, metrics and plots
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A DVC remote as committed in .dvc/config."""
+
+    name: str
+    url: str
+
+
 @dataclass
 class Project:
-    """What the DVC files of a repository declare (paths relative to the repository root)."""
+    """What the DVC files of a repository declare (paths relative to the repository root).
 
+    The one reading of DVC's files: callers ask this module, never parse dvc.yaml, dvc.lock or .dvc files
+    themselves, so its internals can later ask DVC's own resolver (foreach/matrix, `${}` interpolation).
+    """
+
+    stages: list[Stage] = field(default_factory=list)
     outs: list[Out] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
@@ -78,6 +103,14 @@ def _entries(items: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         elif isinstance(item, dict):
             for path, flags in item.items():
                 yield str(path), flags if isinstance(flags, dict) else {}
+
+
+def read_stages(root: Path) -> list[Stage]:
+    """The stages of every dvc.yaml in the work tree (no .dvc file is read)."""
+    project = Project()
+    for rel in walk(root, "dvc.yaml"):
+        _add_dvc_yaml(project, rel, (root / rel).read_bytes())
+    return project.stages
 
 
 def read_project(root: Path) -> Project:
@@ -116,6 +149,7 @@ def _add_dvc_yaml(project: Project, rel: str, raw: bytes) -> None:
             continue
         wdir = _join(base, str(stage.get("wdir", ".")))
         wdir = "" if wdir == "." else wdir
+        project.stages.append(_stage(rel, str(sname), stage, wdir))
         for kind in ("outs", "metrics", "plots"):
             for path, flags in _entries(stage.get(kind)):
                 out = Out(
@@ -140,6 +174,16 @@ def _add_dvc_yaml(project: Project, rel: str, raw: bytes) -> None:
     project.params[:] = list(dict.fromkeys([*project.params, *params]))
 
 
+def _stage(rel: str, key: str, stage: dict[str, Any], wdir: str) -> Stage:
+    deps = [_join(wdir, path) for path, _flags in _entries(stage.get("deps"))]
+    for item in stage.get("params") or []:
+        deps.extend([_join(wdir, str(f)) for f in item] if isinstance(item, dict) else [_join(wdir, "params.yaml")])
+    outs = [_join(wdir, path) for kind in ("outs", "metrics", "plots") for path, _flags in _entries(stage.get(kind))]
+    folder = posixpath.dirname(rel)
+    name = key if rel == "dvc.yaml" else f"{rel}:{key}"
+    return Stage(name, key, posixpath.join(folder, "dvc.lock") if folder else "dvc.lock", tuple(deps), tuple(outs))
+
+
 def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
     """path -> DVC md5 of every output and dependency in dvc.lock and .dvc files at `rev` (None: work tree)."""
     if rev is None:
@@ -156,8 +200,17 @@ def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
         files = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
         blobs = git.show_files(root, rev, files)
         where = f" at {rev[:12]}"
+    return hashes_in(blobs, where=where)
+
+
+def hashes_in(files: Mapping[str, bytes | None], *, deps: bool = True, where: str = "") -> dict[str, str]:
+    """path -> DVC md5 recorded in the given dvc.lock and .dvc files (path -> content; None: unreadable).
+
+    `deps` False keeps outputs only: what DVC itself tracks, not the files it merely reads.
+    """
+    kinds = ("deps", "outs") if deps else ("outs",)
     found: dict[str, str] = {}
-    for rel, raw in blobs.items():
+    for rel, raw in files.items():
         if raw is None:
             continue
         try:
@@ -174,11 +227,37 @@ def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
         for stage in (data.get("stages") or {}).values():
             if not isinstance(stage, dict):
                 continue
-            for kind in ("deps", "outs"):
+            for kind in kinds:
                 for e in stage.get(kind) or []:
                     if isinstance(e, dict) and "path" in e and "md5" in e:
                         found.setdefault(_join(base, str(e["path"])), str(e["md5"]))
     return found
+
+
+def default_remote(root: Path) -> Remote | None:
+    """The default remote from .dvc/config (config.local is not in git, so CI never sees it)."""
+    try:
+        text = (root / ".dvc" / "config").read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        header = re.match(r"^\[\s*'?(.*?)'?\s*\]$", line)
+        if header:
+            current = sections.setdefault(re.sub(r"\s+", " ", header[1]), {})
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key.strip().lower()] = value.strip()
+    name = sections.get("core", {}).get("remote")
+    if not name:
+        return None
+    url = sections.get(f'remote "{name}"', {}).get("url")
+    return Remote(name, url) if url else None
 
 
 def hash_for(path: str, hashes: dict[str, str]) -> dict[str, str] | None:
