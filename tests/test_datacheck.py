@@ -16,6 +16,7 @@ from datarepo import CONFIG, csv_text, make_repo, rows
 
 from mlgit.checks import data as datacheck
 from mlgit.config import settings as config
+from mlgit.repo.state import RepoState
 
 
 def findings(out: str) -> list[dict[str, object]]:
@@ -308,7 +309,7 @@ def test_an_invalid_schema_file_names_the_line(repo: Path, mlgit) -> None:
 def test_data_findings_api_matches_the_command(repo: Path) -> None:
     (repo / "data/t.csv").write_text(csv_text([[*r[:1], "99.0", *r[2:]] for r in rows()]))
     cfg = config.load(repo)
-    found = datacheck.data_findings(repo, cfg)
+    found = datacheck.data_findings(RepoState(repo, cfg.ci.default_branch), cfg)
     assert any(f.code == "data.out-of-range" and f.file == "schemas/t.schema.yaml" and f.line for f in found)
     assert all(f.severity in ("error", "warning", "info") for f in found)
 

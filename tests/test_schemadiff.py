@@ -12,6 +12,7 @@ from datarepo import csv_text, make_repo, rows
 from mlgit.checks import schema as schemadiff
 from mlgit.config import settings as config
 from mlgit.data import schema as schemas
+from mlgit.repo.state import RepoState
 
 SCHEMA = "schemas/t.schema.yaml"
 
@@ -154,7 +155,8 @@ def test_a_deleted_schema_file_and_an_explicit_base(repo: Path, mlgit) -> None:
 def test_schema_findings_api_defaults_to_the_merge_base(repo: Path) -> None:
     drop_cat(repo)
     commit_all(repo, "drop cat")
-    found = schemadiff.schema_findings(repo, config.load(repo))
+    cfg = config.load(repo)
+    found = schemadiff.schema_findings(RepoState(repo, cfg.ci.default_branch), cfg)
     assert [(f.code, f.severity) for f in found] == [("schema.column-removed", "error")]
     assert "main (merge-base" in str(found[0].data["base"])
 

@@ -24,6 +24,7 @@ from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import cache as checkcache
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
@@ -811,16 +812,6 @@ def select(cfg: Config, names: Sequence[str]) -> list[Dataset]:
     return [known[n] for n in dict.fromkeys(names)]
 
 
-def resolve_base(root: Path, cfg: Config, base: str | None) -> tuple[baseline.Baseline | None, str | None]:
-    """The base revision (explicit, else the merge-base with the default branch) or why there is none."""
-    if base is not None:
-        return baseline.revision(root, base), None
-    try:
-        return baseline.merge_base_with_default(root, cfg.ci.default_branch), None
-    except MlgitError as exc:
-        return None, exc.message
-
-
 def _drift(
     root: Path, datasets: Sequence[Dataset], results: Sequence[DatasetResult], base: baseline.Baseline
 ) -> list[Finding]:
@@ -892,7 +883,7 @@ def _drift(
 
 
 def check(
-    root: Path,
+    repo: RepoState,
     cfg: Config,
     names: Sequence[str] = (),
     base: str | None = None,
@@ -901,13 +892,14 @@ def check(
     use_cache: bool = True,
 ) -> DataReport:
     """Check the named datasets (all by default) and measure drift against `base` (default: the merge-base)."""
+    root = repo.root
     datasets = select(cfg, names)
     raw_cfg = _read_text(root / CONFIG_NAME) or b""
     ctx = _Context(root, raw_cfg, table.dvc_hashes(root) if datasets else {}, use_cache, progress)
     results = tuple(check_dataset(ctx, ds) for ds in datasets)
     if not any(r.profile is not None for r in results):
         return DataReport(results, None)
-    ref, why = resolve_base(root, cfg, base)
+    ref, why = baseline.or_reason(repo, base)
     if ref is None or ref.commit is None:
         note = Finding(
             code=Code.DATA_DRIFT_SKIPPED,
@@ -919,6 +911,6 @@ def check(
     return DataReport(results, ref, tuple(_drift(root, datasets, results, ref)))
 
 
-def data_findings(root: Path, cfg: Config, names: Sequence[str] = (), base: str | None = None) -> list[Finding]:
+def data_findings(repo: RepoState, cfg: Config, names: Sequence[str] = (), base: str | None = None) -> list[Finding]:
     """All data findings (validation and drift against `base`), severity error/warning/info."""
-    return check(root, cfg, names, base).findings
+    return check(repo, cfg, names, base).findings

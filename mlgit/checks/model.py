@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from mlgit.config.settings import Config, Model
 from mlgit.errors import MlgitError
 from mlgit.model import artifact
 from mlgit.registry import baseline, gate, policy
+from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
 from mlgit.repo import changes, git
 from mlgit.repo import dvc as pipeline
@@ -41,7 +41,7 @@ def findings(
     """
     root = repo.root
     status = stale.stages if stale is not None else (pipeline.stale_stages(root) if models else {})
-    stages = _stages(root) if status else []
+    stages = pipeline.read_stages(root) if status else []
     out: list[Finding] = []
     for model in models:
         if len(models) > 1 and (since := _unchanged_since(repo, cfg, model, base)):
@@ -61,9 +61,7 @@ def findings(
 def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | None) -> str | None:
     """In a multi-model repo, the baseline a model's inputs are unchanged since (None: check it)."""
     try:
-        ref = baseline.for_model(
-            repo.root, model.name, base or model.policy.base, cfg.ci.default_branch, registry.events(repo, model.name)
-        )
+        ref = baseline.resolve(repo, base or model.policy.base, model.name)
     except MlgitError:
         return None  # the policy check reports an unresolvable baseline
     if ref.commit is None or changes.inputs_changed(repo.root, cfg, model, ref.commit, None):
@@ -74,47 +72,11 @@ def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | Non
 # -- stale pipeline -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Stage:
-    name: str  # as `dvc status` names it: `train`, or `sub/dvc.yaml:train`
-    key: str  # its name inside its dvc.yaml
-    lock: str  # the dvc.lock that records it
-    deps: tuple[str, ...]
-    outs: tuple[str, ...]
-
-
-def _paths(items: Any, base: str) -> Iterator[str]:
-    for item in items or []:
-        names = [item] if isinstance(item, str) else list(item) if isinstance(item, dict) else []
-        for name in names:
-            yield posixpath.normpath(posixpath.join(base, str(name)))
-
-
-def _stages(root: Path) -> list[_Stage]:
-    found = []
-    for rel in pipeline.walk(root, "dvc.yaml"):
-        data = yamlsource.load((root / rel).read_bytes(), rel)
-        folder = posixpath.dirname(rel)
-        for key, stage in ((data or {}).get("stages") or {}).items() if isinstance(data, dict) else []:
-            if not isinstance(stage, dict):
-                continue
-            wdir = posixpath.normpath(posixpath.join(folder, str(stage.get("wdir", "."))))
-            wdir = "" if wdir == "." else wdir
-            deps = list(_paths(stage.get("deps"), wdir))
-            for item in stage.get("params") or []:
-                deps.extend(_paths([item] if isinstance(item, dict) else ["params.yaml"], wdir))
-            outs = [p for kind in ("outs", "metrics", "plots") for p in _paths(stage.get(kind), wdir)]
-            name = str(key) if rel == "dvc.yaml" else f"{rel}:{key}"
-            lock = posixpath.join(folder, "dvc.lock") if folder else "dvc.lock"
-            found.append(_Stage(name, str(key), lock, tuple(deps), tuple(outs)))
-    return found
-
-
 def _covers(a: str, b: str) -> bool:
     return a == b or b.startswith(a + "/") or a.startswith(b + "/")
 
 
-def _relevant(model: Model, stages: list[_Stage]) -> tuple[set[str], set[str]] | None:
+def _relevant(model: Model, stages: list[pipeline.Stage]) -> tuple[set[str], set[str]] | None:
     """Names of the stages that produce the model's files or feed them, and their deps; None if none do."""
     targets = {model.path, *model.metrics}
     todo = [s for s in stages if any(_covers(o, t) for o in s.outs for t in targets)]
@@ -133,7 +95,7 @@ def _relevant(model: Model, stages: list[_Stage]) -> tuple[set[str], set[str]] |
 
 
 def pipeline_findings(
-    root: Path, model: Model, stale: dict[str, list[str]] | None, stages: list[_Stage]
+    root: Path, model: Model, stale: dict[str, list[str]] | None, stages: list[pipeline.Stage]
 ) -> list[Finding]:
     """`model.pipeline-stale` for each stale stage (or .dvc file) the model depends on."""
     if stale is None:
@@ -222,7 +184,8 @@ def policy_findings(
                 file=model.metrics[0],
             )
         ], None
-    result = gate.evaluate(repo, cfg, model, None, base)
+    result = release_plan.plan(repo, cfg, model, base).result
+    assert result is not None  # the work tree is always gated
     d = result.decision
     b = result.baseline
     if d.first_release:
@@ -310,7 +273,6 @@ def _file_of(snap: Snapshot, metric: str) -> str | None:
 def trusted_bases(repo: RepoState, cfg: Config, model: Model, result: gate.GateResult | None) -> list[tuple[str, str]]:
     """(label, commit) of revisions outside the change: the gate's baseline, the last release, the base branch."""
     from mlgit.registry import baseline
-    from mlgit.registry import tags as registry
 
     found: list[tuple[str, str]] = []
     if result is not None and result.baseline.commit is not None:
@@ -319,7 +281,7 @@ def trusted_bases(repo: RepoState, cfg: Config, model: Model, result: gate.GateR
     if releases:
         found.append((releases[-1].tag, releases[-1].commit))
     try:
-        branch = baseline.merge_base_with_default(repo.root, cfg.ci.default_branch)
+        branch = baseline.resolve(repo, "main")
     except MlgitError:
         pass  # no default branch here (a lone branch, a shallow clone): the other revisions still count
     else:

@@ -19,6 +19,7 @@ from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 
@@ -401,11 +402,12 @@ def _finding(
     )
 
 
-def schema_findings(root: Path, cfg: Config, base: str | None = None) -> list[Finding]:
+def schema_findings(repo: RepoState, cfg: Config, base: str | None = None) -> list[Finding]:
     """Each schema change against `base` (default: merge-base with the default branch), breaking or compatible."""
     if not cfg.datasets:
         return []
-    ref = baseline.revision(root, base) if base else baseline.merge_base_with_default(root, cfg.ci.default_branch)
+    root = repo.root
+    ref = baseline.resolve(repo, base or "main")
     assert ref.commit is not None
     paths = [p for ds in cfg.datasets for p in (ds.schema_path, schemas.profile_path(ds.schema_path))]
     blobs = git.show_files(root, ref.commit, paths)

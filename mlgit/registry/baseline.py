@@ -13,6 +13,7 @@ from mlgit.repo import git
 if TYPE_CHECKING:
     from mlgit.registry.semver import Version
     from mlgit.registry.tags import Event
+    from mlgit.repo.state import RepoState
 
 _FETCH_HINT = (
     "fetch it first, e.g. 'git fetch origin {branch}:refs/remotes/origin/{branch}'"
@@ -119,18 +120,46 @@ def validate_spec(root: Path, spec: str) -> None:
         revision(root, spec)
 
 
-def for_model(root: Path, model: str, spec: str, default_branch: str | None, evts: list[Event]) -> Baseline:
-    """Resolve `last-release`, `main` (the default branch's merge-base), `stage:NAME` or any REV for a model."""
-    if spec.startswith("stage:"):
-        return stage(root, model, spec.removeprefix("stage:"), evts)
-    if spec == "last-release":
-        from mlgit.registry.tags import releases
+def resolve(repo: RepoState, spec: str, model: str | None = None, events: list[Event] | None = None) -> Baseline:
+    """The one resolver: `main` (HEAD's merge-base with the default branch), `last-release` and `stage:NAME`
+    (of `model`: they name a model's version), or any REV. Without a model, a model form is read as a REV.
+    """
+    if spec == "main":
+        return merge_base_with_default(repo.root, repo.configured_branch)
+    if model is not None and (spec == "last-release" or spec.startswith("stage:")):
+        from mlgit.registry import tags as registry
 
-        active = releases(evts)
+        evts = registry.events(repo, model) if events is None else events
+        if spec.startswith("stage:"):
+            return stage(repo.root, model, spec.removeprefix("stage:"), evts)
+        active = registry.releases(evts)
         if not active:
             return Baseline("none", "no release yet", None)
         last = active[-1]
         return Baseline("release", last.tag, last.commit, last.version, last.tag)
-    if spec == "main":
-        return merge_base_with_default(root, default_branch)
-    return revision(root, spec)
+    return revision(repo.root, spec)
+
+
+def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str | None]:
+    """`spec` resolved (default `main`); without a spec, a missing merge-base is a reason instead of an error."""
+    if spec is not None:
+        return resolve(repo, spec), None
+    try:
+        return resolve(repo, "main"), None
+    except MlgitError as exc:
+        return None, exc.message
+
+
+def for_change(repo: RepoState, model: str | None, policy_base: str, target_branch: str | None) -> Baseline:
+    """The default baseline of a change (the report's): on a pull request (`target_branch`) or a branch off the
+    default branch, the merge-base with the target; on the default branch itself, the model's policy base
+    (its last release), which is what `promote` compares with.
+    """
+    head = repo.head
+    if head is None:
+        raise MlgitError("the repository has no commits yet", hint="commit your work first")
+    if target_branch is None and model is not None:
+        ref = git.branch_ref(repo.root, repo.default_branch)
+        if ref is not None and git.merge_base(repo.root, head, ref) == head:
+            return resolve(repo, policy_base, model)
+    return merge_base_with_default(repo.root, target_branch or repo.configured_branch)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgit import __version__
 from mlgit.config.settings import Config, Model
@@ -13,9 +12,12 @@ from mlgit.registry.semver import Version
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.metrics import Snapshot
 
+if TYPE_CHECKING:
+    from mlgit.repo.state import RepoState
+
 
 def build(
-    root: Path,
+    repo: RepoState,
     cfg: Config,
     model: Model,
     commit: str,
@@ -26,7 +28,7 @@ def build(
     decision: Decision,
 ) -> dict[str, Any]:
     """The lineage document for one release."""
-    hashes = pipeline.hashes_at(root, commit)
+    hashes = repo.dvc_hashes(commit)
     data = {
         d.name: {"path": d.path, **(pipeline.hash_for(d.path, hashes) or {"md5": None})} for d in cfg.datasets_of(model)
     }

@@ -78,6 +78,11 @@ def tag_name(model: str) -> str:
     return model.replace(":", "=")
 
 
+def version_tag(model: str, version: Version) -> str:
+    """The registration tag of one version (`dir:name`, v1.0.0 -> `dir=name@v1.0.0`)."""
+    return f"{tag_name(model)}@{version}"
+
+
 def parse_date(text: str) -> datetime | None:
     """An ISO-8601 date as git prints it (`%(taggerdate:iso-strict)`), or None."""
     if not text:

@@ -18,7 +18,8 @@ from typing import Any
 from mlgit import __version__
 from mlgit.config.settings import CONFIG_NAME, Config, Model
 from mlgit.errors import MissingRevision, MlgitError
-from mlgit.registry import baseline, gate, policy
+from mlgit.registry import baseline, policy
+from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, metrics
@@ -353,29 +354,13 @@ class Report:
 
 
 def change_base(repo: RepoState, cfg: Config, spec: str | None, target_branch: str | None) -> baseline.Baseline:
-    """The revision the change is compared with.
-
-    `spec` wins (REV, `main`, `last-release`). Otherwise, on a pull request (`target_branch` set) or a
-    branch that is not part of the default branch, the merge-base with the target; on the default
-    branch itself, the first model's policy base (its last release), which is what `promote` compares with.
-    """
-    root = repo.root
+    """The revision the change is compared with: `spec`, else the change's default (`baseline.for_change`)."""
     first = cfg.models[0] if cfg.models else None
     if spec is not None:
-        if first is not None and spec in {"last-release", "main"}:
-            return baseline.for_model(root, first.name, spec, cfg.ci.default_branch, registry.events(repo, first.name))
-        if spec == "main":
-            return baseline.merge_base_with_default(root, cfg.ci.default_branch)
-        return baseline.revision(root, spec)
-    head = repo.head
-    if head is None:
-        raise MlgitError("the repository has no commits yet", hint="commit your work first")
-    if target_branch is None and first is not None:
-        ref = git.branch_ref(root, repo.default_branch)
-        if ref is not None and git.merge_base(root, head, ref) == head:
-            evts = registry.events(repo, first.name)
-            return baseline.for_model(root, first.name, first.policy.base, cfg.ci.default_branch, evts)
-    return baseline.merge_base_with_default(root, target_branch or cfg.ci.default_branch)
+        return baseline.resolve(repo, spec, first.name if first else None)
+    return baseline.for_change(
+        repo, first.name if first else None, first.policy.base if first else "main", target_branch
+    )
 
 
 def _external_section(key: str, title: str, module: str, call: Callable[[Any], Iterable[Finding]]) -> Section:
@@ -421,13 +406,12 @@ def _model_findings(mod: Any, repo: RepoState, cfg: Config, base: str | None, st
 def _sections(
     repo: RepoState, cfg: Config, base: str | None, stale: dict[str, list[str]] | None
 ) -> tuple[Section, ...]:
-    root = repo.root
     if cfg.datasets:
         data = _external_section(
-            "data", "Data", "checks.data", lambda m: m.data_findings(root, cfg, names=(), base=base)
+            "data", "Data", "checks.data", lambda m: m.data_findings(repo, cfg, names=(), base=base)
         )
         schema = _external_section(
-            "schema", "Schema", "checks.schema", lambda m: m.schema_findings(root, cfg, base=base)
+            "schema", "Schema", "checks.schema", lambda m: m.schema_findings(repo, cfg, base=base)
         )
     else:
         data = Section("data", "Data", "ok", note=f"no datasets declared in {CONFIG_NAME}")
@@ -617,31 +601,21 @@ def _param_rows(root: Path, model: Model, base: str | None) -> tuple[tuple[Param
     return tuple(rows), same
 
 
-def _gate(
-    repo: RepoState, cfg: Config, model: Model, spec: str | None, evts: list[registry.Event]
-) -> tuple[GateVerdict, metrics.Snapshot | None]:
-    head = repo.head
-    on_head = [e for e in registry.releases(evts) if e.commit == head]
+def _gate(repo: RepoState, cfg: Config, model: Model, spec: str | None) -> tuple[GateVerdict, metrics.Snapshot | None]:
     try:
-        result = gate.evaluate(repo, cfg, model, None, spec, evts)
+        planned = release_plan.plan(repo, cfg, model, spec)
     except MissingRevision:
         raise  # a missing base is the user's to fix, not a model failure
     except MlgitError as exc:
         return GateVerdict(Side("none", "unknown", None), "error", error=str(exc)), None
-    d = result.decision
-    side = Side.of(result.baseline)
-    if on_head and not repo.dirty:
-        ev = on_head[-1]
-        status = GateVerdict(side, "already-released", d.results, d.first_release, d.improved, str(ev.version), ev.tag)
-        return status, result.candidate
-    if not d.passed:
-        return GateVerdict(side, "rejected", d.results, d.first_release, d.improved), result.candidate
-    taken = registry.taken_versions(repo, model.name)
-    version, bump = registry.next_version(taken, model.policy.first_version, bool(d.improved))
-    tag = f"{registry.tag_name(model.name)}@{version}"
-    return GateVerdict(
-        side, "would-release", d.results, d.first_release, d.improved, str(version), tag, bump
-    ), result.candidate
+    assert planned.result is not None  # the work tree is always gated
+    d = planned.result.decision
+    side = Side.of(planned.result.baseline)
+    version = str(planned.version) if planned.version else None
+    verdict = GateVerdict(
+        side, planned.status, d.results, d.first_release, d.improved, version, planned.tag, planned.bump
+    )
+    return verdict, planned.result.candidate
 
 
 def _line_in(root: Path, rel: str, keypath: Sequence[str | int]) -> int | None:
@@ -752,7 +726,7 @@ def build(
     findings: list[Finding] = []
     for model in cfg.models:
         evts = registry.events(repo, model.name)
-        verdict, candidate = _gate(repo, cfg, model, base_spec, evts)
+        verdict, candidate = _gate(repo, cfg, model, base_spec)
         if candidate is None:
             candidate = metrics.read(root, model.metrics, None, "work tree")
         old = metrics.read(root, model.metrics, base_commit, diff_base.label) if base_commit else None

@@ -24,18 +24,11 @@ def data_base(repo: RepoState, cfg: config.Config, base: str | None) -> tuple[st
     a finding says so. `main` means the merge-base with the default branch, as it does for models.
     """
     from mlgit.registry import baseline
-    from mlgit.registry import tags as registry
 
-    if base is None:
-        return None, None
-    if base == "main":
-        return baseline.merge_base_with_default(repo.root, cfg.ci.default_branch).commit, None
-    if base != "last-release" and not base.startswith("stage:"):
+    if base is None or (base != "main" and base != "last-release" and not base.startswith("stage:")):
         return base, None
-    if len(cfg.models) == 1:
-        model = cfg.models[0]
-        ref = baseline.for_model(repo.root, model.name, base, cfg.ci.default_branch, registry.events(repo, model.name))
-        return ref.commit, None
+    if base == "main" or len(cfg.models) == 1:
+        return baseline.resolve(repo, base, cfg.models[0].name if cfg.models else None).commit, None
     note = Finding(
         code=Code.CHECK_BASE,
         severity=Severity.INFO,
@@ -52,11 +45,10 @@ def collect(repo: RepoState, cfg: config.Config, base: str | None) -> list[Findi
     from mlgit.checks import model as modelcheck
     from mlgit.checks import schema as schemadiff
 
-    root = repo.root
     rev, note = data_base(repo, cfg, base)
     found = [note] if note is not None else []
-    found += datacheck.data_findings(root, cfg, (), rev)
-    found += schemadiff.schema_findings(root, cfg, rev)
+    found += datacheck.data_findings(repo, cfg, (), rev)
+    found += schemadiff.schema_findings(repo, cfg, rev)
     found += modelcheck.findings(repo, cfg, cfg.models, base)
     return found
 

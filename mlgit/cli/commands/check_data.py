@@ -14,6 +14,7 @@ from mlgit.render import datachecks, progress
 from mlgit.render import findings as shared
 from mlgit.render.style import Style
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 from mlgit.results.finding import failed
 
 
@@ -33,7 +34,9 @@ def run(cwd: Path, datasets: list[str], base: str | None, json: bool, no_cache: 
     root = git.toplevel(cwd)
     cfg = config.load(root)
     ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
-    report = datacheck.check(root, cfg, datasets, base, progress=ticker, use_cache=not no_cache)
+    report = datacheck.check(
+        RepoState(root, cfg.ci.default_branch), cfg, datasets, base, progress=ticker, use_cache=not no_cache
+    )
     found = report.findings
     base_doc = {"rev": report.base.commit, "label": report.base.label} if report.base else None
     if json:

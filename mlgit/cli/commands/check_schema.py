@@ -14,6 +14,7 @@ from mlgit.render import datachecks
 from mlgit.render import findings as shared
 from mlgit.render.style import Style
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 from mlgit.results.finding import failed
 
 
@@ -21,9 +22,10 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     """Compare schema files and the data's columns with `base`; exit 1 on a breaking change not accepted."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
-    ref = baseline.revision(root, base) if base else baseline.merge_base_with_default(root, cfg.ci.default_branch)
+    repo = RepoState(root, cfg.ci.default_branch)
+    ref = baseline.resolve(repo, base or "main")
     assert ref.commit is not None
-    found = schemadiff.schema_findings(root, cfg, base)
+    found = schemadiff.schema_findings(repo, cfg, base)
     if json:
         doc = shared.document(found, command="check schema", base={"rev": ref.commit, "label": ref.label})
         sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")

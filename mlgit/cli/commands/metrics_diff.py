@@ -11,6 +11,7 @@ from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import git, metrics
+from mlgit.repo.state import RepoState
 
 
 def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | None]:
@@ -44,7 +45,7 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
     """Compare metrics and params of the work tree with `base` (default: merge-base with the default branch)."""
     root = git.toplevel(cwd)
     mfiles, pfiles, default_branch = _files(root, model)
-    ref = baseline.revision(root, base) if base else baseline.merge_base_with_default(root, default_branch)
+    ref = baseline.resolve(RepoState(root, default_branch), base or "main")
     assert ref.commit is not None
     old = metrics.read(root, [*mfiles, *pfiles], ref.commit, ref.label)
     new = metrics.read(root, [*mfiles, *pfiles], None, "work tree")

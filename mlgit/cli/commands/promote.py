@@ -13,12 +13,13 @@ from mlgit.actions import tags as release
 from mlgit.cli.exit import EXIT_FAILED
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
-from mlgit.registry import baseline, gate, lineage, policy, stages
+from mlgit.registry import baseline, policy, stages
+from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.render import terminal
 from mlgit.render.style import Style
-from mlgit.repo import changes, git, metrics
+from mlgit.repo import changes, git
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.state import RepoState
 
@@ -42,23 +43,13 @@ class Promotion:
 
 
 def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str, out: Promotion) -> None:
-    head = out.commit
-    evts = registry.events(repo, model.name)
-    on_head = [e for e in registry.releases(evts) if e.commit == head]
-    if on_head:
-        out.status, out.tag, out.version = "already-released", on_head[-1].tag, on_head[-1].version
+    planned = release_plan.plan(repo, cfg, model, base_spec, commit=out.commit)
+    out.status, out.version, out.tag, out.bump = planned.status, planned.version, planned.tag, planned.bump
+    if planned.result is not None:
+        out.base, out.decision = planned.result.baseline, planned.result.decision
+    if planned.status != "would-release":
         return
-    result = gate.evaluate(repo, cfg, model, head, base_spec, evts)
-    out.base, out.decision = result.baseline, result.decision
-    if not out.decision.passed:
-        out.status = "rejected"
-        return
-    taken = registry.taken_versions(repo, model.name)
-    out.version, out.bump = registry.next_version(taken, model.policy.first_version, bool(out.decision.improved))
-    out.tag = f"{registry.tag_name(model.name)}@{out.version}"
-    out.status = "would-release"
-    params = metrics.read(repo.root, model.params, head, "HEAD", worktree_fallback=True)
-    doc = lineage.build(repo.root, cfg, model, head, out.version, result.candidate, params, out.base, out.decision)
+    doc = planned.lineage(repo, cfg, out.commit)
     if out.warnings:
         doc["warnings"] = list(out.warnings)
     out.message = release.message(model.name, str(out.version), doc)
@@ -111,7 +102,7 @@ def _release(
 def _unchanged(repo: RepoState, cfg: config.Config, model: config.Model, base: str | None) -> str | None:
     """In a multi-model repo, the release a model is unchanged since (None: evaluate it)."""
     evts = registry.events(repo, model.name)
-    ref = baseline.for_model(repo.root, model.name, base or model.policy.base, cfg.ci.default_branch, evts)
+    ref = baseline.resolve(repo, base or model.policy.base, model.name, evts)
     if ref.commit is None or ref.commit == repo.head:
         return None
     return None if changes.inputs_changed(repo.root, cfg, model, ref.commit, repo.head) else ref.label

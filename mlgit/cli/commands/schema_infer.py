@@ -17,6 +17,7 @@ from mlgit.render import progress
 from mlgit.render.style import Style
 from mlgit.render.style import table as text_table
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 from mlgit.results.finding import Severity
 from mlgit.results.serialize import plain
 from mlgit.system import atomic
@@ -63,7 +64,9 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
     for ds, inf in inferred:
         atomic.write_text(root / ds.schema_path, schemas.render(inf.schema, _header(ds, inf.rows)))
     # The first check against the new schemas writes each profile and fills the result cache.
-    report = datacheck.check(root, cfg, [ds.name for ds, _ in inferred], progress=ticker)
+    report = datacheck.check(
+        RepoState(root, cfg.ci.default_branch), cfg, [ds.name for ds, _ in inferred], progress=ticker
+    )
     results = {r.name: r for r in report.results}
     out: list[dict[str, Any]] = []
     for ds, inf in inferred:

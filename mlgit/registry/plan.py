@@ -1,0 +1,59 @@
+"""The one release planner: what a promotion of a model would do now (gate result, next version, lineage).
+
+`promote` carries the plan out; `report` and `check model` show it, so a pull request predicts the release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlgit.config.settings import Config, Model
+from mlgit.registry import gate, lineage
+from mlgit.registry import tags as registry
+from mlgit.registry.semver import Version
+from mlgit.repo import metrics
+
+if TYPE_CHECKING:
+    from mlgit.repo.state import RepoState
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """A model's release decision: `already-released`, `rejected` or `would-release` (with version and tag)."""
+
+    model: Model
+    status: str
+    result: gate.GateResult | None  # None: HEAD is already released, so promote does not gate it again
+    version: Version | None = None
+    tag: str | None = None
+    bump: str | None = None  # first | minor | patch
+
+    def lineage(self, repo: RepoState, cfg: Config, commit: str) -> dict[str, Any]:
+        """The lineage document the release tag of `commit` carries."""
+        assert self.result is not None and self.version is not None
+        params = metrics.read(repo.root, self.model.params, commit, "HEAD", worktree_fallback=True)
+        r = self.result
+        return lineage.build(repo, cfg, self.model, commit, self.version, r.candidate, params, r.baseline, r.decision)
+
+
+def plan(
+    repo: RepoState, cfg: Config, model: Model, base_spec: str | None, *, commit: str | None = None
+) -> ReleasePlan:
+    """Plan the release of `model` at `commit` (None: the work tree, as `report` and `check model` see it).
+
+    A committed candidate already released is not gated again; the work tree counts as released only when
+    HEAD is and nothing is uncommitted.
+    """
+    evts = registry.events(repo, model.name)
+    on_head = [e for e in registry.releases(evts) if e.commit == repo.head]
+    if commit is not None and on_head:
+        return ReleasePlan(model, "already-released", None, on_head[-1].version, on_head[-1].tag)
+    result = gate.evaluate(repo, cfg, model, commit, base_spec, evts)
+    if on_head and not repo.dirty:
+        return ReleasePlan(model, "already-released", result, on_head[-1].version, on_head[-1].tag)
+    if not result.decision.passed:
+        return ReleasePlan(model, "rejected", result)
+    taken = registry.taken_versions(repo, model.name)
+    version, bump = registry.next_version(taken, model.policy.first_version, bool(result.decision.improved))
+    return ReleasePlan(model, "would-release", result, version, registry.version_tag(model.name, version), bump)
