@@ -813,14 +813,14 @@ def select(cfg: Config, names: Sequence[str]) -> list[Dataset]:
 
 
 def _drift(
-    root: Path, datasets: Sequence[Dataset], results: Sequence[DatasetResult], base: baseline.Baseline
+    repo: RepoState, datasets: Sequence[Dataset], results: Sequence[DatasetResult], base: baseline.Baseline
 ) -> list[Finding]:
     from mlgit.checks import drift
-    from mlgit.repo import dvc as pipeline
 
     assert base.commit is not None
     wanted = {ds.name: schemas.profile_path(ds.schema_path) for ds in datasets}
-    blobs = git.show_files(root, base.commit, wanted.values())
+    root = repo.root
+    blobs = repo.blobs(base.commit, wanted.values())
     out: list[Finding] = []
     base_hashes: dict[str, str] | None = None
     by_name = {r.name: r for r in results}
@@ -858,7 +858,7 @@ def _drift(
             continue
         if old.md5 is not None:
             if base_hashes is None:
-                base_hashes = pipeline.hashes_at(root, base.commit)
+                base_hashes = repo.dvc_hashes(base.commit)
             actual_md5 = base_hashes.get(ds.path)
             if actual_md5 is not None and actual_md5 != old.md5:
                 out.append(
@@ -908,7 +908,7 @@ def check(
             message=f"drift not measured: {why or 'no base revision'}",
         )
         return DataReport(results, None, (note,))
-    return DataReport(results, ref, tuple(_drift(root, datasets, results, ref)))
+    return DataReport(results, ref, tuple(_drift(repo, datasets, results, ref)))
 
 
 def data_findings(repo: RepoState, cfg: Config, names: Sequence[str] = (), base: str | None = None) -> list[Finding]:

@@ -18,7 +18,6 @@ from mlgit.data import profile, table
 from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
-from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
@@ -410,7 +409,7 @@ def schema_findings(repo: RepoState, cfg: Config, base: str | None = None) -> li
     ref = baseline.resolve(repo, base or "main")
     assert ref.commit is not None
     paths = [p for ds in cfg.datasets for p in (ds.schema_path, schemas.profile_path(ds.schema_path))]
-    blobs = git.show_files(root, ref.commit, paths)
+    blobs = repo.blobs(ref.commit, paths)
     hashes = table.dvc_hashes(root)
     out: list[Finding] = []
     for ds in cfg.datasets:

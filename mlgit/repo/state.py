@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from mlgit.repo import dvc, git
+from mlgit.repo import git
 
 T = TypeVar("T")
 
@@ -85,5 +85,7 @@ class RepoState:
         """path -> DVC md5 recorded in dvc.lock and .dvc files at `rev` (None: the work tree), read once."""
         key = ("dvc-hashes", rev)
         if key not in self._reads:
+            from mlgit.repo import dvc  # only commands that read DVC files pay for the parser
+
             self._reads[key] = dvc.hashes_at(self.root, rev)
         return cast("dict[str, str]", self._reads[key])

@@ -436,15 +436,15 @@ def _md5(path: str, hashes: dict[str, str]) -> str | None:
     return entry["md5"] if entry else None
 
 
-def _datasets(root: Path, cfg: Config, base: str | None) -> tuple[DatasetChange, ...]:
+def _datasets(repo: RepoState, cfg: Config, base: str | None) -> tuple[DatasetChange, ...]:
     if not cfg.datasets:
         return ()
     from mlgit.data.schema import profile_path
 
-    old = pipeline.hashes_at(root, base) if base else {}
-    new = pipeline.hashes_at(root, None)
+    old = repo.dvc_hashes(base) if base else {}
+    new = repo.dvc_hashes(None)
     profiles = {d.name: profile_path(d.schema_path) for d in cfg.datasets}
-    old_blobs = git.show_files(root, base, profiles.values()) if base else {}
+    old_blobs = repo.blobs(base, profiles.values()) if base else {}
     return tuple(
         DatasetChange(
             d.name,
@@ -453,7 +453,7 @@ def _datasets(root: Path, cfg: Config, base: str | None) -> tuple[DatasetChange,
             _md5(d.path, new),
             base is not None,
             _rows(old_blobs.get(profiles[d.name])),
-            _rows(_read_bytes(root / profiles[d.name])),
+            _rows(_read_bytes(repo.root / profiles[d.name])),
         )
         for d in cfg.datasets
     )
@@ -764,7 +764,7 @@ def build(
         commits=commits,
         commits_total=total,
         models=tuple(models),
-        datasets=_datasets(root, cfg, base_commit),
+        datasets=_datasets(repo, cfg, base_commit),
         stale=stale,
         sections=sections,
         findings=tuple(findings),
