@@ -53,7 +53,7 @@ def findings(
         out.extend(policy_out)
         trusted = None
         if artifact.loader_for(model) in artifact.PICKLE_LOADERS and model.trust_pickle:
-            trusted = artifact.pickle_trust(root, model, trusted_bases(repo, cfg, model, result))
+            trusted = artifact.pickle_trust(repo, model, trusted_bases(repo, cfg, model, result))
         out.extend(artifact.check(root, model, trusted))
     return out
 
@@ -64,7 +64,7 @@ def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | Non
         ref = baseline.resolve(repo, base or model.policy.base, model.name)
     except MlgitError:
         return None  # the policy check reports an unresolvable baseline
-    if ref.commit is None or changes.inputs_changed(repo.root, cfg, model, ref.commit, None):
+    if ref.commit is None or changes.inputs_changed(repo, cfg, model, ref.commit, None):
         return None
     return ref.label
 

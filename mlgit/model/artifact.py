@@ -15,13 +15,16 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgit.config.settings import Golden, GoldenOutput, Model
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
+
+if TYPE_CHECKING:
+    from mlgit.repo.state import RepoState
 
 TRUST_ENV = "MLGIT_TRUSTED_ARTIFACT"
 PICKLE_LOADERS = frozenset({"joblib", "pickle"})
@@ -45,7 +48,7 @@ def file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pickle_trust(root: Path, model: Model, bases: Sequence[tuple[str, str]]) -> str | None:
+def pickle_trust(repo: RepoState, model: Model, bases: Sequence[tuple[str, str]]) -> str | None:
     """Why the pickle at `model.path` may be loaded, or None when it may not.
 
     `bases` are (label, commit) pairs of revisions outside the change under review (the baseline, the default
@@ -55,13 +58,14 @@ def pickle_trust(root: Path, model: Model, bases: Sequence[tuple[str, str]]) -> 
         return None
     if os.environ.get(TRUST_ENV) == "1":
         return f"{TRUST_ENV}=1: produced in this CI run"
+    root = repo.root
     path = root / model.path
     if not path.is_file():
         return None
     md5: str | None = None
     blob: str | None = None
     for label, commit in bases:
-        recorded = pipeline.hashes_at(root, commit).get(model.path)
+        recorded = repo.dvc_hashes(commit).get(model.path)
         if recorded is not None:
             md5 = md5 or file_md5(path)
             if recorded.removesuffix(".dir") == md5:

@@ -6,21 +6,22 @@ from pathlib import Path
 
 from mlgit.config.settings import Config, Model
 from mlgit.repo import dvc as pipeline
-from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 
-def inputs_changed(root: Path, cfg: Config, model: Model, old: str, new: str | None) -> bool:
+def inputs_changed(repo: RepoState, cfg: Config, model: Model, old: str, new: str | None) -> bool:
     """True when the artifact, a dataset (by DVC hash), a params file or a metrics file differs.
 
-    `new` None means the work tree (as recorded by its dvc.lock and .dvc files).
+    `new` None means the work tree (as recorded by its dvc.lock and .dvc files). The state reads each
+    revision's DVC files once, however many models of a monorepo ask.
     """
-    old_hashes, new_hashes = pipeline.hashes_at(root, old), pipeline.hashes_at(root, new)
+    old_hashes, new_hashes = repo.dvc_hashes(old), repo.dvc_hashes(new)
     for path in (model.path, *(d.path for d in cfg.datasets_of(model))):
         if pipeline.hash_for(path, old_hashes) != pipeline.hash_for(path, new_hashes):
             return True
     files = [*model.metrics, *model.params]
-    return git.show_files(root, old, files) != (
-        git.show_files(root, new, files) if new is not None else {f: _read(root / f) for f in files}
+    return repo.blobs(old, files) != (
+        repo.blobs(new, files) if new is not None else {f: _read(repo.root / f) for f in files}
     )
 
 

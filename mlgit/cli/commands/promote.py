@@ -105,7 +105,7 @@ def _unchanged(repo: RepoState, cfg: config.Config, model: config.Model, base: s
     ref = baseline.resolve(repo, base or model.policy.base, model.name, evts)
     if ref.commit is None or ref.commit == repo.head:
         return None
-    return None if changes.inputs_changed(repo.root, cfg, model, ref.commit, repo.head) else ref.label
+    return None if changes.inputs_changed(repo, cfg, model, ref.commit, repo.head) else ref.label
 
 
 def run(
