@@ -12,11 +12,12 @@ import datetime as dt
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mlgit.checks.check import Context, Family
 from mlgit.config.settings import CONFIG_NAME, Config, Dataset, Expectation
 from mlgit.data import profile, table
 from mlgit.data import schema as schemas
@@ -914,3 +915,13 @@ def check(
 def data_findings(repo: RepoState, cfg: Config, names: Sequence[str] = (), base: str | None = None) -> list[Finding]:
     """All data findings (validation and drift against `base`), severity error/warning/info."""
     return check(repo, cfg, names, base).findings
+
+
+class DataCheck:
+    """Every dataset against its schema and expectations, and its drift against the data base, as a `Check`."""
+
+    family = Family.DATA
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        """Validation and drift findings of every declared dataset."""
+        yield from check(ctx.repo, ctx.cfg, (), ctx.data_base).findings

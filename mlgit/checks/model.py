@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlgit.checks.check import Context, Family, Stale
 from mlgit.config.settings import Config, Model
 from mlgit.errors import MlgitError
 from mlgit.model import artifact
@@ -25,11 +25,18 @@ from mlgit.system import yamlsource
 PASSED = Code.MODEL_RULE_PASSED
 
 
-@dataclass(frozen=True)
-class Stale:
-    """A `pipeline.stale_stages` result (None inside: DVC could not tell)."""
+__all__ = ["PASSED", "ModelCheck", "Stale", "findings"]
 
-    stages: dict[str, list[str]] | None
+
+class ModelCheck:
+    """The model checks of every declared model, as a `Check`."""
+
+    family = Family.MODEL
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        """The pipeline, policy and artifact findings of each model against `ctx.base`."""
+        if ctx.cfg.models:
+            yield from findings(ctx.repo, ctx.cfg, ctx.cfg.models, ctx.base, stale=ctx.stale)
 
 
 def findings(

@@ -9,10 +9,11 @@ nothing new), so the acceptance is always in the diff a reviewer reads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlgit.checks.check import Context, Family
 from mlgit.config.settings import CONFIG_NAME, Config, Dataset
 from mlgit.data import profile, table
 from mlgit.data import schema as schemas
@@ -415,3 +416,13 @@ def schema_findings(repo: RepoState, cfg: Config, base: str | None = None) -> li
     for ds in cfg.datasets:
         out += _dataset_findings(root, ds, ref, blobs, hashes)
     return out
+
+
+class SchemaCheck:
+    """Schema changes against the data base revision, as a `Check`."""
+
+    family = Family.SCHEMA
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        """Each schema change of each dataset against `ctx.data_base`."""
+        yield from schema_findings(ctx.repo, ctx.cfg, ctx.data_base)

@@ -7,15 +7,16 @@ through their findings, so a new check shows up in every format without touching
 
 from __future__ import annotations
 
-import importlib
 import json
 import posixpath
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlgit import __version__
+from mlgit.checks.check import Check, Context, Family, Stale
+from mlgit.checks.suite import CHECKS
 from mlgit.config.settings import CONFIG_NAME, Config, Model
 from mlgit.errors import MissingRevision, MlgitError
 from mlgit.registry import baseline, policy
@@ -363,17 +364,32 @@ def change_base(repo: RepoState, cfg: Config, spec: str | None, target_branch: s
     )
 
 
-def _external_section(key: str, title: str, module: str, call: Callable[[Any], Iterable[Finding]]) -> Section:
-    # The data, schema and model checks are separate modules; a build without one still reports the rest.
+_TITLES = {Family.DATA: "Data", Family.SCHEMA: "Schema", Family.MODEL: "Model checks"}
+# Codes the report shows in its own gate and pipeline sections; the rest of `check model` goes under "Model checks".
+# `model.metric*` are the gate rules (overall and per slice): already in the gate verdict.
+_OWN_MODEL_CODES = (
+    Code.MODEL_BASELINE,
+    "model.pipeline-",
+    Code.MODEL_METRICS_MISSING,
+    Code.MODEL_RULE_PASSED,
+    "model.metric",
+)
+
+
+def _shown(family: Family, finding: Finding) -> bool:
+    return family is not Family.MODEL or not finding.code.startswith(_OWN_MODEL_CODES)
+
+
+def _section(family: Family, checks: Sequence[Check], ctx: Context) -> Section:
+    key, title = family.value, _TITLES[family]
+    if family is not Family.MODEL and not ctx.cfg.datasets:
+        return Section(key, title, "ok", note=f"no datasets declared in {CONFIG_NAME}")
+    if not checks:
+        return Section(key, title, "unavailable", note=f"no {key} check in this run")
     try:
-        mod = importlib.import_module(f"mlgit.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"mlgit.{module}":
-            raise
-        return Section(key, title, "unavailable", note="not available in this mlgit version")
-    try:
-        found = tuple(call(mod))
+        found = tuple(f for c in checks for f in c.findings(ctx) if _shown(family, f))
     except MlgitError as exc:
+        # One family that cannot run (data not pulled, say) must not hide what the others found.
         msg = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
         finding = Finding(
             code=Code(f"report.{key}-not-run"),
@@ -385,41 +401,8 @@ def _external_section(key: str, title: str, module: str, call: Callable[[Any], I
     return Section(key, title, "findings" if found else "ok", found)
 
 
-# Codes the report shows in its own gate and pipeline sections; the rest of `check model` goes under "Model checks".
-_OWN_MODEL_CODES = (Code.MODEL_BASELINE, "model.pipeline-", Code.MODEL_METRICS_MISSING, Code.MODEL_RULE_PASSED)
-
-
-def _model_findings(mod: Any, repo: RepoState, cfg: Config, base: str | None, stale: Any) -> list[Finding]:
-    fn = getattr(mod, "findings", None)
-    if fn is None or not cfg.models:
-        return []
-    out = []
-    for f in fn(repo, cfg, cfg.models, base, stale=mod.Stale(stale)):
-        if f.code.startswith(_OWN_MODEL_CODES):
-            continue
-        if f.code.startswith("model.metric"):
-            continue  # the gate rules (overall and per slice): already in the gate verdict
-        out.append(f)
-    return out
-
-
-def _sections(
-    repo: RepoState, cfg: Config, base: str | None, stale: dict[str, list[str]] | None
-) -> tuple[Section, ...]:
-    if cfg.datasets:
-        data = _external_section(
-            "data", "Data", "checks.data", lambda m: m.data_findings(repo, cfg, names=(), base=base)
-        )
-        schema = _external_section(
-            "schema", "Schema", "checks.schema", lambda m: m.schema_findings(repo, cfg, base=base)
-        )
-    else:
-        data = Section("data", "Data", "ok", note=f"no datasets declared in {CONFIG_NAME}")
-        schema = Section("schema", "Schema", "ok", note=f"no datasets declared in {CONFIG_NAME}")
-    model = _external_section(
-        "model", "Model checks", "checks.model", lambda m: _model_findings(m, repo, cfg, base, stale)
-    )
-    return data, schema, model
+def _sections(ctx: Context, checks: Sequence[Check]) -> tuple[Section, ...]:
+    return tuple(_section(family, [c for c in checks if c.family is family], ctx) for family in Family)
 
 
 def _commits(root: Path, base: str | None) -> tuple[tuple[Commit, ...], int]:
@@ -714,8 +697,9 @@ def build(
     base_spec: str | None = None,
     target_branch: str | None = None,
     links: Mapping[str, str] | None = None,
+    checks: Sequence[Check] = CHECKS,
 ) -> Report:
-    """Gather the report of the work tree against its baseline (see `change_base`)."""
+    """Gather the report of the work tree against its baseline (see `change_base`), running `checks`."""
     root = repo.root
     head = repo.head
     if head is None:
@@ -751,7 +735,8 @@ def build(
     raw_stale = pipeline.stale_stages(root)
     stale, stale_findings = _stale(root, raw_stale)
     findings += stale_findings
-    sections = _sections(repo, cfg, base_commit, raw_stale)
+    ctx = Context(repo, cfg, base=base_commit, data_base=base_commit, stale=Stale(raw_stale))
+    sections = _sections(ctx, checks)
     for s in sections:
         findings += s.findings
     commits, total = _commits(root, base_commit)

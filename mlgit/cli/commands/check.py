@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json as jsonlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from mlgit.checks.check import Check, Context
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
 from mlgit.render import findings as render
@@ -38,18 +40,20 @@ def data_base(repo: RepoState, cfg: config.Config, base: str | None) -> tuple[st
     return None, note
 
 
-def collect(repo: RepoState, cfg: config.Config, base: str | None) -> list[Finding]:
-    """Every finding of every check, in the order data, schema, models."""
-    # Each family imports its heavy dependencies itself, and only when it runs.
-    from mlgit.checks import data as datacheck
-    from mlgit.checks import model as modelcheck
-    from mlgit.checks import schema as schemadiff
+def collect(
+    repo: RepoState, cfg: config.Config, base: str | None, checks: Sequence[Check] | None = None
+) -> list[Finding]:
+    """Every finding of every check (default: the suite `mlgit report` runs too), in the order data, schema, models."""
+    if checks is None:
+        # Imported here: `mlgit --help` must not pay for the check modules.
+        from mlgit.checks.suite import CHECKS
 
+        checks = CHECKS
     rev, note = data_base(repo, cfg, base)
     found = [note] if note is not None else []
-    found += datacheck.data_findings(repo, cfg, (), rev)
-    found += schemadiff.schema_findings(repo, cfg, rev)
-    found += modelcheck.findings(repo, cfg, cfg.models, base)
+    ctx = Context(repo, cfg, base=base, data_base=rev)
+    for c in checks:
+        found += c.findings(ctx)
     return found
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from mlgit.checks.check import Check
+from mlgit.checks.suite import CHECKS
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.repo import git
@@ -116,14 +118,29 @@ def _github_actions(report: core.Report, *, annotations_to_stderr: bool) -> None
     stream.flush()
 
 
-def run(cwd: Path, base: str | None, format: str | None, output: str | None, force: bool = False) -> int:
-    """Build the report of the work tree against its baseline and write it in one format."""
+def run(
+    cwd: Path,
+    base: str | None,
+    format: str | None,
+    output: str | None,
+    force: bool = False,
+    checks: Sequence[Check] | None = None,
+) -> int:
+    """Build the report of the work tree against its baseline and write it in one format.
+
+    `checks` replaces the suite `mlgit check` runs (tests pass their own).
+    """
     root = git.toplevel(cwd)
     cfg = config.load(root)
     fmt = _format(format, output)
     env = dict(os.environ)
     report = core.build(
-        RepoState(root, cfg.ci.default_branch), cfg, base_spec=base, target_branch=target_branch(env), links=links(env)
+        RepoState(root, cfg.ci.default_branch),
+        cfg,
+        base_spec=base,
+        target_branch=target_branch(env),
+        links=links(env),
+        checks=CHECKS if checks is None else checks,
     )
     if output:
         path = Path(output) if Path(output).is_absolute() else cwd / output
