@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT, commit_all, git
-from tests.test_report import checks  # noqa: F401 - the stand-in data/schema/model checks fixture
 
 FLAGS = [
     "--headless",
@@ -183,7 +182,7 @@ def load(b: Browser, page: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def history_repo(small_repo: Path, mlgit, checks) -> Path:  # noqa: F811
+def history_repo(small_repo: Path, mlgit) -> Path:
     """small_repo with three releases, then a branch whose accuracy improves while its loss worsens."""
     assert mlgit(small_repo, "promote").code == 0
     for acc, loss in ((0.82, 0.38), (0.85, 0.35)):

@@ -1,4 +1,8 @@
-"""`mlgit report`: the change against its baseline, in every format, on real git + DVC repositories."""
+"""`mlgit report`: the change against its baseline, in every format, on real git + DVC repositories.
+
+Tests about what the report shows for given findings run checks of their own (`Given`), passed in as values;
+tests about what the real checks find run the real suite through the CLI.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,21 @@ import re
 import shutil
 import subprocess
 import sys
-import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from mlgit.checks.check import Context, Family
+from mlgit.cli.commands import report as report_cmd
+from mlgit.cli.exit import guarded
+from mlgit.cli.main import _parser
 from mlgit.errors import MlgitError
 from mlgit.render import annotations
 from mlgit.render.markdown import LIMIT, MARKER
 from mlgit.results.finding import Finding, Severity
-from tests.conftest import BIN, FIXED_ENV, commit_all, dvc, git, set_param
+from tests.conftest import BIN, FIXED_ENV, Result, commit_all, dvc, git, set_param
 
 MODEL = "cancer-classifier"
 
@@ -55,45 +63,51 @@ def improved_copy(improved: Path, tmp_path: Path) -> Path:
     return dest
 
 
+@dataclass
+class Given:
+    """A check of the test's own: yields the findings it is given (or raises), and records the base it got."""
+
+    family: Family
+    found: list[Finding] = field(default_factory=list)
+    raises: MlgitError | None = None
+    bases: list[str | None] = field(default_factory=list)
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        self.bases.append(ctx.data_base)
+        if self.raises is not None:
+            raise self.raises
+        yield from self.found
+
+
 @pytest.fixture
-def checks(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Finding]]:
-    """Stand-ins for the data, schema and model check modules: the report shows whatever they find."""
-    found: dict[str, list[Finding]] = {"data": [], "schema": [], "model": []}
-    calls: list[tuple[str, object]] = []
-
-    def data_findings(root: Path, cfg: object, names: tuple[str, ...] = (), base: str | None = None) -> list[Finding]:
-        calls.append(("data", base))
-        return found["data"]
-
-    def schema_findings(root: Path, cfg: object, base: str | None = None) -> list[Finding]:
-        calls.append(("schema", base))
-        return found["schema"]
-
-    def model_findings(root: Path, cfg: object, models: object, base: str | None, stale: object = None) -> list[Finding]:
-        calls.append(("model", base))
-        return found["model"]
-
-    for name, attr, fn in (
-        ("checks.data", "data_findings", data_findings),
-        ("checks.schema", "schema_findings", schema_findings),
-        ("checks.model", "findings", model_findings),
-    ):
-        mod = types.ModuleType(f"mlgit.{name}")
-        setattr(mod, attr, fn)
-        mod.Stale = lambda stages: stages  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, f"mlgit.{name}", mod)
-    found["calls"] = calls  # type: ignore[assignment]
-    return found
+def given() -> dict[str, Given]:
+    """One check per family, finding nothing until a test gives it findings."""
+    return {f.value: Given(f) for f in Family}
 
 
-def _json(mlgit, repo: Path, *args: str) -> dict:
-    r = mlgit(repo, "report", "--format", "json", *args)
+@pytest.fixture
+def report(given: dict[str, Given], capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """`mlgit report ARGS` on a repo, running the `given` checks (or `checks=`) instead of the real ones."""
+
+    def call(repo: Path, *args: str, checks: Sequence[Given] | None = None) -> Result:
+        capsys.readouterr()
+        a = _parser().parse_args(["-C", str(repo), "report", *args])
+        run = tuple(given.values()) if checks is None else tuple(checks)
+        code = guarded(lambda: report_cmd.run(Path(a.cwd), a.base, a.format, a.output, a.force, checks=run))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return call
+
+
+def _json(report: Callable[..., Result], repo: Path, *args: str) -> dict:
+    r = report(repo, "--format", "json", *args)
     assert r.code == 0, r.err
     return json.loads(r.out)
 
 
-def test_improving_branch_as_json(improved: Path, mlgit, checks) -> None:
-    doc = _json(mlgit, improved)
+def test_improving_branch_as_json(improved: Path, mlgit, report, given) -> None:
+    doc = _json(report, improved)
     assert doc["schema"] == "mlgit.report/1"
     assert doc["verdict"] == "pass"
     assert doc["headline"] == f"{MODEL} would be released as v0.2.0"
@@ -121,11 +135,11 @@ def test_improving_branch_as_json(improved: Path, mlgit, checks) -> None:
     }
     assert doc["stale_stages"] == []
     assert [s["status"] for s in doc["sections"]] == ["ok", "ok", "ok"]
-    assert ("data", doc["base"]["commit"]) in checks["calls"]  # the checks compare with the same base
+    assert given["data"].bases == [doc["base"]["commit"]]  # the checks compare with the same base
 
 
-def test_markdown_has_verdict_details_and_mermaid_history(improved: Path, mlgit, checks) -> None:
-    r = mlgit(improved, "report", "--format", "md")
+def test_markdown_has_verdict_details_and_mermaid_history(improved: Path, mlgit, report, given) -> None:
+    r = report(improved, "--format", "md")
     assert r.code == 0, r.err
     md = r.out
     assert md.startswith(MARKER + "\n") and len(md) < LIMIT
@@ -140,23 +154,23 @@ def test_markdown_has_verdict_details_and_mermaid_history(improved: Path, mlgit,
     assert "Commits compared: 1" in md and "Train with C=1.0" in md
 
 
-def test_text_is_plain_without_a_tty_and_colored_on_one(improved: Path, mlgit, checks, monkeypatch) -> None:
-    r = mlgit(improved, "report")
+def test_text_is_plain_without_a_tty_and_colored_on_one(improved: Path, mlgit, report, given, monkeypatch) -> None:
+    r = report(improved)
     assert r.code == 0, r.err
     assert r.out.startswith("mlgit report: PASS\n")
     assert f"would be released as {MODEL}@v0.2.0" in r.out
     assert "\x1b[" not in r.out and "<details>" not in r.out and "|---" not in r.out and "```" not in r.out
     assert re.search(r"accuracy\s+0\.9161\s+0\.\d+\s+\+0\.\d+ \(\+\d+\.\d%\)\s+better\s+ok", r.out)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    assert "\x1b[" not in mlgit(improved, "report").out  # NO_COLOR is set by the test environment
+    assert "\x1b[" not in report(improved).out  # NO_COLOR is set by the test environment
     monkeypatch.delenv("NO_COLOR")
-    colored = mlgit(improved, "report").out
+    colored = report(improved).out
     assert "\x1b[32;1mmlgit report: PASS\x1b[0m" in colored
-    assert "\x1b[" not in mlgit(improved, "report", "--format", "md").out
+    assert "\x1b[" not in report(improved, "--format", "md").out
 
 
-def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, mlgit, checks) -> None:
-    r = mlgit(improved, "report", "--format", "html")
+def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, mlgit, report, given) -> None:
+    r = report(improved, "--format", "html")
     assert r.code == 0, r.err
     page = r.out
     assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
@@ -166,40 +180,40 @@ def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, mlgit, 
     assert "would be released as cancer-classifier@v0.2.0" in page
 
 
-def test_output_is_written_whole_and_never_over_a_users_file(small_repo: Path, mlgit, checks) -> None:
+def test_output_is_written_whole_and_never_over_a_users_file(small_repo: Path, mlgit, report, given) -> None:
     repo = small_repo
-    r = mlgit(repo, "report", "--output", "out/report.md")
+    r = report(repo, "--output", "out/report.md")
     assert r.code == 0, r.err
     assert "wrote the md report to out/report.md (verdict: pass)" in r.out
     assert (repo / "out" / "report.md").read_text().startswith(MARKER)
-    assert mlgit(repo, "report", "--output", "out/report.md").code == 0  # a previous report is replaced
+    assert report(repo, "--output", "out/report.md").code == 0  # a previous report is replaced
     for ext, start in ((".json", "{"), (".html", "<!DOCTYPE html>"), (".txt", "mlgit report: PASS")):
-        assert mlgit(repo, "report", "--output", f"out/r{ext}").code == 0
+        assert report(repo, "--output", f"out/r{ext}").code == 0
         assert (repo / "out" / f"r{ext}").read_text().startswith(start)
-        assert mlgit(repo, "report", "--output", f"out/r{ext}").code == 0
+        assert report(repo, "--output", f"out/r{ext}").code == 0
     (repo / "notes.md").write_text("my notes\n")
-    r = mlgit(repo, "report", "--output", "notes.md")
+    r = report(repo, "--output", "notes.md")
     assert r.code == 2 and "notes.md exists and is not an mlgit report" in r.err and "--force" in r.err
     assert (repo / "notes.md").read_text() == "my notes\n"
-    assert mlgit(repo, "report", "--output", "notes.md", "--force").code == 0
+    assert report(repo, "--output", "notes.md", "--force").code == 0
     assert (repo / "notes.md").read_text().startswith(MARKER)
     assert sorted(p.name for p in (repo / "out").iterdir()) == ["r.html", "r.json", "r.txt", "report.md"]
-    r = mlgit(repo, "report", "--output", "out")
+    r = report(repo, "--output", "out")
     assert r.code == 2 and "is a directory" in r.err
 
 
-def test_stale_pipeline_and_uncommitted_changes_are_warned(improved_copy: Path, mlgit, checks) -> None:
+def test_stale_pipeline_and_uncommitted_changes_are_warned(improved_copy: Path, mlgit, report, given) -> None:
     params = improved_copy / "params.yaml"
     params.write_text(params.read_text().replace("max_iter: 200", "max_iter: 300"))
-    doc = _json(mlgit, improved_copy)
+    doc = _json(report, improved_copy)
     assert doc["verdict"] == "warn"
     assert doc["head"]["dirty"] == ["params.yaml"]
     assert [s["stage"] for s in doc["stale_stages"]] == ["train"]
     stale = [f for f in doc["findings"] if f["code"] == "pipeline.stale"]
     assert stale and stale[0]["severity"] == "warning" and stale[0]["file"] == "dvc.lock" and stale[0]["line"]
-    md = mlgit(improved_copy, "report", "--format", "md").out
+    md = report(improved_copy, "--format", "md").out
     assert "The pipeline is **stale**" in md and "`train`" in md and "dvc repro" in md
-    assert "stage 'train' is stale" in mlgit(improved_copy, "report").out
+    assert "stage 'train' is stale" in report(improved_copy).out
 
 
 @pytest.fixture
@@ -214,14 +228,16 @@ def regressed(small_repo: Path, mlgit) -> Path:
     return small_repo
 
 
-def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, mlgit, checks, monkeypatch) -> None:
+def test_regression_fails_with_reasons_and_github_annotations(
+    regressed: Path, mlgit, report, given, monkeypatch
+) -> None:
     summary = regressed.parent / "summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("GITHUB_REPOSITORY", "octo/repo")
     monkeypatch.setenv("GITHUB_RUN_ID", "99")
-    r = mlgit(regressed, "report", "--format", "md", "--output", "report.md")
+    r = report(regressed, "--format", "md", "--output", "report.md")
     assert r.code == 0, r.err  # the report states the verdict; `mlgit check` is the step that fails
     md = (regressed / "report.md").read_text()
     assert "## ❌ mlgit report: FAIL" in md
@@ -239,48 +255,48 @@ def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, m
     )
     assert any(line.startswith("::error file=metrics.json,line=3,") and "loss" in line for line in errors)
     # JSON and HTML are artifacts: generating them too does not repeat the summary or the annotations.
-    r = mlgit(regressed, "report", "--format", "json", "--output", "report.json")
+    r = report(regressed, "--format", "json", "--output", "report.json")
     assert "::error" not in r.out + r.err and summary.read_text().count(MARKER) == 1
     doc = json.loads((regressed / "report.json").read_text())
     assert doc["verdict"] == "fail" and doc["links"]["run"] == "https://github.com/octo/repo/actions/runs/99"
     assert {r["metric"] for r in doc["models"][0]["gate"]["rules"] if not r["passed"]} == {"accuracy", "loss"}
 
 
-def test_first_release_has_no_baseline_not_zero(small_repo: Path, mlgit, checks) -> None:
-    doc = _json(mlgit, small_repo)
+def test_first_release_has_no_baseline_not_zero(small_repo: Path, mlgit, report, given) -> None:
+    doc = _json(report, small_repo)
     gate = doc["models"][0]["gate"]
     assert gate["first_release"] and gate["status"] == "would-release" and gate["tag"] == "clf@v0.1.0"
     assert doc["base"]["kind"] == "none" and doc["commits"] == {"total": 0, "shown": []}
     assert doc["models"][0]["metrics_without_baseline"] == ["metrics.json"]
     assert all(r["old"] is None and r["change"] is None for r in doc["models"][0]["metrics"])
-    md = mlgit(small_repo, "report", "--format", "md").out
+    md = report(small_repo, "--format", "md").out
     assert "first release, only absolute bounds (min/max) apply" in md and "no baseline" in md
 
 
-def test_on_the_default_branch_the_base_is_the_last_release(regressed: Path, mlgit, checks) -> None:
+def test_on_the_default_branch_the_base_is_the_last_release(regressed: Path, mlgit, report, given) -> None:
     git("checkout", "-q", "main", cwd=regressed)
-    doc = _json(mlgit, regressed)
+    doc = _json(report, regressed)
     assert doc["base"]["kind"] == "release" and doc["base"]["tag"] == "clf@v0.1.0"
     assert doc["models"][0]["gate"]["status"] == "already-released"
-    doc = _json(mlgit, regressed, "--base", "worse")
+    doc = _json(report, regressed, "--base", "worse")
     assert doc["base"]["kind"] == "rev" and doc["models"][0]["gate"]["baseline"]["kind"] == "rev"
-    r = mlgit(regressed, "report", "--base", "no-such-rev")
+    r = report(regressed, "--base", "no-such-rev")
     assert r.code == 2 and "unknown revision 'no-such-rev'" in r.err
 
 
-def test_pull_request_target_branch_from_the_ci_environment(regressed: Path, mlgit, checks, monkeypatch) -> None:
+def test_pull_request_target_branch_from_the_ci_environment(regressed: Path, mlgit, report, given, monkeypatch) -> None:
     git("branch", "release-1.x", "main", cwd=regressed)
     monkeypatch.setenv("GITHUB_BASE_REF", "release-1.x")
-    doc = _json(mlgit, regressed)
+    doc = _json(report, regressed)
     assert doc["base"]["label"].startswith("release-1.x (merge-base")
     monkeypatch.setenv("GITHUB_BASE_REF", "gone")
-    r = mlgit(regressed, "report")
+    r = report(regressed)
     assert r.code == 2 and "'gone' is not in this clone" in r.err and "git fetch" in r.err
 
 
-def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit, checks, monkeypatch) -> None:
+def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit, report, given, monkeypatch) -> None:
     drift = {"method": "psi", "value": 0.41, "threshold": 0.2, "drifted": True, "base": "main"}
-    checks["data"] += [
+    given["data"].found += [
         Finding(
             code="data.drift",
             severity=Severity.INFO,
@@ -289,7 +305,14 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
             column="x",
             data={"method": "psi", "value": 0.03, "threshold": 0.2},
         ),
-        Finding(code="data.drift", severity=Severity.INFO, subject="table", message="label: psi 0.41", column="label", data=drift),
+        Finding(
+            code="data.drift",
+            severity=Severity.INFO,
+            subject="table",
+            message="label: psi 0.41",
+            column="label",
+            data=drift,
+        ),
         Finding(
             code="data.drift-detected",
             severity=Severity.ERROR,
@@ -311,7 +334,7 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
             data={"count": 3, "samples": [1.5, 2.0]},
         ),
     ]
-    checks["schema"].append(
+    given["schema"].found.append(
         Finding(
             code="schema.column-removed",
             severity=Severity.ERROR,
@@ -322,9 +345,19 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
             column="label",
         )
     )
-    checks["model"] += [
-        Finding(code="model.metric-regressed", severity=Severity.ERROR, subject="clf", message="accuracy overall (already in the gate)"),
-        Finding(code="model.pipeline-stale", severity=Severity.ERROR, subject="clf", message="(the report has its own pipeline warning)"),
+    given["model"].found += [
+        Finding(
+            code="model.metric-regressed",
+            severity=Severity.ERROR,
+            subject="clf",
+            message="accuracy overall (already in the gate)",
+        ),
+        Finding(
+            code="model.pipeline-stale",
+            severity=Severity.ERROR,
+            subject="clf",
+            message="(the report has its own pipeline warning)",
+        ),
         Finding(
             code="model.slice-missing",
             severity=Severity.WARNING,
@@ -335,7 +368,7 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
         ),
         Finding(code="model.artifact-size", severity=Severity.INFO, subject="clf", message="model.pkl is 19 B"),
     ]
-    doc = _json(mlgit, regressed)
+    doc = _json(report, regressed)
     sections = {s["key"]: s for s in doc["sections"]}
     assert [f["code"] for f in sections["data"]["findings"]] == [
         "data.drift",
@@ -348,24 +381,24 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
         "model.pkl is 19 B",
     ]
     assert sections["schema"]["status"] == "findings"
-    md = mlgit(regressed, "report", "--format", "md").out
+    md = report(regressed, "--format", "md").out
     assert "**Drift** (measured against the base):" in md
     assert "| ❌ | table | `label` | psi | 0.41 | 0.2 |" in md and "| ✅ | table | `x` | psi | 0.03 | 0.2 |" in md
     assert "<details open><summary>❌ Schema: 1 error</summary>" in md
     assert "`schemas/table.schema.yaml:7`" in md and "slice segment=a: accuracy is in the baseline" in md
     assert "already in the gate" not in md and "its own pipeline warning" not in md
     assert "label drifted from main" not in md  # folded into the drift table's row for `label`
-    text = mlgit(regressed, "report").out
+    text = report(regressed).out
     assert re.search(r"error\s+table\s+label\s+psi\s+0\.41\s+0\.2", text)
     assert re.search(r"ok\s+table\s+x\s+psi\s+0\.03\s+0\.2", text)
     assert (
         "error schema.column-removed table [label]: column 'label' was removed (breaking) (schemas/table.schema.yaml:7)"
         in text
     )
-    page = mlgit(regressed, "report", "--format", "html").out
+    page = report(regressed, "--format", "html").out
     assert "<h3>Drift against the base</h3>" in page and "0.41" in page and "samples: [1.5, 2]" in page
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    out = mlgit(regressed, "report").out
+    out = report(regressed).out
     assert (
         "::error file=schemas/table.schema.yaml,line=7,title=mlgit schema.column-removed::column 'label' was removed"
         in out
@@ -375,50 +408,69 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit,
     assert "::error file=schemas/table.schema.yaml,line=9,title=mlgit data.drift-detected::label drifted" in out
 
 
-def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(
-    small_repo: Path, mlgit, checks, monkeypatch
-) -> None:
-    def broken(*args: object, **kwargs: object) -> list[Finding]:
-        raise MlgitError("data/table.csv is not in the work tree", hint="dvc pull")
-
-    monkeypatch.setattr(sys.modules["mlgit.checks.data"], "data_findings", broken)
-    monkeypatch.setitem(sys.modules, "mlgit.checks.schema", None)
-    doc = _json(mlgit, small_repo)
+def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(small_repo: Path, report, given) -> None:
+    given["data"].raises = MlgitError("data/table.csv is not in the work tree", hint="dvc pull")
+    without_schema = (given["data"], given["model"])
+    r = report(small_repo, "--format", "json", checks=without_schema)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
     sections = {s["key"]: s for s in doc["sections"]}
     assert sections["data"]["status"] == "not-run" and "dvc pull" in sections["data"]["note"]
     assert sections["data"]["findings"][0]["severity"] == "warning"
+    assert sections["data"]["findings"][0]["code"] == "report.data-not-run"
     assert sections["schema"]["status"] == "unavailable"
+    assert sections["model"]["status"] == "ok"  # the rest still reports
     assert doc["verdict"] == "warn"
-    md = mlgit(small_repo, "report", "--format", "md").out
+    md = report(small_repo, "--format", "md", checks=without_schema).out
     assert "Data: 1 warning" in md and "Schema" not in md
 
 
-def test_markdown_stays_under_the_comment_limit(small_repo: Path, mlgit, checks) -> None:
+def test_markdown_stays_under_the_comment_limit(small_repo: Path, mlgit, report, given) -> None:
     git("checkout", "-q", "-b", "many-params", cwd=small_repo)
     (small_repo / "params.yaml").write_text("".join(f"p{i:04d}: {i}\n" for i in range(4000)))
-    checks["data"] += [Finding(code="data.null-fraction", severity=Severity.WARNING, subject="table", message=f"column c{i}: too many nulls " * 20) for i in range(800)]
+    given["data"].found += [
+        Finding(
+            code="data.null-fraction",
+            severity=Severity.WARNING,
+            subject="table",
+            message=f"column c{i}: too many nulls " * 20,
+        )
+        for i in range(800)
+    ]
     commit_all(small_repo, "many params")
-    r = mlgit(small_repo, "report", "--format", "md")
+    r = report(small_repo, "--format", "md")
     md = r.out
     assert len(md) <= LIMIT
     assert md.startswith(MARKER) and "## ⚠️ mlgit report: PASS WITH WARNINGS" in md
     assert "clf: would be released" in md  # the verdict and the gate are kept
     assert "left out to keep this comment under 65,536 characters" in md
     assert "*Params of clf: 4002 changed (0 unchanged): listed in the full report.*" in md  # a stub
-    doc = _json(mlgit, small_repo)
+    doc = _json(report, small_repo)
     assert len(doc["models"][0]["params"]) == 4002  # JSON is complete
 
 
 def test_annotations_stay_within_ten_per_level_and_are_escaped() -> None:
     findings = [
-        Finding(code="schema.type-changed", severity=Severity.ERROR, subject="t", message=f"bad {i}\nsecond line, 100%", file=f"s,{i}:x.yaml", line=i + 1)
+        Finding(
+            code="schema.type-changed",
+            severity=Severity.ERROR,
+            subject="t",
+            message=f"bad {i}\nsecond line, 100%",
+            file=f"s,{i}:x.yaml",
+            line=i + 1,
+        )
         for i in range(25)
     ]
-    findings += [Finding(code="data.unexpected-column", severity=Severity.WARNING, subject="t", message="w", file="a.csv"), Finding(code="data.missing", severity=Severity.ERROR, subject="t", message="no file")]
+    findings += [
+        Finding(code="data.unexpected-column", severity=Severity.WARNING, subject="t", message="w", file="a.csv"),
+        Finding(code="data.missing", severity=Severity.ERROR, subject="t", message="no file"),
+    ]
     lines = annotations.github(findings)
     errors = [x for x in lines if x.startswith("::error")]
     assert len(errors) == 10 and len([x for x in lines if x.startswith("::warning")]) == 1
-    assert errors[0] == "::error file=s%2C0%3Ax.yaml,line=1,title=mlgit schema.type-changed::bad 0%0Asecond line, 100%25"
+    assert (
+        errors[0] == "::error file=s%2C0%3Ax.yaml,line=1,title=mlgit schema.type-changed::bad 0%0Asecond line, 100%25"
+    )
     assert errors[-1] == "::error title=mlgit::16 more errors: see the mlgit report in the step summary"
 
 
@@ -438,8 +490,8 @@ def _no_ci(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_every_json_field_is_documented(improved: Path, mlgit, checks) -> None:
-    doc = _json(mlgit, improved)
+def test_every_json_field_is_documented(improved: Path, mlgit, report, given) -> None:
+    doc = _json(report, improved)
     spec = (Path(__file__).resolve().parent.parent / "docs" / "report-schema.md").read_text()
     model = doc["models"][0]
     objects = [doc, doc["head"], doc["base"], model, model["gate"], model["metrics"][0], model["history"]]
