@@ -339,10 +339,16 @@ def test_example_repo_bad_batch_caught_on_a_branch_and_clean_data_passing(exampl
     assert by_code(res.out, "data.unexpected-value")[0]["data"]["samples"] == ["huge", "huge"]  # type: ignore[index]
     schema_res = mlgit(example_repo, "check", "schema", "--json")
     assert schema_res.code == 1 and codes(schema_res.out, "error") == {"schema.column-removed"}
+    assert git("status", "--porcelain", cwd=example_repo) == ""  # checking the bad batch wrote nothing
+    assert mlgit(example_repo, "check", "data", "breast_cancer", "--update-profile").code == 1
+    assert git("status", "--porcelain", cwd=example_repo) == " M schemas/breast_cancer.profile.json\n"
     dvc("checkout", "--force", "data/raw/breast_cancer.csv", cwd=example_repo)
     clean = mlgit(example_repo, "check", "data")
     assert clean.code == 0, clean.out
     assert "PASSED: 0 errors, 0 warnings" in clean.out
+    assert "breast_cancer.profile.json does not describe the data any more" in clean.out  # the bad batch's profile
+    clean = mlgit(example_repo, "check", "data", "--update-profile")
+    assert clean.code == 0, clean.out
     assert "profile schemas/breast_cancer.profile.json restored to the committed one" in clean.out
     assert git("status", "--porcelain", cwd=example_repo) == ""  # the profile is back to the committed one
 
@@ -371,3 +377,32 @@ def test_cached_findings_follow_mlgit_yaml_lines(tmp_path: Path, mlgit) -> None:
     again = json.loads(mlgit(repo, "check", "data", "--json").out)
     moved = next(f for f in again["findings"] if f["code"] == "data.out-of-range")
     assert moved["line"] == first["line"] + 1  # type: ignore[operator]
+
+
+def test_check_data_never_writes_and_update_profile_does(repo: Path, mlgit) -> None:
+    profile = repo / "schemas/t.profile.json"
+    committed = profile.read_bytes()
+    (repo / "data/t.csv").write_text(csv_text(rows(200, seed=3)))
+    commit_all(repo, "a new batch, without its profile")
+    for args in ((), ("--json",), ("--no-cache",)):
+        res = mlgit(repo, "check", "data", *args)
+        assert res.code == 0, res.out
+        assert git("status", "--porcelain", cwd=repo) == "" and profile.read_bytes() == committed
+    (stale,) = by_code(mlgit(repo, "check", "data", "--json").out, "data.profile-stale")
+    assert stale["file"] == "schemas/t.profile.json" and "--update-profile" in str(stale["message"])
+    assert "data.profile-updated" not in mlgit(repo, "check", "data", "--json").out
+    res = mlgit(repo, "check", "data", "--update-profile", "--json")
+    assert res.code == 0, res.out
+    (updated,) = by_code(res.out, "data.profile-updated")
+    assert "updated to match the data; commit it with the data" in str(updated["message"])
+    assert not by_code(res.out, "data.profile-stale")
+    assert git("status", "--porcelain", cwd=repo) == " M schemas/t.profile.json\n"
+    assert profile.read_bytes() != committed
+    again = mlgit(repo, "check", "data", "--update-profile", "--json")
+    assert not by_code(again.out, "data.profile-updated") and not by_code(again.out, "data.profile-stale")
+
+
+def test_generated_ci_never_updates_profiles() -> None:
+    templates = Path(__file__).resolve().parent.parent / "workflow_templates"
+    texts = [p.read_text() for p in templates.rglob("*.j2")]
+    assert texts and not any("--update-profile" in t or "schema infer" in t for t in texts)

@@ -122,6 +122,9 @@ def test_drift_is_read_from_the_committed_profile_without_old_data(dvc_repo: Pat
     assert "x drifted from main" in detected["message"]
     text = mlgit(dvc_repo, "check", "data", "--base", "main")
     assert "1 drifted" in text.out and "DRIFT" in text.out
+    assert git("status", "--porcelain", cwd=dvc_repo) == " M data/t.csv.dvc\n"  # checking wrote nothing
+    assert "mlgit check data --update-profile" in text.out  # the stale profile is named, with the way to update it
+    assert mlgit(dvc_repo, "check", "data", "--base", "main", "--update-profile").code == 0
     assert " M schemas/t.profile.json" in git("status", "--porcelain", cwd=dvc_repo)  # kept current, to commit
 
 

@@ -507,6 +507,8 @@ def test_dataset_rows_come_from_the_data_profiles(example_repo: Path, mlgit) -> 
     git("checkout", "-q", "-b", "bigger-test-set", cwd=example_repo)
     set_param(example_repo, "test_size", "0.3")
     dvc("repro", "-q", cwd=example_repo)
+    mlgit(example_repo, "check", "data", "--update-profile")  # the profiles go with the data (its row bounds fail)
+    assert " M schemas/test.profile.json" in git("status", "--porcelain", cwd=example_repo)
     commit_all(example_repo, "a bigger test set")
     doc = json.loads(mlgit(example_repo, "report", "--format", "json").out)
     rows = {d["name"]: (d["old_rows"], d["new_rows"]) for d in doc["datasets"]}
@@ -514,3 +516,22 @@ def test_dataset_rows_come_from_the_data_profiles(example_repo: Path, mlgit) -> 
     assert rows["test"] == (143, 171) and rows["train"] == (426, 398)
     md = mlgit(example_repo, "report", "--format", "md").out
     assert "| `test` | `data/prepared/test.csv` | 143 -> 171 |" in md
+
+
+def test_the_real_checks_find_a_bad_batch_and_write_nothing(example_repo: Path, mlgit) -> None:
+    from tests.test_datacheck import _bad_batch
+
+    assert mlgit(example_repo, "schema", "infer").code == 0
+    commit_all(example_repo, "schemas and profiles")
+    git("checkout", "-q", "-b", "bad-batch", cwd=example_repo)
+    profile = (example_repo / "schemas/breast_cancer.profile.json").read_bytes()
+    _bad_batch(example_repo / "data/raw/breast_cancer.csv")
+    doc = _json(lambda repo, *a: mlgit(repo, "report", *a), example_repo)
+    assert doc["verdict"] == "fail"
+    sections = {s["key"]: s for s in doc["sections"]}
+    data_errors = {f["code"] for f in sections["data"]["findings"] if f["severity"] == "error"}
+    assert data_errors == {"data.out-of-range", "data.unexpected-value", "data.missing-column"}
+    assert "schema.column-removed" in {f["code"] for f in sections["schema"]["findings"]}
+    assert {f["code"] for f in doc["findings"]} >= data_errors  # the sections' findings count in the verdict
+    assert git("status", "--porcelain", cwd=example_repo) == ""  # the report wrote nothing (the data is DVC-tracked)
+    assert (example_repo / "schemas/breast_cancer.profile.json").read_bytes() == profile

@@ -2,8 +2,9 @@
 profile against the one committed at the base revision.
 
 Every check of a dataset is one streaming pass (one polars query of aggregates), so a run reports every
-finding at about the cost of reading the data once; results are cached by content (`checkcache`), and the
-profile is kept current beside the schema file.
+finding at about the cost of reading the data once; results are cached by content (`checkcache`). Checking
+never writes a file: when the profile beside the schema no longer describes the data, a finding says so, and
+`mlgit check data --update-profile` (`mlgit.actions.profiles`) rewrites it.
 """
 
 from __future__ import annotations
@@ -24,12 +25,10 @@ from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import cache as checkcache
-from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
-from mlgit.system import atomic
 
 if TYPE_CHECKING:
     import polars as pl
@@ -506,45 +505,28 @@ def _promote(found: list[Finding], ds: Dataset) -> list[Finding]:
     return out
 
 
-def _keep_profile_current(ctx: _Context, ds: Dataset, prof: profile.Profile | None) -> list[Finding]:
+def _profile_stale(ctx: _Context, ds: Dataset, prof: profile.Profile | None) -> list[Finding]:
+    """Say so when the profile beside the schema no longer describes the data; writing it is an action's job."""
     if prof is None:
         return []
     rel = schemas.profile_path(ds.schema_path)
-    path = ctx.root / rel
-    old = _read_text(path)
+    old = _read_text(ctx.root / rel)
     if old is not None:
         try:
             if profile.same(profile.loads(old, rel), prof):
                 return []
         except MlgitError:
             pass
-    text = profile.dumps(prof)
-    try:
-        atomic.write_text(path, text)
-    except OSError as exc:
-        return [
-            Finding(
-                code=Code.DATA_PROFILE_NOT_WRITTEN,
-                severity=Severity.WARNING,
-                subject=ds.name,
-                message=f"cannot write {rel}: {exc.strerror}",
-                file=rel,
-            )
-        ]
-    if git.head(ctx.root) is not None and git.show_files(ctx.root, "HEAD", [rel]).get(rel) == text.encode():
-        msg = f"profile {rel} restored to the committed one (the data is back to what was committed)"
-    else:
-        msg = f"profile {rel} {'written' if old is None else 'updated to match the data'}; commit it with the data"
+    how = "run 'mlgit check data --update-profile' (or 'mlgit schema infer --force') and commit it with the data"
+    what = "does not exist" if old is None else "does not describe the data any more"
     return [
         Finding(
-            code=Code.DATA_PROFILE_UPDATED,
+            code=Code.DATA_PROFILE_STALE,
             severity=Severity.INFO,
             subject=ds.name,
-            message=msg,
+            message=f"profile {rel} {what}: {how}",
             file=rel,
-            line=None,
-            column=None,
-            data={"path": rel},
+            data={"path": rel, "hint": how},
         )
     ]
 
@@ -569,7 +551,7 @@ def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
             except (MlgitError, TypeError, KeyError):
                 hit = None
             else:
-                found += _keep_profile_current(ctx, ds, prof)
+                found += _profile_stale(ctx, ds, prof)
                 return DatasetResult(
                     ds.name, ds.path, tuple(found), prof, hit.get("rows"), time.perf_counter() - started, True
                 )
@@ -619,7 +601,7 @@ def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
             "rows": rows,
         },
     )
-    found += _keep_profile_current(ctx, ds, prof)
+    found += _profile_stale(ctx, ds, prof)
     return DatasetResult(ds.name, ds.path, tuple(found), prof, rows, time.perf_counter() - started, False)
 
 

@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     cdata.add_argument("--base", metavar="REV", help="revision whose committed profile drift is measured against")
     cdata.add_argument("--json", action="store_true", help="machine-readable output")
     cdata.add_argument("--no-cache", action="store_true", help="read the data again even when nothing changed")
+    cdata.add_argument(
+        "--update-profile", action="store_true", help="rewrite schemas/<name>.profile.json where the data changed"
+    )
     cschema = csub.add_parser("schema", help="classify schema changes against --base as breaking or compatible")
     cschema.add_argument("--base", metavar="REV", help="revision to compare with")
     cschema.add_argument("--json", action="store_true", help="machine-readable output")
@@ -210,7 +213,9 @@ def _check(cwd: Path, a: argparse.Namespace) -> int:
 def _check_data(cwd: Path, a: argparse.Namespace) -> int:
     from mlgit.cli.commands import check_data
 
-    return check_data.run(cwd, datasets=a.datasets, base=a.base, json=a.json, no_cache=a.no_cache)
+    return check_data.run(
+        cwd, datasets=a.datasets, base=a.base, json=a.json, no_cache=a.no_cache, update_profile=a.update_profile
+    )
 
 
 def _check_schema(cwd: Path, a: argparse.Namespace) -> int:

@@ -16,7 +16,13 @@ _COLORS: dict[str, tuple[str, ...]] = {
 }
 DRIFT_ROWS = 5
 # Info findings worth a line of their own (the rest are in --json).
-_NOTABLE_INFO = (Code.DATA_PROFILE_UPDATED, Code.DATA_DRIFT_NO_BASELINE, Code.DATA_DRIFT_SKIPPED, "schema.")
+_NOTABLE_INFO = (
+    Code.DATA_PROFILE_UPDATED,
+    Code.DATA_PROFILE_STALE,
+    Code.DATA_DRIFT_NO_BASELINE,
+    Code.DATA_DRIFT_SKIPPED,
+    "schema.",
+)
 
 
 def _finding_rows(found: Sequence[Finding], style: Style) -> list[str]:

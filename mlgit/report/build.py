@@ -740,8 +740,7 @@ def build(
     for s in sections:
         findings += s.findings
     commits, total = _commits(root, base_commit)
-    # Read again, not from the state: the data check may have refreshed a committed profile meanwhile.
-    dirty = tuple(git.dirty_paths(root))
+    dirty = repo.dirty  # the checks never write, so the state read before them still holds
     return Report(
         head=Side("worktree", f"{head[:8]}{' + uncommitted changes' if dirty else ''}", head),
         base=Side.of(diff_base),

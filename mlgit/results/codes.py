@@ -64,6 +64,7 @@ class Code(str, Enum):
     DATA_DATASET_DRIFT = "data.dataset-drift"
     DATA_PROFILE_UPDATED = "data.profile-updated"
     DATA_PROFILE_NOT_WRITTEN = "data.profile-not-written"
+    DATA_PROFILE_STALE = "data.profile-stale"
     DATA_DRIFT_NO_BASELINE = "data.drift-no-baseline"
     DATA_BASE_PROFILE_STALE = "data.base-profile-stale"
     DATA_DRIFT_SKIPPED = "data.drift-skipped"
@@ -178,6 +179,7 @@ MEANING: dict[Code, str] = {
     Code.DATA_DATASET_DRIFT: "more columns drifted than `max_drifted_fraction`",
     Code.DATA_PROFILE_UPDATED: "the profile was rewritten by `check data --update-profile` (commit it)",
     Code.DATA_PROFILE_NOT_WRITTEN: "the profile could not be written",
+    Code.DATA_PROFILE_STALE: "the profile beside the schema does not describe the data (run `check data --update-profile`)",
     Code.DATA_DRIFT_NO_BASELINE: "no profile at the base to measure drift against",
     Code.DATA_BASE_PROFILE_STALE: "the base's profile describes other data than the base's dataset",
     Code.DATA_DRIFT_SKIPPED: "no base revision to compare with",

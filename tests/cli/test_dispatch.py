@@ -66,7 +66,12 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
     (
         ["check", "data", "d1", "--base", "X", "--no-cache"],
         ("check", "data"),
-        {"datasets": ["d1"], "base": "X", "json": False, "no_cache": True},
+        {"datasets": ["d1"], "base": "X", "json": False, "no_cache": True, "update_profile": False},
+    ),
+    (
+        ["check", "data", "--update-profile"],
+        ("check", "data"),
+        {"datasets": [], "base": None, "json": False, "no_cache": False, "update_profile": True},
     ),
     (["check", "schema", "--base", "X"], ("check", "schema"), {"base": "X", "json": False}),
     # --base and --json given before `model` survive into it.

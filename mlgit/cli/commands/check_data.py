@@ -15,6 +15,7 @@ from mlgit.render import findings as shared
 from mlgit.render.style import Style
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
+from mlgit.results.codes import Code
 from mlgit.results.finding import failed
 
 
@@ -29,14 +30,36 @@ def _summary(r: datacheck.DatasetResult) -> dict[str, Any]:
     }
 
 
-def run(cwd: Path, datasets: list[str], base: str | None, json: bool, no_cache: bool = False) -> int:
-    """Check the named datasets (all by default); exit 1 when any finding is an error."""
+def _update_profiles(root: Path, cfg: config.Config, report: datacheck.DataReport) -> datacheck.DataReport:
+    """The report with each rewritten profile's finding in place of the one that said it was stale."""
+    from dataclasses import replace
+
+    from mlgit.actions import profiles
+
+    results = []
+    for r in report.results:
+        ds = next(d for d in cfg.datasets if d.name == r.name)
+        written = profiles.update(root, [ds], [r])
+        kept = tuple(f for f in r.findings if f.code is not Code.DATA_PROFILE_STALE)
+        results.append(replace(r, findings=kept + tuple(written)))
+    return replace(report, results=tuple(results))
+
+
+def run(
+    cwd: Path, datasets: list[str], base: str | None, json: bool, no_cache: bool = False, update_profile: bool = False
+) -> int:
+    """Check the named datasets (all by default); exit 1 when any finding is an error.
+
+    `update_profile` then rewrites the profiles that no longer describe the data (the check itself never writes).
+    """
     root = git.toplevel(cwd)
     cfg = config.load(root)
     ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
     report = datacheck.check(
         RepoState(root, cfg.ci.default_branch), cfg, datasets, base, progress=ticker, use_cache=not no_cache
     )
+    if update_profile:
+        report = _update_profiles(root, cfg, report)
     found = report.findings
     base_doc = {"rev": report.base.commit, "label": report.base.label} if report.base else None
     if json:

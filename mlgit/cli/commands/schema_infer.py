@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlgit.actions import profiles
 from mlgit.checks import data as datacheck
 from mlgit.cli.exit import EXIT_OK
 from mlgit.config import settings as config
@@ -63,10 +64,12 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
             raise MlgitError(f"dataset {ds.name!r}: {exc.message}", hint=exc.hint) from None
     for ds, inf in inferred:
         atomic.write_text(root / ds.schema_path, schemas.render(inf.schema, _header(ds, inf.rows)))
-    # The first check against the new schemas writes each profile and fills the result cache.
+    # The first check against the new schemas measures each profile (written beside the schema by the action)
+    # and fills the result cache.
     report = datacheck.check(
         RepoState(root, cfg.ci.default_branch), cfg, [ds.name for ds, _ in inferred], progress=ticker
     )
+    written = profiles.update(root, [ds for ds, _ in inferred], report.results)
     results = {r.name: r for r in report.results}
     out: list[dict[str, Any]] = []
     for ds, inf in inferred:
@@ -79,7 +82,11 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
                 "rows": inf.rows,
                 "columns": len(inf.schema.columns),
                 "notes": list(inf.notes),
-                "findings": [plain(f) for f in r.findings if f.severity is not Severity.INFO],
+                "findings": [
+                    plain(f)
+                    for f in (*r.findings, *written)
+                    if f.subject == ds.name and f.severity is not Severity.INFO
+                ],
             }
         )
     if json:

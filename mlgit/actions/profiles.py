@@ -1,0 +1,74 @@
+"""Writing the data profiles beside the schema files: the one place a profile is changed.
+
+Checks only read; `mlgit schema infer` and `mlgit check data --update-profile` call this with what the data
+check measured, so CI (which runs neither) never changes a committed file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlgit.checks.data import DatasetResult
+from mlgit.config.settings import Dataset
+from mlgit.data import profile
+from mlgit.data import schema as schemas
+from mlgit.errors import MlgitError
+from mlgit.repo import git
+from mlgit.results.codes import Code
+from mlgit.results.finding import Finding, Severity
+from mlgit.system import atomic
+
+
+def update(root: Path, datasets: Sequence[Dataset], results: Sequence[DatasetResult]) -> list[Finding]:
+    """Write each checked dataset's profile where the file differs from it; one finding per file touched."""
+    measured = {r.name: r.profile for r in results}
+    out: list[Finding] = []
+    for ds in datasets:
+        prof = measured.get(ds.name)
+        if prof is not None:
+            out += _write(root, ds, prof)
+    return out
+
+
+def _current(path: Path, rel: str, prof: profile.Profile) -> tuple[bool, bool]:
+    """Whether the file exists, and whether it already describes `prof` (a damaged one does not)."""
+    try:
+        old = path.read_bytes()
+    except FileNotFoundError:
+        return False, False
+    try:
+        return True, profile.same(profile.loads(old, rel), prof)
+    except MlgitError:
+        return True, False
+
+
+def _write(root: Path, ds: Dataset, prof: profile.Profile) -> list[Finding]:
+    rel = schemas.profile_path(ds.schema_path)
+    existed, same = _current(root / rel, rel, prof)
+    if same:
+        return []
+    text = profile.dumps(prof)
+    try:
+        atomic.write_text(root / rel, text)
+    except OSError as exc:
+        msg = f"cannot write {rel}: {exc.strerror}"
+        return [
+            Finding(
+                code=Code.DATA_PROFILE_NOT_WRITTEN, severity=Severity.WARNING, subject=ds.name, message=msg, file=rel
+            )
+        ]
+    if git.head(root) is not None and git.show_files(root, "HEAD", [rel]).get(rel) == text.encode():
+        msg = f"profile {rel} restored to the committed one (the data is back to what was committed)"
+    else:
+        msg = f"profile {rel} {'updated to match the data' if existed else 'written'}; commit it with the data"
+    return [
+        Finding(
+            code=Code.DATA_PROFILE_UPDATED,
+            severity=Severity.INFO,
+            subject=ds.name,
+            message=msg,
+            file=rel,
+            data={"path": rel},
+        )
+    ]
