@@ -13,9 +13,16 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from mlgit.config.settings import DriftSettings
+from mlgit.checks.judge import promote
+from mlgit.config.settings import Dataset, DriftSettings
+from mlgit.data import profile as profiles
+from mlgit.data import schema as schemas
 from mlgit.data.profile import QUANTILE_POINTS, ColumnProfile, Profile
+from mlgit.errors import MlgitError
+from mlgit.registry import baseline
+from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 
@@ -272,3 +279,69 @@ def findings(
 
 def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
+
+
+# -- against the base revision ---------------------------------------------------------------------------------
+
+
+def against_base(
+    repo: RepoState, datasets: Sequence[Dataset], current: Mapping[str, Profile | None], base: baseline.Baseline
+) -> list[Finding]:
+    """Drift of each dataset's `current` profile from the one committed at `base` (read through git)."""
+    assert base.commit is not None
+    root = repo.root
+    wanted = {ds.name: schemas.profile_path(ds.schema_path) for ds in datasets}
+    blobs = repo.blobs(base.commit, wanted.values())
+    out: list[Finding] = []
+    for ds in datasets:
+        now = current.get(ds.name)
+        if not ds.drift.enabled or now is None:
+            continue
+        old, found = _base_profile(repo, ds, wanted[ds.name], blobs.get(wanted[ds.name]), base)
+        out += found
+        if old is not None:
+            measures = measure(old, now, ds.drift)
+            out += promote(findings(ds.name, measures, ds.drift, base.label, ds.schema_path, _lines(root, ds)), ds)
+    return out
+
+
+def _base_profile(
+    repo: RepoState, ds: Dataset, rel: str, raw: bytes | None, base: baseline.Baseline
+) -> tuple[Profile | None, list[Finding]]:
+    def note(severity: Severity, message: str) -> list[Finding]:
+        return [
+            Finding(code=Code.DATA_DRIFT_NO_BASELINE, severity=severity, subject=ds.name, message=message, file=rel)
+        ]
+
+    if raw is None:
+        return None, note(Severity.INFO, f"no profile {rel} committed at {base.label}: drift not measured")
+    try:
+        old = profiles.loads(raw, f"{rel} at {base.label}")
+    except MlgitError as exc:
+        return None, note(Severity.WARNING, f"{exc.message}: drift not measured")
+    # Only a profile that records its data's md5 can be told stale (the base's DVC files are read only then).
+    actual_md5 = repo.dvc_hashes(base.commit).get(ds.path) if old.md5 is not None and base.commit else None
+    if old.md5 is None or actual_md5 is None or actual_md5 == old.md5:
+        return old, []
+    stale = Finding(
+        code=Code.DATA_BASE_PROFILE_STALE,
+        severity=Severity.WARNING,
+        subject=ds.name,
+        message=f"the profile committed at {base.label} describes other data than that revision's "
+        f"{ds.path} (md5 {old.md5[:8]}, data {actual_md5[:8]}): drift is measured against older statistics",
+        file=rel,
+    )
+    return old, [stale]
+
+
+def _lines(root: Path, ds: Dataset) -> dict[str, int]:
+    """The line of each column in the work tree's schema file (drift findings point there)."""
+    try:
+        raw = (root / ds.schema_path).read_bytes()
+    except OSError:
+        return {}
+    return {
+        k.split(".", 1)[1]: v
+        for k, v in schemas.line_map(raw).items()
+        if k.count(".") == 1 and k.startswith("columns.")
+    }
