@@ -216,65 +216,67 @@ def findings(
 ) -> list[Finding]:
     """Every measured value as an info finding; drifted columns and a drifted dataset as warnings (or errors)."""
     out: list[Finding] = []
-    drifted = [m for m in measures if m.drifted]
     for m in measures:
-        how = "p-value" if m.method == "chi2" else m.method
-        cmp = "<" if m.method == "chi2" else ">"
-        auto = ", default for this sample size" if m.auto else ""
-        data = {
-            "kind": m.kind,
-            "method": m.method,
-            "value": _finite(m.value),
-            "threshold": m.threshold,
-            "drifted": m.drifted,
-            "auto_threshold": m.auto,
-            "base_n": m.base_n,
-            "current_n": m.current_n,
-            "base": base_label,
-        }
-        line = lines.get(m.column)
+        out += _column_findings(dataset, m, settings, base_label, file, lines.get(m.column))
+    drifted = sum(1 for m in measures if m.drifted)
+    fraction = drifted / len(measures) if measures else 0.0
+    if measures and fraction >= settings.max_drifted_fraction:
         out.append(
             Finding(
-                code=Code.DATA_DRIFT,
-                severity=Severity.INFO,
+                code=Code.DATA_DATASET_DRIFT,
+                severity=settings.severity,
                 subject=dataset,
-                message=f"{m.column}: {how} {m.value:.3g} vs {base_label} (threshold {m.threshold:.3g}{auto})",
+                message=f"{drifted} of {len(measures)} columns drifted from {base_label} "
+                f"({fraction:.0%} >= max_drifted_fraction {settings.max_drifted_fraction:.0%})",
                 file=file,
-                line=line,
-                column=m.column,
-                data=data,
+                line=None,
+                column=None,
+                data={"drifted": drifted, "measured": len(measures), "fraction": fraction, "base": base_label},
             )
         )
-        if m.drifted:
-            out.append(
-                Finding(
-                    code=Code.DATA_DRIFT_DETECTED,
-                    severity=settings.severity,
-                    subject=dataset,
-                    message=f"{m.column} drifted from {base_label}: {how} {m.value:.3g} {cmp} {m.threshold:.3g}",
-                    file=file,
-                    line=line,
-                    column=m.column,
-                    data=data,
-                )
-            )
-    if measures:
-        fraction = len(drifted) / len(measures)
-        if fraction >= settings.max_drifted_fraction:
-            out.append(
-                Finding(
-                    code=Code.DATA_DATASET_DRIFT,
-                    severity=settings.severity,
-                    subject=dataset,
-                    message=f"{len(drifted)} of {len(measures)} columns drifted from {base_label} "
-                    f"({fraction:.0%} >= max_drifted_fraction {settings.max_drifted_fraction:.0%})",
-                    file=file,
-                    line=None,
-                    column=None,
-                    data={"drifted": len(drifted), "measured": len(measures), "fraction": fraction, "base": base_label},
-                )
-            )
     return out
+
+
+def _column_findings(
+    dataset: str, m: Measure, settings: DriftSettings, base_label: str, file: str | None, line: int | None
+) -> list[Finding]:
+    how = "p-value" if m.method == "chi2" else m.method
+    cmp = "<" if m.method == "chi2" else ">"  # a p-value drifts when small, a distance when large
+    auto = ", default for this sample size" if m.auto else ""
+    data = {
+        "kind": m.kind,
+        "method": m.method,
+        "value": _finite(m.value),
+        "threshold": m.threshold,
+        "drifted": m.drifted,
+        "auto_threshold": m.auto,
+        "base_n": m.base_n,
+        "current_n": m.current_n,
+        "base": base_label,
+    }
+    measured = Finding(
+        code=Code.DATA_DRIFT,
+        severity=Severity.INFO,
+        subject=dataset,
+        message=f"{m.column}: {how} {m.value:.3g} vs {base_label} (threshold {m.threshold:.3g}{auto})",
+        file=file,
+        line=line,
+        column=m.column,
+        data=data,
+    )
+    if not m.drifted:
+        return [measured]
+    detected = Finding(
+        code=Code.DATA_DRIFT_DETECTED,
+        severity=settings.severity,
+        subject=dataset,
+        message=f"{m.column} drifted from {base_label}: {how} {m.value:.3g} {cmp} {m.threshold:.3g}",
+        file=file,
+        line=line,
+        column=m.column,
+        data=data,
+    )
+    return [measured, detected]
 
 
 def _finite(v: float) -> float | None:

@@ -212,42 +212,13 @@ def _dataset_findings(
     root: Path, ds: Dataset, base: baseline.Baseline, blobs: Mapping[str, bytes | None], hashes: Mapping[str, str]
 ) -> list[Finding]:
     rel = ds.schema_path
-    prel = schemas.profile_path(rel)
-    out: list[Finding] = []
     try:
         new_raw: bytes | None = (root / rel).read_bytes()
     except FileNotFoundError:
         new_raw = None
     old_raw = blobs.get(rel)
-    label = base.label
     if new_raw is None:
-        if old_raw is not None:
-            out.append(
-                Finding(
-                    code=Code.SCHEMA_MISSING,
-                    severity=Severity.ERROR,
-                    subject=ds.name,
-                    message=f"{rel} exists at {label} but not in the work tree: every constraint on {ds.name} is gone",
-                    file=CONFIG_NAME,
-                    line=None,
-                    column=None,
-                    data={"hint": f"restore it, or run 'mlgit schema infer {ds.name}'"},
-                )
-            )
-        else:
-            out.append(
-                Finding(
-                    code=Code.SCHEMA_NONE,
-                    severity=Severity.WARNING,
-                    subject=ds.name,
-                    message=f"{ds.name} has no schema file {rel}",
-                    file=CONFIG_NAME,
-                    line=None,
-                    column=None,
-                    data={"hint": f"run 'mlgit schema infer {ds.name}' and commit it"},
-                )
-            )
-        return out
+        return [_no_schema_file(ds, old_raw is not None, base.label)]
     try:
         new = _parse(new_raw, rel, root)
     except MlgitError as exc:
@@ -261,54 +232,74 @@ def _dataset_findings(
                 line=exc.line,
             )
         ]
-    old = _base_side(old_raw, blobs.get(prel), label, rel, root)
-    current_cols: tuple[str, ...] | None = None
+    old = _base_side(old_raw, blobs.get(schemas.profile_path(rel)), base.label, rel, root)
+    current_cols, out = _current_columns(root, ds, hashes)
+    if old.schema is None and old_raw is None:
+        msg = f"{rel} is new (there is none at {base.label})"
+        new_file = Finding(
+            code=Code.SCHEMA_NEW,
+            severity=Severity.INFO,
+            subject=ds.name,
+            message=msg,
+            file=rel,
+            line=1,
+            data={"base": base.label},
+        )
+        return [*out, new_file]
+    return out + _compared(ds, new, old, current_cols, base.label)
+
+
+def _no_schema_file(ds: Dataset, at_base: bool, label: str) -> Finding:
+    if at_base:
+        return Finding(
+            code=Code.SCHEMA_MISSING,
+            severity=Severity.ERROR,
+            subject=ds.name,
+            message=f"{ds.schema_path} exists at {label} but not in the work tree: every constraint on {ds.name} is gone",
+            file=CONFIG_NAME,
+            data={"hint": f"restore it, or run 'mlgit schema infer {ds.name}'"},
+        )
+    return Finding(
+        code=Code.SCHEMA_NONE,
+        severity=Severity.WARNING,
+        subject=ds.name,
+        message=f"{ds.name} has no schema file {ds.schema_path}",
+        file=CONFIG_NAME,
+        data={"hint": f"run 'mlgit schema infer {ds.name}' and commit it"},
+    )
+
+
+def _current_columns(
+    root: Path, ds: Dataset, hashes: Mapping[str, str]
+) -> tuple[tuple[str, ...] | None, list[Finding]]:
+    """The work tree data's columns (None when it cannot be read: then only the schema files are compared)."""
     try:
         source = table.locate(root, ds.path, ds.format, hashes.keys())
-        current_cols = tuple(table.column_types(source, thorough=False))
+        return tuple(table.column_types(source, thorough=False)), []
     except table.TableError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
-        out.append(
-            Finding(
-                code=Code.SCHEMA_DATA_NOT_COMPARED,
-                severity=Severity.INFO,
-                subject=ds.name,
-                message=f"the data's columns were not compared: {exc.message}{hint}",
-                file=rel,
-            )
-        )
-    if old.schema is None and old_raw is None:
-        out.append(
-            Finding(
-                code=Code.SCHEMA_NEW,
-                severity=Severity.INFO,
-                subject=ds.name,
-                message=f"{rel} is new (there is none at {label})",
-                file=rel,
-                line=1,
-                column=None,
-                data={"base": label},
-            )
-        )
-        return out
-    schema_side = diff(old.schema, new) if old.schema is not None else []
+        msg = f"the data's columns were not compared: {exc.message}{hint}"
+        code = Code.SCHEMA_DATA_NOT_COMPARED
+        return None, [Finding(code=code, severity=Severity.INFO, subject=ds.name, message=msg, file=ds.schema_path)]
+
+
+def _compared(
+    ds: Dataset, new: schemas.Schema, old: _Side, current_cols: tuple[str, ...] | None, label: str
+) -> list[Finding]:
+    """The changes from the base's schema (and data columns) to the work tree's, and unused acceptances."""
+    rel = ds.schema_path
+    out: list[Finding] = []
     if old.schema is None:
-        out.append(
-            Finding(
-                code=Code.SCHEMA_BASE_INVALID,
-                severity=Severity.WARNING,
-                subject=ds.name,
-                message=f"{rel} at {label} is not a valid schema: only the data's columns are compared",
-                file=rel,
-            )
-        )
+        msg = f"{rel} at {label} is not a valid schema: only the data's columns are compared"
+        code = Code.SCHEMA_BASE_INVALID
+        out.append(Finding(code=code, severity=Severity.WARNING, subject=ds.name, message=msg, file=rel))
+    schema_side = diff(old.schema, new) if old.schema is not None else []
     base_cols = old.columns if old.columns is not None else (old.schema.names if old.schema is not None else None)
     data_side = data_changes(base_cols, current_cols) if base_cols is not None and current_cols is not None else []
-    changes = merge(schema_side, data_side)
     old_accepts = {a.key for a in old.schema.accepted} if old.schema is not None else set()
     fresh = [a for a in new.accepted if a.key not in old_accepts]
     used: set[tuple[str, str | None]] = set()
-    for ch in changes:
+    for ch in merge(schema_side, data_side):
         out.append(_finding(ds, new, ch, fresh, old_accepts, used, label))
     for a in fresh:
         if a.key not in used:
@@ -347,59 +338,48 @@ def _finding(
         "detail": ch.detail,
         "base": label,
     }
+
+    def finding(severity: Severity, message: str, at: int | None, **extra: object) -> Finding:
+        return Finding(
+            code=Code(f"schema.{ch.kind}"),
+            severity=severity,
+            subject=ds.name,
+            message=f"{subject}{what} ({ch.detail}); {message}",
+            file=rel,
+            line=at,
+            column=ch.column,
+            data={**data, **extra},
+        )
+
     if not ch.breaking:
-        return Finding(
-            code=Code(f"schema.{ch.kind}"),
-            severity=Severity.INFO,
-            subject=ds.name,
-            message=f"{subject}{what} ({ch.detail}); compatible",
-            file=rel,
-            line=line,
-            column=ch.column,
-            data={**data, "accepted": None},
-        )
+        return finding(Severity.INFO, "compatible", line, accepted=None)
     match = next((a for a in fresh if a.change == ch.kind and a.column in (ch.column, None)), None)
-    if match is not None and "schema" in ch.sources:
-        used.add(match.key)
-        return Finding(
-            code=Code(f"schema.{ch.kind}"),
-            severity=Severity.INFO,
-            subject=ds.name,
-            message=f"{subject}{what} ({ch.detail}); breaking, accepted in {rel}: {match.reason}",
-            file=rel,
-            line=match.line or line,
-            column=ch.column,
-            data={**data, "accepted": True, "reason": match.reason},
-        )
     if match is not None:
         used.add(match.key)
-        why = (
-            f"the schema file still declares {ch.column}: remove it there too, so the schema and the data agree"
-            if ch.kind == "column-removed"
-            else "update the schema file to match the data"
-        )
-    elif (ch.kind, ch.column) in old_accepts or (ch.kind, None) in old_accepts:
-        why = (
+    if match is not None and "schema" in ch.sources:
+        msg = f"breaking, accepted in {rel}: {match.reason}"
+        return finding(Severity.INFO, msg, match.line or line, accepted=True, reason=match.reason)
+    why = _why_breaking(ch, rel, match is not None, old_accepts, label)
+    return finding(Severity.ERROR, f"breaking vs {label}. {why}", line, accepted=False)
+
+
+def _why_breaking(ch: Change, rel: str, matched: bool, old_accepts: set[tuple[str, str | None]], label: str) -> str:
+    """What to do about a breaking change that is not (or not fully) accepted."""
+    if matched:
+        # Accepted, but only the data changed: the schema file must say the same as the data.
+        if ch.kind == "column-removed":
+            return f"the schema file still declares {ch.column}: remove it there too, so the schema and the data agree"
+        return "update the schema file to match the data"
+    if (ch.kind, ch.column) in old_accepts or (ch.kind, None) in old_accepts:
+        return (
             f"an accepted_breaking entry for it already exists at {label}: an acceptance only counts in the "
             "change that adds it; add a new entry (or re-word the existing one) in this change"
         )
-    else:
-        col = f", column: {ch.column}" if ch.column else ""
-        accept = f"accepted_breaking: [{{change: {ch.kind}{col}, reason: ...}}]"
-        if "schema" not in ch.sources and ch.kind == "column-removed":
-            why = f"{rel} still declares it: restore the column, or remove it from {rel} and add {accept}"
-        else:
-            why = f"to accept it, add to {rel}: {accept}"
-    return Finding(
-        code=Code(f"schema.{ch.kind}"),
-        severity=Severity.ERROR,
-        subject=ds.name,
-        message=f"{subject}{what} ({ch.detail}); breaking vs {label}. {why}",
-        file=rel,
-        line=line,
-        column=ch.column,
-        data={**data, "accepted": False},
-    )
+    col = f", column: {ch.column}" if ch.column else ""
+    accept = f"accepted_breaking: [{{change: {ch.kind}{col}, reason: ...}}]"
+    if "schema" not in ch.sources and ch.kind == "column-removed":
+        return f"{rel} still declares it: restore the column, or remove it from {rel} and add {accept}"
+    return f"to accept it, add to {rel}: {accept}"
 
 
 def schema_findings(repo: RepoState, cfg: Config, base: str | None = None) -> list[Finding]:
