@@ -106,7 +106,7 @@ def _json(report: Callable[..., Result], repo: Path, *args: str) -> dict:
     return json.loads(r.out)
 
 
-def test_improving_branch_as_json(improved: Path, mlgit, report, given) -> None:
+def test_improving_branch_as_json(improved: Path, report, given) -> None:
     doc = _json(report, improved)
     assert doc["schema"] == "mlgit.report/1"
     assert doc["verdict"] == "pass"
@@ -138,7 +138,7 @@ def test_improving_branch_as_json(improved: Path, mlgit, report, given) -> None:
     assert given["data"].bases == [doc["base"]["commit"]]  # the checks compare with the same base
 
 
-def test_markdown_has_verdict_details_and_mermaid_history(improved: Path, mlgit, report, given) -> None:
+def test_markdown_has_verdict_details_and_mermaid_history(improved: Path, report) -> None:
     r = report(improved, "--format", "md")
     assert r.code == 0, r.err
     md = r.out
@@ -154,7 +154,7 @@ def test_markdown_has_verdict_details_and_mermaid_history(improved: Path, mlgit,
     assert "Commits compared: 1" in md and "Train with C=1.0" in md
 
 
-def test_text_is_plain_without_a_tty_and_colored_on_one(improved: Path, mlgit, report, given, monkeypatch) -> None:
+def test_text_is_plain_without_a_tty_and_colored_on_one(improved: Path, report, monkeypatch) -> None:
     r = report(improved)
     assert r.code == 0, r.err
     assert r.out.startswith("mlgit report: PASS\n")
@@ -169,7 +169,7 @@ def test_text_is_plain_without_a_tty_and_colored_on_one(improved: Path, mlgit, r
     assert "\x1b[" not in report(improved, "--format", "md").out
 
 
-def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, mlgit, report, given) -> None:
+def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, report) -> None:
     r = report(improved, "--format", "html")
     assert r.code == 0, r.err
     page = r.out
@@ -180,7 +180,7 @@ def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, mlgit, 
     assert "would be released as cancer-classifier@v0.2.0" in page
 
 
-def test_output_is_written_whole_and_never_over_a_users_file(small_repo: Path, mlgit, report, given) -> None:
+def test_output_is_written_whole_and_never_over_a_users_file(small_repo: Path, report) -> None:
     repo = small_repo
     r = report(repo, "--output", "out/report.md")
     assert r.code == 0, r.err
@@ -202,7 +202,7 @@ def test_output_is_written_whole_and_never_over_a_users_file(small_repo: Path, m
     assert r.code == 2 and "is a directory" in r.err
 
 
-def test_stale_pipeline_and_uncommitted_changes_are_warned(improved_copy: Path, mlgit, report, given) -> None:
+def test_stale_pipeline_and_uncommitted_changes_are_warned(improved_copy: Path, report) -> None:
     params = improved_copy / "params.yaml"
     params.write_text(params.read_text().replace("max_iter: 200", "max_iter: 300"))
     doc = _json(report, improved_copy)
@@ -228,9 +228,7 @@ def regressed(small_repo: Path, mlgit) -> Path:
     return small_repo
 
 
-def test_regression_fails_with_reasons_and_github_annotations(
-    regressed: Path, mlgit, report, given, monkeypatch
-) -> None:
+def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, report, monkeypatch) -> None:
     summary = regressed.parent / "summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
@@ -262,7 +260,7 @@ def test_regression_fails_with_reasons_and_github_annotations(
     assert {r["metric"] for r in doc["models"][0]["gate"]["rules"] if not r["passed"]} == {"accuracy", "loss"}
 
 
-def test_first_release_has_no_baseline_not_zero(small_repo: Path, mlgit, report, given) -> None:
+def test_first_release_has_no_baseline_not_zero(small_repo: Path, report) -> None:
     doc = _json(report, small_repo)
     gate = doc["models"][0]["gate"]
     assert gate["first_release"] and gate["status"] == "would-release" and gate["tag"] == "clf@v0.1.0"
@@ -273,7 +271,7 @@ def test_first_release_has_no_baseline_not_zero(small_repo: Path, mlgit, report,
     assert "first release, only absolute bounds (min/max) apply" in md and "no baseline" in md
 
 
-def test_on_the_default_branch_the_base_is_the_last_release(regressed: Path, mlgit, report, given) -> None:
+def test_on_the_default_branch_the_base_is_the_last_release(regressed: Path, report) -> None:
     git("checkout", "-q", "main", cwd=regressed)
     doc = _json(report, regressed)
     assert doc["base"]["kind"] == "release" and doc["base"]["tag"] == "clf@v0.1.0"
@@ -284,7 +282,7 @@ def test_on_the_default_branch_the_base_is_the_last_release(regressed: Path, mlg
     assert r.code == 2 and "unknown revision 'no-such-rev'" in r.err
 
 
-def test_pull_request_target_branch_from_the_ci_environment(regressed: Path, mlgit, report, given, monkeypatch) -> None:
+def test_pull_request_target_branch_from_the_ci_environment(regressed: Path, report, monkeypatch) -> None:
     git("branch", "release-1.x", "main", cwd=regressed)
     monkeypatch.setenv("GITHUB_BASE_REF", "release-1.x")
     doc = _json(report, regressed)
@@ -294,7 +292,7 @@ def test_pull_request_target_branch_from_the_ci_environment(regressed: Path, mlg
     assert r.code == 2 and "'gone' is not in this clone" in r.err and "git fetch" in r.err
 
 
-def test_findings_of_other_checks_render_in_every_format(regressed: Path, mlgit, report, given, monkeypatch) -> None:
+def test_findings_of_other_checks_render_in_every_format(regressed: Path, report, given, monkeypatch) -> None:
     drift = {"method": "psi", "value": 0.41, "threshold": 0.2, "drifted": True, "base": "main"}
     given["data"].found += [
         Finding(
@@ -425,7 +423,7 @@ def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(smal
     assert "Data: 1 warning" in md and "Schema" not in md
 
 
-def test_markdown_stays_under_the_comment_limit(small_repo: Path, mlgit, report, given) -> None:
+def test_markdown_stays_under_the_comment_limit(small_repo: Path, report, given) -> None:
     git("checkout", "-q", "-b", "many-params", cwd=small_repo)
     (small_repo / "params.yaml").write_text("".join(f"p{i:04d}: {i}\n" for i in range(4000)))
     given["data"].found += [
@@ -490,7 +488,7 @@ def _no_ci(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_every_json_field_is_documented(improved: Path, mlgit, report, given) -> None:
+def test_every_json_field_is_documented(improved: Path, report) -> None:
     doc = _json(report, improved)
     spec = (Path(__file__).resolve().parent.parent / "docs" / "report-schema.md").read_text()
     model = doc["models"][0]
