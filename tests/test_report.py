@@ -6,6 +6,7 @@ tests about what the real checks find run the real suite through the CLI.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -20,8 +21,7 @@ import pytest
 
 from mlgit.checks.check import Context, Family
 from mlgit.cli.commands import report as report_cmd
-from mlgit.cli.exit import guarded
-from mlgit.cli.main import _parser
+from mlgit.cli.main import COMMANDS, Command, main
 from mlgit.errors import MlgitError
 from mlgit.render import annotations
 from mlgit.render.markdown import LIMIT, MARKER
@@ -87,13 +87,16 @@ def given() -> dict[str, Given]:
 
 @pytest.fixture
 def report(given: dict[str, Given], capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """`mlgit report ARGS` on a repo, running the `given` checks (or `checks=`) instead of the real ones."""
+    """`mlgit report ARGS` through the real CLI, its `report` command running the `given` checks (or `checks=`)."""
 
     def call(repo: Path, *args: str, checks: Sequence[Given] | None = None) -> Result:
-        capsys.readouterr()
-        a = _parser().parse_args(["-C", str(repo), "report", *args])
         run = tuple(given.values()) if checks is None else tuple(checks)
-        code = guarded(lambda: report_cmd.run(Path(a.cwd), a.base, a.format, a.output, a.force, checks=run))
+
+        def with_checks(cwd: Path, a: argparse.Namespace) -> int:
+            return report_cmd.run(cwd, base=a.base, format=a.format, output=a.output, force=a.force, checks=run)
+
+        capsys.readouterr()
+        code = main(["-C", str(repo), "report", *args], commands={**COMMANDS, ("report",): Command(with_checks)})
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
