@@ -1,4 +1,4 @@
-"""Writing the data profiles beside the schema files: the one place a profile is changed.
+"""Writing schema files and the data profiles beside them: the one place either is changed.
 
 Checks only read; `mlgit schema infer` and `mlgit check data --update-profile` call this with what the data
 check measured, so CI (which runs neither) never changes a committed file.
@@ -18,6 +18,16 @@ from mlgit.repo import git
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.system import atomic
+
+
+def write_schema(root: Path, ds: Dataset, schema: schemas.Schema, rows: int) -> None:
+    """Write an inferred schema file with the header that tells a reviewer what it is."""
+    header = (
+        f"Schema of dataset {ds.name!r} ({ds.path}), checked by 'mlgit check data' on every commit.",
+        f"Inferred by 'mlgit schema infer' from {rows} rows: review it, tighten or loosen it, and commit it.",
+        "Column keys: type, nullable, max_null_fraction, min, max, values, unique, regex, finite, description.",
+    )
+    atomic.write_text(root / ds.schema_path, schemas.render(schema, header))
 
 
 def update(root: Path, datasets: Sequence[Dataset], results: Sequence[DatasetResult]) -> list[Finding]:

@@ -19,24 +19,36 @@ from mlgit.render.style import Style
 from mlgit.render.style import table as text_table
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
-from mlgit.results.finding import Severity
+from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
-from mlgit.system import atomic
-
-
-def _header(ds: config.Dataset, rows: int) -> tuple[str, ...]:
-    return (
-        f"Schema of dataset {ds.name!r} ({ds.path}), checked by 'mlgit check data' on every commit.",
-        f"Inferred by 'mlgit schema infer' from {rows} rows: review it, tighten or loosen it, and commit it.",
-        "Column keys: type, nullable, max_null_fraction, min, max, values, unique, regex, finite, description.",
-    )
 
 
 def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
     """Infer every named dataset's schema (all by default); refuse to overwrite one without --force."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
-    chosen = datacheck.select(cfg, datasets)
+    chosen = _chosen(root, cfg, datasets, force)
+    ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
+    inferred = _infer_all(root, chosen, ticker)
+    for ds, inf in inferred:
+        profiles.write_schema(root, ds, inf.schema, inf.rows)
+    # The first check against the new schemas measures each profile (written beside the schema by the action)
+    # and fills the result cache.
+    report = datacheck.check(
+        RepoState(root, cfg.ci.default_branch), cfg, [ds.name for ds, _ in inferred], progress=ticker
+    )
+    written = profiles.update(root, [ds for ds, _ in inferred], report.results)
+    results = {r.name: r for r in report.results}
+    out = [_summary(ds, inf, (*results[ds.name].findings, *written)) for ds, inf in inferred]
+    if json:
+        sys.stdout.write(jsonlib.dumps({"datasets": out}, indent=2) + "\n")
+    else:
+        sys.stdout.write("\n".join(_lines(out, Style.for_stdout())) + "\n")
+    return EXIT_OK
+
+
+def _chosen(root: Path, cfg: config.Config, names: list[str], force: bool) -> list[config.Dataset]:
+    chosen = datacheck.select(cfg, names)
     if not chosen:
         raise MlgitError(f"{config.CONFIG_NAME} declares no datasets", hint="add one under 'datasets:'")
     existing = [ds.schema_path for ds in chosen if (root / ds.schema_path).exists()]
@@ -46,10 +58,15 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
             f"{', '.join(existing)}; nothing was written",
             hint="pass --force to replace them (then review the diff before committing)",
         )
-    hashes = table.dvc_hashes(root)
-    ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
-    inferred: list[tuple[config.Dataset, inference.Inferred]] = []
+    return chosen
+
+
+def _infer_all(
+    root: Path, chosen: list[config.Dataset], ticker: progress.Ticker | None
+) -> list[tuple[config.Dataset, inference.Inferred]]:
     # Infer everything before writing anything: one unreadable dataset leaves every file as it was.
+    hashes = table.dvc_hashes(root)
+    inferred = []
     for ds in chosen:
         try:
             source = table.locate(root, ds.path, ds.format, hashes.keys())
@@ -62,37 +79,22 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
                     ticker.done(ds.name)
         except table.TableError as exc:
             raise MlgitError(f"dataset {ds.name!r}: {exc.message}", hint=exc.hint) from None
-    for ds, inf in inferred:
-        atomic.write_text(root / ds.schema_path, schemas.render(inf.schema, _header(ds, inf.rows)))
-    # The first check against the new schemas measures each profile (written beside the schema by the action)
-    # and fills the result cache.
-    report = datacheck.check(
-        RepoState(root, cfg.ci.default_branch), cfg, [ds.name for ds, _ in inferred], progress=ticker
-    )
-    written = profiles.update(root, [ds for ds, _ in inferred], report.results)
-    results = {r.name: r for r in report.results}
-    out: list[dict[str, Any]] = []
-    for ds, inf in inferred:
-        r = results[ds.name]
-        out.append(
-            {
-                "name": ds.name,
-                "schema": ds.schema_path,
-                "profile": schemas.profile_path(ds.schema_path),
-                "rows": inf.rows,
-                "columns": len(inf.schema.columns),
-                "notes": list(inf.notes),
-                "findings": [
-                    plain(f)
-                    for f in (*r.findings, *written)
-                    if f.subject == ds.name and f.severity is not Severity.INFO
-                ],
-            }
-        )
-    if json:
-        sys.stdout.write(jsonlib.dumps({"datasets": out}, indent=2) + "\n")
-        return EXIT_OK
-    style = Style.for_stdout()
+    return inferred
+
+
+def _summary(ds: config.Dataset, inf: inference.Inferred, findings: tuple[Finding, ...]) -> dict[str, Any]:
+    return {
+        "name": ds.name,
+        "schema": ds.schema_path,
+        "profile": schemas.profile_path(ds.schema_path),
+        "rows": inf.rows,
+        "columns": len(inf.schema.columns),
+        "notes": list(inf.notes),
+        "findings": [plain(f) for f in findings if f.subject == ds.name and f.severity is not Severity.INFO],
+    }
+
+
+def _lines(out: list[dict[str, Any]], style: Style) -> list[str]:
     rows = [[d["name"], d["schema"], str(d["rows"]), str(d["columns"])] for d in out]
     lines = [style("Schemas written (review them, then commit them with the profiles beside them)", "bold")]
     lines += ["  " + line for line in text_table(["Dataset", "Schema", "Rows", "Columns"], rows)]
@@ -101,5 +103,4 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
             lines.append(style(f"  note: {d['name']}: {note}", "yellow"))
         for f in d["findings"]:
             lines.append(style(f"  {f['severity']}: {d['name']}: {f['message']}", "yellow"))
-    sys.stdout.write("\n".join(lines) + "\n")
-    return EXIT_OK
+    return lines
