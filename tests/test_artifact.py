@@ -129,6 +129,7 @@ def test_skops_untrusted_types_are_named_and_can_be_declared(small_repo: Path, m
     # Trusted types widen what skops loads: a change's own list applies only once it is on the default branch.
     code, found = check(mlgit, small_repo)
     assert "this change's own list applies once merged" in found["model.untrusted-types"]["message"]
+    assert found["model.untrusted-types"]["severity"] == "warning" and code == 0
     assert found["model.untrusted-settings"]["data"]["ignored"] == ["clf: trusted_types"]
     git("commit", "-q", "-m", "trust MyLR", "mlgit.yaml", cwd=small_repo)
     code, found = check(mlgit, small_repo)

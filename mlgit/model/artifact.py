@@ -257,10 +257,12 @@ def _load(root: Path, model: Model, loader: str, ctx: _Ctx) -> _Loaded:
             raise _load_failed(ctx, loader, exc) from None
         unknown = [t for t in untrusted if t not in model.trusted_types]
         if unknown:
+            # A change that lists the types itself only waits for its merge: like an untrusted pickle, a warning.
+            pending = ctx.source is not None and "trusted_types" in ctx.source.ignored_for(model.name)
             raise _Skip(
                 ctx.finding(
                     Code.MODEL_UNTRUSTED_TYPES,
-                    Severity.ERROR,
+                    Severity.WARNING if pending else Severity.ERROR,
                     f"{model.path} holds types skops does not trust by default: {', '.join(unknown)}; "
                     f"after reviewing them, list them under models.{model.name}.trusted_types in mlgit.yaml"
                     + _types_note(ctx),
