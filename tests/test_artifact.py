@@ -126,6 +126,12 @@ def test_skops_untrusted_types_are_named_and_can_be_declared(small_repo: Path, m
     assert name.endswith("MyLR")
     assert "list them under models.clf.trusted_types" in found["model.untrusted-types"]["message"]
     setup_model(small_repo, models, "custom.skops", golden={"input": "golden.csv"}, trusted_types=[name])
+    # Trusted types widen what skops loads: a change's own list applies only once it is on the default branch.
+    code, found = check(mlgit, small_repo)
+    assert "this change's own list applies once merged" in found["model.untrusted-types"]["message"]
+    assert found["model.untrusted-types"]["severity"] == "warning" and code == 0
+    assert found["model.untrusted-settings"]["data"]["ignored"] == ["clf: trusted_types"]
+    git("commit", "-q", "-m", "trust MyLR", "mlgit.yaml", cwd=small_repo)
     code, found = check(mlgit, small_repo)
     assert "model.untrusted-types" not in found
     assert "model.predicts" in found
@@ -220,6 +226,7 @@ def test_untrusted_pickle_is_never_unpickled(small_repo: Path, mlgit: Any, tmp_p
     # Opted in, but the file is new in this change (main holds another model.pkl, or none).
     data["models"]["clf"]["trust_pickle"] = True
     (small_repo / "mlgit.yaml").write_text(yaml.safe_dump(data))
+    git("commit", "-q", "-m", "opt in on main", "mlgit.yaml", cwd=small_repo)
     _, found = check(mlgit, small_repo)
     assert "comes from the change under review" in found["model.untrusted-pickle"]["message"]
     assert "model.loads" not in found
@@ -235,6 +242,7 @@ def test_trusted_pickle_is_loaded(
     data = yaml.safe_load((small_repo / "mlgit.yaml").read_text())
     data["models"]["clf"]["trust_pickle"] = True
     (small_repo / "mlgit.yaml").write_text(yaml.safe_dump(data))
+    git("commit", "-q", "-m", "opt in on main", "mlgit.yaml", cwd=small_repo)
     monkeypatch.setenv("MLGIT_TRUSTED_ARTIFACT", "1")
     _, found = check(mlgit, small_repo)
     assert marker.is_dir()

@@ -245,8 +245,9 @@ def test_first_release_applies_bounds_per_slice(small_repo: Path, mlgit: Any) ->
     failing = [f for f in found if f["severity"] == "error" and f["data"].get("slice")]
     assert [(f["code"], f["data"]["slice"]) for f in failing] == [("model.metric-below-min", "country=fr")]
     assert "slice country=fr: accuracy: 0.45 < min 0.5" in failing[0]["message"]
-    # slices: false turns the per-slice rules off.
+    # slices: false turns the per-slice rules off (a gate setting: once the default branch has it).
     configure(small_repo, slices=False, trust_pickle=None)
+    git("commit", "-q", "-m", "no per-slice rules", "mlgit.yaml", cwd=small_repo)
     _, found, _ = check(mlgit, small_repo)
     assert not [f for f in found if f["data"].get("slice")]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.checks.check import Context, Family, Stale
-from mlgit.config.settings import Config, Model
+from mlgit.config.settings import CONFIG_NAME, Config, Model
 from mlgit.errors import MlgitError
 from mlgit.model import artifact
 from mlgit.registry import baseline, gate, policy
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
-from mlgit.repo import changes, git
+from mlgit.repo import changes, git, trust
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.metrics import Snapshot, read
 from mlgit.repo.state import RepoState
@@ -44,12 +44,17 @@ def findings(
 ) -> list[Finding]:
     """Every model check for each model; `base` is a baseline spec (last-release, main, REV, ...) or None.
 
-    `stale` passes a `dvc status` result the caller already has (it costs most of a second).
+    `stale` passes a `dvc status` result the caller already has (it costs most of a second). Trust and gate
+    settings are the default branch's (`trust.settings`), whatever config the caller passes.
     """
     root = repo.root
+    cfg = trust.settings(root, cfg)
+    if repo.configured_branch != cfg.ci.default_branch:
+        repo = RepoState(root, cfg.ci.default_branch)  # made from the change's own ci.default_branch
+    models = [cfg.model(m.name) for m in models]
     status = stale.stages if stale is not None else (pipeline.stale_stages(root) if models else {})
     stages = pipeline.read_stages(root) if status else []
-    out: list[Finding] = []
+    out = settings_findings(cfg, models)
     for model in models:
         if len(models) > 1 and (since := _unchanged_since(repo, cfg, model, base)):
             msg = f"{model.name}: inputs unchanged since {since}; not evaluated"
@@ -61,8 +66,45 @@ def findings(
         trusted = None
         if artifact.loader_for(model) in artifact.PICKLE_LOADERS and model.trust_pickle:
             trusted = artifact.pickle_trust(repo, model, trusted_bases(repo, cfg, model, result))
-        out.extend(artifact.check(root, model, trusted))
+        out.extend(artifact.check(root, model, trusted, cfg.trust))
     return out
+
+
+def settings_findings(cfg: Config, models: Sequence[Model]) -> list[Finding]:
+    """`model.untrusted-settings`: what the change sets that does not apply, or that nothing could be trusted."""
+    source = cfg.trust
+    if source is None or not models:
+        return []
+    if source.label is None:
+        msg = (
+            f"nothing in {CONFIG_NAME} is trusted: {source.problem}. Pickled models are not loaded, skops loads only "
+            "its default types, and the promotion gate uses this change's own policy"
+        )
+        return [_untrusted_settings(CONFIG_NAME, msg, None, source.ignored)]
+    out = []
+    for subject in [*(m.name for m in models), "ci"]:
+        keys = source.ignored_for(subject)
+        if not keys:
+            continue
+        prefix = "ci" if subject == "ci" else f"models.{subject}"
+        msg = (
+            f"{prefix}: this change's {CONFIG_NAME} sets {', '.join(keys)} differently from the default branch "
+            f"({source.label}); the default branch's settings apply: what mlgit unpickles and what the promotion "
+            "gate accepts are never taken from the change under review (they apply once merged)"
+        )
+        out.append(_untrusted_settings(subject, msg, source.label, [(subject, k) for k in keys]))
+    return out
+
+
+def _untrusted_settings(subject: str, msg: str, label: str | None, keys: Sequence[tuple[str, str]]) -> Finding:
+    return Finding(
+        code=Code.MODEL_UNTRUSTED_SETTINGS,
+        severity=Severity.WARNING,
+        subject=subject,
+        message=msg,
+        file=CONFIG_NAME,
+        data={"trusted_from": label, "ignored": [f"{who}: {key}" for who, key in keys]},
+    )
 
 
 def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | None) -> str | None:
@@ -278,20 +320,22 @@ def _file_of(snap: Snapshot, metric: str) -> str | None:
 
 
 def trusted_bases(repo: RepoState, cfg: Config, model: Model, result: gate.GateResult | None) -> list[tuple[str, str]]:
-    """(label, commit) of revisions outside the change: the gate's baseline, the last release, the base branch."""
-    from mlgit.registry import baseline
+    """(label, commit) of revisions the change cannot write: release tags and the remote's default branch.
 
+    The gate's baseline counts only when it is a release or stage tag: a baseline REV or branch may be the
+    change itself (`policy.base: HEAD`).
+    """
     found: list[tuple[str, str]] = []
-    if result is not None and result.baseline.commit is not None:
+    if result is not None and result.baseline.kind in {"release", "stage"} and result.baseline.commit is not None:
         found.append((result.baseline.label, result.baseline.commit))
     releases = registry.releases(registry.events(repo, model.name))
     if releases:
         found.append((releases[-1].tag, releases[-1].commit))
-    try:
-        branch = baseline.resolve(repo, "main")
-    except MlgitError:
-        pass  # no default branch here (a lone branch, a shallow clone): the other revisions still count
-    else:
-        if branch.commit is not None:
-            found.append((branch.label, branch.commit))
+    source = cfg.trust
+    if source is not None and source.label is not None and source.commit is not None:
+        found.append((source.label, source.commit))
+        # A branch made before the default branch moved on still holds the bytes of where it forked.
+        fork = git.merge_base(repo.root, "HEAD", source.commit)
+        if fork is not None and fork != source.commit:
+            found.append((f"{source.label} (merge-base {fork[:8]})", fork))
     return list(dict.fromkeys(found))

@@ -158,6 +158,25 @@ class Registry:
 
 
 @dataclass(frozen=True)
+class TrustSource:
+    """Where a config's trust and gate settings come from: mlgit.yaml as the remote's default branch has it.
+
+    `label` None means no trusted mlgit.yaml was found (`problem` says why and how to fix it): then nothing is
+    trusted. `ignored` lists the (subject, setting) pairs the change under review sets differently: they do not
+    apply until merged.
+    """
+
+    label: str | None
+    commit: str | None
+    problem: str | None = None
+    ignored: tuple[tuple[str, str], ...] = ()
+
+    def ignored_for(self, subject: str) -> tuple[str, ...]:
+        """The settings of one model (or `ci`) that the change sets but that do not apply."""
+        return tuple(key for who, key in self.ignored if who == subject)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of mlgit.yaml."""
 
@@ -166,6 +185,7 @@ class Config:
     models: tuple[Model, ...]
     ci: CI
     registry: Registry = Registry()
+    trust: TrustSource | None = None  # None: read from the work tree alone (see mlgit.repo.trust)
 
     def model(self, name: str | None) -> Model:
         """The named model, or the only one when no name is given."""
@@ -329,6 +349,11 @@ def load(root: Path) -> Config:
         raise MlgitError(f"no {CONFIG_NAME} in {root}", hint="run 'mlgit init' to create one") from None
     except OSError as exc:
         raise MlgitError(f"cannot read {path}: {exc.strerror}") from None
+    return from_bytes(root, raw)
+
+
+def from_bytes(root: Path, raw: bytes) -> Config:
+    """Validate mlgit.yaml given as bytes (the work tree's, or a revision's read through git)."""
     cache = _cache_file(root, raw)
     cached = jsoncache.get(cache)
     if isinstance(cached, dict):

@@ -2,7 +2,8 @@
 
 Loading is where a model file can run code: skops and ONNX files are read as data, while a pickle or joblib
 file is only unpickled when the configuration opts in AND the file is known not to come from the change under
-review (see `pickle_trust`).
+review (see `pickle_trust`). Both the opt-in and the revisions that vouch for a file come from the default
+branch, never from the change (`mlgit.repo.trust`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgit.config.settings import Golden, GoldenOutput, Model
+from mlgit.config.settings import CONFIG_NAME, Golden, GoldenOutput, Model, TrustSource
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.results.codes import Code
@@ -51,8 +52,9 @@ def file_md5(path: Path) -> str:
 def pickle_trust(repo: RepoState, model: Model, bases: Sequence[tuple[str, str]]) -> str | None:
     """Why the pickle at `model.path` may be loaded, or None when it may not.
 
-    `bases` are (label, commit) pairs of revisions outside the change under review (the baseline, the default
-    branch): a file whose bytes match what one of them records was not introduced by this change.
+    `model` carries the default branch's `trust_pickle` (`mlgit.repo.trust.settings`); `bases` are (label, commit)
+    pairs of revisions the change cannot write (a release tag, the remote's default branch): a file whose bytes
+    match what one of them records was not introduced by this change.
     """
     if not model.trust_pickle:
         return None
@@ -97,6 +99,7 @@ def _human(n: float) -> str:
 @dataclass(frozen=True)
 class _Ctx:
     model: Model
+    source: TrustSource | None = None
 
     def finding(self, code: Code, severity: Severity, message: str, file: str | None = None, **data: Any) -> Finding:
         return Finding(
@@ -117,9 +120,12 @@ class _Skip(Exception):
         self.finding = finding
 
 
-def check(root: Path, model: Model, trusted: str | None) -> list[Finding]:
-    """Every artifact check for one model; `trusted` is `pickle_trust`'s answer for pickle-based loaders."""
-    ctx = _Ctx(model)
+def check(root: Path, model: Model, trusted: str | None, source: TrustSource | None = None) -> list[Finding]:
+    """Every artifact check for one model; `trusted` is `pickle_trust`'s answer for pickle-based loaders.
+
+    `source` says where the model's trust settings were read (named in the messages when loading is refused).
+    """
+    ctx = _Ctx(model, source)
     out: list[Finding] = []
     try:
         _check(root, model, trusted, ctx, out)
@@ -171,7 +177,13 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
         # A warning, not an error: refusing to run untrusted code says nothing against the model itself, and a
         # red check on every retraining pull request would teach people to ignore the check.
         raise _Skip(
-            ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.WARNING, _untrusted_message(model, loader), loader=loader)
+            ctx.finding(
+                Code.MODEL_UNTRUSTED_PICKLE,
+                Severity.WARNING,
+                _untrusted_message(model, loader, ctx.source),
+                loader=loader,
+                trusted_from=ctx.source.label if ctx.source else None,
+            )
         )
     loaded = _load(root, model, loader, ctx)
     how = f"loads with {loader}" + (f" (trusted: {trusted})" if loader in PICKLE_LOADERS else "")
@@ -180,19 +192,26 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
         _golden(root, model, model.golden, loaded, ctx, out)
 
 
-def _untrusted_message(model: Model, loader: str) -> str:
-    if not model.trust_pickle:
-        why = f"models.{model.name}.trust_pickle is not set in mlgit.yaml"
+def _untrusted_message(model: Model, loader: str, source: TrustSource | None) -> str:
+    if source is not None and source.label is None:
+        why = f"no trusted {CONFIG_NAME} allows it: {source.problem}"
+    elif not model.trust_pickle:
+        where = f" on the default branch ({source.label})" if source is not None else ""
+        why = f"models.{model.name}.trust_pickle is not set in {CONFIG_NAME}{where}"
+        if source is not None and "trust_pickle" in source.ignored_for(model.name):
+            why += "; this change sets it, but a change cannot trust its own files: it applies once merged"
     else:
+        branch = f"the default branch ({source.label})" if source is not None else "the base branch"
         why = (
-            "trust_pickle is set, but this file differs from the one on the base branch and in the last release "
+            f"trust_pickle is set, but this file differs from the one on {branch} and in the last release "
             f"(it comes from the change under review) and {TRUST_ENV}=1 does not say it was built in this CI run"
         )
     return (
         f"{model.path} was not loaded (artifact checks skipped): unpickling ({loader}) can run arbitrary code,"
         f" and {why}.\n"
-        "To opt in, set 'trust_pickle: true' on the model: mlgit then loads the file only when it is identical to "
-        f"the base branch's or the last release's, or when CI rebuilt it itself and sets {TRUST_ENV}=1.\n"
+        f"To opt in, set 'trust_pickle: true' on the model in the default branch's {CONFIG_NAME}: mlgit then loads "
+        "the file only when it is identical to the default branch's or the last release's, or when CI rebuilt it "
+        f"itself and sets {TRUST_ENV}=1.\n"
         "Safer: save the model with skops (skops.io.dump) or export it to ONNX."
     )
 
@@ -238,12 +257,15 @@ def _load(root: Path, model: Model, loader: str, ctx: _Ctx) -> _Loaded:
             raise _load_failed(ctx, loader, exc) from None
         unknown = [t for t in untrusted if t not in model.trusted_types]
         if unknown:
+            # A change that lists the types itself only waits for its merge: like an untrusted pickle, a warning.
+            pending = ctx.source is not None and "trusted_types" in ctx.source.ignored_for(model.name)
             raise _Skip(
                 ctx.finding(
                     Code.MODEL_UNTRUSTED_TYPES,
-                    Severity.ERROR,
+                    Severity.WARNING if pending else Severity.ERROR,
                     f"{model.path} holds types skops does not trust by default: {', '.join(unknown)}; "
-                    f"after reviewing them, list them under models.{model.name}.trusted_types in mlgit.yaml",
+                    f"after reviewing them, list them under models.{model.name}.trusted_types in mlgit.yaml"
+                    + _types_note(ctx),
                     types=unknown,
                 )
             )
@@ -274,6 +296,18 @@ def _load(root: Path, model: Model, loader: str, ctx: _Ctx) -> _Loaded:
             return pickle.load(fh)  # noqa: S301 - reached only for trusted files (pickle_trust)
 
     return _Loaded(_guard(unpickle, ctx, loader), loader)
+
+
+def _types_note(ctx: _Ctx) -> str:
+    source = ctx.source
+    if source is None:
+        return ""
+    if source.label is None:
+        return f" on the default branch (no trusted {CONFIG_NAME} now: {source.problem})"
+    note = f" on the default branch ({source.label})"
+    if "trusted_types" in source.ignored_for(ctx.model.name):
+        note += "; this change's own list applies once merged"
+    return note
 
 
 def _load_failed(ctx: _Ctx, loader: str, exc: BaseException) -> _Skip:

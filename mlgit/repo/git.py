@@ -74,6 +74,29 @@ def default_branch(root: Path, configured: str | None) -> str:
     return "main"
 
 
+def remote_default_branch(root: Path, named: str | None = None) -> tuple[str, str] | None:
+    """The default branch as the remote has it, as (name such as `origin/main`, commit), or None.
+
+    The remote's HEAD (`origin`, else the first remote), else its `named` branch (a forge's own variable, never
+    a setting of the change), `main` or `master`; without a remote, the local default branch (init.defaultBranch,
+    main, master). Nothing here is read from the work tree or moved by checking out a change.
+    """
+    names = remotes(root)
+    if names:
+        remote = "origin" if "origin" in names else names[0]
+        res = git("symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", cwd=root, check=False)
+        refs = [res.out.strip()] if res.returncode == 0 and res.out.strip() else []
+        refs += [f"refs/remotes/{remote}/{b}" for b in (named, "main", "master") if b]
+    else:
+        configured = git("config", "--get", "init.defaultBranch", cwd=root, check=False).out.strip()
+        refs = [f"refs/heads/{b}" for b in (configured, "main", "master") if b]
+    for ref in dict.fromkeys(refs):
+        commit = resolve(root, ref)
+        if commit is not None:
+            return ref.removeprefix("refs/heads/").removeprefix("refs/remotes/"), commit
+    return None
+
+
 def branch_ref(root: Path, branch: str) -> str | None:
     """The local branch if it exists, else the remote-tracking one (CI checks out detached)."""
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):

@@ -117,6 +117,7 @@ class Code(str, Enum):
     MODEL_ARTIFACT_TOO_LARGE = "model.artifact-too-large"
     MODEL_UNTRUSTED_PICKLE = "model.untrusted-pickle"
     MODEL_UNTRUSTED_TYPES = "model.untrusted-types"
+    MODEL_UNTRUSTED_SETTINGS = "model.untrusted-settings"
     MODEL_LOADER_MISSING = "model.loader-missing"
     MODEL_LOADER_UNKNOWN = "model.loader-unknown"
     MODEL_LOAD_FAILED = "model.load-failed"
@@ -229,6 +230,7 @@ MEANING: dict[Code, str] = {
     Code.MODEL_ARTIFACT_TOO_LARGE: "the model file exceeds `max_size_mb`",
     Code.MODEL_UNTRUSTED_PICKLE: "a pickle/joblib file that mlgit will not unpickle (see Safe loading)",
     Code.MODEL_UNTRUSTED_TYPES: "a skops file that needs types not declared trusted",
+    Code.MODEL_UNTRUSTED_SETTINGS: "trust or gate settings of the change that do not apply: they are read from the default branch",
     Code.MODEL_LOADER_MISSING: "the loader's package is not installed",
     Code.MODEL_LOADER_UNKNOWN: "no loader for the model file's format",
     Code.MODEL_LOAD_FAILED: "the model file does not load",

@@ -12,7 +12,7 @@ from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
 from mlgit.render import findings as render
 from mlgit.render.style import Style
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity, failed
@@ -60,7 +60,8 @@ def collect(
 def run(cwd: Path, base: str | None, json: bool) -> int:
     """Run all checks on the work tree; exit 1 when any finding is an error."""
     root = git.toplevel(cwd)
-    cfg = config.load(root)
+    # The base, the gate and what may be unpickled: from the default branch's mlgit.yaml, not the change's.
+    cfg = trust.settings(root, config.load(root))
     found = collect(RepoState(root, cfg.ci.default_branch), cfg, base)
     if json:
         doc = render.document(

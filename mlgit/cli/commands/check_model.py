@@ -12,7 +12,7 @@ from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.render import findings as render
 from mlgit.render.style import Style
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.results.finding import failed
 
@@ -20,7 +20,8 @@ from mlgit.results.finding import failed
 def run(cwd: Path, model: str | None, base: str | None, json: bool) -> int:
     """Check one model (or every model) in the work tree against its baseline."""
     root = git.toplevel(cwd)
-    cfg = config.load(root)
+    # The base, the gate and what may be unpickled: from the default branch's mlgit.yaml, not the change's.
+    cfg = trust.settings(root, config.load(root))
     if model is None and not cfg.models:
         raise MlgitError(f"{config.CONFIG_NAME} declares no models", hint="add one under 'models:'")
     models = [cfg.model(model)] if model is not None else list(cfg.models)

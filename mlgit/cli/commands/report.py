@@ -18,7 +18,7 @@ from mlgit.checks.check import Check
 from mlgit.checks.suite import CHECKS
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.report import build as core
 from mlgit.system import atomic
@@ -131,7 +131,8 @@ def run(
     `checks` replaces the suite `mlgit check` runs (tests pass their own).
     """
     root = git.toplevel(cwd)
-    cfg = config.load(root)
+    # The base, the gate and what may be unpickled: from the default branch's mlgit.yaml, not the change's.
+    cfg = trust.settings(root, config.load(root))
     fmt = _format(format, output)
     env = dict(os.environ)
     report = core.build(

@@ -1,0 +1,102 @@
+"""The settings a change under review cannot widen for itself, read from mlgit.yaml on the remote's default branch.
+
+A pull request writes its own mlgit.yaml. Whatever in it decides what mlgit unpickles (`trust_pickle`,
+`trusted_types`), what the promotion gate accepts (`policy`: base, gates, first version; `slices`) or which
+branch is the base (`ci.default_branch`) would let the change vouch for itself: a branch with a malicious
+pickle, `trust_pickle: true` and `policy.base: HEAD` was unpickled because it equals itself (issue 12). So
+those settings come from mlgit.yaml as the default branch has it on the remote (see `git.remote_default_branch`);
+everything else (paths, golden inputs, data checks) stays the change's own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+from pathlib import Path
+
+from mlgit.config.settings import CONFIG_NAME, Config, Gate, Model, Policy, TrustSource, from_bytes
+from mlgit.errors import MlgitError
+from mlgit.repo import git
+
+# GitLab names the project's default branch itself; the change cannot set it.
+_FORGE_DEFAULT_BRANCH = "CI_DEFAULT_BRANCH"
+_FIX = "fetch it: 'git fetch origin' and 'git remote set-head origin --auto' (in CI: check out with fetch-depth: 0)"
+
+
+def settings(root: Path, cfg: Config) -> Config:
+    """`cfg` (the change's mlgit.yaml) with its trust and gate settings taken from the remote's default branch.
+
+    When no default branch or no valid mlgit.yaml on it can be found, nothing is trusted: pickles are not loaded,
+    skops loads only its default types, and `cfg.trust.problem` says why and how to fix it.
+    """
+    if cfg.trust is not None:
+        return cfg
+    found = git.remote_default_branch(root, os.environ.get(_FORGE_DEFAULT_BRANCH))
+    if found is None:
+        where = "the remote's HEAD, main or master" if git.remotes(root) else "a local main or master branch"
+        return _untrusted(cfg, f"this clone has no default branch to read them from ({where}); {_FIX}")
+    label, commit = found
+    raw = git.show_files(root, commit, [CONFIG_NAME])[CONFIG_NAME]
+    if raw is None:
+        return _untrusted(cfg, f"{label} has no {CONFIG_NAME} yet; they are trusted once it is merged there")
+    try:
+        base = from_bytes(root, raw)
+    except MlgitError as exc:
+        return _untrusted(cfg, f"{CONFIG_NAME} on {label} is invalid ({exc.reason}); fix it on {label}")
+    return _merged(cfg, base, label, commit)
+
+
+def _untrusted(cfg: Config, problem: str) -> Config:
+    models = tuple(replace(m, trust_pickle=False, trusted_types=()) for m in cfg.models)
+    ignored = tuple((m.name, key) for m in cfg.models for key in _widening(m))
+    return replace(cfg, models=models, trust=TrustSource(None, None, problem, ignored))
+
+
+def _widening(model: Model) -> list[str]:
+    return [key for key, on in (("trust_pickle", model.trust_pickle), ("trusted_types", model.trusted_types)) if on]
+
+
+def _merged(change: Config, base: Config, label: str, commit: str) -> Config:
+    on_base = {m.name: m for m in base.models}
+    models: list[Model] = []
+    ignored: list[tuple[str, str]] = []
+    for m in change.models:
+        b = on_base.get(m.name)
+        if b is None:
+            # A model the default branch does not declare yet: nothing vouches for its files; its gate is new.
+            ignored += [(m.name, key) for key in _widening(m)]
+            models.append(replace(m, trust_pickle=False, trusted_types=()))
+            continue
+        ignored += [(m.name, key) for key in differences(m, b)]
+        models.append(
+            replace(m, trust_pickle=b.trust_pickle, trusted_types=b.trusted_types, policy=b.policy, slices=b.slices)
+        )
+    ci = change.ci
+    if ci.default_branch != base.ci.default_branch:
+        ignored.append(("ci", "default_branch"))
+        ci = replace(ci, default_branch=base.ci.default_branch)
+    return replace(change, models=tuple(models), ci=ci, trust=TrustSource(label, commit, None, tuple(ignored)))
+
+
+def differences(change: Model, base: Model) -> list[str]:
+    """The trust and gate settings (as key paths) that `change` sets differently from `base`."""
+    out = [key for key in ("trust_pickle", "trusted_types", "slices") if getattr(change, key) != getattr(base, key)]
+    return out + _policy_differences(change.policy, base.policy)
+
+
+def _policy_differences(change: Policy, base: Policy) -> list[str]:
+    out = [f"policy.{key}" for key in ("base", "first_version") if getattr(change, key) != getattr(base, key)]
+    mine = {g.metric: g for g in change.gates}
+    theirs = {g.metric: g for g in base.gates}
+    for metric in dict.fromkeys([*theirs, *mine]):
+        if metric not in mine:
+            out.append(f"policy.gates.{metric} (removed)")
+        elif metric not in theirs:
+            out.append(f"policy.gates.{metric} (added)")
+        else:
+            out += [
+                f"policy.gates.{metric}.{f.name}"
+                for f in fields(Gate)
+                if getattr(mine[metric], f.name) != getattr(theirs[metric], f.name)
+            ]
+    return out

@@ -1,0 +1,243 @@
+"""Trust and gate settings come from the default branch as the remote has it, never from the change (issue 12)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlgit.config import settings as config
+from mlgit.repo import trust
+from tests.conftest import commit_all, dvc, git, set_param
+
+MODEL = "cancer-classifier"
+# Every command that loads a model, in every output format.
+LOADING = [
+    ("check", "--json"),
+    ("check",),
+    ("check", "model", "--json"),
+    ("check", "model"),
+    ("report", "--format", "json"),
+    ("report", "--format", "md"),
+    ("report", "--format", "html"),
+    ("report", "--format", "text"),
+]
+
+
+class Payload:
+    """Unpickling this creates a directory: proof that a file was (or was not) unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def edit_config(repo: Path, model: dict[str, Any] | None = None, **top: dict[str, Any]) -> None:
+    """Merge keys into the only model's mapping and into top-level mappings of mlgit.yaml."""
+    path = repo / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["models"][MODEL].update(model or {})
+    for key, values in top.items():
+        data[key].update(values)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def publish(repo: Path, tmp_path: Path) -> Path:
+    """Push main to a bare `origin` and point origin/HEAD at it, as in a reviewer's clone."""
+    origin = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    git("remote", "add", "origin", str(origin), cwd=repo)
+    git("push", "-q", "origin", "main", cwd=repo)
+    git("remote", "set-head", "origin", "main", cwd=repo)
+    return origin
+
+
+@pytest.fixture
+def trusting(example_repo: Path, tmp_path: Path) -> Path:
+    """The example with `trust_pickle: true` reviewed and merged on main, pushed to origin."""
+    edit_config(example_repo, {"trust_pickle": True})
+    commit_all(example_repo, "trust the joblib model built by the pipeline")
+    publish(example_repo, tmp_path)
+    return example_repo
+
+
+def attack(repo: Path, marker: Path) -> None:
+    """A pull request with a malicious model that tries to vouch for itself in its own mlgit.yaml."""
+    import joblib
+
+    git("checkout", "-q", "-b", "pr", cwd=repo)
+    joblib.dump(Payload(marker), repo / "models/model.joblib")
+    dvc("commit", "-f", "-q", "train", cwd=repo)
+    edit_config(repo, {"trust_pickle": True, "policy": {"base": "HEAD", "gates": {}}}, ci={"default_branch": "pr"})
+    commit_all(repo, "a better model, promise")
+
+
+def findings(mlgit: Any, repo: Path, *args: str) -> dict[str, dict[str, Any]]:
+    """Findings by code; for `model.untrusted-settings`, the one about the model (the `ci` one is apart)."""
+    res = mlgit(repo, *args)
+    assert res.code in (0, 1), res.err
+    found = json.loads(res.out)["findings"]
+    by_code = {f["code"]: f for f in found}
+    notes = [f for f in found if f["code"] == "model.untrusted-settings" and f["subject"] in (MODEL, "mlgit.yaml")]
+    if notes:
+        by_code["model.untrusted-settings"] = notes[0]
+    elif "model.untrusted-settings" in by_code:
+        del by_code["model.untrusted-settings"]
+    return by_code
+
+
+def test_a_pull_request_cannot_vouch_for_its_own_pickle(trusting: Path, mlgit: Any, tmp_path: Path) -> None:
+    marker = tmp_path / "unpickled"
+    attack(trusting, marker)
+    for args in LOADING:
+        res = mlgit(trusting, *args)
+        assert res.code in (0, 1), (args, res.err)
+        assert not marker.exists(), args
+        if args[0] == "check" or args[-1] in {"md", "text"}:
+            assert "model.untrusted-pickle" in res.out, args
+    found = findings(mlgit, trusting, "check", "model", "--json")
+    refused = found["model.untrusted-pickle"]
+    assert "differs from the one on the default branch (origin/main)" in refused["message"]
+    assert "comes from the change under review" in refused["message"]
+    assert refused["data"]["trusted_from"] == "origin/main"
+    ignored = found["model.untrusted-settings"]
+    assert ignored["severity"] == "warning" and ignored["file"] == "mlgit.yaml"
+    assert "cancer-classifier: policy.base" in ignored["data"]["ignored"]
+    assert "cancer-classifier: policy.gates.accuracy (removed)" in ignored["data"]["ignored"]
+    # The gate compares with the last release (none yet), as main says, not with the change itself.
+    assert found["model.baseline"]["message"].startswith("baseline: none (no release yet)")
+    report = json.loads(mlgit(trusting, "report", "--format", "json").out)
+    codes = {f["code"] for f in report["findings"]}
+    assert "model.untrusted-pickle" in codes and "model.untrusted-settings" in codes
+    ci_note = [f for f in report["findings"] if f["code"] == "model.untrusted-settings" and f["subject"] == "ci"]
+    assert [f["data"]["ignored"] for f in ci_note] == [["ci: default_branch"]]
+
+
+def test_the_payload_runs_when_the_job_built_the_model_itself(
+    trusting: Path, mlgit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The positive control: the same file IS unpickled once something outside the change vouches for it.
+    marker = tmp_path / "unpickled"
+    attack(trusting, marker)
+    monkeypatch.setenv("MLGIT_TRUSTED_ARTIFACT", "1")
+    found = findings(mlgit, trusting, "check", "model", "--json")
+    assert marker.is_dir()
+    assert "model.untrusted-pickle" not in found
+
+
+def test_trust_pickle_set_only_by_the_change_is_not_applied(example_repo: Path, mlgit: Any, tmp_path: Path) -> None:
+    publish(example_repo, tmp_path)
+    marker = tmp_path / "unpickled"
+    attack(example_repo, marker)
+    found = findings(mlgit, example_repo, "check", "model", "--json")
+    assert not marker.exists()
+    msg = found["model.untrusted-pickle"]["message"]
+    assert "trust_pickle is not set in mlgit.yaml on the default branch (origin/main)" in msg
+    assert "this change sets it, but a change cannot trust its own files" in msg
+    assert "cancer-classifier: trust_pickle" in found["model.untrusted-settings"]["data"]["ignored"]
+
+
+def test_an_unchanged_model_on_a_branch_still_loads(trusting: Path, mlgit: Any) -> None:
+    git("checkout", "-q", "-b", "docs", cwd=trusting)
+    (trusting / "NOTES.md").write_text("nothing about the model\n")
+    commit_all(trusting, "notes")
+    found = findings(mlgit, trusting, "check", "model", "--json")
+    assert "trusted: its DVC hash equals the one recorded at origin/main" in found["model.loads"]["message"]
+    assert "model.untrusted-settings" not in found
+
+
+def test_a_model_equal_to_the_last_release_loads(trusting: Path, mlgit: Any) -> None:
+    assert mlgit(trusting, "promote").code == 0
+    released = (trusting / "dvc.lock").read_text()
+    set_param(trusting, "C", "1.0")
+    dvc("repro", "-q", cwd=trusting)
+    commit_all(trusting, "retrain on main")
+    git("push", "-q", "origin", "main", cwd=trusting)
+    # A branch off the new main that goes back to the released model: neither main's tip nor its fork point
+    # holds those bytes, the release tag does.
+    git("checkout", "-q", "-b", "back", cwd=trusting)
+    git("checkout", "cancer-classifier@v0.1.0", "--", "dvc.lock", "params.yaml", "metrics.json", cwd=trusting)
+    dvc("checkout", "-q", "--force", cwd=trusting)
+    assert (trusting / "dvc.lock").read_text() == released
+    commit_all(trusting, "back to the released model")
+    found = findings(mlgit, trusting, "check", "model", "--json")
+    assert (
+        "trusted: its DVC hash equals the one recorded at cancer-classifier@v0.1.0" in found["model.loads"]["message"]
+    )
+
+
+def test_nothing_is_trusted_without_the_default_branch(trusting: Path, mlgit: Any) -> None:
+    git("update-ref", "-d", "refs/remotes/origin/HEAD", cwd=trusting)
+    git("update-ref", "-d", "refs/remotes/origin/main", cwd=trusting)
+    found = findings(mlgit, trusting, "check", "model", "--json")
+    msg = found["model.untrusted-pickle"]["message"]
+    assert "no trusted mlgit.yaml allows it: this clone has no default branch to read them from" in msg
+    assert "git fetch origin" in msg and "git remote set-head origin --auto" in msg
+    note = found["model.untrusted-settings"]
+    assert note["subject"] == "mlgit.yaml" and note["data"]["trusted_from"] is None
+    assert "the promotion gate uses this change's own policy" in note["message"]
+    # The fix the message names works.
+    git("fetch", "-q", "origin", cwd=trusting)
+    git("remote", "set-head", "origin", "--auto", cwd=trusting)
+    found = findings(mlgit, trusting, "check", "model", "--json")
+    assert "trusted: its DVC hash equals the one recorded at origin/main" in found["model.loads"]["message"]
+
+
+def test_a_change_that_loosens_its_own_gate_is_judged_by_the_base_policy(
+    trusting: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    assert mlgit(trusting, "promote").code == 0
+    git("checkout", "-q", "-b", "worse", cwd=trusting)
+    set_param(trusting, "C", "0.0003")
+    dvc("repro", "-q", cwd=trusting)
+    path = trusting / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    gates = data["models"][MODEL]["policy"]["gates"]
+    for gate in gates.values():
+        gate["max_regression_rel"] = 1.0
+    del gates["accuracy"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    commit_all(trusting, "worse model, looser gate")
+    # Under its own policy the change would pass: the work tree's config says so.
+    own = config.load(trusting).model(MODEL).policy
+    assert all(g.max_regression_rel == 1.0 for g in own.gates)
+
+    res = mlgit(trusting, "check", "model", "--json")
+    assert res.code == 1
+    found = json.loads(res.out)["findings"]
+    regressed = {f["data"]["metric"] for f in found if f["code"] == "model.metric-regressed"}
+    assert "accuracy" in regressed
+    (note,) = [f for f in found if f["code"] == "model.untrusted-settings"]
+    assert "cancer-classifier: policy.gates.accuracy (removed)" in note["data"]["ignored"]
+    assert "cancer-classifier: policy.gates.f1.max_regression_rel" in note["data"]["ignored"]
+    assert "the default branch's settings apply" in note["message"]
+
+    assert mlgit(trusting, "check").code == 1
+    report = json.loads(mlgit(trusting, "report", "--format", "json").out)
+    assert report["verdict"] == "fail"
+    (model,) = report["models"]
+    assert model["gate"]["status"] == "rejected"
+    assert "accuracy" in {r["metric"] for r in model["gate"]["rules"] if not r["passed"]}
+    res = mlgit(trusting, "report", "--format", "md")
+    assert "model.untrusted-settings" in res.out or "default branch's settings apply" in res.out
+
+
+def test_settings_reads_the_remote_default_branch_not_the_work_tree(trusting: Path) -> None:
+    git("checkout", "-q", "-b", "pr", cwd=trusting)
+    edit_config(trusting, {"slices": False, "trusted_types": ["x.Y"]}, ci={"default_branch": "pr"})
+    commit_all(trusting, "loosen")
+    cfg = trust.settings(trusting, config.load(trusting))
+    model = cfg.model(MODEL)
+    assert (model.trust_pickle, model.trusted_types, model.slices) == (True, (), True)
+    assert cfg.ci.default_branch == "main"
+    assert cfg.trust is not None and cfg.trust.label == "origin/main"
+    assert cfg.trust.commit == git("rev-parse", "origin/main", cwd=trusting).strip()
+    assert set(cfg.trust.ignored) == {(MODEL, "slices"), (MODEL, "trusted_types"), ("ci", "default_branch")}
+    # Resolved once: a second call changes nothing.
+    assert trust.settings(trusting, cfg) is cfg
