@@ -18,7 +18,7 @@ demo: $(STAMP)
 test: lint unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check mlgit tests benchmarks example_repo
+	$(BIN)/ruff check mlgit tests testing benchmarks example_repo
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium when it is missing: tests/test_html_render.py opens the HTML report in it.
+# Installs Debian's chromium when it is missing: tests/render/test_html.py opens the HTML report in it.
 # Idempotent and quiet when chromium is already there; exits non-zero (with the reason) when it cannot install.
 set -euo pipefail
 

@@ -7,28 +7,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from mlgit.cli.main import main
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO_ROOT / "example_repo"
-BIN = Path(sys.executable).parent
-
-FIXED_ENV = {
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Test Author",
-    "GIT_COMMITTER_EMAIL": "author@example.com",
-    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
-    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "DVC_NO_ANALYTICS": "1",
-    "NO_COLOR": "1",
-}
+from testing.repos import BIN, EXAMPLE, FIXED_ENV, METRICS_YAML, REPO_ROOT, Result, commit_all, dvc, git, set_param, sh  # noqa: F401 - re-exported for older imports
 
 
 @pytest.fixture(scope="session")
@@ -51,35 +35,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, _git_config: Path, tmp_path: 
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a command (git, dvc, gto) in a test repository."""
-    res = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
-    if check and res.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
-    return res
-
-
-def git(*args: str, cwd: Path, check: bool = True) -> str:
-    """Run git; return stdout."""
-    return sh("git", *args, cwd=cwd, check=check).stdout
-
-
-def commit_all(repo: Path, message: str) -> str:
-    """Stage everything and commit; return the new HEAD."""
-    git("add", "-A", cwd=repo)
-    git("commit", "-q", "--allow-empty", "-m", message, cwd=repo)
-    return git("rev-parse", "HEAD", cwd=repo).strip()
-
-
-@dataclass
-class Result:
-    """What a user sees from one mlgit invocation."""
-
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def mlgit(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
     """Call the CLI in-process: `mlgit(repo, "promote", "--json")` -> Result."""
@@ -96,44 +51,20 @@ def mlgit(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
     yield call
 
 
-METRICS_YAML = """\
-version: 1
-datasets:
-  table:
-    path: data/table.csv
-    format: csv
-models:
-  clf:
-    path: model.pkl
-    metrics: [metrics.json]
-    params: [params.yaml]
-    policy:
-      gates:
-        accuracy:
-          direction: higher
-          min: 0.5
-          max_regression: 0.01
-        loss:
-          direction: lower
-ci:
-  default_branch: main
-"""
-
-
-@pytest.fixture(scope="session")
-def _small_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
-    repo = tmp_path_factory.mktemp("small") / "repo"
+def _build_small(repo: Path, git_config: Path, *, with_dvc: bool) -> Path:
     repo.mkdir()
-    env = {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(_git_config)}
+    env = {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(git_config)}
 
     def run(*args: str) -> None:
         subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
 
     run("git", "init", "-q", "-b", "main")
-    run(str(BIN / "dvc"), "init", "-q")
+    if with_dvc:
+        run(str(BIN / "dvc"), "init", "-q")
     (repo / "data").mkdir()
     (repo / "data" / "table.csv").write_text("id,x,label\n1,0.5,0\n2,0.7,1\n")
-    run(str(BIN / "dvc"), "add", "-q", "data/table.csv")
+    if with_dvc:
+        run(str(BIN / "dvc"), "add", "-q", "data/table.csv")
     (repo / "mlgit.yaml").write_text(METRICS_YAML)
     (repo / "metrics.json").write_text('{"accuracy": 0.80, "loss": 0.40}\n')
     (repo / "params.yaml").write_text("train:\n  lr: 0.1\n  depth: 3\n")
@@ -141,6 +72,24 @@ def _small_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path)
     run("git", "add", "-A")
     run("git", "commit", "-q", "-m", "baseline")
     return repo
+
+
+@pytest.fixture(scope="session")
+def _small_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    return _build_small(tmp_path_factory.mktemp("small") / "repo", _git_config, with_dvc=True)
+
+
+@pytest.fixture(scope="session")
+def _git_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    return _build_small(tmp_path_factory.mktemp("plain") / "repo", _git_config, with_dvc=False)
+
+
+@pytest.fixture
+def git_repo(_git_template: Path, tmp_path: Path) -> Path:
+    """small_repo's files in a plain git repository (no DVC): for tests of logic that needs no DVC binary."""
+    dest = tmp_path / "repo"
+    shutil.copytree(_git_template, dest, symlinks=True)
+    return dest
 
 
 @pytest.fixture
@@ -185,16 +134,3 @@ def example_repo(_example_template: Path, tmp_path: Path) -> Path:
     return dest
 
 
-def set_param(repo: Path, key: str, value: str) -> None:
-    """Change `  key: old` to `  key: value` in params.yaml (first match)."""
-    import re
-
-    path = repo / "params.yaml"
-    text, n = re.subn(rf"(?m)^(\s+{re.escape(key)}:)\s*\S+", rf"\g<1> {value}", path.read_text(), count=1)
-    assert n == 1, key
-    path.write_text(text)
-
-
-def dvc(*args: str, cwd: Path) -> str:
-    """Run DVC from this environment."""
-    return sh(str(BIN / "dvc"), *args, cwd=cwd).stdout

@@ -12,7 +12,7 @@ import pytest
 
 from mlgit.cli import exit as error_handler
 from mlgit.errors import MlgitError
-from tests.conftest import BIN
+from testing.repos import BIN
 
 
 def test_console_script_and_module_entry_points() -> None:

@@ -9,7 +9,7 @@ import pytest
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo.state import RepoState
-from tests.conftest import commit_all, git
+from testing.repos import commit_all, git
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 from mlgit.registry import tags as registry
 from mlgit.repo.state import RepoState
 from mlgit.system import process
-from tests.conftest import commit_all, git
+from testing.repos import commit_all, git
 
 
 def _repo(tmp_path: Path) -> tuple[Path, str]:

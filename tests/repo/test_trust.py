@@ -12,7 +12,7 @@ import yaml
 
 from mlgit.config import settings as config
 from mlgit.repo import trust
-from tests.conftest import commit_all, dvc, git, set_param
+from testing.repos import commit_all, dvc, git, set_param
 
 MODEL = "cancer-classifier"
 # Every command that loads a model, in every output format.

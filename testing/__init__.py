@@ -1,0 +1,1 @@
+"""Test helpers shared by the suite: repository builders, a fake GitHub, local action stand-ins."""

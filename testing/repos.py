@@ -1,0 +1,95 @@
+"""Helpers that build and drive real git and DVC repositories for the tests (pre-commit's `testing/` idea).
+
+Fixtures live in tests/conftest.py; what a test module imports lives here, so tests never import conftest.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout: testing/ sits at its top
+EXAMPLE = REPO_ROOT / "example_repo"
+BIN = Path(sys.executable).parent
+
+FIXED_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "DVC_NO_ANALYTICS": "1",
+    "NO_COLOR": "1",
+}
+
+
+def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command (git, dvc, gto) in a test repository."""
+    res = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def git(*args: str, cwd: Path, check: bool = True) -> str:
+    """Run git; return stdout."""
+    return sh("git", *args, cwd=cwd, check=check).stdout
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Stage everything and commit; return the new HEAD."""
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "--allow-empty", "-m", message, cwd=repo)
+    return git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+@dataclass
+class Result:
+    """What a user sees from one mlgit invocation."""
+
+    code: int
+    out: str
+    err: str
+
+
+METRICS_YAML = """\
+version: 1
+datasets:
+  table:
+    path: data/table.csv
+    format: csv
+models:
+  clf:
+    path: model.pkl
+    metrics: [metrics.json]
+    params: [params.yaml]
+    policy:
+      gates:
+        accuracy:
+          direction: higher
+          min: 0.5
+          max_regression: 0.01
+        loss:
+          direction: lower
+ci:
+  default_branch: main
+"""
+
+
+def set_param(repo: Path, key: str, value: str) -> None:
+    """Change `  key: old` to `  key: value` in params.yaml (first match)."""
+    import re
+
+    path = repo / "params.yaml"
+    text, n = re.subn(rf"(?m)^(\s+{re.escape(key)}:)\s*\S+", rf"\g<1> {value}", path.read_text(), count=1)
+    assert n == 1, key
+    path.write_text(text)
+
+
+def dvc(*args: str, cwd: Path) -> str:
+    """Run DVC from this environment."""
+    return sh(str(BIN / "dvc"), *args, cwd=cwd).stdout

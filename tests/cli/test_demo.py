@@ -1,0 +1,59 @@
+"""`mlgit demo` (what `make demo` runs) end to end, and the wheel carrying what it needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from testing.repos import BIN, REPO_ROOT, git, sh
+
+
+def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
+    where = tmp_path / "demo"
+    res = subprocess.run([str(BIN / "mlgit"), "demo", "--dir", str(where)], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    out = res.stdout
+    assert "PASSED: tagged cancer-classifier@v0.1.0" in out
+    assert "$ mlgit metrics diff" in out and "accuracy" in out
+    assert "PASSED: tagged cancer-classifier@v0.2.0" in out and "minor: improved" in out
+    assert "REJECTED:" in out and "FAIL  accuracy" in out
+    assert "$ mlgit check\n" in out and "PASSED: 0 errors" in out
+    assert "# mlgit report" in out or "mlgit report" in out
+    assert (where / "report.html").is_file() and "<svg" in (where / "report.html").read_text()
+    assert "Rolled back cancer-classifier in prod: v0.2.0 -> v0.1.0" in out
+    bad = out.split("A bad data batch")[1]
+    assert "data.out-of-range" in bad and "data.unexpected-value" in bad and "data.missing-column" in bad
+    assert "schema.column-removed" in bad
+    assert "PASSED" in bad.split("clean data passing")[1]
+    assert f"The demo repository is at {where / 'repo'}" in out
+    repo = where / "repo"
+    releases = git("tag", "--list", "cancer-classifier@*", cwd=repo).split()
+    assert releases == ["cancer-classifier@v0.1.0", "cancer-classifier@v0.2.0"]
+    shown = json.loads(sh(str(BIN / "gto"), "show", "--json", cwd=repo).stdout)
+    assert shown["cancer-classifier"]["version"] == "v0.2.0"
+    assert shown["cancer-classifier"]["stage"] == {"prod": "v0.1.0"}  # after the rollback
+    assert git("status", "--porcelain", "--untracked-files=no", cwd=repo) == ""
+    assert any((where / "dvc-remote").rglob("*")), "dvc push filled the local remote"
+
+
+def test_demo_refuses_a_non_empty_dir(tmp_path: Path, mlgit) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    r = mlgit(tmp_path, "demo", "--dir", str(tmp_path))
+    assert r.code == 2 and "not empty" in r.err
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO_ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("mlgit-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mlgit/example_repo/dvc.yaml" in names
+    assert any(n.startswith("mlgit/workflow_templates/") for n in names)
+    assert "mlgit/cli/main.py" in names

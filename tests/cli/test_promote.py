@@ -1,0 +1,283 @@
+"""`mlgit promote`: the gate, the version rule, the annotated tag with lineage, and pushing it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from testing.repos import BIN, commit_all, git, sh
+
+
+def _metrics(repo: Path, accuracy: float, loss: float) -> None:
+    (repo / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "loss": loss}) + "\n")
+
+
+def _tags(repo: Path) -> list[str]:
+    return git("tag", "--list", cwd=repo).split()
+
+
+def _message(repo: Path, tag: str) -> str:
+    return git("tag", "--list", "--format=%(contents)", tag, cwd=repo)
+
+
+def test_first_release_tags_v0_1_0_with_lineage(small_repo: Path, mlgit) -> None:
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0, r.err
+    assert "first release" in r.out and "only absolute bounds" in r.out
+    assert _tags(small_repo) == ["clf@v0.1.0"]
+    assert git("cat-file", "-t", "clf@v0.1.0", cwd=small_repo).strip() == "tag"  # annotated
+    message = _message(small_repo, "clf@v0.1.0")
+    summary, _, body = message.partition("\n\n")
+    assert summary == "Release clf v0.1.0 (mlgit)"
+    lineage = json.loads(body)
+    assert lineage["commit"] == git("rev-parse", "HEAD", cwd=small_repo).strip()
+    dvc_md5 = git("show", "HEAD:data/table.csv.dvc", cwd=small_repo).split("md5: ")[1].split()[0]
+    assert lineage["data"]["table"] == {"path": "data/table.csv", "md5": dvc_md5}
+    assert lineage["params"] == {"params.yaml:train.lr": 0.1, "params.yaml:train.depth": 3}
+    assert lineage["metrics"] == {"metrics.json:accuracy": 0.8, "metrics.json:loss": 0.4}
+    assert lineage["baseline"]["kind"] == "none"
+    assert {d["rule"] for d in lineage["decision"]} == {"min"}
+
+
+def test_gto_reads_the_tags(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    _metrics(small_repo, 0.9, 0.3)
+    commit_all(small_repo, "better")
+    assert mlgit(small_repo, "promote").code == 0
+    shown = json.loads(sh(str(BIN / "gto"), "show", "--json", cwd=small_repo).stdout)
+    assert shown["clf"]["version"] == "v0.2.0" and shown["clf"]["registered"] is True
+    ref = json.loads(sh(str(BIN / "gto"), "check-ref", "clf@v0.2.0", "--json", cwd=small_repo).stdout)
+    assert ref["version"] == "v0.2.0" and ref["event"] == "registration"
+    assert json.loads(ref["message"].partition("\n\n")[2])["version"] == "v0.2.0"
+
+
+def test_rerun_on_released_commit_is_a_noop(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0
+    assert "already released as clf@v0.1.0" in r.out
+    assert _tags(small_repo) == ["clf@v0.1.0"]
+
+
+def test_improvement_bumps_minor_and_equal_bumps_patch(small_repo: Path, mlgit) -> None:
+    mlgit(small_repo, "promote")
+    _metrics(small_repo, 0.85, 0.4)
+    commit_all(small_repo, "better accuracy")
+    r = mlgit(small_repo, "promote", "--json")
+    doc = json.loads(r.out)
+    assert doc["version"] == "v0.2.0" and doc["bump"] == "minor" and doc["improved"] == ["accuracy"]
+    (small_repo / "README").write_text("docs only\n")
+    commit_all(small_repo, "docs")
+    doc = json.loads(mlgit(small_repo, "promote", "--json").out)
+    assert doc["version"] == "v0.2.1" and doc["bump"] == "patch"
+    assert doc["baseline"]["version"] == "v0.2.0"
+
+
+def test_regression_refused_with_every_failing_rule(small_repo: Path, mlgit) -> None:
+    mlgit(small_repo, "promote")
+    _metrics(small_repo, 0.75, 0.5)
+    commit_all(small_repo, "worse")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 1
+    assert "REJECTED: 2 rules failed; no tag created" in r.out
+    assert "FAIL  accuracy" in r.out and "0.75 vs 0.8" in r.out and "at most 0.01 worse" in r.out
+    assert "FAIL  loss" in r.out and "0.5 vs 0.4" in r.out and "no worse than" in r.out
+    assert _tags(small_repo) == ["clf@v0.1.0"]
+
+
+def test_allowed_regression_within_epsilon_passes(small_repo: Path, mlgit) -> None:
+    mlgit(small_repo, "promote")
+    _metrics(small_repo, 0.795, 0.4)  # 0.005 worse, 0.01 allowed
+    commit_all(small_repo, "slightly worse")
+    doc = json.loads(mlgit(small_repo, "promote", "--json").out)
+    assert doc["status"] == "released" and doc["version"] == "v0.1.1"
+
+
+def test_relative_regression_and_required_improvement(small_repo: Path, mlgit) -> None:
+    cfg = (small_repo / "mlgit.yaml").read_text()
+    cfg = cfg.replace(
+        "          max_regression: 0.01\n", "          max_regression_rel: 0.5\n          min_improvement: 0.02\n"
+    )
+    (small_repo / "mlgit.yaml").write_text(cfg)
+    commit_all(small_repo, "policy")
+    mlgit(small_repo, "promote")
+    _metrics(small_repo, 0.81, 0.4)
+    commit_all(small_repo, "tiny gain")
+    r = mlgit(small_repo, "promote", "--json")
+    doc = json.loads(r.out)
+    assert r.code == 1
+    failed = [x for x in doc["results"] if not x["passed"]]
+    assert [(x["code"], x["metric"], x["threshold"]) for x in failed] == [
+        ("model.metric-not-improved", "accuracy", 0.02)
+    ]
+
+
+def test_first_release_bound_failure(small_repo: Path, mlgit) -> None:
+    _metrics(small_repo, 0.4, 0.4)
+    commit_all(small_repo, "bad model")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 1
+    assert "0.4 < min 0.5" in r.out
+    assert _tags(small_repo) == []
+
+
+def test_missing_and_non_numeric_metrics_fail(small_repo: Path, mlgit) -> None:
+    mlgit(small_repo, "promote")
+    (small_repo / "metrics.json").write_text('{"accuracy": "n/a"}\n')
+    commit_all(small_repo, "broken eval")
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 1
+    codes = {x["metric"]: x["code"] for x in json.loads(r.out)["results"] if not x["passed"]}
+    assert codes == {"accuracy": "model.metric-not-numeric", "loss": "model.metric-missing"}
+
+
+def test_metric_missing_in_baseline_fails(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.8}\n')
+    commit_all(small_repo, "no loss yet")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 1  # first release needs the metric too
+    _metrics(small_repo, 0.8, 0.4)
+    head = commit_all(small_repo, "loss added")
+    git("tag", "-a", "clf@v0.1.0", "-m", "manual", f"{head}~1", cwd=small_repo)
+    r = mlgit(small_repo, "promote")
+    assert r.code == 1 and "loss is missing from the baseline (clf@v0.1.0)" in r.out
+
+
+def test_garbled_or_absent_metrics_file_is_an_input_error(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").write_text("{not json")
+    commit_all(small_repo, "garbled")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2 and "metrics.json" in r.err and "invalid JSON" in r.err
+    git("rm", "-q", "metrics.json", cwd=small_repo)
+    commit_all(small_repo, "gone")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2 and "metrics files exist" in r.err and "dvc repro" in r.err
+
+
+def test_unknown_model(small_repo: Path, mlgit) -> None:
+    r = mlgit(small_repo, "promote", "nope")
+    assert r.code == 2 and "unknown model 'nope'" in r.err and "clf" in r.err
+
+
+def test_dirty_tree_refused_unless_allowed(small_repo: Path, mlgit) -> None:
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.2\n")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2 and "uncommitted changes (params.yaml)" in r.err and "--allow-dirty" in r.err
+    assert _tags(small_repo) == []
+    r = mlgit(small_repo, "promote", "--allow-dirty")
+    assert r.code == 0 and "uncommitted changes ignored" in r.err
+    assert _tags(small_repo) == ["clf@v0.1.0"]
+
+
+def test_dry_run_writes_nothing(small_repo: Path, mlgit) -> None:
+    r = mlgit(small_repo, "promote", "--dry-run")
+    assert r.code == 0 and "would tag clf@v0.1.0" in r.out
+    assert _tags(small_repo) == []
+
+
+def test_existing_lightweight_tag_is_never_reused(small_repo: Path, mlgit) -> None:
+    git("tag", "clf@v0.1.0", cwd=small_repo)  # lightweight: invisible to GTO, but the name is taken
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 0
+    assert json.loads(r.out)["version"] == "v0.1.1"
+
+
+def _bare_remote(repo: Path, tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    sh("git", "init", "-q", "--bare", str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    git("push", "-q", "origin", "main", cwd=repo)
+    return remote
+
+
+def test_push_sends_the_tag(small_repo: Path, tmp_path: Path, mlgit) -> None:
+    remote = _bare_remote(small_repo, tmp_path)
+    r = mlgit(small_repo, "promote", "--push")
+    assert r.code == 0 and "pushed to 'origin'" in r.out
+    assert git("tag", "--list", cwd=remote).split() == ["clf@v0.1.0"]
+    assert git("cat-file", "-t", "clf@v0.1.0", cwd=remote).strip() == "tag"
+
+
+def test_remote_already_holds_the_version(small_repo: Path, tmp_path: Path, mlgit) -> None:
+    remote = _bare_remote(small_repo, tmp_path)
+    other = tmp_path / "other"
+    sh("git", "clone", "-q", str(remote), str(other), cwd=tmp_path)
+    git("tag", "-a", "clf@v0.1.0", "-m", "someone else", cwd=other)
+    git("push", "-q", "origin", "clf@v0.1.0", cwd=other)
+    _metrics(small_repo, 0.85, 0.35)
+    commit_all(small_repo, "mine")
+    r = mlgit(small_repo, "promote", "--push", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["version"] == "v0.2.0" and doc["baseline"]["version"] == "v0.1.0"
+    assert sorted(git("tag", "--list", cwd=remote).split()) == ["clf@v0.1.0", "clf@v0.2.0"]
+
+
+def test_rejected_push_leaves_no_local_tag(small_repo: Path, tmp_path: Path, mlgit) -> None:
+    remote = _bare_remote(small_repo, tmp_path)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'tags are protected here' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    r = mlgit(small_repo, "promote", "--push")
+    assert r.code == 2
+    assert "pushing clf@v0.1.0 to 'origin' failed; no tag was left behind" in r.err
+    assert "tags are protected here" in r.err
+    assert _tags(small_repo) == [] and git("tag", "--list", cwd=remote).split() == []
+
+
+def test_unknown_remote(small_repo: Path, mlgit) -> None:
+    r = mlgit(small_repo, "promote", "--push", "upstream")
+    assert r.code == 2 and "no remote named 'upstream'" in r.err
+
+
+def test_explicit_base_revision(small_repo: Path, mlgit) -> None:
+    base = git("rev-parse", "HEAD", cwd=small_repo).strip()
+    _metrics(small_repo, 0.70, 0.4)
+    commit_all(small_repo, "worse")
+    r = mlgit(small_repo, "promote", "--base", base, "--json")
+    assert r.code == 1
+    doc = json.loads(r.out)
+    assert doc["baseline"]["commit"] == base and doc["first_release"] is False
+
+
+def test_stale_pipeline_is_warned(example_repo: Path, mlgit) -> None:
+    params = example_repo / "params.yaml"
+    params.write_text(params.read_text().replace("C: 0.001", "C: 0.01"))
+    commit_all(example_repo, "params changed, pipeline not re-run")
+    r = mlgit(example_repo, "promote", "--dry-run")
+    assert r.code == 0
+    assert "warning: the pipeline is stale" in r.err and "train" in r.err and "params.yaml" in r.err
+
+
+def test_outputs_not_pulled_are_not_called_stale(example_repo: Path, tmp_path: Path, mlgit) -> None:
+    # A CI release job clones without `dvc pull`: absent outputs say nothing about dvc.lock matching the code.
+    clone = tmp_path / "clone"
+    sh("git", "clone", "-q", str(example_repo), str(clone), cwd=tmp_path)
+    r = mlgit(clone, "promote", "--dry-run")
+    assert r.code == 0, r.err
+    assert "stale" not in r.err and "would tag cancer-classifier@v0.1.0" in r.out
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [("nope", "unknown revision 'nope'"), ("", "--base is empty"), ("stage:bad#x", "does not name a stage")],
+)
+def test_bad_base_is_rejected_even_on_a_released_commit(small_repo: Path, mlgit, base: str, message: str) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    r = mlgit(small_repo, "promote", "--base", base)
+    assert r.code == 2 and message in r.err
+
+
+def test_two_releases_in_one_second_are_dated_apart_so_gto_orders_them(small_repo: Path, mlgit) -> None:
+    # The test environment pins GIT_COMMITTER_DATE, so both promotions happen "in the same second".
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "loss": 0.3}) + "\n")
+    commit_all(small_repo, "better")
+    assert mlgit(small_repo, "promote").code == 0
+    fmt = "--format=%(refname:strip=2) %(taggerdate:iso-strict)"
+    dates = git("for-each-ref", fmt, "refs/tags/clf@*", cwd=small_repo).split("\n")
+    assert [d for d in dates if d] == ["clf@v0.1.0 2026-01-01T00:00:00+00:00", "clf@v0.2.0 2026-01-01T00:00:01+00:00"]
+    shown = json.loads(sh(str(BIN / "gto"), "show", "clf", "--json", cwd=small_repo).stdout)
+    assert [v["version"] for v in shown][:1] == ["v0.2.0"]
