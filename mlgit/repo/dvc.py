@@ -81,6 +81,22 @@ class Project:
     params_by_base: dict[str, list[str]] = field(default_factory=dict)
 
 
+def cache_dirs(root: Path) -> tuple[Path, ...]:
+    """Where DVC's cache lives: .dvc/cache, and a `cache.dir` set in .dvc/config or .dvc/config.local."""
+    import configparser
+
+    found = [root / ".dvc" / "cache"]
+    for name in ("config", "config.local"):
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string((root / ".dvc" / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+        if parser.has_option("cache", "dir"):
+            found.append(root / ".dvc" / os.path.expanduser(parser.get("cache", "dir").strip().strip("'\"")))
+    return tuple(found)
+
+
 def walk(root: Path, suffix: str) -> Iterator[str]:
     """Repository-relative paths of files named or ending with `suffix`, skipping tool folders."""
     for dirpath, dirnames, filenames in os.walk(root):
