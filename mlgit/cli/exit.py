@@ -45,6 +45,14 @@ def _log_path() -> Path:
 
 def guarded(func: Callable[[], int]) -> int:
     """Run a command: user errors exit with their type's code and no traceback, surprises exit 3 with a log."""
+    from mlgit.render import cilog
+
+    # Error messages quote user data too, so the escaping spans the handlers below.
+    with cilog.escaped(os.environ):
+        return _guarded(func)
+
+
+def _guarded(func: Callable[[], int]) -> int:
     try:
         return func()
     except KeyboardInterrupt:
