@@ -35,9 +35,7 @@ def test_stream_escapes_every_line_but_mlgits_own_commands() -> None:
     assert not stream.isatty()
 
 
-def test_csv_header_cannot_inject_a_workflow_command(
-    small_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_csv_header_cannot_inject_a_workflow_command(small_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch) -> None:
     assert mlgit(small_repo, "schema", "infer", "table").code == 0
     (small_repo / "data" / "table.csv").write_text('id,"evil\n::warning file=x::INJECTED",label\n1,0.5,0\n')
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
