@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +43,34 @@ def exit_code(exc: BaseException) -> int:
 def _log_path() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "mlgit" / "mlgit.log"
+
+
+def console() -> int:
+    """The `mlgit` executable: `main`, with Ctrl-C exiting 130 without a traceback wherever it lands."""
+    interrupt_once()
+    try:
+        from mlgit.cli.main import main
+
+        return main()
+    except KeyboardInterrupt:  # before a command started (argument parsing) or after it ended
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def interrupt_once() -> None:
+    """Make the first Ctrl-C raise KeyboardInterrupt and ignore any later one.
+
+    polars can deliver one SIGINT to Python twice (once from its worker threads), and a user presses
+    Ctrl-C again when the first seems slow: a second KeyboardInterrupt inside the handler that reports
+    the first printed two tracebacks (issue 12, 12 of 36 trials).
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupted)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def guarded(func: Callable[[], int]) -> int:
