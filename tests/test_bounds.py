@@ -149,3 +149,15 @@ def test_a_5000_character_metrics_path_exits_2(small_repo: Path, mlgit) -> None:
     r = _diff(small_repo, mlgit)
     assert r.code == 2, r.err
     assert ".json: cannot read it: File name too long" in r.err
+
+
+def test_promote_and_check_refuse_a_committed_link_to_a_device(example_repo: Path, mlgit) -> None:
+    # `dvc status` would hash /dev/zero without end: mlgit refuses before it starts DVC.
+    git("checkout", "-q", "-b", "feature", cwd=example_repo)
+    (example_repo / "metrics.json").unlink()
+    (example_repo / "metrics.json").symlink_to("/dev/zero")
+    commit_all(example_repo, "metrics -> /dev/zero")
+    for args in (("promote", "--dry-run"), ("check", "model")):
+        r = mlgit(example_repo, *args)
+        assert r.code == 2, (args, r.err)
+        assert "metrics.json: not a regular file" in r.err, args

@@ -6,14 +6,15 @@ import json
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgit.errors import MlgitError
+from mlgit.errors import InputError, MlgitError
 from mlgit.repo import git
-from mlgit.system import process, yamlsource
+from mlgit.system import files, process, yamlsource
 
 _SKIP_DIRS = frozenset({".git", ".dvc", "node_modules", "__pycache__", ".venv", "venv"})
 
@@ -125,7 +126,7 @@ def read_stages(root: Path) -> list[Stage]:
     """The stages of every dvc.yaml in the work tree (no .dvc file is read)."""
     project = Project()
     for rel in walk(root, "dvc.yaml"):
-        _add_dvc_yaml(project, rel, (root / rel).read_bytes())
+        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_CONFIG_BYTES))
     return project.stages
 
 
@@ -289,10 +290,28 @@ def hash_for(path: str, hashes: dict[str, str]) -> dict[str, str] | None:
     return None
 
 
+def refuse_special_files(root: Path) -> None:
+    """Exit 2 when a stage names a device, pipe or socket: `dvc status` would hash `-> /dev/zero` forever."""
+    for rel in dict.fromkeys(p for stage in read_stages(root) for p in (*stage.deps, *stage.outs)):
+        if "${" in rel:
+            continue  # interpolated: DVC resolves it, and the resolved files are checked by what reads them
+        try:
+            st = os.stat(root / rel)
+        except (OSError, ValueError):
+            continue  # absent (not pulled), or a name the file system cannot hold: not ours to judge
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise InputError(
+                "not a regular file or directory (a device, pipe or socket); DVC would read it without end",
+                file=rel,
+                hint="replace it with the file the pipeline writes",
+            )
+
+
 def stale_stages(root: Path) -> dict[str, list[str]] | None:
     """Stages whose dvc.lock does not match the work tree (via `dvc status`); None if DVC cannot tell."""
     if not any(True for _ in walk(root, "dvc.yaml")):
         return {}
+    refuse_special_files(root)
     res = process.run((process.tool("dvc"), "status", "--json"), cwd=root, check=False)
     if res.returncode != 0:
         return None
