@@ -141,14 +141,22 @@ def test_oversized_metrics_file_is_refused(small_repo: Path, mlgit, monkeypatch:
     assert "metrics.json:" in r.err and "at most 64 bytes" in r.err
 
 
-def test_a_5000_character_metrics_path_exits_2(small_repo: Path, mlgit) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("metrics: [metrics.json]", "metrics: [{long}.json]", "models.clf.metrics"),
+        ("path: model.pkl", "path: {long}.pkl", "models.clf.path"),
+        ("path: data/table.csv", "path: {long}.csv", "datasets.table.path"),
+    ],
+)
+def test_a_5000_character_path_is_a_config_error(small_repo: Path, mlgit, old: str, new: str, key: str) -> None:
     cfg = small_repo / "mlgit.yaml"
-    cfg.write_text(cfg.read_text().replace("metrics: [metrics.json]", f"metrics: [{'m' * 5000}.json]"))
-    commit_all(small_repo, "long path")
-    git("checkout", "-q", "-b", "feature", cwd=small_repo)
-    r = _diff(small_repo, mlgit)
-    assert r.code == 2, r.err
-    assert ".json: cannot read it: File name too long" in r.err
+    cfg.write_text(cfg.read_text().replace(old, new.format(long="p" * 5000)))
+    line = next(i for i, t in enumerate(cfg.read_text().splitlines(), 1) if "ppp" in t)
+    for args in (("metrics", "diff"), ("check",), ("schema", "infer")):
+        r = mlgit(small_repo, *args)
+        assert r.code == 2, (args, r.err)
+        assert f"mlgit.yaml:{line}: {key}: a path of 5,00" in r.err and "characters; at most 1,024" in r.err
 
 
 def test_promote_and_check_refuse_a_committed_link_to_a_device(example_repo: Path, mlgit) -> None:
