@@ -169,3 +169,12 @@ def test_promote_and_check_refuse_a_committed_link_to_a_device(example_repo: Pat
         r = mlgit(example_repo, *args)
         assert r.code == 2, (args, r.err)
         assert "metrics.json: not a regular file" in r.err, args
+
+
+def test_a_committed_link_is_named_as_such_when_read_from_git(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").unlink()
+    (small_repo / "metrics.json").symlink_to("/dev/zero")
+    commit_all(small_repo, "metrics -> /dev/zero")
+    r = mlgit(small_repo, "promote", "--dry-run")
+    assert r.code == 2
+    assert "metrics.json (at commit" in r.err and "a symbolic link in git (to '/dev/zero')" in r.err
