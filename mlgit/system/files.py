@@ -12,7 +12,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlgit.errors import MlgitError
+from mlgit.errors import InputError
 
 MAX_CONFIG_BYTES = 1024 * 1024  # mlgit.yaml and schema files
 MAX_VALUES_BYTES = 8 * 1024 * 1024  # one metrics or params file
@@ -23,7 +23,7 @@ def read_small(root: Path, rel: str, *, limit: int, links_into: Sequence[Path] =
     """The bytes of `root/rel`: a regular file inside `root` or reached by a link into `links_into`.
 
     Absent (or a dangling link): FileNotFoundError. A directory: IsADirectoryError. A device, pipe or
-    socket, a link elsewhere, or more than `limit` bytes: MlgitError naming the file.
+    socket, a link elsewhere, or more than `limit` bytes: InputError naming the file.
     """
     path = root / rel
     try:
@@ -33,22 +33,23 @@ def read_small(root: Path, rel: str, *, limit: int, links_into: Sequence[Path] =
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise MlgitError(f"{rel}: cannot read it: {exc.strerror}") from None
+        raise InputError(f"cannot read it: {exc.strerror}", file=rel) from None
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(path)
     if not stat.S_ISREG(st.st_mode):
-        raise MlgitError(f"{rel}: not a regular file (a device, pipe or socket); mlgit reads only regular files")
+        raise InputError("not a regular file (a device, pipe or socket); mlgit reads only regular files", file=rel)
     real = path.resolve()
     allowed = [Path(root).resolve(), *(Path(p).resolve() for p in links_into)]
     if not any(real.is_relative_to(a) for a in allowed):
-        raise MlgitError(
-            f"{rel}: a link out of the repository (to {real}); mlgit follows links only inside the repository"
-            " or into the DVC cache"
+        raise InputError(
+            f"a link out of the repository (to {real}); mlgit follows links only inside the repository"
+            " or into the DVC cache",
+            file=rel,
         )
     if st.st_size > limit:
-        raise MlgitError(f"{rel}: {st.st_size:,} bytes; a file of this kind may hold at most {limit:,} bytes")
+        raise InputError(f"{st.st_size:,} bytes; a file of this kind may hold at most {limit:,} bytes", file=rel)
     with open(real, "rb") as fh:
         raw = fh.read(limit + 1)
     if len(raw) > limit:  # it grew between stat and read
-        raise MlgitError(f"{rel}: more than {limit:,} bytes; a file of this kind may hold at most {limit:,} bytes")
+        raise InputError(f"more than {limit:,} bytes; a file of this kind may hold at most {limit:,} bytes", file=rel)
     return raw

@@ -84,7 +84,7 @@ def _check_size(text: bytes | str, source: str) -> None:
 
 
 def _refuse(source: str, event: Any, why: str) -> None:
-    raise MlgitError(f"{source}:{event.start_mark.line + 1}: refused: {why}")
+    raise InputError(f"refused: {why}", file=source, line=event.start_mark.line + 1)
 
 
 def load(text: bytes | str, source: str) -> Any:
