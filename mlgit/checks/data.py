@@ -145,7 +145,7 @@ def _profile_stale(ctx: _Context, ds: Dataset, prof: profile.Profile | None) -> 
 def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
     """Validate one dataset (from the cache when nothing it depends on changed)."""
     started = time.perf_counter()
-    schema_raw = _read_text(ctx.root, ds.schema_path)
+    schema_raw = _read_text(ctx.root, ds.schema_path, files.MAX_SCHEMA_BYTES)
     try:
         source = table.locate(ctx.root, ds.path, ds.format, ctx.hashes.keys())
     except table.TableError as exc:

@@ -214,7 +214,7 @@ def _dataset_findings(
 ) -> list[Finding]:
     rel = ds.schema_path
     try:
-        new_raw: bytes | None = files.read_small(root, rel, limit=files.MAX_CONFIG_BYTES)
+        new_raw: bytes | None = files.read_small(root, rel, limit=files.MAX_SCHEMA_BYTES)
     except FileNotFoundError:
         new_raw = None
     old_raw = blobs.get(rel)

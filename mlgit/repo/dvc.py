@@ -126,7 +126,7 @@ def read_stages(root: Path) -> list[Stage]:
     """The stages of every dvc.yaml in the work tree (no .dvc file is read)."""
     project = Project()
     for rel in walk(root, "dvc.yaml"):
-        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_CONFIG_BYTES))
+        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES))
     return project.stages
 
 

@@ -9,7 +9,7 @@ from mlgit.errors import InputError, Problem
 
 # Bounds on what one YAML file may make mlgit build: aliases are counted as the nodes they copy, so an
 # alias bomb (each level repeating the one before) is refused after reading it once, in linear time.
-MAX_NODES = 100_000
+MAX_NODES = 1_000_000  # a schema of 20,000 columns is about 200,000
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 100
 
