@@ -134,9 +134,9 @@ def read_project(root: Path) -> Project:
     """Parse every dvc.yaml and .dvc file in the work tree."""
     project = Project()
     for rel in walk(root, "dvc.yaml"):
-        _add_dvc_yaml(project, rel, (root / rel).read_bytes())
+        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES))
     for rel in walk(root, ".dvc"):
-        data = yamlsource.load((root / rel).read_bytes(), rel)
+        data = yamlsource.load(files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES), rel)
         base = posixpath.dirname(rel)
         for out in (data or {}).get("outs", []) if isinstance(data, dict) else []:
             if isinstance(out, dict) and "path" in out:
@@ -204,18 +204,17 @@ def _stage(rel: str, key: str, stage: dict[str, Any], wdir: str) -> Stage:
 def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
     """path -> DVC md5 of every output and dependency in dvc.lock and .dvc files at `rev` (None: work tree)."""
     if rev is None:
-        files = [*walk(root, ".dvc"), *walk(root, "dvc.lock")]
         blobs: dict[str, bytes | None] = {}
-        for rel in files:
+        for rel in [*walk(root, ".dvc"), *walk(root, "dvc.lock")]:
             try:
-                blobs[rel] = (root / rel).read_bytes()
+                blobs[rel] = files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES)
             except OSError:
                 blobs[rel] = None
         where = ""
     else:
         names = git.tree_paths(root, rev)
-        files = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
-        blobs = git.show_files(root, rev, files)
+        wanted = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
+        blobs = git.show_files(root, rev, wanted)
         where = f" at {rev[:12]}"
     return hashes_in(blobs, where=where)
 

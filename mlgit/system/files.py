@@ -16,7 +16,7 @@ from mlgit.errors import InputError
 
 MAX_CONFIG_BYTES = 1024 * 1024  # mlgit.yaml
 MAX_SCHEMA_BYTES = 16 * 1024 * 1024  # a schema file (about 100 bytes a column)
-MAX_PIPELINE_BYTES = 8 * 1024 * 1024  # one dvc.yaml
+MAX_PIPELINE_BYTES = 8 * 1024 * 1024  # one dvc.yaml, dvc.lock or .dvc file
 MAX_VALUES_BYTES = 8 * 1024 * 1024  # one metrics or params file
 MAX_PROFILE_BYTES = 64 * 1024 * 1024  # a committed data profile (it grows with the column count)
 
