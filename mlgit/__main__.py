@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlgit.cli.main import main
+from mlgit.cli.exit import console
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console())

@@ -159,7 +159,11 @@ class Transport:
 
     def _error(self, method: str, url: str, res: Response) -> HttpError:
         detail = self._detail(res)
-        token = "GITHUB_TOKEN" if self.forge == "GitHub" else "GITLAB_TOKEN"
+        token = (
+            "GITHUB_TOKEN"
+            if self.forge == "GitHub"
+            else "GITLAB_TOKEN (MLGIT_NOTE_TOKEN in the generated .gitlab-ci.yml)"
+        )
         if res.status == 401:
             return HttpError(401, f"{self.forge} rejected the token (401: {detail})", hint=f"check {token}")
         if res.status == 403:

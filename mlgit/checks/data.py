@@ -28,6 +28,7 @@ from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
+from mlgit.system import files
 
 
 class Progress(Protocol):
@@ -106,13 +107,13 @@ def _cache_dir(root: Path) -> Path | None:
     return root / ".git" / "mlgit" if (root / ".git").is_dir() else None
 
 
-def _read_text(path: Path) -> bytes | None:
+def _read_text(root: Path, rel: str, limit: int = files.MAX_CONFIG_BYTES) -> bytes | None:
     try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+        return files.read_small(root, rel, limit=limit)
+    except FileNotFoundError:
         return None
     except OSError as exc:
-        raise MlgitError(f"cannot read {path}: {exc.strerror}") from None
+        raise MlgitError(f"cannot read {rel}: {exc.strerror}") from None
 
 
 def _profile_stale(ctx: _Context, ds: Dataset, prof: profile.Profile | None) -> list[Finding]:
@@ -120,7 +121,7 @@ def _profile_stale(ctx: _Context, ds: Dataset, prof: profile.Profile | None) -> 
     if prof is None:
         return []
     rel = schemas.profile_path(ds.schema_path)
-    old = _read_text(ctx.root / rel)
+    old = _read_text(ctx.root, rel, files.MAX_PROFILE_BYTES)
     if old is not None:
         try:
             if profile.same(profile.loads(old, rel), prof):
@@ -144,7 +145,7 @@ def _profile_stale(ctx: _Context, ds: Dataset, prof: profile.Profile | None) -> 
 def check_dataset(ctx: _Context, ds: Dataset) -> DatasetResult:
     """Validate one dataset (from the cache when nothing it depends on changed)."""
     started = time.perf_counter()
-    schema_raw = _read_text(ctx.root / ds.schema_path)
+    schema_raw = _read_text(ctx.root, ds.schema_path, files.MAX_SCHEMA_BYTES)
     try:
         source = table.locate(ctx.root, ds.path, ds.format, ctx.hashes.keys())
     except table.TableError as exc:
@@ -330,7 +331,7 @@ def check(
     """Check the named datasets (all by default) and measure drift against `base` (default: the merge-base)."""
     root = repo.root
     datasets = select(cfg, names)
-    raw_cfg = _read_text(root / CONFIG_NAME) or b""
+    raw_cfg = _read_text(root, CONFIG_NAME) or b""
     ctx = _Context(root, raw_cfg, table.dvc_hashes(root) if datasets else {}, use_cache, progress)
     results = tuple(check_dataset(ctx, ds) for ds in datasets)
     if not any(r.profile is not None for r in results):

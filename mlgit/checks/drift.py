@@ -25,6 +25,7 @@ from mlgit.registry import baseline
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
+from mlgit.system import files
 
 NUMERIC_METHODS = ("psi", "jensen_shannon", "wasserstein")
 CATEGORICAL_METHODS = ("linf", "jensen_shannon", "chi2")
@@ -339,7 +340,7 @@ def _base_profile(
 def _lines(root: Path, ds: Dataset) -> dict[str, int]:
     """The line of each column in the work tree's schema file (drift findings point there)."""
     try:
-        raw = (root / ds.schema_path).read_bytes()
+        raw = files.read_small(root, ds.schema_path, limit=files.MAX_SCHEMA_BYTES)
     except OSError:
         return {}
     return {

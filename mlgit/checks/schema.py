@@ -22,6 +22,7 @@ from mlgit.registry import baseline
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
+from mlgit.system import files
 
 _WORDS = {
     "column-removed": "column removed",
@@ -213,7 +214,7 @@ def _dataset_findings(
 ) -> list[Finding]:
     rel = ds.schema_path
     try:
-        new_raw: bytes | None = (root / rel).read_bytes()
+        new_raw: bytes | None = files.read_small(root, rel, limit=files.MAX_SCHEMA_BYTES)
     except FileNotFoundError:
         new_raw = None
     old_raw = blobs.get(rel)

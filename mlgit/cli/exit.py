@@ -43,8 +43,49 @@ def _log_path() -> Path:
     return Path(base) / "mlgit" / "mlgit.log"
 
 
+def console() -> int:
+    """The `mlgit` executable: `main`, with Ctrl-C exiting 130 without a traceback wherever it lands."""
+    try:
+        from mlgit.cli.main import main
+
+        return main()
+    except KeyboardInterrupt:  # before a command started (argument parsing) or after it ended
+        return interrupted()
+
+
+def interrupt_once() -> None:
+    """Make the first Ctrl-C raise KeyboardInterrupt and ignore any later one.
+
+    polars can deliver one SIGINT to Python twice (once from its worker threads), and a user presses
+    Ctrl-C again when the first seems slow: a second KeyboardInterrupt inside the handler that reports
+    the first printed two tracebacks (issue 12, 12 of 36 trials). Installed when a command starts, so
+    `mlgit --help` imports no signal module.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupted)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def guarded(func: Callable[[], int]) -> int:
     """Run a command: user errors exit with their type's code and no traceback, surprises exit 3 with a log."""
+    from mlgit.render import cilog
+
+    interrupt_once()
+    # Error messages quote user data too, so the escaping spans the handlers below.
+    with cilog.escaped(os.environ):
+        return _guarded(func)
+
+
+def _guarded(func: Callable[[], int]) -> int:
     try:
         return func()
     except KeyboardInterrupt:

@@ -257,7 +257,15 @@ class ConfigFile(_Strict):
         return v
 
 
+MAX_PATH_CHARS = 1024  # far beyond any real layout, and within every file system's limit
+MAX_NAME_BYTES = 255  # one path component, as ext4, APFS and NTFS allow
+
+
 def _relative_path(v: str) -> str:
+    if len(v) > MAX_PATH_CHARS:
+        raise ValueError(f"a path of {len(v):,} characters; at most {MAX_PATH_CHARS:,}")
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in v.split("/")):
+        raise ValueError(f"{v[:60]!r}...: a path component longer than {MAX_NAME_BYTES} bytes")
     if v.startswith("/") or ".." in v.split("/"):
         raise ValueError(f"{v!r} must be a path relative to the repository root, inside it")
     return v.removeprefix("./")

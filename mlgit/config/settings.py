@@ -10,7 +10,7 @@ from typing import Any
 from mlgit import __version__
 from mlgit.errors import ConfigError, MlgitError, Problem, UsageError
 from mlgit.results.finding import Severity
-from mlgit.system import jsoncache, yamlsource
+from mlgit.system import files, jsoncache, yamlsource
 
 CONFIG_NAME = "mlgit.yaml"
 
@@ -344,7 +344,7 @@ def load(root: Path) -> Config:
     """Load and validate mlgit.yaml at the repository root."""
     path = root / CONFIG_NAME
     try:
-        raw = path.read_bytes()
+        raw = files.read_small(root, CONFIG_NAME, limit=files.MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise MlgitError(f"no {CONFIG_NAME} in {root}", hint="run 'mlgit init' to create one") from None
     except OSError as exc:

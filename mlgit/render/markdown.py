@@ -307,3 +307,33 @@ def render(report: Report, *, limit: int = LIMIT) -> str:
     cut = text[: max(0, limit - len(footer) - 40)]
     cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else cut
     return cut + "\n*... (truncated)*\n" + footer
+
+
+_CLAIM = re.compile(r"^#+ .*?mlgit report: (PASS WITH WARNINGS|PASS|FAIL)\b", re.MULTILINE)
+_CLAIMED = {"PASS": "pass", "PASS WITH WARNINGS": "warn", "FAIL": "fail"}
+_AGREES = {"success": {"pass", "warn"}, "failure": {"fail"}}
+
+
+def claimed_verdict(body: str) -> str | None:
+    """The verdict (pass | warn | fail) a report's first headline claims, or None when it has none."""
+    found = _CLAIM.search(body)
+    return _CLAIMED[found.group(1)] if found else None
+
+
+def stamp_conclusion(body: str, conclusion: str) -> str:
+    """The report under a line stating the conclusion the forge recorded for the run that made it.
+
+    The report of a fork's pull request is made by the fork's code and can claim anything; the run's
+    conclusion comes from the forge's own event. A report whose claimed verdict disagrees is marked.
+    """
+    claim = claimed_verdict(body)
+    if claim is not None and claim in _AGREES.get(conclusion, set()):
+        stamp = f"> Checks run: **{conclusion}** (recorded by the forge for the run that made this report)"
+    else:
+        said = f"claims {wording.VERDICT_WORD[claim]}" if claim else "states no verdict"
+        stamp = (
+            f"> ⚠️ Checks run: **{conclusion}**, but the report below {said}. The report was written by the "
+            "pull request's own code: trust the checks run, not the report."
+        )
+    rest = body.removeprefix(MARKER).lstrip("\n")
+    return f"{MARKER}\n{stamp}\n\n{rest}"

@@ -6,14 +6,15 @@ import json
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgit.errors import MlgitError
+from mlgit.errors import InputError, MlgitError
 from mlgit.repo import git
-from mlgit.system import process, yamlsource
+from mlgit.system import files, process, yamlsource
 
 _SKIP_DIRS = frozenset({".git", ".dvc", "node_modules", "__pycache__", ".venv", "venv"})
 
@@ -81,6 +82,22 @@ class Project:
     params_by_base: dict[str, list[str]] = field(default_factory=dict)
 
 
+def cache_dirs(root: Path) -> tuple[Path, ...]:
+    """Where DVC's cache lives: .dvc/cache, and a `cache.dir` set in .dvc/config or .dvc/config.local."""
+    import configparser
+
+    found = [root / ".dvc" / "cache"]
+    for name in ("config", "config.local"):
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string((root / ".dvc" / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+        if parser.has_option("cache", "dir"):
+            found.append(root / ".dvc" / os.path.expanduser(parser.get("cache", "dir").strip().strip("'\"")))
+    return tuple(found)
+
+
 def walk(root: Path, suffix: str) -> Iterator[str]:
     """Repository-relative paths of files named or ending with `suffix`, skipping tool folders."""
     for dirpath, dirnames, filenames in os.walk(root):
@@ -109,7 +126,7 @@ def read_stages(root: Path) -> list[Stage]:
     """The stages of every dvc.yaml in the work tree (no .dvc file is read)."""
     project = Project()
     for rel in walk(root, "dvc.yaml"):
-        _add_dvc_yaml(project, rel, (root / rel).read_bytes())
+        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES))
     return project.stages
 
 
@@ -117,9 +134,9 @@ def read_project(root: Path) -> Project:
     """Parse every dvc.yaml and .dvc file in the work tree."""
     project = Project()
     for rel in walk(root, "dvc.yaml"):
-        _add_dvc_yaml(project, rel, (root / rel).read_bytes())
+        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES))
     for rel in walk(root, ".dvc"):
-        data = yamlsource.load((root / rel).read_bytes(), rel)
+        data = yamlsource.load(files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES), rel)
         base = posixpath.dirname(rel)
         for out in (data or {}).get("outs", []) if isinstance(data, dict) else []:
             if isinstance(out, dict) and "path" in out:
@@ -187,18 +204,17 @@ def _stage(rel: str, key: str, stage: dict[str, Any], wdir: str) -> Stage:
 def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
     """path -> DVC md5 of every output and dependency in dvc.lock and .dvc files at `rev` (None: work tree)."""
     if rev is None:
-        files = [*walk(root, ".dvc"), *walk(root, "dvc.lock")]
         blobs: dict[str, bytes | None] = {}
-        for rel in files:
+        for rel in [*walk(root, ".dvc"), *walk(root, "dvc.lock")]:
             try:
-                blobs[rel] = (root / rel).read_bytes()
+                blobs[rel] = files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES)
             except OSError:
                 blobs[rel] = None
         where = ""
     else:
         names = git.tree_paths(root, rev)
-        files = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
-        blobs = git.show_files(root, rev, files)
+        wanted = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
+        blobs = git.show_files(root, rev, wanted)
         where = f" at {rev[:12]}"
     return hashes_in(blobs, where=where)
 
@@ -273,10 +289,28 @@ def hash_for(path: str, hashes: dict[str, str]) -> dict[str, str] | None:
     return None
 
 
+def refuse_special_files(root: Path) -> None:
+    """Exit 2 when a stage names a device, pipe or socket: `dvc status` would hash `-> /dev/zero` forever."""
+    for rel in dict.fromkeys(p for stage in read_stages(root) for p in (*stage.deps, *stage.outs)):
+        if "${" in rel:
+            continue  # interpolated: DVC resolves it, and the resolved files are checked by what reads them
+        try:
+            st = os.stat(root / rel)
+        except (OSError, ValueError):
+            continue  # absent (not pulled), or a name the file system cannot hold: not ours to judge
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise InputError(
+                "not a regular file or directory (a device, pipe or socket); DVC would read it without end",
+                file=rel,
+                hint="replace it with the file the pipeline writes",
+            )
+
+
 def stale_stages(root: Path) -> dict[str, list[str]] | None:
     """Stages whose dvc.lock does not match the work tree (via `dvc status`); None if DVC cannot tell."""
     if not any(True for _ in walk(root, "dvc.yaml")):
         return {}
+    refuse_special_files(root)
     res = process.run((process.tool("dvc"), "status", "--json"), cwd=root, check=False)
     if res.returncode != 0:
         return None

@@ -131,6 +131,13 @@ def show_files(root: Path, rev: str, paths: Iterable[str]) -> dict[str, bytes | 
     return found
 
 
+def mode_at(root: Path, rev: str, path: str) -> str | None:
+    """The git file mode of `path` at `rev` (100644, 100755, 120000 for a link, ...), None when absent."""
+    res = git("ls-tree", "-z", "--end-of-options", rev, "--", path, cwd=root, check=False)
+    entry = res.out.split("\0", 1)[0]
+    return entry.split(" ", 1)[0] if res.returncode == 0 and entry else None
+
+
 def dirty_paths(root: Path) -> list[str]:
     """Tracked files with uncommitted changes (untracked files do not count)."""
     out = git("status", "--porcelain=v1", "-z", "--untracked-files=no", cwd=root).out

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgit.errors import MlgitError
-from mlgit.repo import git
+from mlgit.errors import InputError, MlgitError
+from mlgit.repo import dvc, git
 from mlgit.repo.values import ParamValue, ValueFile, number, parse
-from mlgit.system import jsoncache
+from mlgit.system import files, jsoncache
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def read(root: Path, paths: Iterable[str], rev: str | None, label: str, *, workt
     read from the work tree instead: only correct when the work tree is that revision.
     """
     wanted = list(dict.fromkeys(paths))
-    files = []
+    found = []
     blobs = git.show_files(root, rev, wanted) if rev is not None else {}
     for path in wanted:
         raw: bytes | None
@@ -70,14 +70,28 @@ def read(root: Path, paths: Iterable[str], rev: str | None, label: str, *, workt
             raw = blobs.get(path)
         else:
             try:
-                raw = (root / path).read_bytes()
+                raw = files.read_small(root, path, limit=files.MAX_VALUES_BYTES, links_into=dvc.cache_dirs(root))
                 where = ""
             except FileNotFoundError:
                 raw = None
             except IsADirectoryError:
                 raise MlgitError(f"{path}: is a directory; list the metrics/params files inside it") from None
-        files.append(ValueFile(path, _parse_cached(root, path, raw, where) if raw is not None else None))
-    return Snapshot(label, rev, tuple(files))
+        found.append(ValueFile(path, _parse_at(root, path, raw, rev, where) if raw is not None else None))
+    return Snapshot(label, rev, tuple(found))
+
+
+def _parse_at(root: Path, path: str, raw: bytes, rev: str | None, where: str) -> dict[str, ParamValue]:
+    try:
+        return _parse_cached(root, path, raw, where)
+    except MlgitError:
+        # git stores a committed link as its target's name: say so instead of "invalid JSON: /dev/zero".
+        if rev is not None and git.mode_at(root, rev, path) == "120000":
+            raise InputError(
+                f"a symbolic link in git (to {raw[:200].decode('utf-8', 'replace')!r}); "
+                "metrics and params files must be committed as regular files",
+                file=f"{path}{where}",
+            ) from None
+        raise
 
 
 def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, ParamValue]:

@@ -38,6 +38,63 @@ def _kind(path: str) -> str:
     raise MlgitError(f"{path}: unsupported file type; metrics and params files must be .json, .yaml, .yml or .toml")
 
 
+MAX_DEPTH = 64  # nesting of a metrics/params file; past it a file is not a set of named values
+MAX_INT_DIGITS = 100
+
+
+class _Refused(ValueError):
+    """A JSON value past a bound (raised from the decoder's hooks, which cannot name the file)."""
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Refused(f"an integer with {len(text.lstrip('-')):,} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"duplicate key {key!r} (JSON would keep only the last)")
+        out[key] = value
+    return out
+
+
+def _load_json(raw: bytes, label: str) -> Any:
+    try:
+        return json.loads(raw, parse_int=_json_int, object_pairs_hook=_json_object)
+    except UnicodeDecodeError:
+        raise MlgitError(f"{label}: not UTF-8 text{_encoding_hint(raw)}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}{_encoding_hint(raw)}", file=label, line=exc.lineno) from None
+    except _Refused as exc:
+        raise InputError(f"refused: {exc}", file=label) from None
+    except RecursionError:
+        raise InputError(f"refused: JSON nested deeper than {MAX_DEPTH} levels", file=label) from None
+
+
+def _encoding_hint(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in raw[:64]:
+        return " (it looks like UTF-16; save it as UTF-8)"
+    return ""
+
+
+def _load_toml(raw: bytes, label: str) -> Any:
+    import tomllib
+
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MlgitError(f"{label}: not UTF-8 text{_encoding_hint(raw)}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MlgitError(f"{label}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"refused: TOML nested deeper than {MAX_DEPTH} levels", file=label) from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise InputError(f"invalid TOML: {exc}", file=label) from None
+
+
 def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, ParamValue]:
     """Parse a metrics/params file and flatten nested keys with dots."""
     label = f"{path}{where}"
@@ -45,36 +102,28 @@ def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, ParamValue]:
     if not raw.strip():
         raise MlgitError(f"{label}: the file is empty")
     if kind == "json":
-        try:
-            data: Any = json.loads(raw)
-        except UnicodeDecodeError:
-            raise MlgitError(f"{label}: not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", file=label, line=exc.lineno) from None
+        data = _load_json(raw, label)
     elif kind == "yaml":
         data = yamlsource.load(raw, label)
     else:
-        import tomllib
-
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise MlgitError(f"{label}: not UTF-8 text") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise MlgitError(f"{label}: invalid TOML: {exc}") from None
+        data = _load_toml(raw, label)
     if not isinstance(data, dict):
         raise MlgitError(f"{label}: expected a mapping of names to values at the top level")
     flat: dict[str, ParamValue] = {}
-    _flatten(data, "", flat)
+    _flatten(data, "", flat, label, 1)
     return flat
 
 
-def _flatten(node: dict[Any, Any] | list[Any], prefix: str, out: dict[str, ParamValue]) -> None:
+def _flatten(node: dict[Any, Any] | list[Any], prefix: str, out: dict[str, ParamValue], label: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise InputError(f"refused: {prefix.rstrip('.')[:80]} is nested deeper than {MAX_DEPTH} levels", file=label)
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in items:
         name = f"{prefix}{key}"
         if isinstance(value, (dict, list)):
-            _flatten(value, f"{name}.", out)
+            _flatten(value, f"{name}.", out, label, depth + 1)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_INT_DIGITS:
+            raise InputError(f"refused: an integer with more than {MAX_INT_DIGITS} digits", file=label, key=name)
         else:
             _put(out, name, value)
 

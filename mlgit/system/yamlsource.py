@@ -7,6 +7,12 @@ from typing import Any
 
 from mlgit.errors import InputError, Problem
 
+# Bounds on what one YAML file may make mlgit build: aliases are counted as the nodes they copy, so an
+# alias bomb (each level repeating the one before) is refused after reading it once, in linear time.
+MAX_NODES = 1_000_000  # a schema of 20,000 columns is about 200,000
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 100
+
 
 def _loader() -> Any:
     import yaml
@@ -14,12 +20,80 @@ def _loader() -> Any:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_BOUNDED: Any = None
+
+
+def _bounded_loader() -> Any:
+    """The safe loader whose value errors (`!!float 'abc'`, a 5,000-digit integer) name the line."""
+    global _BOUNDED
+    if _BOUNDED is None:
+        import yaml
+
+        class Bounded(_loader()):  # type: ignore[misc]  # a class made at run time: yaml is imported lazily
+            def construct_object(self, node: Any, deep: bool = False) -> Any:
+                if node.tag == "tag:yaml.org,2002:int" and len(node.value.lstrip("+-")) > MAX_INT_DIGITS:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"an integer with more than {MAX_INT_DIGITS} digits", node.start_mark
+                    )
+                try:
+                    return super().construct_object(node, deep=deep)
+                except (ValueError, TypeError, OverflowError) as exc:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"bad {node.tag.rsplit(':', 1)[-1]} value {str(node.value)[:40]!r} ({exc})",
+                        node.start_mark,
+                    ) from None
+
+        _BOUNDED = Bounded
+    return _BOUNDED
+
+
+def _check_size(text: bytes | str, source: str) -> None:
+    """Refuse, from the parser's events alone, documents that expand past MAX_NODES or nest past MAX_DEPTH."""
+    import yaml
+
+    sizes: dict[str, int] = {}
+    stack: list[tuple[str | None, list[int]]] = [(None, [0])]
+    for event in yaml.parse(text, Loader=_loader()):
+        size = 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append((event.anchor, [1]))
+            if len(stack) > MAX_DEPTH + 1:
+                _refuse(source, event, f"YAML nested deeper than {MAX_DEPTH} levels")
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, (size,) = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in stack):
+                _refuse(source, event, f"the alias *{event.anchor} refers to a value that contains it")
+            size = sizes.get(event.anchor or "", 1)
+        stack[-1][1][0] += size
+        if stack[-1][1][0] > MAX_NODES:
+            _refuse(
+                source,
+                event,
+                f"YAML that expands to more than {MAX_NODES:,} values (an alias counts as what it copies)",
+            )
+
+
+def _refuse(source: str, event: Any, why: str) -> None:
+    raise InputError(f"refused: {why}", file=source, line=event.start_mark.line + 1)
+
+
 def load(text: bytes | str, source: str) -> Any:
-    """Parse YAML safely; a syntax error names the file and line."""
+    """Parse YAML safely and within bounds; a syntax or value error names the file and line."""
     import yaml
 
     try:
-        return yaml.load(text, Loader=_loader())  # noqa: S506 - the loader is a SafeLoader
+        _check_size(text, source)
+        return yaml.load(text, Loader=_bounded_loader())  # noqa: S506 - the loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -433,3 +433,37 @@ def test_gitlab_head_check(fake: Fake, gitlab: Path, mlgit, monkeypatch) -> None
     monkeypatch.setenv("MLGIT_HEAD_SHA", "d" * 40)
     r = mlgit(gitlab.parent, "comment", "--file", str(gitlab))
     assert r.code == 2 and "not commenting" in r.err and fake.writes() == []
+
+
+def test_forged_pass_from_a_failed_run_is_marked(fake: Fake, github: Path, mlgit, monkeypatch) -> None:
+    # The fork's own code wrote report.md; the conclusion comes from GitHub's workflow_run event.
+    monkeypatch.setenv("MLGIT_RUN_CONCLUSION", "failure")
+    r = mlgit(github.parent, "comment", "--pr", "12", "--file", str(github))
+    assert r.code == 0, r.err
+    body = fake.comments[12][-1]["body"]
+    first = body.splitlines()[:2]
+    assert first[0] == MARKER
+    assert "Checks run: **failure**, but the report below claims PASS" in first[1]
+    assert "trust the checks run, not the report" in first[1]
+    assert "first version" in body
+
+
+def test_agreeing_report_opens_with_the_trusted_conclusion(fake: Fake, github: Path, mlgit, monkeypatch) -> None:
+    monkeypatch.setenv("MLGIT_RUN_CONCLUSION", "success")
+    r = mlgit(github.parent, "comment", "--pr", "12", "--file", str(github))
+    assert r.code == 0, r.err
+    second = fake.comments[12][-1]["body"].splitlines()[1]
+    assert second.startswith("> Checks run: **success**") and "⚠️" not in second
+
+
+def test_report_without_a_verdict_is_marked(fake: Fake, github: Path, mlgit, monkeypatch) -> None:
+    github.write_text("all good, trust me\n")
+    monkeypatch.setenv("MLGIT_RUN_CONCLUSION", "success")
+    assert mlgit(github.parent, "comment", "--pr", "12", "--file", str(github)).code == 0
+    assert "but the report below states no verdict" in fake.comments[12][-1]["body"]
+
+
+def test_bad_conclusion_value_exits_2(fake: Fake, github: Path, mlgit, monkeypatch) -> None:
+    monkeypatch.setenv("MLGIT_RUN_CONCLUSION", "success; rm -rf")
+    r = mlgit(github.parent, "comment", "--pr", "12", "--file", str(github))
+    assert r.code == 2 and "MLGIT_RUN_CONCLUSION" in r.err and fake.writes() == []

@@ -325,3 +325,27 @@ def test_outside_a_repository_and_without_config(tmp_path: Path, mlgit) -> None:
     git("init", "-q", cwd=tmp_path)
     r = mlgit(tmp_path, "ci", "check")
     assert r.code == 2 and "mlgit init" in r.err
+
+
+def test_gitlab_keeps_tokens_off_disk_and_out_of_merge_requests(example_repo: Path, mlgit) -> None:
+    cfg = example_repo / "mlgit.yaml"
+    cfg.write_text(re.sub(r"(?m)^(  forge:) \w+", r"\1 gitlab", cfg.read_text(), count=1))
+    assert mlgit(example_repo, "ci", "generate", "--force").code == 0
+    text = (example_repo / ".gitlab-ci.yml").read_text()
+    doc = yaml.safe_load(text)
+    release = doc[".mlgit-release"]
+    # No URL carries a token (it would land in .git/config, which runners keep between jobs).
+    assert "@${CI_SERVER_FQDN}" not in text and "oauth2:$" not in text
+    helper = [line for line in release["before_script"] if "credential.helper" in line]
+    assert helper[0] == 'git config --local --replace-all credential.helper ""'
+    assert '"$MLGIT_RELEASE_TOKEN"' in helper[1] and "printf" in helper[1]
+    # The protected write token only in release jobs; merge-request jobs see only the note token.
+    checks = yaml.safe_dump(doc["mlgit-checks"])
+    assert "MLGIT_RELEASE_TOKEN" not in checks
+    assert 'GITLAB_TOKEN="$MLGIT_NOTE_TOKEN" mlgit comment' in checks
+    assert "PROTECTED" in text and "role Reporter, scope api" in text
+
+
+def test_commenter_takes_the_verdict_from_the_workflow_run_event(repo: Path) -> None:
+    post = next(s for s in steps(load(repo, "mlgit-comment.yml")) if "mlgit comment" in s.get("run", ""))
+    assert post["env"]["MLGIT_RUN_CONCLUSION"] == "${{ github.event.workflow_run.conclusion }}"

@@ -256,7 +256,11 @@ def test_pull_request_checks_pass_report_and_sticky_comment(forge: Forge) -> Non
         assert "created the report comment on pull request #7" in first.log
         again = forge.act("workflow_run", _workflow_run(1, head), "mlgit-comment.yml", env)
         assert again.code == 0, again.log
-    assert len(api.comments[7]) == 1 and report.strip() in api.comments[7][0]["body"]
+    # The whole report, under the conclusion GitHub recorded for the run (the workflow_run event's own data).
+    marker, _, rest = report.strip().partition("\n")
+    body = api.comments[7][0]["body"]
+    assert len(api.comments[7]) == 1 and rest in body
+    assert body.startswith(f"{marker}\n> Checks run: **success** (recorded by the forge")
     assert api.writes() == [("POST", f"/repos/{OWNER_REPO}/issues/7/comments")]  # sticky: no duplicate
 
 
@@ -296,7 +300,11 @@ def test_commenter_posts_then_updates_one_sticky_comment_without_checking_out(co
         second = commenter.act("workflow_run", _workflow_run(42, head), "mlgit-comment.yml", env)
         assert second.code == 0, second.log
     assert "updated the report comment on pull request #12" in second.log
-    assert [c["body"] for c in api.comments[12]] == ["<!-- mlgit:report -->\n## mlgit report: FAIL\n"]
+    # Run 42 succeeded but its report claims FAIL: the comment says what GitHub recorded, and marks the claim.
+    assert [c["body"] for c in api.comments[12]] == [
+        "<!-- mlgit:report -->\n> ⚠️ Checks run: **success**, but the report below claims FAIL. The report was "
+        "written by the pull request's own code: trust the checks run, not the report.\n\n## mlgit report: FAIL\n"
+    ]
     assert [m for m, _ in api.writes()] == ["POST", "PATCH"]
     assert all(auth == "Bearer dummy" for _, _, auth in api.requests)
     # It never checked out the pull request's code: no checkout step, and the workspace stayed empty.

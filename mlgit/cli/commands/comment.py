@@ -7,6 +7,8 @@ marker AND its author: the token's own user (GET /user), or on GitHub, where GIT
 github-actions[bot]; MLGIT_COMMENT_AUTHOR overrides both (e.g. a GitHub App's `name[bot]`).
 With MLGIT_HEAD_SHA set (the fork-safe workflow_run commenter sets it from the triggering run), the PR/MR's
 head commit must be that one, so a PR number read from an artifact cannot point the comment elsewhere.
+With MLGIT_RUN_CONCLUSION set (the same commenter sets it from the event's `workflow_run.conclusion`), the
+comment opens with that conclusion, and a report claiming another verdict is marked as untrustworthy.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def _number(kind: str, pr: int | None, env: Mapping[str, str]) -> int:
 
 def run(cwd: Path, forge: str | None, pr: int | None, file: str, dry_run: bool = False) -> int:
     """Post the report as the PR/MR's one sticky comment, updating it when it exists."""
-    from mlgit.render.markdown import MARKER
+    from mlgit.render.markdown import MARKER, stamp_conclusion
 
     env = dict(os.environ)
     kind = forge or _detect(env)
@@ -112,6 +114,11 @@ def run(cwd: Path, forge: str | None, pr: int | None, file: str, dry_run: bool =
         raise MlgitError(f"{file} is empty; there is nothing to post")
     if MARKER not in body:
         body = f"{MARKER}\n{body}"
+    conclusion = env.get("MLGIT_RUN_CONCLUSION", "").strip()
+    if conclusion:
+        if not conclusion.replace("_", "").isalpha():
+            raise MlgitError(f"MLGIT_RUN_CONCLUSION={conclusion!r} is not a workflow run conclusion")
+        body = stamp_conclusion(body, conclusion)
     number = _number(kind, pr, env)
     author = env.get("MLGIT_COMMENT_AUTHOR", "").strip() or None
     expected = env.get("MLGIT_HEAD_SHA", "").strip() or None

@@ -15,7 +15,7 @@ from mlgit.errors import MlgitError
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.repo.values import number, parse
-from mlgit.system import atomic, process
+from mlgit.system import atomic, files, process
 
 _TABLE_EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _MODEL_EXT = (
@@ -130,7 +130,7 @@ def detect(root: Path) -> Detected:
         gates[name] = []
         for mfile in mine:
             try:
-                values = parse(mfile, (root / mfile).read_bytes())
+                values = parse(mfile, files.read_small(root, mfile, limit=files.MAX_VALUES_BYTES))
             except (OSError, MlgitError):
                 continue
             qualify = len(mine) > 1

@@ -103,7 +103,7 @@ def write_atomic(path: Path, text: str, *, force: bool) -> None:
 
 
 def _github_actions(report: core.Report, *, annotations_to_stderr: bool) -> None:
-    from mlgit.render import annotations, markdown
+    from mlgit.render import annotations, cilog, markdown
 
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
@@ -114,7 +114,7 @@ def _github_actions(report: core.Report, *, annotations_to_stderr: bool) -> None
             sys.stderr.write(f"warning: cannot write the step summary {summary}: {exc.strerror}\n")
     stream = sys.stderr if annotations_to_stderr else sys.stdout
     for line in annotations.github(report.findings):
-        stream.write(line + "\n")
+        cilog.write_command(stream, line)
     stream.flush()
 
 

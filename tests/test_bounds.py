@@ -1,0 +1,180 @@
+"""Hostile input exits 2 naming the file (and line) within fixed bounds: never a hang, a crash or exit 3.
+
+Issue 12: alias bombs, self-references, bad tagged values, huge integers, deep nesting, duplicate keys,
+devices, pipes and links out of the repository. Every bound is a count, so nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mlgit.system import files, yamlsource
+from tests.conftest import commit_all, git
+
+
+def _bomb(levels: int) -> str:
+    """An alias bomb: each level repeats the one before 9 times (9**levels values once expanded)."""
+    lines = ["b0: &b0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def _diff(small_repo: Path, mlgit) -> object:
+    return mlgit(small_repo, "metrics", "diff")
+
+
+def test_alias_bomb_in_mlgit_yaml_is_refused_by_count(small_repo: Path, mlgit) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text() + "x-bomb:\n" + "".join(f"  {line}\n" for line in _bomb(9).splitlines()))
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2, r.err
+    assert "mlgit.yaml:" in r.err and f"more than {yamlsource.MAX_NODES:,} values" in r.err
+
+
+def test_self_referencing_alias_in_mlgit_yaml_exits_2(small_repo: Path, mlgit) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text() + "x: &x [*x]\n")
+    line = len(cfg.read_text().splitlines())
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2, r.err
+    assert f"mlgit.yaml:{line}: refused: the alias *x refers to a value that contains it" in r.err
+
+
+def test_bad_tagged_float_in_mlgit_yaml_names_the_line(small_repo: Path, mlgit) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace("min: 0.5", "min: !!float 'abc'"))
+    line = next(i for i, t in enumerate(cfg.read_text().splitlines(), 1) if "abc" in t)
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2, r.err
+    assert f"mlgit.yaml:{line}: invalid YAML: bad float value 'abc'" in r.err
+
+
+def test_deep_nesting_in_mlgit_yaml_exits_2(small_repo: Path, mlgit) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    depth = yamlsource.MAX_DEPTH + 1
+    cfg.write_text(cfg.read_text() + "x: " + "[" * depth + "]" * depth + "\n")
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2 and f"nested deeper than {yamlsource.MAX_DEPTH} levels" in r.err
+
+
+def test_alias_bomb_in_params_yaml_exits_2(small_repo: Path, mlgit) -> None:
+    (small_repo / "params.yaml").write_text(_bomb(9))
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2, r.err
+    assert "params.yaml:" in r.err and "refused" in r.err
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("metrics.json", '{"accuracy": ' + "9" * 5000 + "}\n"),
+        ("params.yaml", "train:\n  lr: " + "9" * 5000 + "\n"),
+    ],
+)
+def test_a_5000_digit_integer_exits_2(small_repo: Path, mlgit, name: str, text: str) -> None:
+    (small_repo / name).write_text(text)
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2, r.err
+    assert name in r.err and "digits" in r.err
+
+
+def test_json_nested_100000_deep_exits_2(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2, r.err
+    assert "metrics.json" in r.err and "nested deeper" in r.err
+
+
+def test_duplicate_key_in_metrics_json_is_refused(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.1, "accuracy": 0.99}\n')
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2
+    assert "metrics.json" in r.err and "duplicate key 'accuracy'" in r.err
+
+
+def test_metrics_linked_to_a_device_is_refused_without_reading_it(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").unlink()
+    (small_repo / "metrics.json").symlink_to("/dev/zero")
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2
+    assert "metrics.json: not a regular file" in r.err
+
+
+def test_config_that_is_a_pipe_is_refused_without_blocking(small_repo: Path, mlgit) -> None:
+    (small_repo / "mlgit.yaml").unlink()
+    os.mkfifo(small_repo / "mlgit.yaml")
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2 and "mlgit.yaml: not a regular file" in r.err
+
+
+def test_metrics_linked_out_of_the_repository_are_not_printed(small_repo: Path, tmp_path: Path, mlgit) -> None:
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"accuracy": 0.123456789}\n')
+    (small_repo / "metrics.json").unlink()
+    (small_repo / "metrics.json").symlink_to(secret)
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2
+    assert "metrics.json: a link out of the repository" in r.err
+    assert "0.123456789" not in r.out + r.err
+
+
+def test_metrics_linked_into_the_dvc_cache_are_read(small_repo: Path, mlgit) -> None:
+    # DVC's symlink cache type: the work tree file is a link to .dvc/cache/files/md5/...
+    blob = small_repo / ".dvc" / "cache" / "files" / "md5" / "ab" / "cdef"
+    blob.parent.mkdir(parents=True)
+    blob.write_text('{"accuracy": 0.91, "loss": 0.40}\n')
+    (small_repo / "metrics.json").unlink()
+    (small_repo / "metrics.json").symlink_to(blob)
+    r = mlgit(small_repo, "metrics", "diff", "--json")
+    assert r.code == 0, r.err
+    assert '"new": 0.91' in r.out
+
+
+def test_oversized_metrics_file_is_refused(small_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "MAX_VALUES_BYTES", 64)
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.8, "loss": 0.4, "pad": "' + "x" * 64 + '"}\n')
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2
+    assert "metrics.json:" in r.err and "at most 64 bytes" in r.err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("metrics: [metrics.json]", "metrics: [{long}.json]", "models.clf.metrics"),
+        ("path: model.pkl", "path: {long}.pkl", "models.clf.path"),
+        ("path: data/table.csv", "path: {long}.csv", "datasets.table.path"),
+    ],
+)
+def test_a_5000_character_path_is_a_config_error(small_repo: Path, mlgit, old: str, new: str, key: str) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace(old, new.format(long="p" * 5000)))
+    line = next(i for i, t in enumerate(cfg.read_text().splitlines(), 1) if "ppp" in t)
+    for args in (("metrics", "diff"), ("check",), ("schema", "infer")):
+        r = mlgit(small_repo, *args)
+        assert r.code == 2, (args, r.err)
+        assert f"mlgit.yaml:{line}: {key}: a path of 5,00" in r.err and "characters; at most 1,024" in r.err
+
+
+def test_promote_and_check_refuse_a_committed_link_to_a_device(example_repo: Path, mlgit) -> None:
+    # `dvc status` would hash /dev/zero without end: mlgit refuses before it starts DVC.
+    git("checkout", "-q", "-b", "feature", cwd=example_repo)
+    (example_repo / "metrics.json").unlink()
+    (example_repo / "metrics.json").symlink_to("/dev/zero")
+    commit_all(example_repo, "metrics -> /dev/zero")
+    for args in (("promote", "--dry-run"), ("check", "model")):
+        r = mlgit(example_repo, *args)
+        assert r.code == 2, (args, r.err)
+        assert "metrics.json: not a regular file" in r.err, args
+
+
+def test_a_committed_link_is_named_as_such_when_read_from_git(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").unlink()
+    (small_repo / "metrics.json").symlink_to("/dev/zero")
+    commit_all(small_repo, "metrics -> /dev/zero")
+    r = mlgit(small_repo, "promote", "--dry-run")
+    assert r.code == 2
+    assert "metrics.json (at commit" in r.err and "a symbolic link in git (to '/dev/zero')" in r.err
