@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -351,6 +352,7 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[tuple[str, ...], C
 def _parse_and_dispatch(argv: Sequence[str] | None, commands: Mapping[tuple[str, ...], Command]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if not Path(args.cwd).is_dir():
+    # os.path.isdir, not Path.is_dir: a path too long for the OS is 'no such directory', not an OSError.
+    if not os.path.isdir(args.cwd):
         raise UsageError(f"-C {args.cwd}: no such directory")
     return dispatch(parser, args, commands)

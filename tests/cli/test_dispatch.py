@@ -134,3 +134,8 @@ def test_missing_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.Captu
     assert cli.main(["-C", str(tmp_path / "nope"), "check"], commands=rec.table()) == 2
     assert capsys.readouterr().err == f"error: -C {tmp_path / 'nope'}: no such directory\n"
     assert rec.calls == []
+
+
+def test_a_dash_c_path_too_long_for_the_os_is_a_usage_error(mlgit) -> None:
+    r = mlgit(Path("/tmp"), "-C", "x" * 5000, "registry")
+    assert r.code == 2 and "no such directory" in r.err and "Traceback" not in r.err

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlgit.system import files, yamlsource
-from tests.conftest import commit_all, git
+from testing.repos import commit_all, git
 
 
 def _bomb(levels: int) -> str:

@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import commit_all
+from testing.repos import commit_all
 
 BUDGET = settings(
     max_examples=60,
