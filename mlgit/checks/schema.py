@@ -87,38 +87,63 @@ def _widened(old: schemas.Column, new: schemas.Column) -> tuple[bool, bool]:
 
 def column_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
     """How one column's declaration changed."""
+    return [
+        *_type_changes(old, new),
+        *_null_changes(old, new),
+        *_values_changes(old, new),
+        *_range_changes(old, new),
+        *_flag_changes(old, new),
+    ]
+
+
+def _type_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+    if old.type == new.type:
+        return []
+    kind = "type-widened" if (old.type, new.type) == ("int", "float") else "type-changed"
+    return [Change(kind, new.name, f"{old.type} -> {new.type}")]
+
+
+def _null_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
     n = new.name
-    out: list[Change] = []
-    if old.type != new.type:
-        if (old.type, new.type) == ("int", "float"):
-            out.append(Change("type-widened", n, f"{old.type} -> {new.type}"))
-        else:
-            out.append(Change("type-changed", n, f"{old.type} -> {new.type}"))
     if not old.nullable and new.nullable:
-        out.append(Change("nulls-allowed", n, "nullable: false -> true"))
-    elif old.nullable and not new.nullable:
-        out.append(Change("nulls-forbidden", n, "nullable: true -> false"))
-    elif old.nullable and new.nullable and old.max_null_fraction != new.max_null_fraction:
-        out.append(Change("null-fraction-changed", n, f"{old.max_null_fraction} -> {new.max_null_fraction}"))
-    if old.values != new.values:
-        if new.values is None:
-            out.append(Change("values-unrestricted", n, "any value allowed now"))
-        elif old.values is None:
-            out.append(Change("values-restricted", n, f"only {_list(new.values)} now"))
-        else:
-            gone = [v for v in old.values if v not in new.values]
-            added = [v for v in new.values if v not in old.values]
-            if gone:
-                out.append(Change("values-removed", n, f"no longer allowed: {_list(gone)}"))
-            if added:
-                out.append(Change("values-added", n, f"newly allowed: {_list(added)}"))
-    if (old.min, old.max) != (new.min, new.max) and old.type == new.type:
-        wider, narrower = _widened(old, new)
-        detail = f"{_range_text(old)} -> {_range_text(new)}"
-        if wider:
-            out.append(Change("range-widened", n, detail))
-        if narrower:
-            out.append(Change("range-narrowed", n, detail))
+        return [Change("nulls-allowed", n, "nullable: false -> true")]
+    if old.nullable and not new.nullable:
+        return [Change("nulls-forbidden", n, "nullable: true -> false")]
+    if old.nullable and new.nullable and old.max_null_fraction != new.max_null_fraction:
+        return [Change("null-fraction-changed", n, f"{old.max_null_fraction} -> {new.max_null_fraction}")]
+    return []
+
+
+def _values_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+    n = new.name
+    if old.values == new.values:
+        return []
+    if new.values is None:
+        return [Change("values-unrestricted", n, "any value allowed now")]
+    if old.values is None:
+        return [Change("values-restricted", n, f"only {_list(new.values)} now")]
+    out = []
+    gone = [v for v in old.values if v not in new.values]
+    added = [v for v in new.values if v not in old.values]
+    if gone:
+        out.append(Change("values-removed", n, f"no longer allowed: {_list(gone)}"))
+    if added:
+        out.append(Change("values-added", n, f"newly allowed: {_list(added)}"))
+    return out
+
+
+def _range_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+    if (old.min, old.max) == (new.min, new.max) or old.type != new.type:
+        return []
+    wider, narrower = _widened(old, new)
+    detail = f"{_range_text(old)} -> {_range_text(new)}"
+    return [
+        Change(kind, new.name, detail) for kind, on in (("range-widened", wider), ("range-narrowed", narrower)) if on
+    ]
+
+
+def _flag_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+    n, out = new.name, []
     if old.unique and not new.unique:
         out.append(Change("unique-dropped", n, "unique: true -> false"))
     elif new.unique and not old.unique:
@@ -130,8 +155,8 @@ def column_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
     return out
 
 
-def _list(values: Sequence[object]) -> str:
-    shown = ", ".join(schemas.scalar(v) for v in values[:8])  # type: ignore[arg-type]
+def _list(values: Sequence[schemas.Scalar]) -> str:
+    shown = ", ".join(schemas.scalar(v) for v in values[:8])
     return shown + (f" (+{len(values) - 8} more)" if len(values) > 8 else "")
 
 

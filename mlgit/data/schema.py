@@ -250,25 +250,7 @@ def render(schema: Schema, header: tuple[str, ...] = ()) -> str:
             out.append(f"  max: {schema.rows_max}")
     out.append("columns:" if schema.columns else "columns: {}")
     for c in schema.columns:
-        out.append(f"  {_key(c.name)}:")
-        out.append(f"    type: {c.type}")
-        if c.description is not None:
-            out.append(f"    description: {scalar(c.description)}")
-        out.append(f"    nullable: {scalar(c.nullable)}")
-        if c.max_null_fraction is not None:
-            out.append(f"    max_null_fraction: {scalar(c.max_null_fraction)}")
-        if c.min is not None:
-            out.append(f"    min: {scalar(c.min)}")
-        if c.max is not None:
-            out.append(f"    max: {scalar(c.max)}")
-        if c.values is not None:
-            out.append(f"    values: [{', '.join(scalar(v) for v in c.values)}]")
-        if c.unique:
-            out.append("    unique: true")
-        if c.regex is not None:
-            out.append(f"    regex: {scalar(c.regex)}")
-        if not c.finite:
-            out.append("    finite: false")
+        out += _column_lines(c)
     out.append("# Breaking changes this change accepts ('mlgit check schema'), each with the reason:")
     out.append("#   - {change: column-removed, column: NAME, reason: why downstream is fine}")
     if schema.accepted:
@@ -279,3 +261,21 @@ def render(schema: Schema, header: tuple[str, ...] = ()) -> str:
     else:
         out.append("accepted_breaking: []")
     return "\n".join(out) + "\n"
+
+
+def _column_lines(c: Column) -> list[str]:
+    out = [f"  {_key(c.name)}:", f"    type: {c.type}"]
+    if c.description is not None:
+        out.append(f"    description: {scalar(c.description)}")
+    out.append(f"    nullable: {scalar(c.nullable)}")
+    optional = (("max_null_fraction", c.max_null_fraction), ("min", c.min), ("max", c.max))
+    out += [f"    {key}: {scalar(value)}" for key, value in optional if value is not None]
+    if c.values is not None:
+        out.append(f"    values: [{', '.join(scalar(v) for v in c.values)}]")
+    if c.unique:
+        out.append("    unique: true")
+    if c.regex is not None:
+        out.append(f"    regex: {scalar(c.regex)}")
+    if not c.finite:
+        out.append("    finite: false")
+    return out

@@ -51,7 +51,7 @@ class ColumnSpec(_Strict):
                 raise ValueError(f"{key} must be a number for a {self.type} column")
             if self.type in ("date", "datetime") and not (isinstance(bound, str) and _ISO.match(bound)):
                 raise ValueError(f'{key} must be an ISO date string (e.g. "2026-01-31") for a {self.type} column')
-        if self.min is not None and self.max is not None and self.min > self.max:  # type: ignore[operator]
+        if self.min is not None and self.max is not None and self.min > self.max:  # type: ignore[operator]  # both bounds have the column's one type, checked above
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         if self.values is not None:
             want = {"int": int, "float": int | float, "string": str, "bool": bool}.get(self.type)
@@ -84,7 +84,7 @@ class RowsSpec(_Strict):
 
 
 class AcceptSpec(_Strict):
-    change: Literal[BREAKING]  # type: ignore[valid-type]
+    change: Literal[BREAKING]  # type: ignore[valid-type]  # the names tuple is unpacked into Literal at run time
     column: str | None = None
     reason: Annotated[str, Field(min_length=3)]
 

@@ -182,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
 def fake() -> Iterator[Fake]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     state = Fake(base=f"http://127.0.0.1:{server.server_address[1]}")
-    server.fake = state  # type: ignore[attr-defined]
+    server.fake = state
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield state

@@ -122,17 +122,17 @@ def test_every_kind_of_check_reports_in_one_lazy_run(tmp_path: Path, mlgit) -> N
     }
     rng = next(f for f in by_code(res.out, "data.out-of-range") if f["file"] == "schemas/t.schema.yaml")
     assert rng["column"] == "x" and rng["line"] == 5
-    assert rng["data"]["count"] == 1 and rng["data"]["fraction"] == pytest.approx(0.02)  # type: ignore[index]
-    assert rng["data"]["samples"] == [12.5]  # type: ignore[index]
+    assert rng["data"]["count"] == 1 and rng["data"]["fraction"] == pytest.approx(0.02)
+    assert rng["data"]["samples"] == [12.5]
     assert "x: 1 of 50 rows (2.00%) outside the schema's range [0, 10]; e.g. 12.5" in str(rng["message"])
     exp = next(f for f in by_code(res.out, "data.out-of-range") if f["file"] == "mlgit.yaml")
-    assert exp["line"] == 7 and exp["data"]["count"] >= 2  # type: ignore[index,operator]
+    assert exp["line"] == 7 and exp["data"]["count"] >= 2
     nonfinite = by_code(res.out, "data.non-finite")[0]
-    assert nonfinite["data"]["samples"] == ["nan", "inf"] and nonfinite["data"]["count"] == 2  # type: ignore[index]
+    assert nonfinite["data"]["samples"] == ["nan", "inf"] and nonfinite["data"]["count"] == 2
     dup = by_code(res.out, "data.not-unique")[0]
-    assert dup["data"]["count"] == 1 and dup["data"]["samples"] == ["2 (2x)"]  # type: ignore[index]
+    assert dup["data"]["count"] == 1 and dup["data"]["samples"] == ["2 (2x)"]
     unseen = [f for f in by_code(res.out, "data.unexpected-value") if f["column"] == "cat" and f["severity"] == "error"]
-    assert unseen[0]["data"]["samples"] == ["Z"]  # type: ignore[index]
+    assert unseen[0]["data"]["samples"] == ["Z"]
     warned = [f for f in by_code(res.out, "data.unexpected-value") if f["severity"] == "warning"]
     assert warned and warned[0]["file"] == "mlgit.yaml" and warned[0]["line"] == 13
     rows_f = next(f for f in by_code(res.out, "data.row-count") if f["file"] == "mlgit.yaml")
@@ -175,8 +175,8 @@ def test_mixed_types_in_a_column_are_counted_with_samples(repo: Path, mlgit) -> 
     res = mlgit(repo, "check", "data", "--json")
     assert res.code == 1
     found = {f["column"]: f for f in by_code(res.out, "data.type-mismatch")}
-    assert found["x"]["data"]["samples"] == ["abc"] and found["x"]["data"]["count"] == 1  # type: ignore[index]
-    assert found["label"]["data"]["samples"] == ["1.5"]  # type: ignore[index]
+    assert found["x"]["data"]["samples"] == ["abc"] and found["x"]["data"]["count"] == 1
+    assert found["label"]["data"]["samples"] == ["1.5"]
     assert "not readable as float" in str(found["x"]["message"])
 
 
@@ -336,7 +336,7 @@ def test_example_repo_bad_batch_caught_on_a_branch_and_clean_data_passing(exampl
     res = mlgit(example_repo, "check", "data", "breast_cancer", "--json")
     assert res.code == 1
     assert codes(res.out, "error") == {"data.out-of-range", "data.unexpected-value", "data.missing-column"}
-    assert by_code(res.out, "data.unexpected-value")[0]["data"]["samples"] == ["huge", "huge"]  # type: ignore[index]
+    assert by_code(res.out, "data.unexpected-value")[0]["data"]["samples"] == ["huge", "huge"]
     schema_res = mlgit(example_repo, "check", "schema", "--json")
     assert schema_res.code == 1 and codes(schema_res.out, "error") == {"schema.column-removed"}
     assert git("status", "--porcelain", cwd=example_repo) == ""  # checking the bad batch wrote nothing
@@ -364,7 +364,7 @@ def test_expectations_alone_without_a_schema_and_mixed_types(tmp_path: Path, mlg
     assert res.code == 1 and "Traceback" not in res.err
     assert codes(res.out, "error") >= {"data.no-schema"}
     (no_schema,) = by_code(res.out, "data.no-schema")
-    assert "mlgit schema infer t" in str(no_schema["data"]["hint"])  # type: ignore[index]
+    assert "mlgit schema infer t" in str(no_schema["data"]["hint"])
 
 
 def test_cached_findings_follow_mlgit_yaml_lines(tmp_path: Path, mlgit) -> None:
@@ -376,7 +376,7 @@ def test_cached_findings_follow_mlgit_yaml_lines(tmp_path: Path, mlgit) -> None:
     (repo / "mlgit.yaml").write_text("# a comment that moves every line down\n" + cfg)
     again = json.loads(mlgit(repo, "check", "data", "--json").out)
     moved = next(f for f in again["findings"] if f["code"] == "data.out-of-range")
-    assert moved["line"] == first["line"] + 1  # type: ignore[operator]
+    assert moved["line"] == first["line"] + 1
 
 
 def test_check_data_never_writes_and_update_profile_does(repo: Path, mlgit) -> None:

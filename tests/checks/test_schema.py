@@ -63,7 +63,7 @@ def test_removed_column_is_breaking_and_names_the_acceptance(repo: Path, mlgit) 
     assert code == 1
     f = found["schema.column-removed cat"]
     assert f["severity"] == "error" and f["file"] == SCHEMA and isinstance(f["line"], int)
-    assert f["data"]["breaking"] is True and f["data"]["sources"] == ["data", "schema"]  # type: ignore[index]
+    assert f["data"]["breaking"] is True and f["data"]["sources"] == ["data", "schema"]
     assert "accepted_breaking: [{change: column-removed, column: cat, reason: ...}]" in str(f["message"])
 
 
@@ -73,7 +73,7 @@ def test_acceptance_added_by_the_same_change_accepts_it(repo: Path, mlgit) -> No
     code, found = result(mlgit, repo)
     assert code == 0
     f = found["schema.column-removed cat"]
-    assert f["severity"] == "info" and f["data"]["accepted"] is True and f["data"]["reason"] == "unused"  # type: ignore[index]
+    assert f["severity"] == "info" and f["data"]["accepted"] is True and f["data"]["reason"] == "unused"
     assert f["line"] == (repo / SCHEMA).read_text().splitlines().index("accepted_breaking:") + 2
 
 
@@ -95,7 +95,7 @@ def test_data_dropping_a_column_the_schema_still_declares(repo: Path, mlgit) -> 
     code, found = result(mlgit, repo)
     assert code == 1
     f = found["schema.column-removed cat"]
-    assert f["data"]["sources"] == ["data"]  # type: ignore[index]
+    assert f["data"]["sources"] == ["data"]
     assert "still declares cat: remove it there too" in str(f["message"])
 
 
@@ -120,7 +120,7 @@ def test_each_kind_of_change_is_classified(repo: Path, mlgit, old: str, new: str
     edit(repo, old, new)
     exit_code, found = result(mlgit, repo)
     f = found[code]
-    assert f["data"]["breaking"] is breaking  # type: ignore[index]
+    assert f["data"]["breaking"] is breaking
     assert f["severity"] == ("error" if breaking else "info")
     assert exit_code == (1 if breaking else 0)
 
@@ -135,7 +135,7 @@ def test_added_column_and_widened_range_are_compatible(repo: Path, mlgit) -> Non
     code, found = result(mlgit, repo)
     assert code == 0
     assert found["schema.column-added extra"]["severity"] == "info"
-    assert found["schema.range-widened x"]["data"]["detail"].startswith("[0.0, ")  # type: ignore[index,union-attr]
+    assert found["schema.range-widened x"]["data"]["detail"].startswith("[0.0, ")
 
 
 def test_an_unused_acceptance_is_a_warning(repo: Path, mlgit) -> None:

@@ -80,7 +80,7 @@ def test_profile_sits_beside_the_schema() -> None:
     assert schemas.profile_path("contracts/t.yml") == "contracts/t.profile.json"
 
 
-def test_a_validated_file_is_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_validated_file_is_cached(tmp_path) -> None:
     first = schemas.parse(VALID, "t.yaml", tmp_path)
     assert len(list(tmp_path.glob("schema-*.json"))) == 1
     assert schemas.parse(VALID, "t.yaml", tmp_path) == first

@@ -86,8 +86,8 @@ def test_nan_and_inf_in_floats(repo: Path, mlgit) -> None:
     code, found, _ = check(mlgit, repo, csv_text(data).encode())
     assert code == 1
     nonfinite = {f["column"]: f for f in found if f["code"] == "data.non-finite"}
-    assert nonfinite["x"]["data"]["samples"] == ["nan", "-inf"]  # type: ignore[index]
-    assert nonfinite["y"]["data"]["count"] == 1  # type: ignore[index]
+    assert nonfinite["x"]["data"]["samples"] == ["nan", "-inf"]
+    assert nonfinite["y"]["data"]["count"] == 1
     assert "set finite: false in the schema to allow them" in str(nonfinite["x"]["message"])
 
 
@@ -97,7 +97,7 @@ def test_a_very_long_field_is_read_and_cut_short_in_samples(repo: Path, mlgit) -
     code, found, _ = check(mlgit, repo, csv_text(data).encode())
     assert code == 1
     (f,) = [f for f in found if f["code"] == "data.unexpected-value"]
-    (sample,) = f["data"]["samples"]  # type: ignore[index]
+    (sample,) = f["data"]["samples"]
     assert len(sample) == 80 and sample.endswith("...")
 
 
