@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import random
 from pathlib import Path
 
@@ -54,3 +55,17 @@ def write(repo: Path, files: dict[str, str | bytes]) -> None:
             path.write_bytes(content)
         else:
             path.write_text(content)
+
+
+def bad_batch(path: Path) -> None:
+    """Spoil the example's breast-cancer CSV: out-of-range radii, an unseen size class, a dropped column."""
+    with path.open(newline="") as fh:
+        table = list(csv.reader(fh))
+    header = table[0]
+    drop, radius, size = header.index("worst_symmetry"), header.index("mean_radius"), header.index("size_class")
+    for row in table[1:4]:
+        row[radius] = "250.0"
+    for row in table[4:6]:
+        row[size] = "huge"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([[v for i, v in enumerate(r) if i != drop] for r in table])

@@ -7,18 +7,16 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from mlgit import __version__
-from mlgit.cli.exit import EXIT_USAGE, guarded
+from mlgit.cli.exit import EXIT_USAGE, exit_code, guarded
 from mlgit.errors import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
+    def error(self, message: str) -> None:  # type: ignore[override]  # it raises, as NoReturn says; importing typing for it costs --help
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
+        raise UsageError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -346,13 +344,20 @@ def dispatch(
 
 def main(argv: Sequence[str] | None = None, commands: Mapping[tuple[str, ...], Command] = COMMANDS) -> int:
     """Parse arguments and run one command; returns the exit code."""
-    # Parsing is guarded too, so a Ctrl-C that lands before the command starts still ends in one line, not a traceback.
-    return guarded(lambda: _parse_and_dispatch(argv, commands))
-
-
-def _parse_and_dispatch(argv: Sequence[str] | None, commands: Mapping[tuple[str, ...], Command]) -> int:
+    # Parsing comes before the guard, so `mlgit --help` loads neither the CI-log escaping nor the signal module;
+    # a Ctrl-C while parsing still ends in one line (the `mlgit` executable catches it: exit.console).
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return exit_code(exc)
+    return guarded(lambda: _checked_dispatch(parser, args, commands))
+
+
+def _checked_dispatch(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, commands: Mapping[tuple[str, ...], Command]
+) -> int:
     # os.path.isdir, not Path.is_dir: a path too long for the OS is 'no such directory', not an OSError.
     if not os.path.isdir(args.cwd):
         raise UsageError(f"-C {args.cwd}: no such directory")

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from mlgit.errors import Refused
+from mlgit.errors import InputError
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -16,7 +16,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     committed link make mlgit write outside the repository.
     """
     if path.is_symlink():
-        raise Refused(
+        raise InputError(
             f"{path} is a symbolic link; not writing through it", hint="remove the link or choose another path"
         )
     path.parent.mkdir(parents=True, exist_ok=True)

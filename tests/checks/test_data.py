@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import subprocess
@@ -16,6 +15,7 @@ from mlgit.checks import data as datacheck
 from mlgit.config import settings as config
 from mlgit.repo.state import RepoState
 from testing.datarepo import CONFIG, csv_text, make_repo, rows
+from testing.datarepo import bad_batch as _bad_batch
 from testing.repos import REPO_ROOT, commit_all, dvc, git
 
 
@@ -312,19 +312,6 @@ def test_data_findings_api_matches_the_command(repo: Path) -> None:
     found = datacheck.data_findings(RepoState(repo, cfg.ci.default_branch), cfg)
     assert any(f.code == "data.out-of-range" and f.file == "schemas/t.schema.yaml" and f.line for f in found)
     assert all(f.severity in ("error", "warning", "info") for f in found)
-
-
-def _bad_batch(path: Path) -> None:
-    with path.open(newline="") as fh:
-        table = list(csv.reader(fh))
-    header = table[0]
-    drop, radius, size = header.index("worst_symmetry"), header.index("mean_radius"), header.index("size_class")
-    for row in table[1:4]:
-        row[radius] = "250.0"
-    for row in table[4:6]:
-        row[size] = "huge"
-    with path.open("w", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([[v for i, v in enumerate(r) if i != drop] for r in table])
 
 
 def test_example_repo_bad_batch_caught_on_a_branch_and_clean_data_passing(example_repo: Path, mlgit) -> None:

@@ -520,7 +520,7 @@ def test_dataset_rows_come_from_the_data_profiles(example_repo: Path, mlgit) -> 
 
 
 def test_the_real_checks_find_a_bad_batch_and_write_nothing(example_repo: Path, mlgit) -> None:
-    from tests.checks.test_data import _bad_batch
+    from testing.datarepo import bad_batch as _bad_batch
 
     assert mlgit(example_repo, "schema", "infer").code == 0
     commit_all(example_repo, "schemas and profiles")
