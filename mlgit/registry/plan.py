@@ -13,9 +13,18 @@ from mlgit.registry import gate, lineage
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.repo import metrics
+from mlgit.results.status import Status
 
 if TYPE_CHECKING:
     from mlgit.repo.state import RepoState
+
+
+class ReleaseStatus(Status):
+    """What promoting a model now would do."""
+
+    WOULD_RELEASE = "would-release"
+    REJECTED = "rejected"
+    ALREADY_RELEASED = "already-released"
 
 
 @dataclass(frozen=True)
@@ -23,7 +32,7 @@ class ReleasePlan:
     """A model's release decision: `already-released`, `rejected` or `would-release` (with version and tag)."""
 
     model: Model
-    status: str
+    status: ReleaseStatus
     result: gate.GateResult | None  # None: HEAD is already released, so promote does not gate it again
     version: Version | None = None
     tag: str | None = None
@@ -48,12 +57,14 @@ def plan(
     evts = registry.events(repo, model.name)
     on_head = [e for e in registry.releases(evts) if e.commit == repo.head]
     if commit is not None and on_head:
-        return ReleasePlan(model, "already-released", None, on_head[-1].version, on_head[-1].tag)
+        return ReleasePlan(model, ReleaseStatus.ALREADY_RELEASED, None, on_head[-1].version, on_head[-1].tag)
     result = gate.evaluate(repo, cfg, model, commit, base_spec, evts)
     if on_head and not repo.dirty:
-        return ReleasePlan(model, "already-released", result, on_head[-1].version, on_head[-1].tag)
+        return ReleasePlan(model, ReleaseStatus.ALREADY_RELEASED, result, on_head[-1].version, on_head[-1].tag)
     if not result.decision.passed:
-        return ReleasePlan(model, "rejected", result)
+        return ReleasePlan(model, ReleaseStatus.REJECTED, result)
     taken = registry.taken_versions(repo, model.name)
     version, bump = registry.next_version(taken, model.policy.first_version, bool(result.decision.improved))
-    return ReleasePlan(model, "would-release", result, version, registry.version_tag(model.name, version), bump)
+    return ReleasePlan(
+        model, ReleaseStatus.WOULD_RELEASE, result, version, registry.version_tag(model.name, version), bump
+    )

@@ -21,6 +21,7 @@ from mlgit.errors import MlgitError
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.registry.tags import STAGE_RE, Event, display_name
+from mlgit.results.status import Status
 
 if TYPE_CHECKING:
     from mlgit.repo.state import RepoState
@@ -172,11 +173,21 @@ class NewTag:
     message: str
 
 
+class StageStatus(Status):
+    """What a stage action (assign, rollback, deprecate) did or would do."""
+
+    ASSIGNED = "assigned"
+    ALREADY_ASSIGNED = "already-assigned"
+    ROLLED_BACK = "rolled-back"
+    DEPRECATED = "deprecated"
+    ALREADY_DEPRECATED = "already-deprecated"
+
+
 @dataclass(frozen=True)
 class Plan:
     """The tags one registry action writes (none: nothing to do) and what it means."""
 
-    status: str  # assigned | already-assigned | rolled-back | deprecated | already-deprecated
+    status: Status  # a StageStatus; a release through the same writer passes its own status
     tags: tuple[NewTag, ...]
     version: Version | None = None
     commit: str | None = None
@@ -227,7 +238,7 @@ def plan_assign(art: ModelState, stage: str, version: str | None, rules: Registr
     assert reg.version is not None
     current = art.current(stage)
     if current is not None and current.commit == reg.commit:
-        return Plan("already-assigned", (), reg.version, reg.commit, current)
+        return Plan(StageStatus.ALREADY_ASSIGNED, (), reg.version, reg.commit, current)
     if rules.enforce_order and stage in rules.stages:
         index = rules.stages.index(stage)
         if index > 0:
@@ -256,7 +267,7 @@ def plan_assign(art: ModelState, stage: str, version: str | None, rules: Registr
         reg.commit,
         _message(f"Assign {art.display} {reg.version} to {stage}", doc),
     )
-    return Plan("assigned", (tag,), reg.version, reg.commit, current, notes)
+    return Plan(StageStatus.ASSIGNED, (tag,), reg.version, reg.commit, current, notes)
 
 
 def plan_rollback(art: ModelState, stage: str, rules: Registry) -> Plan:
@@ -294,13 +305,13 @@ def plan_rollback(art: ModelState, stage: str, rules: Registry) -> Plan:
             _message(f"Roll back {art.display} in {stage}: re-assign {previous.label}", on),
         ),
     )
-    return Plan("rolled-back", tags, previous.version, previous.commit, current)
+    return Plan(StageStatus.ROLLED_BACK, tags, previous.version, previous.commit, current)
 
 
 def plan_deprecate(art: ModelState, taken: Iterable[str]) -> Plan:
     """Deprecate a model: `name@deprecated` on its latest event's commit, as `gto deprecate` writes it."""
     if art.deprecated:
-        return Plan("already-deprecated", ())
+        return Plan(StageStatus.ALREADY_DEPRECATED, ())
     last = art.timeline[-1]
     name = f"{art.name}@deprecated"
     if name in set(taken):
@@ -308,5 +319,7 @@ def plan_deprecate(art: ModelState, taken: Iterable[str]) -> Plan:
         name = f"{name}#{art.max_counter + 1}"
     doc = {"schema": "mlgit.deprecation/1", "action": "deprecate", "model": art.display, "commit": last.commit}
     return Plan(
-        "deprecated", (NewTag(name, last.commit, _message(f"Deprecate {art.display}", doc)),), commit=last.commit
+        StageStatus.DEPRECATED,
+        (NewTag(name, last.commit, _message(f"Deprecate {art.display}", doc)),),
+        commit=last.commit,
     )

@@ -11,7 +11,7 @@ from html import escape
 
 from mlgit import __version__
 from mlgit.render import wording
-from mlgit.report.build import HistoryPoint, ModelReport, Report, Section
+from mlgit.report.build import GateStatus, HistoryPoint, ModelReport, Report, Section, SectionStatus
 from mlgit.results.finding import Finding, Severity
 
 GENERATOR = "mlgit report"  # <meta name="generator">: how --output recognises a previous report
@@ -169,7 +169,7 @@ def _gate(m: ModelReport) -> str:
     klass = "pass" if g.passed else "fail"
     out = [f'<h2><span class="badge {klass}">{"PASS" if g.passed else "FAIL"}</span> {_e(m.name)}</h2>']
     out.append(f"<p><strong>{_e(wording.gate_summary(m.name, g))}</strong></p>")
-    if g.status == "error":
+    if g.status is GateStatus.ERROR:
         out += [f'<p class="muted">{_e(x)}</p>' for x in (g.error or "").splitlines()[1:]]
         return "".join(out)
     out.append(f'<p class="muted">Gate baseline: {_e(wording.baseline_words(g))}</p>')
@@ -263,7 +263,7 @@ def _findings(findings: Sequence[Finding]) -> str:
 
 
 def _section(s: Section, report: Report) -> str:
-    if s.status == "unavailable":
+    if s.status is SectionStatus.UNAVAILABLE:
         return ""
     c = wording.counts(s.findings)
     klass = "fail" if c[Severity.ERROR] else "warn" if c[Severity.WARNING] else "pass"

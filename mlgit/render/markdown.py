@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mlgit.render import wording
-from mlgit.report.build import HistoryPoint, ModelReport, Report, Section
+from mlgit.report.build import GateStatus, HistoryPoint, ModelReport, Report, Section, SectionStatus
 from mlgit.results.finding import Finding, Severity
 
 MARKER = "<!-- mlgit:report -->"  # finds the sticky comment again; GitHub and GitLab hide HTML comments
@@ -60,7 +60,7 @@ class _Block:
 def _gate(m: ModelReport) -> list[str]:
     g = m.gate
     lines = [f"### {_VERDICT_ICON['pass' if g.passed else 'fail']} {cell(wording.gate_summary(m.name, g))}", ""]
-    if g.status == "error":
+    if g.status is GateStatus.ERROR:
         return [*lines, *[f"*{cell(x)}*" for x in (g.error or "").splitlines()[1:]], ""]
     lines.append(f"Gate baseline: {cell(wording.baseline_words(g))}")
     lines.append("")
@@ -193,7 +193,7 @@ def _measurements(meas: Sequence[wording.Measurement], cols: Sequence[str]) -> l
 
 def _section(s: Section, report: Report) -> tuple[list[str], str]:
     c = wording.counts(s.findings)
-    if s.status == "unavailable":
+    if s.status is SectionStatus.UNAVAILABLE:
         return [], ""
     icon = "❌" if c[Severity.ERROR] else "⚠️" if c[Severity.WARNING] else "✅"
     summary = f"{icon} {s.title}: {wording.counts_words(c)}"

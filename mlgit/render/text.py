@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlgit.render import wording
 from mlgit.render.style import Style, table
-from mlgit.report.build import ModelReport, Report, Section
+from mlgit.report.build import GateStatus, ModelReport, Report, Section, SectionStatus
 from mlgit.results.finding import Severity
 
 _SEV_COLOR: dict[str, str] = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
@@ -24,7 +24,7 @@ def _model(m: ModelReport, style: Style) -> list[str]:
     g = m.gate
     color = "green" if g.passed else "red"
     lines = [style(("PASS  " if g.passed else "FAIL  ") + wording.gate_summary(m.name, g), color, "bold")]
-    if g.status == "error":
+    if g.status is GateStatus.ERROR:
         lines += [f"  {x}" for x in (g.error or "").splitlines()[1:]]
     else:
         lines.append(f"  gate baseline: {wording.baseline_words(g)}")
@@ -76,7 +76,7 @@ def _model(m: ModelReport, style: Style) -> list[str]:
 
 
 def _section(s: Section, report: Report, style: Style) -> list[str]:
-    if s.status == "unavailable":
+    if s.status is SectionStatus.UNAVAILABLE:
         return []
     c = wording.counts(s.findings)
     color = "red" if c[Severity.ERROR] else "yellow" if c[Severity.WARNING] else "green"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgit.repo.values import ParamValue, number
-from mlgit.report.build import GateVerdict, MetricRow, Report
+from mlgit.report.build import GateStatus, GateVerdict, MetricRow, Report
 from mlgit.results.finding import Finding, Severity
 
 SEVERITY_ORDER: dict[str, int] = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -61,12 +61,12 @@ def delta(row: MetricRow) -> str:
 
 def gate_summary(name: str, g: GateVerdict) -> str:
     """One line: what promote would do for this model."""
-    if g.status == "would-release":
+    if g.status is GateStatus.WOULD_RELEASE:
         why = {"first": "first release", "minor": "minor: improved " + ", ".join(g.improved), "patch": "patch"}
         return f"{name}: would be released as {g.tag} ({why.get(g.bump or '', g.bump or '')})"
-    if g.status == "already-released":
+    if g.status is GateStatus.ALREADY_RELEASED:
         return f"{name}: this commit is already released as {g.tag}"
-    if g.status == "error":
+    if g.status is GateStatus.ERROR:
         return f"{name}: could not be evaluated: {(g.error or '').splitlines()[0]}"
     n = len(g.failures)
     return f"{name}: would be rejected, {n} rule{'s' if n != 1 else ''} failed; no tag"

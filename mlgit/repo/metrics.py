@@ -10,6 +10,7 @@ from pathlib import Path
 from mlgit.errors import InputError, MlgitError
 from mlgit.repo import dvc, git
 from mlgit.repo.values import ParamValue, ValueFile, number, parse
+from mlgit.results.status import Status
 from mlgit.system import files, jsoncache
 
 
@@ -108,6 +109,15 @@ def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, Pa
     return values
 
 
+class Change(Status):
+    """How a key (a metric, a parameter) differs between two snapshots."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+    SAME = "same"
+
+
 @dataclass(frozen=True)
 class DiffRow:
     """One key compared between two snapshots."""
@@ -126,13 +136,13 @@ class DiffRow:
         return b - a if a is not None and b is not None else None
 
     @property
-    def status(self) -> str:
-        """added | removed | changed | same."""
+    def status(self) -> Change:
+        """Whether the key was added, removed, changed or kept."""
         if not self.old_present:
-            return "added"
+            return Change.ADDED
         if not self.new_present:
-            return "removed"
-        return "same" if self.old == self.new else "changed"
+            return Change.REMOVED
+        return Change.SAME if self.old == self.new else Change.CHANGED
 
 
 @dataclass(frozen=True)

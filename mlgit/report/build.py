@@ -29,12 +29,42 @@ from mlgit.repo.values import ParamValue, ValueFile, number
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
+from mlgit.results.status import Status
 from mlgit.system import yamlsource
 
 SCHEMA = "mlgit.report/1"
 _GATE_CODES = ("model.metric", "model.gate")  # findings the gate verdict already states
 HISTORY_LIMIT = 20  # releases shown in the metric history, newest kept
 COMMITS_SHOWN = 50
+
+
+class GateStatus(Status):
+    """The gate verdict of one model: a release plan's status, or `error` when it could not be evaluated."""
+
+    WOULD_RELEASE = "would-release"
+    REJECTED = "rejected"
+    ALREADY_RELEASED = "already-released"
+    ERROR = "error"
+
+
+class DataStatus(Status):
+    """How a declared dataset's DVC hash differs from the base."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+    SAME = "same"
+    UNTRACKED = "untracked"
+    NO_BASELINE = "no-baseline"
+
+
+class SectionStatus(Status):
+    """What a family of checks found: nothing, findings, nothing it could run, or an error that stopped it."""
+
+    OK = "ok"
+    FINDINGS = "findings"
+    UNAVAILABLE = "unavailable"
+    NOT_RUN = "not-run"
 
 
 @dataclass(frozen=True)
@@ -66,7 +96,7 @@ class MetricRow:
     old: ParamValue
     new: ParamValue
     change: float | None
-    status: str  # added | removed | changed | same
+    status: metrics.Change
     direction: str | None  # higher | lower when a gate declares it
     trend: str  # better | worse | same | up | down | added | removed | n/a
     gate: str | None  # pass | fail; None when no rule covers the metric
@@ -94,7 +124,7 @@ class ParamRow:
     key: str
     old: ParamValue
     new: ParamValue
-    status: str  # added | removed | changed
+    status: metrics.Change  # never `same`: unchanged params are only counted
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -106,7 +136,7 @@ class GateVerdict:
     """What `mlgit promote` would decide for this model, and why."""
 
     baseline: Side
-    status: str  # would-release | rejected | already-released | error
+    status: GateStatus
     rules: tuple[policy.RuleResult, ...] = ()
     first_release: bool = False
     improved: tuple[str, ...] = ()
@@ -118,7 +148,7 @@ class GateVerdict:
     @property
     def passed(self) -> bool:
         """Whether promote would tag (or already has)."""
-        return self.status in {"would-release", "already-released"}
+        return self.status in {GateStatus.WOULD_RELEASE, GateStatus.ALREADY_RELEASED}
 
     @property
     def failures(self) -> tuple[policy.RuleResult, ...]:
@@ -217,17 +247,17 @@ class DatasetChange:
         return f"{self.old_rows} -> {'-' if self.new_rows is None else self.new_rows}"
 
     @property
-    def status(self) -> str:
-        """added | removed | changed | same | untracked | no-baseline."""
+    def status(self) -> DataStatus:
+        """How the dataset changed (`no-baseline`: nothing to compare with; `untracked`: DVC tracks it nowhere)."""
         if not self.compared:
-            return "no-baseline"
+            return DataStatus.NO_BASELINE
         if self.old_md5 is None and self.new_md5 is None:
-            return "untracked"
+            return DataStatus.UNTRACKED
         if self.old_md5 is None:
-            return "added"
+            return DataStatus.ADDED
         if self.new_md5 is None:
-            return "removed"
-        return "same" if self.old_md5 == self.new_md5 else "changed"
+            return DataStatus.REMOVED
+        return DataStatus.SAME if self.old_md5 == self.new_md5 else DataStatus.CHANGED
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -248,7 +278,7 @@ class Section:
 
     key: str
     title: str
-    status: str  # ok | findings | unavailable | not-run
+    status: SectionStatus
     findings: tuple[Finding, ...] = ()
     note: str | None = None
 
@@ -316,11 +346,11 @@ class Report:
         parts = []
         for m in self.models:
             g = m.gate
-            if g.status == "would-release":
+            if g.status is GateStatus.WOULD_RELEASE:
                 parts.append(f"{m.name} would be released as {g.version}")
-            elif g.status == "already-released":
+            elif g.status is GateStatus.ALREADY_RELEASED:
                 parts.append(f"{m.name} is already released as {g.version}")
-            elif g.status == "error":
+            elif g.status is GateStatus.ERROR:
                 parts.append(f"{m.name} could not be evaluated")
             else:
                 n = len(g.failures)
@@ -383,9 +413,9 @@ def _shown(family: Family, finding: Finding) -> bool:
 def _section(family: Family, checks: Sequence[Check], ctx: Context) -> Section:
     key, title = family.value, _TITLES[family]
     if family is not Family.MODEL and not ctx.cfg.datasets:
-        return Section(key, title, "ok", note=f"no datasets declared in {CONFIG_NAME}")
+        return Section(key, title, SectionStatus.OK, note=f"no datasets declared in {CONFIG_NAME}")
     if not checks:
-        return Section(key, title, "unavailable", note=f"no {key} check in this run")
+        return Section(key, title, SectionStatus.UNAVAILABLE, note=f"no {key} check in this run")
     try:
         found = tuple(f for c in checks for f in c.findings(ctx) if _shown(family, f))
     except MlgitError as exc:
@@ -397,8 +427,8 @@ def _section(family: Family, checks: Sequence[Check], ctx: Context) -> Section:
             subject=key,
             message=f"the {key} checks could not run: {msg}",
         )
-        return Section(key, title, "not-run", (finding,), note=msg)
-    return Section(key, title, "findings" if found else "ok", found)
+        return Section(key, title, SectionStatus.NOT_RUN, (finding,), note=msg)
+    return Section(key, title, SectionStatus.FINDINGS if found else SectionStatus.OK, found)
 
 
 def _sections(ctx: Context, checks: Sequence[Check]) -> tuple[Section, ...]:
@@ -513,11 +543,11 @@ def _history(
 
 
 def _trend(row: metrics.DiffRow, direction: str | None) -> str:
-    if row.status in {"added", "removed"}:
-        return row.status
+    if row.status in {metrics.Change.ADDED, metrics.Change.REMOVED}:
+        return str(row.status)
     delta = row.change
     if delta is None:
-        return "same" if row.status == "same" else "n/a"
+        return "same" if row.status is metrics.Change.SAME else "n/a"
     if abs(delta) <= 1e-12 * max(1.0, abs(number(row.old) or 0.0)):
         return "same"
     if direction is None:
@@ -558,7 +588,7 @@ def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapsho
                     r.old if r.old_present else None,
                     r.new if r.new_present else None,
                     r.change,
-                    "added" if fd.base_missing else r.status,
+                    metrics.Change.ADDED if fd.base_missing else r.status,
                     direction,
                     "n/a" if fd.base_missing else _trend(r, direction),
                     None if verdict is None else ("pass" if verdict else "fail"),
@@ -575,7 +605,7 @@ def _param_rows(root: Path, model: Model, base: str | None) -> tuple[tuple[Param
     rows, same = [], 0
     for fd in metrics.diff(old, new):
         for r in fd.rows:
-            if r.status == "same":
+            if r.status is metrics.Change.SAME:
                 same += 1
                 continue
             rows.append(
@@ -590,13 +620,20 @@ def _gate(repo: RepoState, cfg: Config, model: Model, spec: str | None) -> tuple
     except MissingRevision:
         raise  # a missing base is the user's to fix, not a model failure
     except MlgitError as exc:
-        return GateVerdict(Side("none", "unknown", None), "error", error=str(exc)), None
+        return GateVerdict(Side("none", "unknown", None), GateStatus.ERROR, error=str(exc)), None
     assert planned.result is not None  # the work tree is always gated
     d = planned.result.decision
     side = Side.of(planned.result.baseline)
     version = str(planned.version) if planned.version else None
     verdict = GateVerdict(
-        side, planned.status, d.results, d.first_release, d.improved, version, planned.tag, planned.bump
+        side,
+        GateStatus(planned.status.value),
+        d.results,
+        d.first_release,
+        d.improved,
+        version,
+        planned.tag,
+        planned.bump,
     )
     return verdict, planned.result.candidate
 
@@ -611,7 +648,7 @@ def _line_in(root: Path, rel: str, keypath: Sequence[str | int]) -> int | None:
 
 def _gate_findings(root: Path, model: Model, g: GateVerdict, candidate: metrics.Snapshot | None) -> list[Finding]:
     out = []
-    if g.status == "error":
+    if g.status is GateStatus.ERROR:
         out.append(
             Finding(
                 code=Code.MODEL_GATE_ERROR,

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from mlgit.results.codes import Code
+from mlgit.results.status import Status
 
 
-class Severity(str, Enum):
+class Severity(Status):
     """How much a finding matters: errors fail a check, warnings are shown, infos are measurements."""
 
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -68,15 +68,15 @@ def render(model: str, stage: str | None, written: release.Written[stages.Plan],
     tags = ", ".join(t.name for t in plan.tags)
     where = f" and pushed to '{written.pushed_to}'" if written.pushed_to else ""
     commit = (plan.commit or "")[:8]
-    if plan.status == "already-assigned":
+    if plan.status is stages.StageStatus.ALREADY_ASSIGNED:
         assert plan.previous is not None
         text = f"{model} {plan.version} is already in {stage} ({plan.previous.event.tag}); nothing to do"
-    elif plan.status == "already-deprecated":
+    elif plan.status is stages.StageStatus.ALREADY_DEPRECATED:
         text = f"{model} is already deprecated; nothing to do"
-    elif plan.status == "assigned":
+    elif plan.status is stages.StageStatus.ASSIGNED:
         was = f" (replacing {plan.previous.label})" if plan.previous else ""
         text = style(f"Assigned {model} {plan.version} to {stage}{was}: tagged {tags} on {commit}{where}", "green")
-    elif plan.status == "rolled-back":
+    elif plan.status is stages.StageStatus.ROLLED_BACK:
         assert plan.previous is not None
         label = str(plan.version) if plan.version else commit
         text = style(

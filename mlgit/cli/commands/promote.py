@@ -22,6 +22,17 @@ from mlgit.render.style import Style
 from mlgit.repo import changes, git
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.state import RepoState
+from mlgit.results.status import Status
+
+
+class PromotionStatus(Status):
+    """What promote did with one model (`would-release`: a dry run that passed)."""
+
+    RELEASED = "released"
+    WOULD_RELEASE = "would-release"
+    REJECTED = "rejected"
+    ALREADY_RELEASED = "already-released"
+    UNCHANGED = "unchanged"
 
 
 @dataclass
@@ -30,7 +41,7 @@ class Promotion:
 
     model: str
     commit: str
-    status: str = "rejected"  # released | would-release | rejected | already-released | unchanged
+    status: PromotionStatus = PromotionStatus.REJECTED
     shared_warnings: int = 0  # how many of `warnings` apply to the whole run, not this model
     base: baseline.Baseline | None = None
     decision: policy.Decision | None = None
@@ -44,10 +55,15 @@ class Promotion:
 
 def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str, out: Promotion) -> None:
     planned = release_plan.plan(repo, cfg, model, base_spec, commit=out.commit)
-    out.status, out.version, out.tag, out.bump = planned.status, planned.version, planned.tag, planned.bump
+    out.status, out.version, out.tag, out.bump = (
+        PromotionStatus(planned.status.value),
+        planned.version,
+        planned.tag,
+        planned.bump,
+    )
     if planned.result is not None:
         out.base, out.decision = planned.result.baseline, planned.result.decision
-    if planned.status != "would-release":
+    if planned.status is not release_plan.ReleaseStatus.WOULD_RELEASE:
         return
     doc = planned.lineage(repo, cfg, out.commit)
     if out.warnings:
@@ -68,7 +84,7 @@ def _release(
 
     def plan(_scan: registry.Scan) -> stages.Plan:
         _attempt(repo, cfg, model, base_spec, out)
-        if out.status != "would-release" or dry_run:
+        if out.status is not PromotionStatus.WOULD_RELEASE or dry_run:
             return stages.Plan(out.status, ())
         assert out.tag is not None
         return stages.Plan(out.status, (stages.NewTag(out.tag, out.commit, out.message),), out.version, out.commit)
@@ -94,9 +110,9 @@ def _release(
     if not written.plan.tags:
         return
     if written.unchanged:
-        out.status = "already-released"  # an identical release reached the remote first
+        out.status = PromotionStatus.ALREADY_RELEASED  # an identical release reached the remote first
         return
-    out.status, out.pushed_to = "released", written.pushed_to
+    out.status, out.pushed_to = PromotionStatus.RELEASED, written.pushed_to
 
 
 def _unchanged(repo: RepoState, cfg: config.Config, model: config.Model, base: str | None) -> str | None:
@@ -157,12 +173,12 @@ def run(
             repo.tags_changed()
         since = _unchanged(repo, cfg, model, base) if len(models) > 1 else None
         if since is not None:
-            out.status, out.tag = "unchanged", since
+            out.status, out.tag = PromotionStatus.UNCHANGED, since
         else:
             _release(repo, cfg, model, base or model.policy.base, dry_run, push, out)
         outcomes.append(out)
     _render(outcomes, as_json, dry_run)
-    return EXIT_FAILED if any(o.status == "rejected" for o in outcomes) else 0
+    return EXIT_FAILED if any(o.status is PromotionStatus.REJECTED for o in outcomes) else 0
 
 
 def _json(out: Promotion, dry_run: bool) -> dict[str, Any]:
@@ -200,10 +216,10 @@ def _render_one(out: Promotion) -> None:
     style = Style.for_stdout()
     for w in out.warnings[out.shared_warnings :]:
         sys.stderr.write(f"warning: {out.model}: {w}\n")
-    if out.status == "unchanged":
+    if out.status is PromotionStatus.UNCHANGED:
         sys.stdout.write(f"{out.model}: inputs unchanged since {out.tag}; not evaluated\n")
         return
-    if out.status == "already-released":
+    if out.status is PromotionStatus.ALREADY_RELEASED:
         sys.stdout.write(f"{out.model}: HEAD ({out.commit[:8]}) is already released as {out.tag}; nothing to do\n")
         return
     assert out.base is not None and out.decision is not None
@@ -213,7 +229,7 @@ def _render_one(out: Promotion) -> None:
     else:
         lines.append(f"Baseline: {out.base.label}" + (f" at {out.base.commit[:8]}" if out.base.commit else ""))
     lines += terminal.decision(out.decision, style)
-    if out.status == "rejected":
+    if out.status is PromotionStatus.REJECTED:
         n = len(out.decision.failures)
         lines.append(style(f"REJECTED: {n} rule{'s' if n != 1 else ''} failed; no tag created", "red", "bold"))
     else:
@@ -222,7 +238,7 @@ def _render_one(out: Promotion) -> None:
             "minor": f"minor: improved {', '.join(out.decision.improved)}",
             "patch": "patch: no gated metric improved",
         }[out.bump or "first"]
-        if out.status == "would-release":
+        if out.status is PromotionStatus.WOULD_RELEASE:
             lines.append(style(f"PASSED: would tag {out.tag} ({why}); dry run, nothing written", "green", "bold"))
         else:
             where = f" and pushed to '{out.pushed_to}'" if out.pushed_to else ""
