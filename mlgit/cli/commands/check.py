@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity, failed
 
@@ -71,7 +71,7 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
             datasets=[d.name for d in cfg.datasets],
             models=[m.name for m in cfg.models],
         )
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(serialize.dumps(doc) + "\n")
     else:
         title = "Checks: data, schema, models" + (f" (base: {base})" if base else "")
         sys.stdout.write("\n".join(render.lines(found, Style.for_stdout(), title=title)) + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from mlgit.render import findings as shared
 from mlgit.render.style import Style
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import failed
 
@@ -66,7 +66,7 @@ def run(
         doc = shared.document(
             found, command="check data", base=base_doc, datasets=[_summary(r) for r in report.results]
         )
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(serialize.dumps(doc) + "\n")
         return EXIT_FAILED if failed(found) else EXIT_OK
     style = Style.for_stdout()
     if not report.results:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.finding import failed
 
 
@@ -28,7 +28,7 @@ def run(cwd: Path, model: str | None, base: str | None, json: bool) -> int:
     found = modelcheck.findings(RepoState(root, cfg.ci.default_branch), cfg, models, base)
     if json:
         doc = render.document(found, command="check model", models=[m.name for m in models], base=base)
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(serialize.dumps(doc) + "\n")
     else:
         title = "Model checks" + (f" (base: {base})" if base else "")
         sys.stdout.write("\n".join(render.lines(found, Style.for_stdout(), title=title)) + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from mlgit.render import findings as shared
 from mlgit.render.style import Style
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.finding import failed
 
 
@@ -28,7 +28,7 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     found = schemadiff.schema_findings(repo, cfg, base)
     if json:
         doc = shared.document(found, command="check schema", base={"rev": ref.commit, "label": ref.label})
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(serialize.dumps(doc) + "\n")
         return EXIT_FAILED if failed(found) else EXIT_OK
     style = Style.for_stdout()
     if not cfg.datasets:

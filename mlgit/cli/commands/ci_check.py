@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from mlgit.cli.exit import EXIT_FAILED
 from mlgit.config import settings as config
 from mlgit.render.style import Style
 from mlgit.repo import git
+from mlgit.results import serialize
 
 _EXPLAIN = {
     "missing": "missing",
@@ -54,7 +54,7 @@ def run(cwd: Path, forge: str | None, json: bool = False) -> int:
             {"path": s.path, "state": s.state, "ok": s.ok, "diff": None if s.ok or s.state == "missing" else s.diff()}
             for s in states
         ]
-        sys.stdout.write(jsonlib.dumps({"forge": chosen, "ok": not bad, "files": files}, indent=2) + "\n")
+        sys.stdout.write(serialize.dumps({"forge": chosen, "ok": not bad, "files": files}) + "\n")
         return EXIT_FAILED if bad else 0
     if chosen is None:
         sys.stdout.write("ci.forge is 'none' in mlgit.yaml: no generated CI to check\n")

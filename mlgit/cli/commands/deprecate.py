@@ -5,7 +5,6 @@ Also holds the rendering shared by the registry-writing commands (assign, rollba
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from mlgit.registry import stages
 from mlgit.render.style import Style
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 
 
 def check_remote(root: Path, push: str | None) -> None:
@@ -59,7 +59,7 @@ def _doc(model: str, stage: str | None, written: release.Written[stages.Plan]) -
 def render(model: str, stage: str | None, written: release.Written[stages.Plan], as_json: bool) -> None:
     """Say what a registry write did."""
     if as_json:
-        sys.stdout.write(jsonlib.dumps(_doc(model, stage, written), indent=2) + "\n")
+        sys.stdout.write(serialize.dumps(_doc(model, stage, written)) + "\n")
         return
     for w in (*written.plan.notes, *written.warnings):
         sys.stderr.write(f"warning: {w}\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from mlgit.registry import tags as registry
 from mlgit.registry.tags import Event
 from mlgit.render.style import Style, table
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 
 
 def _version(art: stages.ModelState, e: Event) -> str | None:
@@ -52,7 +52,7 @@ def run(cwd: Path, model: str, json: bool) -> int:
         art = stages.require(repo, scan, model, cfg)
     events = list(reversed(art.timeline))
     if json:
-        sys.stdout.write(jsonlib.dumps([_doc(art, e) for e in events], indent=2) + "\n")
+        sys.stdout.write(serialize.dumps([_doc(art, e) for e in events]) + "\n")
         return 0
     style = Style.for_stdout()
     if not events:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 
 
 def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | None]:
@@ -59,7 +59,7 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
             "params": _json(pdiff),
             "no_baseline": [fd.path for fd in [*mdiff, *pdiff] if fd.base_missing],
         }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(serialize.dumps(doc) + "\n")
         return 0
     from mlgit.render import terminal
     from mlgit.render.style import Style

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from mlgit.render.style import Style
 from mlgit.repo import changes, git
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.status import Status
 
 
@@ -204,7 +204,7 @@ def _json(out: Promotion, dry_run: bool) -> dict[str, Any]:
 def _render(outcomes: list[Promotion], as_json: bool, dry_run: bool) -> None:
     if as_json:
         docs = [_json(o, dry_run) for o in outcomes]
-        sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else {"models": docs}, indent=2) + "\n")
+        sys.stdout.write(serialize.dumps(docs[0] if len(docs) == 1 else {"models": docs}) + "\n")
         return
     for w in outcomes[0].warnings[: outcomes[0].shared_warnings] if outcomes else []:
         sys.stderr.write(f"warning: {w}\n")

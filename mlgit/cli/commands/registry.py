@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from mlgit.render import terminal
 from mlgit.render.style import Style, table
 from mlgit.repo.state import RepoState
 from mlgit.repo.values import ParamValue
+from mlgit.results import serialize
 
 _UNGATED_SHOWN = 3
 
@@ -105,7 +105,7 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
     columns = stages.stage_columns(stages.rules_of(cfg), shown)
     docs = [_model_doc(a, gated_metrics(cfg, a), a.display in declared) for a in shown]
     if json:
-        sys.stdout.write(jsonlib.dumps({"stages": columns, "models": docs}, indent=2) + "\n")
+        sys.stdout.write(serialize.dumps({"stages": columns, "models": docs}) + "\n")
         return 0
     style = Style.for_stdout()
     if model is None:

@@ -8,7 +8,6 @@ not repeat them).
 
 from __future__ import annotations
 
-import json as jsonlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from mlgit.errors import MlgitError
 from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.report import build as core
+from mlgit.results import serialize
 from mlgit.system import atomic
 
 _EXTENSIONS = {".md": "md", ".markdown": "md", ".json": "json", ".html": "html", ".htm": "html", ".txt": "text"}
@@ -55,7 +55,7 @@ def target_branch(env: Mapping[str, str]) -> str | None:
 def render(report: core.Report, fmt: str, *, color: bool = False) -> str:
     """The report in one format."""
     if fmt == "json":
-        return jsonlib.dumps(report.as_dict(), indent=2) + "\n"
+        return serialize.dumps(report.as_dict()) + "\n"
     if fmt == "md":
         from mlgit.render import markdown
 

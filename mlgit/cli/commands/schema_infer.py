@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from mlgit.render.style import Style
 from mlgit.render.style import table as text_table
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
 
@@ -41,7 +41,7 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
     results = {r.name: r for r in report.results}
     out = [_summary(ds, inf, (*results[ds.name].findings, *written)) for ds, inf in inferred]
     if json:
-        sys.stdout.write(jsonlib.dumps({"datasets": out}, indent=2) + "\n")
+        sys.stdout.write(serialize.dumps({"datasets": out}) + "\n")
     else:
         sys.stdout.write("\n".join(_lines(out, Style.for_stdout())) + "\n")
     return EXIT_OK
