@@ -82,10 +82,6 @@ class Side:
         """The side a resolved baseline describes."""
         return cls(base.kind, base.label, base.commit, str(base.version) if base.version else None, base.tag)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"kind": self.kind, "label": self.label, "commit": self.commit, "version": self.version, "tag": self.tag}
-
 
 @dataclass(frozen=True)
 class MetricRow:
@@ -101,20 +97,6 @@ class MetricRow:
     trend: str  # better | worse | same | up | down | added | removed | n/a
     gate: str | None  # pass | fail; None when no rule covers the metric
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "file": self.file,
-            "key": self.key,
-            "old": self.old,
-            "new": self.new,
-            "change": self.change,
-            "status": self.status,
-            "direction": self.direction,
-            "trend": self.trend,
-            "gate": self.gate,
-        }
-
 
 @dataclass(frozen=True)
 class ParamRow:
@@ -125,10 +107,6 @@ class ParamRow:
     old: ParamValue
     new: ParamValue
     status: metrics.Change  # never `same`: unchanged params are only counted
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"file": self.file, "key": self.key, "old": self.old, "new": self.new, "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -158,7 +136,7 @@ class GateVerdict:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "baseline": self.baseline.as_dict(),
+            "baseline": plain(self.baseline),
             "status": self.status,
             "passed": self.passed,
             "first_release": self.first_release,
@@ -215,9 +193,9 @@ class ModelReport:
             "name": self.name,
             "path": self.path,
             "gate": self.gate.as_dict(),
-            "metrics": [r.as_dict() for r in self.metrics],
+            "metrics": plain(self.metrics),
             "metrics_without_baseline": list(self.no_baseline),
-            "params": [r.as_dict() for r in self.params],
+            "params": plain(self.params),
             "params_unchanged": self.params_unchanged,
             "history": {
                 "metrics": list(self.history_metrics),
@@ -302,10 +280,6 @@ class Commit:
     date: str
     subject: str
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"sha": self.sha, "author": self.author, "date": self.date, "subject": self.subject}
-
 
 @dataclass(frozen=True)
 class StaleStage:
@@ -367,9 +341,9 @@ class Report:
             "mlgit_version": __version__,
             "verdict": self.verdict,
             "headline": self.headline,
-            "head": {**self.head.as_dict(), "dirty": list(self.dirty)},
-            "base": self.base.as_dict(),
-            "commits": {"total": self.commits_total, "shown": [c.as_dict() for c in self.commits]},
+            "head": {**plain(self.head), "dirty": list(self.dirty)},
+            "base": plain(self.base),
+            "commits": {"total": self.commits_total, "shown": plain(self.commits)},
             "models": [m.as_dict() for m in self.models],
             "datasets": [d.as_dict() for d in self.datasets],
             "stale_stages": None
