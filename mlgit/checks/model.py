@@ -258,7 +258,7 @@ def policy_findings(
             continue  # reported below with the slice's own details
         out.append(
             Finding(
-                code=r.code if not r.passed else PASSED,
+                code=r.code if not r.passed or r.notice else PASSED,
                 severity=Severity.INFO if r.passed else Severity.ERROR,
                 subject=model.name,
                 message=f"{r.metric}: {r.message}",

@@ -26,6 +26,11 @@ class RuleResult:
     message: str
     slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
 
+    @property
+    def notice(self) -> bool:
+        """A passed rule worth saying by its own code (a gate's first appearance), not as a plain pass."""
+        return self.passed and self.code is Code.MODEL_METRIC_MISSING_BASELINE
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (lineage, reports, --json)."""
         return {
@@ -134,8 +139,9 @@ def _against_baseline(gate: Gate, cand: float, baseline: Snapshot, improved: lis
     m = gate.metric
     braw, bwhere = baseline.lookup(m)
     if bwhere is None:
-        msg = f"{m} is missing from the baseline ({baseline.label}); cannot compare"
-        return [RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "regression", False, cand, None, None, msg)]
+        # A gate's first appearance: refusing it would leave no way forward but a release without the gate.
+        msg = f"{m} is missing from the baseline ({baseline.label}): a new gate, judged on its bounds alone"
+        return [RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "new", True, cand, None, None, msg)]
     base = number(braw)
     if base is None:
         msg = f"{m} = {braw!r} in the baseline ({baseline.label}) is not a finite number"

@@ -133,7 +133,7 @@ def test_missing_and_non_numeric_metrics_fail(small_repo: Path, mlgit) -> None:
     assert codes == {"accuracy": "model.metric-not-numeric", "loss": "model.metric-missing"}
 
 
-def test_metric_missing_in_baseline_fails(small_repo: Path, mlgit) -> None:
+def test_a_gate_first_appearance_is_judged_on_its_bounds_and_recorded(small_repo: Path, mlgit) -> None:
     (small_repo / "metrics.json").write_text('{"accuracy": 0.8}\n')
     commit_all(small_repo, "no loss yet")
     r = mlgit(small_repo, "promote")
@@ -142,7 +142,46 @@ def test_metric_missing_in_baseline_fails(small_repo: Path, mlgit) -> None:
     head = commit_all(small_repo, "loss added")
     git("tag", "-a", "clf@v0.1.0", "-m", "manual", f"{head}~1", cwd=small_repo)
     r = mlgit(small_repo, "promote")
-    assert r.code == 1 and "loss is missing from the baseline (clf@v0.1.0)" in r.out
+    assert r.code == 0 and "loss is missing from the baseline (clf@v0.1.0)" in r.out
+    assert "a new gate, judged on its bounds alone" in r.out
+    lineage = json.loads(_message(small_repo, "clf@v0.1.1").partition("\n\n")[2])
+    new = [d for d in lineage["decision"] if d["metric"] == "loss"]
+    assert new == [
+        {
+            "code": "model.metric-missing-baseline",
+            "metric": "loss",
+            "rule": "new",
+            "passed": True,
+            "candidate": 0.4,
+            "baseline": None,
+            "threshold": None,
+            "message": "loss is missing from the baseline (clf@v0.1.0): a new gate, judged on its bounds alone",
+            "slice": None,
+        }
+    ]
+
+
+def test_a_new_gate_still_holds_its_bounds(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    cfg = (small_repo / "mlgit.yaml").read_text()
+    cfg = cfg.replace("        loss:\n", "        max_error:\n          direction: lower\n          max: 1.0\n        loss:\n")
+    (small_repo / "mlgit.yaml").write_text(cfg)
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.8, "loss": 0.4, "max_error": 2.5}\n')
+    commit_all(small_repo, "max_error gated, too large")
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 1
+    failed = [(x["metric"], x["code"]) for x in json.loads(r.out)["results"] if not x["passed"]]
+    assert failed == [("max_error", "model.metric-above-max")]
+
+
+def test_a_gated_metric_that_disappears_still_fails(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.8}\n')
+    commit_all(small_repo, "loss dropped")
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 1
+    failed = [(x["metric"], x["code"]) for x in json.loads(r.out)["results"] if not x["passed"]]
+    assert failed == [("loss", "model.metric-missing")]
 
 
 def test_garbled_or_absent_metrics_file_is_an_input_error(small_repo: Path, mlgit) -> None:
