@@ -140,6 +140,23 @@ def resolve(repo: RepoState, spec: str, model: str | None = None, events: list[E
     return revision(repo.root, spec)
 
 
+def before_first_release(repo: RepoState, base: Baseline) -> Baseline:
+    """`base`, unless it is "no release yet" and HEAD is off the default branch: then the merge-base with it.
+
+    A change is always judged against something: "first release, only the bounds apply" holds only for the
+    default branch's own history, where there is nothing older to compare with.
+    """
+    head = repo.head
+    if base.commit is not None or head is None:
+        return base
+    branch = repo.default_branch
+    ref = git.branch_ref(repo.root, branch)
+    common = git.merge_base(repo.root, head, ref) if ref is not None else None
+    if common is None or common == head:
+        return base
+    return Baseline("branch", f"{branch} (merge-base {common[:8]}; no release yet)", common)
+
+
 def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str | None]:
     """`spec` resolved (default `main`); without a spec, a missing merge-base is a reason instead of an error."""
     if spec is not None:

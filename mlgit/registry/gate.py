@@ -42,7 +42,7 @@ def evaluate(
     root = repo.root
     evts = registry.events(repo, model.name) if events is None else events
     spec = base_spec or model.policy.base
-    base = baseline.resolve(repo, spec, model.name, evts)
+    base = baseline.before_first_release(repo, baseline.resolve(repo, spec, model.name, evts))
     label = "work tree" if candidate_rev is None else f"commit {candidate_rev[:12]}"
     candidate = metrics.read(root, model.metrics, candidate_rev, label, worktree_fallback=True)
     if not candidate.any_present:
