@@ -107,7 +107,7 @@ def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
 def validate_spec(root: Path, spec: str) -> None:
     """Reject a malformed baseline spec up front, before any early exit could hide the mistake."""
     if not spec.strip():
-        raise MlgitError("--base is empty", hint="pass last-release, main, stage:NAME or a git revision")
+        raise MlgitError("--base is empty", hint="pass last-release, best, main, stage:NAME or a git revision")
     if spec.startswith("stage:"):
         name = spec.removeprefix("stage:")
         if not name:
@@ -116,7 +116,7 @@ def validate_spec(root: Path, spec: str) -> None:
             raise MlgitError(
                 f"'{spec}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
             )
-    elif spec not in ("last-release", "main"):
+    elif spec not in ("last-release", "best", "main"):
         revision(root, spec)
 
 

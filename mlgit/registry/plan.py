@@ -12,7 +12,7 @@ from mlgit.config.settings import Config, Model
 from mlgit.registry import gate, lineage
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
-from mlgit.repo import metrics
+from mlgit.repo import changes, metrics
 
 if TYPE_CHECKING:
     from mlgit.repo.state import RepoState
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReleasePlan:
-    """A model's release decision: `already-released`, `rejected` or `would-release` (with version and tag)."""
+    """A model's release decision: `already-released`, `unchanged` (since the release in `tag`), `rejected` or
+    `would-release` (with version and tag)."""
 
     model: Model
     status: str
@@ -49,6 +50,10 @@ def plan(
     on_head = [e for e in registry.releases(evts) if e.commit == repo.head]
     if commit is not None and on_head:
         return ReleasePlan(model, "already-released", None, on_head[-1].version, on_head[-1].tag)
+    last = registry.releases(evts)[-1:] if commit is not None else []
+    if last and not changes.inputs_changed(repo, cfg, model, last[0].commit, commit):
+        # Same artifact, data, params and metrics as the last release: a new version would be an empty release.
+        return ReleasePlan(model, "unchanged", None, last[0].version, last[0].tag)
     result = gate.evaluate(repo, cfg, model, commit, base_spec, evts)
     if on_head and not repo.dirty:
         return ReleasePlan(model, "already-released", result, on_head[-1].version, on_head[-1].tag)

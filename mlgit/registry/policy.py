@@ -25,6 +25,7 @@ class RuleResult:
     threshold: float | None
     message: str
     slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
+    base: str | None = None  # set when the rule held against a further base (`policy.base` lists several)
 
     @property
     def notice(self) -> bool:
@@ -43,6 +44,7 @@ class RuleResult:
             "threshold": self.threshold,
             "message": self.message,
             "slice": self.slice,
+            "base": self.base,
         }
 
 
@@ -167,6 +169,17 @@ def _against_baseline(gate: Gate, cand: float, baseline: Snapshot, improved: lis
             RuleResult(Code.MODEL_METRIC_NOT_IMPROVED, m, "improvement", ok, cand, base, gate.min_improvement, msg)
         )
     return out
+
+
+_COMPARED = frozenset({"regression", "improvement", "new"})
+
+
+def also_against(decision: Decision, other: Decision, label: str) -> Decision:
+    """`decision` with the rules that compared with a further base (`label`) added; its bounds are already in."""
+    extra = tuple(
+        replace(r, base=label, message=f"vs {label}: {r.message}") for r in other.results if r.rule in _COMPARED
+    )
+    return Decision(decision.results + extra, decision.first_release and other.first_release, decision.improved)
 
 
 SLICES = "slices."
