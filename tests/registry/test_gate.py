@@ -113,3 +113,9 @@ def test_best_is_the_best_release_not_the_last(small_repo: Path, mlgit: Any) -> 
     assert r.code == 1 and doc["baseline"]["version"] == "v0.2.0"
     r = mlgit(small_repo, "promote", "--base", "last-release", "--dry-run", "--json")
     assert r.code == 0 and json.loads(r.out)["status"] == "would-release"
+    found = _policy_findings(mlgit, small_repo)  # the pull-request check predicts the same: both bases
+    (base,) = found["model.baseline"]
+    assert base["message"].startswith("baseline: clf@v0.2.1 at ")
+    assert base["message"].endswith("; every gate also holds against clf@v0.2.0 (best accuracy so far)")
+    assert [o["version"] for o in base["data"]["others"]] == ["v0.2.0"]
+    assert [f["data"]["metric"] for f in found["model.metric-regressed"]] == ["accuracy"]
