@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mlgit-installed
 
-.PHONY: demo test lint unit bench clean
+.PHONY: demo test lint unit bench clean stress
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
+
+# The registry's race and rollback tests, STRESS_RUNS times in a row: they wait on barriers and dates, never on
+# the machine's speed, so they must pass every time, also while another `make test` runs beside them.
+STRESS_RUNS ?= 20
+stress: $(STAMP)
+	for i in $$(seq $(STRESS_RUNS)); do \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider tests/actions/test_tags_race.py tests/registry/test_stages.py \
+			-k "concurrent or rollback or race" || { echo "stress: run $$i of $(STRESS_RUNS) failed"; exit 1; }; \
+	done
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/metrics_diff.py
