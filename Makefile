@@ -11,8 +11,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,demo]'
 	touch $(STAMP)
 
+# The demo needs only the demo extra (not the test tools): a smaller venv, built much faster from cold.
+DEMO_STAMP := $(VENV)/.mlgit-demo-installed
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[demo]'
+	touch $(DEMO_STAMP)
+
 # The example pipeline runs `python src/...`: the venv's python must come first on PATH.
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mlgit demo
 
 test: lint unit
