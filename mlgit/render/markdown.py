@@ -176,9 +176,18 @@ def _findings_table(findings: Sequence[Finding]) -> list[str]:
     return _table(["", "Code", "Where", "Finding", "File"], rows)
 
 
+def _no_drift(m: wording.Measurement) -> bool:
+    # A passing column whose measure is exactly zero says nothing a reviewer needs to read in a comment.
+    value = m.data.get("value")
+    return m.severity == Severity.INFO and isinstance(value, (int, float)) and value == 0
+
+
 def _measurements(meas: Sequence[wording.Measurement], cols: Sequence[str]) -> list[str]:
+    quiet = [m for m in meas if _no_drift(m)]
+    meas = [m for m in meas if not _no_drift(m)]
+    note = [f"*{len(quiet)} column{'s' if len(quiet) != 1 else ''} without any drift not shown.*", ""] if quiet else []
     if not meas:
-        return []
+        return note
     rows = [
         [
             _ICON.get(f.severity, "✅") if f.severity != Severity.INFO else "✅",
@@ -188,7 +197,7 @@ def _measurements(meas: Sequence[wording.Measurement], cols: Sequence[str]) -> l
         ]
         for f in meas
     ]
-    return ["**Drift** (measured against the base):", "", *_table(["", "Dataset", "Column", *cols], rows), ""]
+    return ["**Drift** (measured against the base):", "", *_table(["", "Dataset", "Column", *cols], rows), "", *note]
 
 
 def _section(s: Section, report: Report) -> tuple[list[str], str]:
