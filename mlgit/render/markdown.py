@@ -105,8 +105,7 @@ def _chart(metric: str, direction: str | None, points: Sequence[HistoryPoint]) -
     if len(shown) < 2:
         return []
     values = [v for _, v in shown]
-    lo, hi = min(values), max(values)
-    pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 0.05
+    low, high = wording.chart_range(values)
     title = metric + (f" ({direction} is better)" if direction else "")
 
     def q(s: str) -> str:
@@ -119,7 +118,7 @@ def _chart(metric: str, direction: str | None, points: Sequence[HistoryPoint]) -
         "xychart-beta",
         f"    title {q(title)}",
         f"    x-axis [{', '.join(q(label) for label, _ in shown)}]",
-        f"    y-axis {q(metric)} {lo - pad:.6g} --> {hi + pad:.6g}",
+        f"    y-axis {q(metric)} {low:.6g} --> {high:.6g}",
         f"    line [{', '.join(f'{v:.6g}' for v in values)}]",
         "```",
         "",
