@@ -332,10 +332,12 @@ def test_releases_only_from_the_default_branch_unless_allowed(small_repo: Path, 
     git("checkout", "-q", "-b", "feature/x", cwd=small_repo)
     _metrics(small_repo, 0.85, 0.35)
     commit_all(small_repo, "on a feature branch")
-    for args in ((), ("--dry-run",)):
-        r = mlgit(small_repo, "promote", *args)
-        assert r.code == 2, args
-        assert "is not on the default branch 'main'" in r.err and "policy.release_branches" in r.err
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2
+    assert "is not on the default branch 'main'" in r.err and "policy.release_branches" in r.err
+    r = mlgit(small_repo, "promote", "--dry-run")  # writes nothing: shows the gate, and that it would be refused
+    assert r.code == 0 and "would tag clf@v0.1.0" in r.out
+    assert "is not on the default branch 'main'" in r.err and "a real promotion would be refused" in r.err
     assert _tags(small_repo) == []
     cfg = small_repo / "mlgit.yaml"
     cfg.write_text(cfg.read_text().replace("    policy:\n", '    policy:\n      release_branches: ["feature/*"]\n'))

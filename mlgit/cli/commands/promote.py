@@ -121,19 +121,28 @@ def _dirty_tree(repo: RepoState, allow_dirty: bool, dry_run: bool) -> list[str]:
     return [f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}"]
 
 
-def _on_release_branch(repo: RepoState, models: Sequence[config.Model]) -> None:
-    """Refuse a release from a commit that no release branch (the default one, `policy.release_branches`) holds."""
+def _on_release_branch(repo: RepoState, models: Sequence[config.Model], dry_run: bool, warnings: list[str]) -> None:
+    """Refuse a release from a commit that no release branch (the default one, `policy.release_branches`) holds.
+
+    A dry run writes nothing, so it still shows what the gate would decide, with a warning.
+    """
     assert repo.head is not None
     branches = git.branches_containing(repo.root, repo.head)
     for model in models:
         allowed = (repo.default_branch, *model.policy.release_branches)
-        if not any(fnmatch.fnmatchcase(b, pattern) for b in branches for pattern in allowed):
-            where = ", ".join(branches) if branches else "no branch"
-            raise MlgitError(
-                f"HEAD ({repo.head[:8]}, on {where}) is not on the default branch '{repo.default_branch}': "
-                f"{model.name} is released from the default branch only",
-                hint="merge the change first, or allow its branch with policy.release_branches in mlgit.yaml",
-            )
+        if any(fnmatch.fnmatchcase(b, pattern) for b in branches for pattern in allowed):
+            continue
+        where = ", ".join(branches) if branches else "no branch"
+        message = (
+            f"HEAD ({repo.head[:8]}, on {where}) is not on the default branch '{repo.default_branch}': "
+            f"{model.name} is released from the default branch only"
+        )
+        if dry_run:
+            warnings.append(message + " (a real promotion would be refused)")
+            return
+        raise MlgitError(
+            message, hint="merge the change first, or allow its branch with policy.release_branches in mlgit.yaml"
+        )
 
 
 def _stale(
@@ -183,7 +192,7 @@ def run(
         baseline.validate_spec(root, base)
     if push is not None and push not in git.remotes(root):
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
-    _on_release_branch(repo, models)
+    _on_release_branch(repo, models, dry_run, warnings)
     stale = _stale(repo, models, allow_stale, warnings)
     if git.is_shallow(root) and push is None and (base or "last-release") == "last-release":
         warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
