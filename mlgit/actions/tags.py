@@ -234,8 +234,10 @@ def _create_all(repo: RepoState, tags: Sequence[NewTag], after: datetime | None)
     created: list[str] = []
     try:
         for tag in tags:
-            create(repo.root, tag.name, tag.commit, tag.message, after)
+            forced = create(repo.root, tag.name, tag.commit, tag.message, after)
             created.append(tag.name)
+            # One plan's tags are ordered too (a rollback's un-assign before its re-assign): GTO sorts by date.
+            after = forced or _now() or after
     except MlgitError:
         for name in created:
             git.delete_tag(repo.root, name)

@@ -82,8 +82,11 @@ def _release_paths(cfg: Config) -> list[str]:
     # `**/` also matches the root in GitHub's path filters: sub-folder pipelines (monorepos) count too.
     paths = {"mlgit.yaml", "**/dvc.yaml", "**/dvc.lock", "**/*.dvc"}
     for model in cfg.models:
+        # Every input a release records: a push that changes none of them has nothing to release.
         paths.update(model.metrics)
         paths.update(model.params)
+        for path in (model.path, *(d.path for d in cfg.datasets_of(model))):
+            paths.update((path, f"{path}/**"))  # a file or a folder committed in git
     return sorted(paths)
 
 

@@ -244,13 +244,15 @@ def policy_findings(
             first += "; if the remote has release tags, fetch them first: git fetch --tags"
     else:
         first = f"baseline: {b.label}" + (f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else "")
+    if result.others:
+        first += "; every gate also holds against " + ", ".join(o.label for o in result.others)
     out = [
         Finding(
             code=Code.MODEL_BASELINE,
             severity=Severity.INFO,
             subject=model.name,
             message=first,
-            data=b.as_dict(),
+            data={**b.as_dict(), "others": [o.as_dict() for o in result.others]},
         )
     ]
     for r in d.results:
@@ -258,7 +260,7 @@ def policy_findings(
             continue  # reported below with the slice's own details
         out.append(
             Finding(
-                code=r.code if not r.passed else PASSED,
+                code=r.code if not r.passed or r.notice else PASSED,
                 severity=Severity.INFO if r.passed else Severity.ERROR,
                 subject=model.name,
                 message=f"{r.metric}: {r.message}",

@@ -45,12 +45,17 @@ def _parser() -> argparse.ArgumentParser:
 
     prom = sub.add_parser("promote", help="gate a model against its baseline and tag a release if it passes")
     prom.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
-    prom.add_argument("--base", metavar="BASE", help="last-release (default), main, or any REV")
+    prom.add_argument(
+        "--base", metavar="BASE", help="last-release, best, main, stage:NAME or any REV (default: policy.base)"
+    )
     prom.add_argument("--dry-run", action="store_true", help="decide and show the version, write nothing")
     prom.add_argument(
         "--push", nargs="?", const="origin", metavar="REMOTE", help="push the tag (default remote: origin)"
     )
     prom.add_argument("--allow-dirty", action="store_true", help="allow uncommitted changes (the tag goes on HEAD)")
+    prom.add_argument(
+        "--allow-stale", action="store_true", help="release though the pipeline is stale (recorded in the lineage)"
+    )
     prom.add_argument("--json", action="store_true", help="machine-readable output")
 
     demo = sub.add_parser("demo", help="run the end-to-end demo on a copy of the bundled example repository")
@@ -187,6 +192,7 @@ def _promote(cwd: Path, a: argparse.Namespace) -> int:
         dry_run=a.dry_run,
         push=a.push,
         allow_dirty=a.allow_dirty,
+        allow_stale=a.allow_stale,
         as_json=a.json,
     )
 

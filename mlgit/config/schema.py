@@ -129,10 +129,29 @@ class GateSpec(_Strict):
         return self
 
 
+class BaseSpec(_Strict):
+    """One baseline of several, with the allowed regression against it (default: each gate's own)."""
+
+    base: Annotated[str, StringConstraints(min_length=1)]
+    max_regression: Annotated[float, Field(ge=0)] | None = None
+    max_regression_rel: Annotated[float, Field(ge=0)] | None = None
+
+
+_DEFAULT_BASES: list[str | BaseSpec] = ["last-release", "best"]
+
+
 class PolicySpec(_Strict):
-    base: str = "last-release"
+    # Both by default: against the last release alone, small regressions compound from release to release.
+    base: (
+        Annotated[str, StringConstraints(min_length=1)]
+        | Annotated[list[Annotated[str, StringConstraints(min_length=1)] | BaseSpec], Field(min_length=1)]
+    ) = Field(default_factory=lambda: _DEFAULT_BASES.copy())
     first_version: Annotated[str, StringConstraints(pattern=SEMVER_RE)] = "0.1.0"
     gates: dict[str, GateSpec] = Field(default_factory=dict)
+    allow_stale: bool = False
+    release_branches: list[Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\s]+$")]] = Field(
+        default_factory=list
+    )
 
 
 class GoldenOutputSpec(_Strict):

@@ -81,12 +81,28 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class BaseRule:
+    """A baseline every gate holds against; set allowances replace the gates' own against this base."""
+
+    spec: str  # last-release | best | main | stage:NAME | REV
+    max_regression: float | None = None
+    max_regression_rel: float | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     """How a model is promoted."""
 
-    base: str
+    bases: tuple[BaseRule, ...]
     first_version: str
     gates: tuple[Gate, ...]
+    allow_stale: bool = False  # release even when `dvc status` says the pipeline is stale (recorded in lineage)
+    release_branches: tuple[str, ...] = ()  # glob patterns of branches besides the default one that may release
+
+    @property
+    def base(self) -> str:
+        """The primary baseline: the one versions are bumped against and reports show first."""
+        return self.bases[0].spec
 
 
 @dataclass(frozen=True)
@@ -251,6 +267,14 @@ def _dataset(name: str, d: dict[str, Any]) -> Dataset:
     )
 
 
+def _bases(raw: str | list[str | dict[str, Any]]) -> tuple[BaseRule, ...]:
+    entries = [raw] if isinstance(raw, str) else raw
+    return tuple(
+        BaseRule(e) if isinstance(e, str) else BaseRule(e["base"], e["max_regression"], e["max_regression_rel"])
+        for e in entries
+    )
+
+
 def _from_dict(root: Path, data: dict[str, Any]) -> Config:
     datasets = tuple(_dataset(name, d) for name, d in data["datasets"].items())
     models = []
@@ -264,7 +288,13 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                 metrics=tuple(m["metrics"]),
                 params=tuple(m["params"]),
                 datasets=tuple(m["datasets"]) if m["datasets"] is not None else None,
-                policy=Policy(pol["base"], pol["first_version"].removeprefix("v"), gates),
+                policy=Policy(
+                    _bases(pol["base"]),
+                    pol["first_version"].removeprefix("v"),
+                    gates,
+                    pol["allow_stale"],
+                    tuple(pol["release_branches"]),
+                ),
                 loader=m["loader"],
                 trust_pickle=m["trust_pickle"],
                 trusted_types=tuple(m["trusted_types"]),

@@ -3,8 +3,8 @@
 Conservative means it only states what the data supports firmly and leaves room for the next batch:
 ranges are the observed range widened by 10 % of its span (never across 0, never past 1 for fractions) and
 rounded outward to 3 significant digits; allowed values only for columns with at most 20 distinct values
-seen at least 5 times on average; `unique` only for int/string columns of 20+ rows without repeats; row
-bounds from half to twice the rows seen. The same data always gives the same text.
+seen at least 5 times on average; `unique` only for int/string columns of 20+ rows without repeats (and no
+upper bound when such an int column is strictly increasing: ids grow); row bounds from half to twice the rows seen. The same data always gives the same text.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ def _stats(lf: pl.LazyFrame, exprs: dict[str, pl.Expr], types: dict[str, str], s
         if t in ("int", "float"):
             finite = pl.when(c.is_finite()).then(c) if t == "float" else c
             aggs += [finite.min().alias(f"{i}lo"), finite.max().alias(f"{i}hi")]
+            if t == "int":
+                aggs.append(c.diff().min().alias(f"{i}step"))  # > 0: strictly increasing, like an id
             if t == "float":
                 aggs.append((~c.is_finite()).sum().alias(f"{i}nf"))
         elif t in ("date", "datetime"):
@@ -176,6 +178,11 @@ def _typed_stats(
     return lf, types, exprs, _stats(lf, exprs, types, source), notes
 
 
+def _is_id(t: str, step: Any, distinct: int, rows: int, nulls: int) -> bool:
+    """A unique, strictly increasing int column: an id or a counter, which grows with every batch."""
+    return t == "int" and step is not None and step > 0 and rows >= MIN_ROWS_UNIQUE and distinct == rows and not nulls
+
+
 def _column(i: int, n: str, t: str, stats: dict[str, Any], values: list[Any] | None, rows: int) -> Column:
     """One column of the inferred schema, from its statistics (`{i}n` nulls, `{i}u` distinct, `{i}lo`/`{i}hi`)."""
     nulls = int(stats[f"{i}n"])
@@ -188,6 +195,8 @@ def _column(i: int, n: str, t: str, stats: dict[str, Any], values: list[Any] | N
     elif t in ("int", "float") and stats[f"{i}lo"] is not None:
         lo, hi = widen(float(stats[f"{i}lo"]), float(stats[f"{i}hi"]), t == "int")
         kw["min"], kw["max"] = (int(lo), int(hi)) if t == "int" else (lo, hi)
+        if _is_id(t, stats.get(f"{i}step"), distinct, rows, nulls):
+            del kw["max"]  # the next batch's ids are past today's maximum: only a lower bound holds
     elif t in ("date", "datetime") and stats[f"{i}lo"] is not None:
         # Timestamps grow with every batch: only a lower bound is safe (it catches epoch-zero garbage).
         lo_v = stats[f"{i}lo"]

@@ -107,7 +107,7 @@ def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
 def validate_spec(root: Path, spec: str) -> None:
     """Reject a malformed baseline spec up front, before any early exit could hide the mistake."""
     if not spec.strip():
-        raise MlgitError("--base is empty", hint="pass last-release, main, stage:NAME or a git revision")
+        raise MlgitError("--base is empty", hint="pass last-release, best, main, stage:NAME or a git revision")
     if spec.startswith("stage:"):
         name = spec.removeprefix("stage:")
         if not name:
@@ -116,7 +116,7 @@ def validate_spec(root: Path, spec: str) -> None:
             raise MlgitError(
                 f"'{spec}' does not name a stage: letters, digits, '-', '_' or '/', e.g. --base stage:prod"
             )
-    elif spec not in ("last-release", "main"):
+    elif spec not in ("last-release", "best", "main"):
         revision(root, spec)
 
 
@@ -138,6 +138,23 @@ def resolve(repo: RepoState, spec: str, model: str | None = None, events: list[E
         last = active[-1]
         return Baseline("release", last.tag, last.commit, last.version, last.tag)
     return revision(repo.root, spec)
+
+
+def before_first_release(repo: RepoState, base: Baseline) -> Baseline:
+    """`base`, unless it is "no release yet" and HEAD is off the default branch: then the merge-base with it.
+
+    A change is always judged against something: "first release, only the bounds apply" holds only for the
+    default branch's own history, where there is nothing older to compare with.
+    """
+    head = repo.head
+    if base.commit is not None or head is None:
+        return base
+    branch = repo.default_branch
+    ref = git.branch_ref(repo.root, branch)
+    common = git.merge_base(repo.root, head, ref) if ref is not None else None
+    if common is None or common == head:
+        return base
+    return Baseline("branch", f"{branch} (merge-base {common[:8]}; no release yet)", common)
 
 
 def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str | None]:

@@ -12,7 +12,7 @@ from mlgit.config.settings import Config, Model
 from mlgit.registry import gate, lineage
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
-from mlgit.repo import metrics
+from mlgit.repo import changes, metrics
 from mlgit.results.status import Status
 
 if TYPE_CHECKING:
@@ -25,11 +25,13 @@ class ReleaseStatus(Status):
     WOULD_RELEASE = "would-release"
     REJECTED = "rejected"
     ALREADY_RELEASED = "already-released"
+    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
 class ReleasePlan:
-    """A model's release decision: `already-released`, `rejected` or `would-release` (with version and tag)."""
+    """A model's release decision: `already-released`, `unchanged` (since the release in `tag`), `rejected` or
+    `would-release` (with version and tag)."""
 
     model: Model
     status: ReleaseStatus
@@ -58,6 +60,10 @@ def plan(
     on_head = [e for e in registry.releases(evts) if e.commit == repo.head]
     if commit is not None and on_head:
         return ReleasePlan(model, ReleaseStatus.ALREADY_RELEASED, None, on_head[-1].version, on_head[-1].tag)
+    last = registry.releases(evts)[-1:] if commit is not None else []
+    if last and not changes.inputs_changed(repo, cfg, model, last[0].commit, commit):
+        # Same artifact, data, params and metrics as the last release: a new version would be an empty release.
+        return ReleasePlan(model, ReleaseStatus.UNCHANGED, None, last[0].version, last[0].tag)
     result = gate.evaluate(repo, cfg, model, commit, base_spec, evts)
     if on_head and not repo.dirty:
         return ReleasePlan(model, ReleaseStatus.ALREADY_RELEASED, result, on_head[-1].version, on_head[-1].tag)

@@ -25,6 +25,12 @@ class RuleResult:
     threshold: float | None
     message: str
     slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
+    base: str | None = None  # set when the rule held against a further base (`policy.base` lists several)
+
+    @property
+    def notice(self) -> bool:
+        """A passed rule worth saying by its own code (a gate's first appearance), not as a plain pass."""
+        return self.passed and self.code is Code.MODEL_METRIC_MISSING_BASELINE
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (lineage, reports, --json)."""
@@ -38,6 +44,7 @@ class RuleResult:
             "threshold": self.threshold,
             "message": self.message,
             "slice": self.slice,
+            "base": self.base,
         }
 
 
@@ -134,8 +141,9 @@ def _against_baseline(gate: Gate, cand: float, baseline: Snapshot, improved: lis
     m = gate.metric
     braw, bwhere = baseline.lookup(m)
     if bwhere is None:
-        msg = f"{m} is missing from the baseline ({baseline.label}); cannot compare"
-        return [RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "regression", False, cand, None, None, msg)]
+        # A gate's first appearance: refusing it would leave no way forward but a release without the gate.
+        msg = f"{m} is missing from the baseline ({baseline.label}): a new gate, judged on its bounds alone"
+        return [RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "new", True, cand, None, None, msg)]
     base = number(braw)
     if base is None:
         msg = f"{m} = {braw!r} in the baseline ({baseline.label}) is not a finite number"
@@ -161,6 +169,17 @@ def _against_baseline(gate: Gate, cand: float, baseline: Snapshot, improved: lis
             RuleResult(Code.MODEL_METRIC_NOT_IMPROVED, m, "improvement", ok, cand, base, gate.min_improvement, msg)
         )
     return out
+
+
+_COMPARED = frozenset({"regression", "improvement", "new"})
+
+
+def also_against(decision: Decision, other: Decision, label: str) -> Decision:
+    """`decision` with the rules that compared with a further base (`label`) added; its bounds are already in."""
+    extra = tuple(
+        replace(r, base=label, message=f"vs {label}: {r.message}") for r in other.results if r.rule in _COMPARED
+    )
+    return Decision(decision.results + extra, decision.first_release and other.first_release, decision.improved)
 
 
 SLICES = "slices."

@@ -88,9 +88,7 @@ def chart(metric: str, direction: str | None, points: Sequence[HistoryPoint]) ->
     if not data:
         return ""
     values = [v for _, v in data]
-    lo, hi = min(values), max(values)
-    pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 0.05
-    frame = _Frame(lo - pad, hi + pad, len(data))
+    frame = _Frame(*wording.chart_range(values), len(data))
     parts = [
         f'<svg class="chart" role="img" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
         f'data-metric="{_e(metric)}" data-points="{frame.n}" aria-label="{_e(metric)} across releases">',

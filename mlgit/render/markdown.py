@@ -105,8 +105,7 @@ def _chart(metric: str, direction: str | None, points: Sequence[HistoryPoint]) -
     if len(shown) < 2:
         return []
     values = [v for _, v in shown]
-    lo, hi = min(values), max(values)
-    pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 0.05
+    low, high = wording.chart_range(values)
     title = metric + (f" ({direction} is better)" if direction else "")
 
     def q(s: str) -> str:
@@ -119,7 +118,7 @@ def _chart(metric: str, direction: str | None, points: Sequence[HistoryPoint]) -
         "xychart-beta",
         f"    title {q(title)}",
         f"    x-axis [{', '.join(q(label) for label, _ in shown)}]",
-        f"    y-axis {q(metric)} {lo - pad:.6g} --> {hi + pad:.6g}",
+        f"    y-axis {q(metric)} {low:.6g} --> {high:.6g}",
         f"    line [{', '.join(f'{v:.6g}' for v in values)}]",
         "```",
         "",
@@ -176,9 +175,18 @@ def _findings_table(findings: Sequence[Finding]) -> list[str]:
     return _table(["", "Code", "Where", "Finding", "File"], rows)
 
 
+def _no_drift(m: wording.Measurement) -> bool:
+    # A passing column whose measure is exactly zero says nothing a reviewer needs to read in a comment.
+    value = m.data.get("value")
+    return m.severity == Severity.INFO and isinstance(value, (int, float)) and value == 0
+
+
 def _measurements(meas: Sequence[wording.Measurement], cols: Sequence[str]) -> list[str]:
+    quiet = [m for m in meas if _no_drift(m)]
+    meas = [m for m in meas if not _no_drift(m)]
+    note = [f"*{len(quiet)} column{'s' if len(quiet) != 1 else ''} without any drift not shown.*", ""] if quiet else []
     if not meas:
-        return []
+        return note
     rows = [
         [
             _ICON.get(f.severity, "✅") if f.severity != Severity.INFO else "✅",
@@ -188,7 +196,7 @@ def _measurements(meas: Sequence[wording.Measurement], cols: Sequence[str]) -> l
         ]
         for f in meas
     ]
-    return ["**Drift** (measured against the base):", "", *_table(["", "Dataset", "Column", *cols], rows), ""]
+    return ["**Drift** (measured against the base):", "", *_table(["", "Dataset", "Column", *cols], rows), "", *note]
 
 
 def _section(s: Section, report: Report) -> tuple[list[str], str]:

@@ -151,3 +151,21 @@ def change_words(report: Report) -> str:
     if report.base.commit is None:
         return f"{report.head.label}: no baseline to compare with ({report.base.label})"
     return f"{report.head.label} compared with {report.base.label}; {n} commit{'s' if n != 1 else ''}"
+
+
+def chart_range(values: Iterable[float]) -> tuple[float, float]:
+    """The y-range of a metric's chart: the values with a margin that never crosses 0 nor passes 1 for a metric
+    that lives there (an accuracy of 0.99 is not drawn against an axis up to 1.15), and never empty."""
+    seen = list(values)
+    lo, hi = min(seen), max(seen)
+    pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 0.05
+    low, high = lo - pad, hi + pad
+    if lo >= 0:
+        low = max(low, 0.0)
+    if hi <= 0:
+        high = min(high, 0.0)
+    if lo >= 0 and hi <= 1:
+        high = min(high, 1.0)
+    if high <= low:  # one value on a bound (all 0, all 1): keep the margin on the open side
+        return (lo, hi + pad) if lo >= 0 else (lo - pad, hi)
+    return low, high

@@ -105,6 +105,20 @@ def branch_ref(root: Path, branch: str) -> str | None:
     return None
 
 
+def branches_containing(root: Path, rev: str) -> list[str]:
+    """Short names of the local and remote-tracking branches that contain `rev` (`origin/` stripped)."""
+    out = git(
+        "for-each-ref", "--contains", rev, "--format=%(refname)", "refs/heads", "refs/remotes", cwd=root, check=False
+    ).out
+    names = []
+    for ref in out.split():
+        if ref.startswith("refs/heads/"):
+            names.append(ref.removeprefix("refs/heads/"))
+        elif ref.startswith("refs/remotes/") and not ref.endswith("/HEAD"):
+            names.append(ref.removeprefix("refs/remotes/").partition("/")[2])
+    return sorted(set(names))
+
+
 def show_files(root: Path, rev: str, paths: Iterable[str]) -> dict[str, bytes | None]:
     """File contents at a revision (None where absent), all through one `git cat-file --batch`."""
     wanted = list(dict.fromkeys(paths))

@@ -118,6 +118,12 @@ class Change(Status):
     SAME = "same"
 
 
+def _decimals(v: float) -> int | None:
+    """Digits after the point in the shortest text of `v` (None in exponent form: no rounding then)."""
+    text = repr(v)
+    return None if "e" in text or "n" in text else len(text.partition(".")[2])
+
+
 @dataclass(frozen=True)
 class DiffRow:
     """One key compared between two snapshots."""
@@ -131,9 +137,13 @@ class DiffRow:
 
     @property
     def change(self) -> float | None:
-        """new - old when both are numbers."""
+        """new - old when both are numbers, rounded to the decimals the inputs were written with."""
         a, b = number(self.old), number(self.new)
-        return b - a if a is not None and b is not None else None
+        if a is None or b is None:
+            return None
+        # 0.85 - 0.8 is 0.04999999999999993 in binary floating point; the metrics file said 0.05.
+        places = [_decimals(v) for v in (a, b)]
+        return b - a if None in places else round(b - a, max(p for p in places if p is not None))
 
     @property
     def status(self) -> Change:

@@ -85,7 +85,10 @@ def differences(change: Model, base: Model) -> list[str]:
 
 
 def _policy_differences(change: Policy, base: Policy) -> list[str]:
-    out = [f"policy.{key}" for key in ("base", "first_version") if getattr(change, key) != getattr(base, key)]
+    # mlgit.yaml key -> Policy field (`base` may be a list, every entry of which counts).
+    keys = {"base": "bases", "first_version": "first_version", "allow_stale": "allow_stale"}
+    keys["release_branches"] = "release_branches"
+    out = [f"policy.{key}" for key, attr in keys.items() if getattr(change, attr) != getattr(base, attr)]
     mine = {g.metric: g for g in change.gates}
     theirs = {g.metric: g for g in base.gates}
     for metric in dict.fromkeys([*theirs, *mine]):

@@ -216,7 +216,9 @@ MEANING: dict[Code, str] = {
     Code.MODEL_BASELINE: "what the model is compared with",
     Code.MODEL_RULE_PASSED: "a gate rule that holds (with its values)",
     Code.MODEL_METRIC_MISSING: "a gated metric is missing from the candidate",
-    Code.MODEL_METRIC_MISSING_BASELINE: "a gated metric is missing from the baseline",
+    Code.MODEL_METRIC_MISSING_BASELINE: (
+        "a gated metric is missing from the baseline: a new gate, judged on its bounds alone"
+    ),
     Code.MODEL_METRIC_NOT_NUMERIC: "a gated metric is not a number",
     Code.MODEL_METRIC_BELOW_MIN: "a gated metric is below its `min`",
     Code.MODEL_METRIC_ABOVE_MAX: "a gated metric is above its `max`",

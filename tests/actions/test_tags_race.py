@@ -61,6 +61,10 @@ def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, t
     remote = tmp_path / "remote.git"
     sh("git", "init", "-q", "--bare", str(remote), cwd=tmp_path)
     git("remote", "add", "origin", str(remote), cwd=small_repo)
+    cfg = small_repo / "mlgit.yaml"
+    # The candidates are released from their own branches, which the policy has to allow.
+    cfg.write_text(cfg.read_text().replace("    policy:\n", '    policy:\n      release_branches: ["candidate-*"]\n'))
+    git("commit", "-q", "-am", "release branches", cwd=small_repo)
     shared = git("rev-parse", "HEAD", cwd=small_repo).strip()
     commits = []
     for i in range(OWN_COMMIT):
@@ -68,6 +72,8 @@ def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, t
         git("checkout", "-q", "-b", f"candidate-{i}", "main", cwd=small_repo)
         accuracy = 0.800 + 0.002 * (i % 5)
         (small_repo / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "loss": 0.4}) + "\n")
+        # Each candidate is its own training run: an input unchanged since a release would be nothing to release.
+        (small_repo / "params.yaml").write_text(f"train:\n  lr: {0.1 + 0.01 * (i + 1):.2f}\n  depth: 3\n")
         git("commit", "-q", "-am", f"candidate {i}", cwd=small_repo)
         commits.append(git("rev-parse", "HEAD", cwd=small_repo).strip())
     git("push", "-q", "origin", "--all", cwd=small_repo)
@@ -133,7 +139,12 @@ def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, t
         version = Version.parse(lineage["version"])
         assert version is not None
         if previous is None:
-            assert lineage["baseline"]["kind"] == "none" and lineage["version"] == "v0.1.0"
+            assert lineage["version"] == "v0.1.0"
+            # Before any release, main's own commit is a first release; a candidate off main meets its merge-base.
+            if tags[tag]["commit"] == shared:
+                assert lineage["baseline"]["kind"] == "none"
+            else:
+                assert lineage["baseline"]["kind"] == "branch" and lineage["baseline"]["commit"] == shared
         else:
             before = tags[previous]["lineage"]
             assert lineage["baseline"]["version"] == before["version"], f"{tag} was gated against a stale release"

@@ -144,17 +144,25 @@ def test_caches_only_in_the_checks_job(repo: Path) -> None:
 
 
 def test_dvc_remote_credentials_only_where_dvc_pull_runs(repo: Path) -> None:
-    pull = next(s for s in steps(load(repo, "mlgit-checks.yml")) if s.get("run") == "dvc pull")
-    assert pull["env"] == {
-        "AWS_ACCESS_KEY_ID": "${{ secrets.DVC_AWS_KEY_ID }}",
-        "AWS_SECRET_ACCESS_KEY": "${{ secrets.DVC_AWS_SECRET }}",
-    }
+    pulling = ("mlgit-checks.yml", "mlgit-release.yml")  # the release job runs the checks before it tags
+    for name in pulling:
+        pull = next(s for s in steps(load(repo, name)) if s.get("run") == "dvc pull")
+        assert pull["env"] == {
+            "AWS_ACCESS_KEY_ID": "${{ secrets.DVC_AWS_KEY_ID }}",
+            "AWS_SECRET_ACCESS_KEY": "${{ secrets.DVC_AWS_SECRET }}",
+        }
     for name in FILES:
         text = (repo / GH / name).read_text()
-        assert text.count("secrets.") == (2 if name == "mlgit-checks.yml" else 0), name
+        assert text.count("secrets.") == (2 if name in pulling else 0), name
     # The remote is on S3: DVC's S3 support is installed beside mlgit.
-    install = next(s for s in steps(load(repo, "mlgit-checks.yml")) if s["name"].startswith("Install mlgit"))
-    assert install["env"]["DVC_PLUGIN"] == "dvc-s3"
+    for name in pulling:
+        install = next(s for s in steps(load(repo, name)) if s["name"].startswith("Install mlgit"))
+        assert install["env"]["DVC_PLUGIN"] == "dvc-s3"
+
+
+def test_the_release_job_runs_the_checks_before_it_tags(repo: Path) -> None:
+    runs = [s.get("run") for s in steps(load(repo, "mlgit-release.yml"))]
+    assert runs.index("dvc pull") < runs.index("mlgit check") < runs.index("mlgit promote cancer-classifier --push")
 
 
 def test_every_step_is_thin_and_installs_ci_install(repo: Path, mlgit) -> None:
@@ -349,3 +357,18 @@ def test_gitlab_keeps_tokens_off_disk_and_out_of_merge_requests(example_repo: Pa
 def test_commenter_takes_the_verdict_from_the_workflow_run_event(repo: Path) -> None:
     post = next(s for s in steps(load(repo, "mlgit-comment.yml")) if "mlgit comment" in s.get("run", ""))
     assert post["env"]["MLGIT_RUN_CONCLUSION"] == "${{ github.event.workflow_run.conclusion }}"
+
+
+def test_release_jobs_run_only_when_a_release_input_can_have_changed(repo: Path, mlgit) -> None:
+    paths = load(repo, "mlgit-release.yml")["on"]["push"]["paths"]
+    for path in ("mlgit.yaml", "**/dvc.lock", "**/*.dvc", "params.yaml", "metrics.json"):
+        assert path in paths
+    cfg = yaml.safe_load((repo / "mlgit.yaml").read_text())
+    (model,) = cfg["models"].values()
+    datasets = [cfg["datasets"][name]["path"] for name in model.get("datasets") or cfg["datasets"]]
+    assert datasets and {model["path"], *datasets} <= set(paths)
+    assert "README.md" not in paths and "src/**" not in paths
+    assert mlgit(repo, "ci", "generate", "--forge", "gitlab").code == 0
+    gitlab = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
+    (rule,) = gitlab[".mlgit-release"]["rules"]
+    assert rule["changes"] == paths

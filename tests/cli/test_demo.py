@@ -57,3 +57,22 @@ def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
     assert "mlgit/example_repo/dvc.yaml" in names
     assert any(n.startswith("mlgit/workflow_templates/") for n in names)
     assert "mlgit/cli/main.py" in names
+
+
+def test_demo_without_its_extra_says_what_to_install(tmp_path: Path, mlgit, monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    # A plain `pip install mlgit`: scikit-learn is not importable.
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    where = tmp_path / "demo"
+    r = mlgit(tmp_path, "demo", "--dir", str(where))
+    assert r.code == 2 and "Traceback" not in r.err
+    assert "the demo's pipeline needs scikit-learn" in r.err and "pip install 'mlgit[demo]'" in r.err
+    assert not where.exists()
+
+
+def test_make_demo_installs_only_what_the_demo_needs(tmp_path: Path) -> None:
+    res = sh("make", "-n", "demo", f"VENV={tmp_path / 'venv'}", cwd=REPO_ROOT)
+    installs = [line for line in res.stdout.splitlines() if "pip install" in line]
+    assert installs and all(line.endswith("-e '.[demo]'") for line in installs), installs

@@ -100,3 +100,12 @@ def test_without_config_reads_dvc_yaml(small_repo: Path, mlgit) -> None:
 def test_not_a_git_repo(tmp_path: Path, mlgit) -> None:
     r = mlgit(tmp_path, "metrics", "diff")
     assert r.code == 2 and "not inside a git work tree" in r.err
+
+
+def test_json_diffs_are_rounded_to_the_precision_of_their_inputs(small_repo: Path, mlgit) -> None:
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.85, "loss": 0.3}\n')  # 0.85 - 0.8 is not 0.05 in floats
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.1\n  depth: 5\n")
+    doc = json.loads(mlgit(small_repo, "metrics", "diff", "--json").out)
+    assert doc["metrics"]["metrics.json"]["accuracy"]["diff"] == 0.05
+    assert doc["metrics"]["metrics.json"]["loss"]["diff"] == -0.1
+    assert doc["params"]["params.yaml"]["train.depth"]["diff"] == 2

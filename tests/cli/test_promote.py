@@ -68,11 +68,23 @@ def test_improvement_bumps_minor_and_equal_bumps_patch(small_repo: Path, mlgit) 
     r = mlgit(small_repo, "promote", "--json")
     doc = json.loads(r.out)
     assert doc["version"] == "v0.2.0" and doc["bump"] == "minor" and doc["improved"] == ["accuracy"]
-    (small_repo / "README").write_text("docs only\n")
-    commit_all(small_repo, "docs")
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.2\n  depth: 3\n")
+    commit_all(small_repo, "retrained, same metrics")
     doc = json.loads(mlgit(small_repo, "promote", "--json").out)
     assert doc["version"] == "v0.2.1" and doc["bump"] == "patch"
     assert doc["baseline"]["version"] == "v0.2.0"
+
+
+def test_nothing_to_release_when_inputs_are_unchanged(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "README").write_text("docs only\n")
+    commit_all(small_repo, "docs")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0
+    assert r.out == "clf: inputs unchanged since clf@v0.1.0 (artifact, data, params, metrics); nothing to release\n"
+    doc = json.loads(mlgit(small_repo, "promote", "--json").out)
+    assert doc["status"] == "unchanged" and doc["tag"] == "clf@v0.1.0" and doc["version"] == "v0.1.0"
+    assert _tags(small_repo) == ["clf@v0.1.0"]
 
 
 def test_regression_refused_with_every_failing_rule(small_repo: Path, mlgit) -> None:
@@ -133,7 +145,7 @@ def test_missing_and_non_numeric_metrics_fail(small_repo: Path, mlgit) -> None:
     assert codes == {"accuracy": "model.metric-not-numeric", "loss": "model.metric-missing"}
 
 
-def test_metric_missing_in_baseline_fails(small_repo: Path, mlgit) -> None:
+def test_a_gate_first_appearance_is_judged_on_its_bounds_and_recorded(small_repo: Path, mlgit) -> None:
     (small_repo / "metrics.json").write_text('{"accuracy": 0.8}\n')
     commit_all(small_repo, "no loss yet")
     r = mlgit(small_repo, "promote")
@@ -142,7 +154,48 @@ def test_metric_missing_in_baseline_fails(small_repo: Path, mlgit) -> None:
     head = commit_all(small_repo, "loss added")
     git("tag", "-a", "clf@v0.1.0", "-m", "manual", f"{head}~1", cwd=small_repo)
     r = mlgit(small_repo, "promote")
-    assert r.code == 1 and "loss is missing from the baseline (clf@v0.1.0)" in r.out
+    assert r.code == 0 and "loss is missing from the baseline (clf@v0.1.0)" in r.out
+    assert "a new gate, judged on its bounds alone" in r.out
+    lineage = json.loads(_message(small_repo, "clf@v0.1.1").partition("\n\n")[2])
+    new = [d for d in lineage["decision"] if d["metric"] == "loss"]
+    assert new == [
+        {
+            "code": "model.metric-missing-baseline",
+            "metric": "loss",
+            "rule": "new",
+            "passed": True,
+            "candidate": 0.4,
+            "baseline": None,
+            "threshold": None,
+            "message": "loss is missing from the baseline (clf@v0.1.0): a new gate, judged on its bounds alone",
+            "slice": None,
+            "base": None,
+        }
+    ]
+
+
+def test_a_new_gate_still_holds_its_bounds(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    cfg = (small_repo / "mlgit.yaml").read_text()
+    gate = "        max_error:\n          direction: lower\n          max: 1.0\n"
+    cfg = cfg.replace("        loss:\n", gate + "        loss:\n")
+    (small_repo / "mlgit.yaml").write_text(cfg)
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.8, "loss": 0.4, "max_error": 2.5}\n')
+    commit_all(small_repo, "max_error gated, too large")
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 1
+    failed = [(x["metric"], x["code"]) for x in json.loads(r.out)["results"] if not x["passed"]]
+    assert failed == [("max_error", "model.metric-above-max")]
+
+
+def test_a_gated_metric_that_disappears_still_fails(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.8}\n')
+    commit_all(small_repo, "loss dropped")
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 1
+    failed = [(x["metric"], x["code"]) for x in json.loads(r.out)["results"] if not x["passed"]]
+    assert failed == [("loss", "model.metric-missing")]
 
 
 def test_garbled_or_absent_metrics_file_is_an_input_error(small_repo: Path, mlgit) -> None:
@@ -242,13 +295,64 @@ def test_explicit_base_revision(small_repo: Path, mlgit) -> None:
     assert doc["baseline"]["commit"] == base and doc["first_release"] is False
 
 
-def test_stale_pipeline_is_warned(example_repo: Path, mlgit) -> None:
+def test_stale_pipeline_refuses_the_release_unless_allowed_and_recorded(example_repo: Path, mlgit) -> None:
     params = example_repo / "params.yaml"
     params.write_text(params.read_text().replace("C: 0.001", "C: 0.01"))
     commit_all(example_repo, "params changed, pipeline not re-run")
-    r = mlgit(example_repo, "promote", "--dry-run")
+    r = mlgit(example_repo, "promote")
+    assert r.code == 2 and "the pipeline is stale" in r.err and "cancer-classifier not released" in r.err
+    assert "train" in r.err and "params.yaml" in r.err and "--allow-stale" in r.err and "dvc repro" in r.err
+    assert _tags(example_repo) == []
+    r = mlgit(example_repo, "promote", "--dry-run", "--allow-stale")
     assert r.code == 0
     assert "warning: the pipeline is stale" in r.err and "train" in r.err and "params.yaml" in r.err
+    assert mlgit(example_repo, "promote", "--allow-stale").code == 0
+    lineage = json.loads(_message(example_repo, "cancer-classifier@v0.1.0").partition("\n\n")[2])
+    assert lineage["stale"]["allowed_by"] == "--allow-stale" and "train" in lineage["stale"]["stages"]
+
+
+def test_hand_edited_metrics_are_stale_and_policy_allow_stale_is_recorded(example_repo: Path, mlgit) -> None:
+    metrics = example_repo / "metrics.json"
+    # Same values, other bytes: an edit by hand, which `dvc status` reports as changed outs of evaluate.
+    metrics.write_text(json.dumps(json.loads(metrics.read_text()), indent=7) + "\n")
+    commit_all(example_repo, "hand-edited metrics")
+    r = mlgit(example_repo, "promote")
+    assert r.code == 2 and "the pipeline is stale" in r.err and "evaluate" in r.err
+    cfg = example_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace("    policy:\n", "    policy:\n      allow_stale: true\n", 1))
+    commit_all(example_repo, "stale allowed by policy")
+    r = mlgit(example_repo, "promote")
+    assert r.code == 0, r.out + r.err
+    assert "the pipeline is stale, metrics may not match the code (released anyway)" in r.err
+    lineage = json.loads(_message(example_repo, "cancer-classifier@v0.1.0").partition("\n\n")[2])
+    assert lineage["stale"]["allowed_by"] == "policy.allow_stale" and "evaluate" in lineage["stale"]["stages"]
+
+
+def test_releases_only_from_the_default_branch_unless_allowed(small_repo: Path, mlgit) -> None:
+    git("checkout", "-q", "-b", "feature/x", cwd=small_repo)
+    _metrics(small_repo, 0.85, 0.35)
+    commit_all(small_repo, "on a feature branch")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2
+    assert "is not on the default branch 'main'" in r.err and "policy.release_branches" in r.err
+    r = mlgit(small_repo, "promote", "--dry-run")  # writes nothing: shows the gate, and that it would be refused
+    assert r.code == 0 and "would tag clf@v0.1.0" in r.out
+    assert "is not on the default branch 'main'" in r.err and "a real promotion would be refused" in r.err
+    assert _tags(small_repo) == []
+    cfg = small_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace("    policy:\n", '    policy:\n      release_branches: ["feature/*"]\n'))
+    commit_all(small_repo, "feature branches may release")
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["tag"] == "clf@v0.1.0"
+
+
+def test_dry_run_works_on_a_dirty_tree(small_repo: Path, mlgit) -> None:
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.2\n")
+    r = mlgit(small_repo, "promote", "--dry-run")
+    assert r.code == 0 and "would tag clf@v0.1.0" in r.out
+    assert "uncommitted changes ignored (dry run of HEAD): params.yaml" in r.err
+    assert _tags(small_repo) == []
 
 
 def test_outputs_not_pulled_are_not_called_stale(example_repo: Path, tmp_path: Path, mlgit) -> None:

@@ -214,3 +214,15 @@ def test_agrees_with_gto_on_a_generated_registry(tmp_path: Path, mlgit) -> None:
     ours = mlgit(repo, "registry", "--json").out
     theirs = sh(str(BIN / "gto"), "show", "--json", cwd=repo).stdout
     assert agree(ours, theirs)
+
+
+def test_registry_in_a_shallow_clone_hints_to_fetch_the_tags(small_repo: Path, mlgit, tmp_path: Path) -> None:
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.9, "loss": 0.3}\n')
+    commit_all(small_repo, "second commit, so that depth 1 cuts history")
+    clone = tmp_path / "shallow"
+    sh("git", "clone", "-q", "--depth", "1", "--no-tags", f"file://{small_repo}", str(clone), cwd=tmp_path)
+    r = mlgit(clone, "registry")
+    assert r.code == 0 and "no release yet" in r.out
+    assert "shallow clone" in r.err and "git fetch --tags" in r.err
+    r = mlgit(small_repo, "registry")
+    assert r.code == 0 and "shallow" not in r.err

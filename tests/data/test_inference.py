@@ -58,3 +58,13 @@ def test_dates_get_only_a_lower_bound(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("when\n" + "".join(f"2026-01-{d:02d}\n" for d in range(1, 29)))
     (col,) = inference.infer("t", table.locate(tmp_path, "t.csv", None)).schema.columns
     assert (col.type, col.min, col.max) == ("date", "2026-01-01", None)
+
+
+def test_a_unique_increasing_id_gets_no_upper_bound(tmp_path: Path) -> None:
+    lines = ["id,shuffled,x"] + [f"{1000 + i},{(i * 7) % 50},{i % 5}" for i in range(50)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    cols = {c.name: c for c in inference.infer("t", table.locate(tmp_path, "t.csv", None)).schema.columns}
+    # The next batch's ids are past today's maximum; a lower bound still catches garbage.
+    assert cols["id"].unique and cols["id"].max is None and cols["id"].min is not None and cols["id"].min <= 1000
+    # Unique but not in order: an encoding, not a counter; it keeps both bounds.
+    assert cols["shuffled"].unique and cols["shuffled"].max is not None

@@ -154,6 +154,24 @@ def test_rollback_reassigns_the_previous_version_and_gto_agrees(git_repo: Path, 
     assert r.code == 2 and "no version of clf is in staging" in r.err
 
 
+def test_a_rollbacks_unassign_and_reassign_are_dated_apart_so_gto_orders_them(git_repo: Path, mlgit) -> None:
+    # GIT_COMMITTER_DATE is pinned: without the floor both rollback tags would share their second.
+    _two_releases(git_repo, mlgit)
+    assert mlgit(git_repo, "assign", "clf", "prod", "--version", "v0.1.0").code == 0
+    assert mlgit(git_repo, "assign", "clf", "prod").code == 0
+    assert mlgit(git_repo, "rollback", "clf", "prod").code == 0
+    fmt = "--format=%(refname:strip=2) %(taggerdate:iso-strict)"
+    dates = git("for-each-ref", "--sort=taggerdate", fmt, "refs/tags/clf#*", cwd=git_repo).split("\n")
+    assert [d for d in dates if d] == [
+        "clf#prod#1 2026-01-01T00:00:02+00:00",
+        "clf#prod#2 2026-01-01T00:00:03+00:00",
+        "clf#prod!#3 2026-01-01T00:00:04+00:00",
+        "clf#prod#4 2026-01-01T00:00:05+00:00",
+    ]
+    events = [(e["event"], e["version"]) for e in _gto(git_repo, "history", "clf") if e["event"] != "registration"]
+    assert events[:2] == [("assignment", "v0.1.0"), ("unassignment", "v0.2.0")]
+
+
 def test_rollback_walks_back_one_version_at_a_time(git_repo: Path, mlgit) -> None:
     _two_releases(git_repo, mlgit)
     _metrics(git_repo, 0.95)

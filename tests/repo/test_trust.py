@@ -110,8 +110,12 @@ def test_a_pull_request_cannot_vouch_for_its_own_pickle(trusting: Path, mlgit: A
     assert ignored["severity"] == "warning" and ignored["file"] == "mlgit.yaml"
     assert "cancer-classifier: policy.base" in ignored["data"]["ignored"]
     assert "cancer-classifier: policy.gates.accuracy (removed)" in ignored["data"]["ignored"]
-    # The gate compares with the last release (none yet), as main says, not with the change itself.
-    assert found["model.baseline"]["message"].startswith("baseline: none (no release yet)")
+    # The gate compares with the last release, as main says, not with the change itself; with none yet, a pull
+    # request is judged against its merge-base with the default branch (issue 11).
+    base = found["model.baseline"]
+    assert base["message"].startswith("baseline: main (merge-base ") and "; no release yet)" in base["message"]
+    head = git("rev-parse", "HEAD", cwd=trusting).strip()
+    assert base["data"]["kind"] == "branch" and base["data"]["commit"] not in (None, head)
     report = json.loads(mlgit(trusting, "report", "--format", "json").out)
     codes = {f["code"] for f in report["findings"]}
     assert "model.untrusted-pickle" in codes and "model.untrusted-settings" in codes

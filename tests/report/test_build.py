@@ -536,3 +536,23 @@ def test_the_real_checks_find_a_bad_batch_and_write_nothing(example_repo: Path, 
     assert {f["code"] for f in doc["findings"]} >= data_errors  # the sections' findings count in the verdict
     assert git("status", "--porcelain", cwd=example_repo) == ""  # the report wrote nothing (the data is DVC-tracked)
     assert (example_repo / "schemas/breast_cancer.profile.json").read_bytes() == profile
+
+
+def test_the_markdown_comment_omits_drift_rows_that_are_all_zero(regressed: Path, report, given) -> None:
+    given["data"].found += [
+        Finding(
+            code="data.drift",
+            severity=Severity.INFO,
+            subject="table",
+            message=f"{col}: psi {value}",
+            column=col,
+            data={"method": "psi", "value": value, "threshold": 0.2},
+        )
+        for col, value in (("x", 0.03), ("id", 0.0), ("label", 0))
+    ]
+    md = report(regressed, "--format", "md").out
+    assert "| ✅ | table | `x` | psi | 0.03 | 0.2 |" in md
+    assert "`id`" not in md.split("**Drift**")[1].split("</details>")[0] and "| `label` | psi | 0 |" not in md
+    assert "*2 columns without any drift not shown.*" in md
+    text = report(regressed).out  # the terminal and the full report still list every column
+    assert re.search(r"ok\s+table\s+id\s+psi\s+0\s+0\.2", text)

@@ -107,6 +107,7 @@ def _trust_model(repo: Path) -> None:
 
 def run(where: Path | None) -> int:
     """Build a demo repository and walk it through checks, reports, releases, stages and refusals."""
+    _require_extras()
     base = Path(tempfile.mkdtemp(prefix="mlgit-demo-")) if where is None else where
     if where is not None and where.exists() and any(where.iterdir()):
         raise MlgitError(f"{where} is not empty; the demo needs a new or empty folder")
@@ -128,6 +129,21 @@ def run(where: Path | None) -> int:
         f"\nThe demo repository is at {repo}\n(DVC remote: {remote})\nThe HTML report of the improving branch: {html}\n"
     )
     return 0
+
+
+def _require_extras() -> None:
+    # The example pipeline trains with scikit-learn: without it, `dvc repro` would end in a traceback.
+    import importlib.util
+
+    missing = [dist for dist, module in _EXTRAS if importlib.util.find_spec(module) is None]
+    if missing:
+        raise MlgitError(
+            f"the demo's pipeline needs {' and '.join(missing)}, which this installation of mlgit lacks",
+            hint="install mlgit with the demo extra: pip install 'mlgit[demo]'",
+        )
+
+
+_EXTRAS = (("scikit-learn", "sklearn"), ("joblib", "joblib"))
 
 
 def _new_repository(d: _Demo, remote: Path) -> None:
@@ -180,13 +196,17 @@ def _merge_and_stages(d: _Demo) -> None:
 
 
 def _degrading_branch(d: _Demo) -> None:
-    d.say("7. A branch that degrades the model: the promotion gate refuses it (exit 1), no tag")
+    d.say("7. A change that degrades the model reaches main: the promotion gate refuses it (exit 1), no tag")
     d.git("checkout", "--quiet", "-b", "worse-model")
     d.set_param("C", "0.0003")
     d.dvc("repro", "--quiet", show=True)
     d.git("commit", "--quiet", "--all", "--message", "Train with C=0.0003")
-    d.mlgit("promote", expect=1)
+    # Releases happen from the default branch only, so the gate is shown where it decides: after the merge.
     d.git("checkout", "--quiet", "main")
+    d.git("merge", "--quiet", "--no-ff", "worse-model", "--message", "Merge worse-model")
+    d.mlgit("promote", expect=1)
+    d.git("revert", "--quiet", "--no-edit", "-m", "1", "HEAD")
+    d.dvc("checkout", "--quiet", "--force")
 
 
 def _bad_data_batch(d: _Demo, repo: Path) -> None:

@@ -50,6 +50,15 @@ def direction_for(metric: str) -> str:
     return "higher"
 
 
+_COUNT_TOKENS = frozenset("n num count counts support samples nobs rows".split())
+
+
+def is_count(metric: str) -> bool:
+    """Whether a metric's name says it counts something (`n_test`, `support`, `count`): context, not quality."""
+    last = metric.rsplit(".", 1)[-1].lower()
+    return bool(set(re.split(r"[^a-z0-9]+", last)) & _COUNT_TOKENS)
+
+
 def _q(text: str) -> str:
     return text if _PLAIN.match(text) and not text[0].isdigit() else json.dumps(text)
 
@@ -135,7 +144,8 @@ def detect(root: Path) -> Detected:
                 continue
             qualify = len(mine) > 1
             for key, value in values.items():
-                if number(value) is not None:
+                # A count (test-set size, support) changes with the data, not with how good the model is.
+                if number(value) is not None and not is_count(key):
                     gates[name].append((f"{mfile}:{key}" if qualify else key, direction_for(key)))
     # A model in a sub-folder's dvc.yaml records only that folder's datasets in its lineage, so a change in one
     # project does not re-release the others.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,8 +19,8 @@ from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.render import terminal
 from mlgit.render.style import Style
-from mlgit.repo import changes, git
 from mlgit.repo import dvc as pipeline
+from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.status import Status
@@ -51,9 +52,12 @@ class Promotion:
     bump: str | None = None
     warnings: list[str] = field(default_factory=list)
     message: str = ""  # the tag message, once a version is chosen
+    stale: dict[str, Any] | None = None  # the stale stages a release was allowed over (for the lineage)
 
 
-def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str, out: Promotion) -> None:
+def _attempt(
+    repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str | None, out: Promotion
+) -> None:
     planned = release_plan.plan(repo, cfg, model, base_spec, commit=out.commit)
     out.status, out.version, out.tag, out.bump = (
         PromotionStatus(planned.status.value),
@@ -68,6 +72,8 @@ def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec
     doc = planned.lineage(repo, cfg, out.commit)
     if out.warnings:
         doc["warnings"] = list(out.warnings)
+    if out.stale is not None:
+        doc["stale"] = out.stale
     out.message = release.message(model.name, str(out.version), doc)
 
 
@@ -75,7 +81,7 @@ def _release(
     repo: RepoState,
     cfg: config.Config,
     model: config.Model,
-    base_spec: str,
+    base_spec: str | None,
     dry_run: bool,
     push: str | None,
     out: Promotion,
@@ -115,13 +121,67 @@ def _release(
     out.status, out.pushed_to = PromotionStatus.RELEASED, written.pushed_to
 
 
-def _unchanged(repo: RepoState, cfg: config.Config, model: config.Model, base: str | None) -> str | None:
-    """In a multi-model repo, the release a model is unchanged since (None: evaluate it)."""
-    evts = registry.events(repo, model.name)
-    ref = baseline.resolve(repo, base or model.policy.base, model.name, evts)
-    if ref.commit is None or ref.commit == repo.head:
+def _dirty_tree(repo: RepoState, allow_dirty: bool, dry_run: bool) -> list[str]:
+    """The warnings to start with; uncommitted changes refuse a release (a dry run writes nothing, so it may)."""
+    dirty = list(repo.dirty)
+    if not dirty:
+        return []
+    shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+    if dry_run:
+        return [f"uncommitted changes ignored (dry run of HEAD): {shown}"]
+    if not allow_dirty:
+        raise MlgitError(
+            f"the working tree has uncommitted changes ({shown}); a release must describe a commit",
+            hint="commit or stash them, or pass --allow-dirty (the tag still goes on HEAD)",
+        )
+    return [f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}"]
+
+
+def _on_release_branch(repo: RepoState, models: Sequence[config.Model], dry_run: bool, warnings: list[str]) -> None:
+    """Refuse a release from a commit that no release branch (the default one, `policy.release_branches`) holds.
+
+    A dry run writes nothing, so it still shows what the gate would decide, with a warning.
+    """
+    assert repo.head is not None
+    branches = git.branches_containing(repo.root, repo.head)
+    for model in models:
+        allowed = (repo.default_branch, *model.policy.release_branches)
+        if any(fnmatch.fnmatchcase(b, pattern) for b in branches for pattern in allowed):
+            continue
+        where = ", ".join(branches) if branches else "no branch"
+        message = (
+            f"HEAD ({repo.head[:8]}, on {where}) is not on the default branch '{repo.default_branch}': "
+            f"{model.name} is released from the default branch only"
+        )
+        if dry_run:
+            warnings.append(message + " (a real promotion would be refused)")
+            return
+        raise MlgitError(
+            message, hint="merge the change first, or allow its branch with policy.release_branches in mlgit.yaml"
+        )
+
+
+def _stale(
+    repo: RepoState, models: Sequence[config.Model], allow_stale: bool, warnings: list[str]
+) -> dict[str, Any] | None:
+    """A stale pipeline refuses the release unless allowed; returns what the lineage records when allowed."""
+    stale = pipeline.stale_stages(repo.root)
+    if stale is None:
+        warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
         return None
-    return None if changes.inputs_changed(repo, cfg, model, ref.commit, repo.head) else ref.label
+    if not stale:
+        return None
+    what = "; ".join(f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items())
+    refused = [m.name for m in models if not (allow_stale or m.policy.allow_stale)]
+    if refused:
+        raise MlgitError(
+            f"the pipeline is stale, so the metrics may not be what it produces ({what}); "
+            f"{', '.join(refused)} not released",
+            hint="run 'dvc repro' and commit dvc.lock and the outputs; or pass --allow-stale "
+            "(or set policy.allow_stale: true), which the release's lineage records",
+        )
+    warnings.append(f"the pipeline is stale, metrics may not match the code (released anyway): {what}")
+    return {"allowed_by": "--allow-stale" if allow_stale else "policy.allow_stale", "stages": stale}
 
 
 def run(
@@ -132,8 +192,10 @@ def run(
     push: str | None,
     allow_dirty: bool,
     as_json: bool,
+    allow_stale: bool = False,
 ) -> int:
-    """Gate the model (or, with several and none named, each whose inputs changed) and tag releases."""
+    """Gate the model (or, with several and none named, each of them) and tag a release of each whose inputs
+    changed since its last release and that passes its policy."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
     repo = RepoState(root, cfg.ci.default_branch)
@@ -141,41 +203,22 @@ def run(
     head = repo.head
     if head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
-    dirty = list(repo.dirty)
-    warnings: list[str] = []
-    if dirty and not allow_dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise MlgitError(
-            f"the working tree has uncommitted changes ({shown}); a release must describe a commit",
-            hint="commit or stash them, or pass --allow-dirty (the tag still goes on HEAD)",
-        )
-    if dirty:
-        warnings.append(f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}")
+    warnings = _dirty_tree(repo, allow_dirty, dry_run)
     if base is not None:
         baseline.validate_spec(root, base)
     if push is not None and push not in git.remotes(root):
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
-    stale = pipeline.stale_stages(root)
-    if stale is None:
-        warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
-    elif stale:
-        warnings.append(
-            "the pipeline is stale, metrics may not match the code: "
-            + "; ".join(f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items())
-        )
+    _on_release_branch(repo, models, dry_run, warnings)
+    stale = _stale(repo, models, allow_stale, warnings)
     if git.is_shallow(root) and push is None and (base or "last-release") == "last-release":
         warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
     outcomes = []
     for model in models:
-        out = Promotion(model.name, head, warnings=list(warnings), shared_warnings=len(warnings))
+        out = Promotion(model.name, head, warnings=list(warnings), shared_warnings=len(warnings), stale=stale)
         if push is not None and len(models) > 1:
             git.fetch_tags(root, push, f"{registry.tag_name(model.name)}@*")
             repo.tags_changed()
-        since = _unchanged(repo, cfg, model, base) if len(models) > 1 else None
-        if since is not None:
-            out.status, out.tag = PromotionStatus.UNCHANGED, since
-        else:
-            _release(repo, cfg, model, base or model.policy.base, dry_run, push, out)
+        _release(repo, cfg, model, base, dry_run, push, out)
         outcomes.append(out)
     _render(outcomes, as_json, dry_run)
     return EXIT_FAILED if any(o.status is PromotionStatus.REJECTED for o in outcomes) else 0
@@ -217,7 +260,9 @@ def _render_one(out: Promotion) -> None:
     for w in out.warnings[out.shared_warnings :]:
         sys.stderr.write(f"warning: {out.model}: {w}\n")
     if out.status is PromotionStatus.UNCHANGED:
-        sys.stdout.write(f"{out.model}: inputs unchanged since {out.tag}; not evaluated\n")
+        sys.stdout.write(
+            f"{out.model}: inputs unchanged since {out.tag} (artifact, data, params, metrics); nothing to release\n"
+        )
         return
     if out.status is PromotionStatus.ALREADY_RELEASED:
         sys.stdout.write(f"{out.model}: HEAD ({out.commit[:8]}) is already released as {out.tag}; nothing to do\n")

@@ -12,6 +12,7 @@ from mlgit.registry import tags as registry
 from mlgit.registry.tags import Event
 from mlgit.render import terminal
 from mlgit.render.style import Style, table
+from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.repo.values import ParamValue
 from mlgit.results import serialize
@@ -113,7 +114,19 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
     else:
         lines = _versions(shown[0], columns, cfg, style)
     sys.stdout.write("\n".join(lines) + "\n")
+    if any(not a.releases for a in shown) or not shown:
+        _shallow_hint(root)
     return 0
+
+
+def _shallow_hint(root: Path) -> None:
+    # A `--depth 1` clone (CI's default) has the commit but usually not the release tags: "no release yet"
+    # there is a question of fetching, not a fact about the model.
+    if git.is_shallow(root):
+        sys.stderr.write(
+            "hint: this is a shallow clone, release tags may be missing here: fetch them with 'git fetch --tags'"
+            " (in GitHub Actions: actions/checkout with fetch-depth: 0)\n"
+        )
 
 
 def _metrics_text(values: dict[str, ParamValue]) -> str:

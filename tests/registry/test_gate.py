@@ -1,0 +1,121 @@
+"""The gate over a real history: what a change is compared with, and which baselines hold it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import commit_all, git
+
+
+def _metrics(repo: Path, accuracy: float, loss: float) -> None:
+    (repo / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "loss": loss}) + "\n")
+
+
+def _policy_findings(mlgit: Any, repo: Path) -> dict[str, list[dict[str, Any]]]:
+    res = mlgit(repo, "check", "model", "--json")
+    assert res.code in (0, 1), res.err
+    found: dict[str, list[dict[str, Any]]] = {}
+    for f in json.loads(res.out)["findings"]:
+        found.setdefault(f["code"], []).append(f)
+    return found
+
+
+def test_a_pull_request_before_any_release_is_judged_against_its_merge_base(small_repo: Path, mlgit: Any) -> None:
+    main = git("rev-parse", "HEAD", cwd=small_repo).strip()
+    git("checkout", "-q", "-b", "feature", cwd=small_repo)
+    _metrics(small_repo, 0.6, 0.9)  # within the absolute bounds, far worse than the base branch
+    commit_all(small_repo, "worse model")
+    found = _policy_findings(mlgit, small_repo)
+    (base,) = found["model.baseline"]
+    assert base["message"] == f"baseline: main (merge-base {main[:8]}; no release yet)"
+    assert base["data"]["commit"] == main and base["data"]["kind"] == "branch"
+    regressed = {f["data"]["metric"]: f["data"]["baseline"] for f in found["model.metric-regressed"]}
+    assert regressed == {"accuracy": 0.8, "loss": 0.4}
+
+
+def test_first_release_semantics_only_on_the_default_branch(small_repo: Path, mlgit: Any) -> None:
+    _metrics(small_repo, 0.6, 0.9)
+    commit_all(small_repo, "worse, but on main")
+    found = _policy_findings(mlgit, small_repo)
+    assert found["model.baseline"][0]["message"].startswith("baseline: none (no release yet)")
+    assert "model.metric-regressed" not in found
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 0 and json.loads(r.out)["first_release"] is True
+
+
+def _policy(repo: Path, base_yaml: str) -> None:
+    cfg = repo / "mlgit.yaml"
+    text = cfg.read_text().replace("          max_regression: 0.01\n", "          max_regression_rel: 0.02\n")
+    text = text.replace("          direction: lower\n", "          direction: lower\n          max_regression_rel: 0.02\n")
+    cfg.write_text(text.replace("    policy:\n", "    policy:\n" + base_yaml, 1))
+
+
+def _five_small_steps(repo: Path, mlgit: Any) -> list[tuple[int, str]]:
+    """Release 0.8/0.4, then five retrainings each 1.9 % worse on every metric: (exit code, status) of each."""
+    assert mlgit(repo, "promote").code == 0
+    accuracy, loss, seen = 0.8, 0.4, []
+    for step in range(1, 6):
+        accuracy, loss = accuracy * (1 - 0.019), loss * (1 + 0.019)
+        _metrics(repo, round(accuracy, 6), round(loss, 6))
+        (repo / "params.yaml").write_text(f"train:\n  lr: {0.1 + step / 100:.2f}\n  depth: 3\n")
+        commit_all(repo, f"step {step}")
+        r = mlgit(repo, "promote", "--json")
+        seen.append((r.code, json.loads(r.out)["status"]))
+    return seen
+
+
+def test_against_the_last_release_alone_small_regressions_compound(small_repo: Path, mlgit: Any) -> None:
+    _policy(small_repo, "      base: last-release\n")
+    commit_all(small_repo, "policy: last release only")
+    assert _five_small_steps(small_repo, mlgit) == [(0, "released")] * 5
+    released = git("tag", "--list", cwd=small_repo).split()
+    assert released == ["clf@v0.1.0", "clf@v0.1.1", "clf@v0.1.2", "clf@v0.1.3", "clf@v0.1.4", "clf@v0.1.5"]
+    last = json.loads(git("tag", "-l", "--format=%(contents)", "clf@v0.1.5", cwd=small_repo).partition("\n\n")[2])
+    assert last["metrics"]["metrics.json:accuracy"] < 0.8 * 0.91  # 9 % worse than the first release, in five steps
+
+
+def test_the_default_bases_stop_the_drift_at_the_second_step(small_repo: Path, mlgit: Any) -> None:
+    _policy(small_repo, "")
+    commit_all(small_repo, "policy: default bases")
+    assert _five_small_steps(small_repo, mlgit) == [(0, "released")] + [(1, "rejected")] * 4
+    assert git("tag", "--list", cwd=small_repo).split() == ["clf@v0.1.0", "clf@v0.1.1"]
+    r = mlgit(small_repo, "promote")
+    assert "FAIL  accuracy" in r.out and "vs clf@v0.1.0 (best accuracy so far)" in r.out
+    doc = json.loads(mlgit(small_repo, "promote", "--json").out)
+    assert doc["baseline"]["version"] == "v0.1.1"  # bumps still follow the last release
+    failed = {(x["metric"], x["base"]) for x in doc["results"] if not x["passed"]}
+    best = "clf@v0.1.0 (best accuracy so far)"
+    # Step 5 is four steps below the last release too: every gate fails against both bases.
+    assert failed == {("accuracy", None), ("loss", None), ("accuracy", best), ("loss", best)}
+
+
+def test_each_base_can_allow_its_own_regression(small_repo: Path, mlgit: Any) -> None:
+    _policy(small_repo, "      base:\n        - last-release\n        - {base: best, max_regression_rel: 0.05}\n")
+    commit_all(small_repo, "policy: 2 % per release, 5 % from the best")
+    seen = _five_small_steps(small_repo, mlgit)
+    # 1.9 %, 3.8 % from the best pass; 5.6 % does not, nor anything after it.
+    assert seen == [(0, "released"), (0, "released"), (1, "rejected"), (1, "rejected"), (1, "rejected")]
+
+
+def test_best_is_the_best_release_not_the_last(small_repo: Path, mlgit: Any) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    for accuracy, lr in ((0.85, "0.2"), (0.845, "0.3")):
+        _metrics(small_repo, accuracy, 0.4)
+        (small_repo / "params.yaml").write_text(f"train:\n  lr: {lr}\n  depth: 3\n")
+        commit_all(small_repo, f"accuracy {accuracy}")
+        assert mlgit(small_repo, "promote").code == 0
+    _metrics(small_repo, 0.838, 0.4)  # 0.007 below the last release, 0.012 below the best (0.01 allowed)
+    commit_all(small_repo, "a little worse again")
+    r = mlgit(small_repo, "promote", "--base", "best", "--json")
+    doc = json.loads(r.out)
+    assert r.code == 1 and doc["baseline"]["version"] == "v0.2.0"
+    r = mlgit(small_repo, "promote", "--base", "last-release", "--dry-run", "--json")
+    assert r.code == 0 and json.loads(r.out)["status"] == "would-release"
+    found = _policy_findings(mlgit, small_repo)  # the pull-request check predicts the same: both bases
+    (base,) = found["model.baseline"]
+    assert base["message"].startswith("baseline: clf@v0.2.1 at ")
+    assert base["message"].endswith("; every gate also holds against clf@v0.2.0 (best accuracy so far)")
+    assert [o["version"] for o in base["data"]["others"]] == ["v0.2.0"]
+    assert [f["data"]["metric"] for f in found["model.metric-regressed"]] == ["accuracy"]
