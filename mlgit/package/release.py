@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgit.errors import MlgitError
+from mlgit.errors import MlgitError, UsageError
 from mlgit.registry import stages
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
@@ -44,7 +44,7 @@ def resolve(root: Path, spec: str) -> Release:
     """The release a spec names; MlgitError (exit 2) with the known versions when it names none."""
     model, version, stage = split(spec)
     if not model or version == "" or stage == "":
-        raise MlgitError(f"{spec!r} is not a release: expected MODEL, MODEL@vX.Y.Z or MODEL#STAGE")
+        raise UsageError(f"{spec!r} is not a release: expected MODEL, MODEL@vX.Y.Z or MODEL#STAGE")
     scan = registry.scan(root, model)
     art = stages.require(root, scan, model, stages.load_config(root))
     if stage is not None:

@@ -79,3 +79,8 @@ def digests(root: Path) -> dict[str, dict[str, Any]]:
         if isinstance(doc, dict):
             found[commit] = doc
     return found
+
+
+def is_stored(path: Path) -> bool:
+    """Whether a path is an archive inside some repository's store (named by its digest)."""
+    return path.parent.name == "bundles" and path.parent.parent.name == "mlgit"
