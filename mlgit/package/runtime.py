@@ -192,6 +192,11 @@ def _flat(tensor: dict[str, Any], datatype: str) -> tuple[list[Any], list[int]]:
     if not isinstance(data, list):
         raise BadRequest(f"input {tensor.get('name')!r}: 'data' must be a list")
     if data and isinstance(data[0], list):
+        depth, probe = 1, data
+        while probe and isinstance(probe[0], list):
+            depth, probe = depth + 1, probe[0]
+        if depth != len(shape):
+            raise BadRequest(f"input {tensor.get('name')!r}: data nested {depth} deep for a shape of {len(shape)} axes")
         data = list(_flatten(data, 0))
     if len(data) != math.prod(shape):
         raise BadRequest(f"input {tensor.get('name')!r}: shape {shape} needs {math.prod(shape)} values, got {len(data)}")
@@ -419,6 +424,8 @@ class Handler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive, so a client reuses it for many requests."""
 
     protocol_version = "HTTP/1.1"
+    # The base class answers a request line it cannot parse as HTTP/0.9, without a status line.
+    default_request_version = "HTTP/1.0"
     server_version = "mlgit-serve/1"
     app: App
 
@@ -456,7 +463,10 @@ class Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
 
     def _one(self) -> None:
+        # What parse_request fills in; an error answered before it runs needs them too.
+        self.command, self.requestline, self.request_version = "", "", self.default_request_version
         if len(self.raw_requestline) > 65536:
+            self.close_connection = True
             self._error(414, "request line too long")
             return
         if not self.parse_request():
@@ -570,9 +580,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The base class's malformed-request answers, as OIP error bodies instead of HTML."""
         self.close_connection = True
-        if not hasattr(self, "command") or self.command is None:
-            self.command = "GET"
-        self._error(code, message or "bad request")
+        # The base class says 505 for an unknown HTTP version: a client's mistake, so a 4xx like the others.
+        self._error(400 if code >= 500 else code, message or "bad request")
 
 
 class Server(ThreadingHTTPServer):
