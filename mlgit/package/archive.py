@@ -15,6 +15,7 @@ _LEVEL = 1
 
 def write(folder: Path, dest: Path, mtime: int) -> str:
     """Archive `folder` (as its own top-level directory) into `dest`; return the archive's sha256."""
+    # Streamed to a temp file and renamed, not through system.atomic: the archive can be gigabytes.
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=_LEVEL) as gz:

@@ -28,6 +28,8 @@ from mlgit.package import archive, deps, manifest, store
 from mlgit.package.release import Release
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
+from mlgit.system import atomic
 
 _OIP_TYPES = {"int": "INT64", "float": "FP64", "bool": "BOOL"}
 _NUMPY_KINDS = {"f": "FP64", "i": "INT64", "u": "INT64", "b": "BOOL"}
@@ -57,9 +59,10 @@ class Built:
         }
 
 
-def build(root: Path, release: Release, output: Path) -> Built:
+def build(repo: RepoState, release: Release, output: Path) -> Built:
     """Package `release` into `output/<name>-<version>/` and `output/<name>-<version>.tar.gz`."""
-    cfg = config_at(root, release.commit)
+    root = repo.root
+    cfg = config_at(repo, release.commit)
     model = cfg.model(release.model)
     if model.golden is None:
         raise MlgitError(
@@ -69,15 +72,15 @@ def build(root: Path, release: Release, output: Path) -> Built:
     output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".mlgit-package-", dir=output) as tmp:
         staging = Path(tmp) / release.slug
-        _stage(root, cfg, model, release, staging)
+        _stage(repo, cfg, model, release, staging)
         final = output / release.slug
         archive_path = output / f"{release.slug}.tar.gz"
-        digest = archive.write(staging, Path(tmp) / archive_path.name, commit_time(root, release.commit))
+        digest = archive.write(staging, Path(tmp) / archive_path.name, git.commit_time(root, release.commit))
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
         os.replace(Path(tmp) / archive_path.name, archive_path)
-    (output / f"{release.slug}.tar.gz.sha256").write_text(f"{digest}  {archive_path.name}\n", encoding="utf-8")
+    atomic.write_text(output / f"{release.slug}.tar.gz.sha256", f"{digest}  {archive_path.name}\n")
     stored = store.keep(root, archive_path, digest)
     doc = manifest.read(final)
     store.record_digest(
@@ -89,23 +92,18 @@ def build(root: Path, release: Release, output: Path) -> Built:
     return Built(release, final, archive_path, digest, stored, doc)
 
 
-def config_at(root: Path, commit: str) -> Config:
+def config_at(repo: RepoState, commit: str) -> Config:
     """mlgit.yaml as the release commit has it."""
-    raw = git.show_files(root, commit, [settings.CONFIG_NAME])[settings.CONFIG_NAME]
+    raw = repo.blobs(commit, [settings.CONFIG_NAME])[settings.CONFIG_NAME]
     if raw is None:
         raise MlgitError(f"commit {commit[:12]} has no {settings.CONFIG_NAME}")
-    return settings.parse(root, raw)
+    return settings.parse(repo.root, raw)
 
 
-def commit_time(root: Path, commit: str) -> int:
-    """The committer timestamp: every archive entry's mtime."""
-    return int(git.git("show", "-s", "--format=%ct", commit, cwd=root).out.strip())
-
-
-def _stage(root: Path, cfg: Config, model: Model, release: Release, staging: Path) -> None:
+def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging: Path) -> None:
     assert model.golden is not None
-    model_bytes, md5 = artifact_bytes(root, release.commit, model)
-    golden_raw = git.show_files(root, release.commit, [model.golden.input])[model.golden.input]
+    model_bytes, md5 = artifact_bytes(repo, release.commit, model)
+    golden_raw = repo.blobs(release.commit, [model.golden.input])[model.golden.input]
     if golden_raw is None:
         raise MlgitError(f"the golden input {model.golden.input} is not committed at {release.commit[:12]}")
     golden = replace(model.golden, input="golden/input" + Path(model.golden.input).suffix)
@@ -118,30 +116,30 @@ def _stage(root: Path, cfg: Config, model: Model, release: Release, staging: Pat
     trusted = f"its bytes are the ones DVC recorded at {release.tag}" if model.trust_pickle else None
     run = artifact.golden_run(staging, bundled, trusted)
     (staging / bundled.golden.input).unlink()
-    sig = signature(release, bundled, run, _schema_types(root, cfg, model, release.commit))
+    sig = signature(release, bundled, run, _schema_types(repo, cfg, model, release.commit))
     _write_json(staging / "signature.json", sig)
     _write_json(staging / "golden" / "input.json", golden_request(sig, run))
     _write_json(staging / "golden" / "output.json", {"outputs": [_output(sig, run.output)]})
     modules = deps.model_modules(staging / bundled.path, run.loader)
     names = deps.distributions(modules, run.loader, model.package.requirements)
-    pins = deps.wheelhouse(deps.closure(names), deps.wheel_cache(store.git_dir(root)), staging / "wheelhouse")
+    pins = deps.wheelhouse(deps.closure(names), deps.wheel_cache(repo.git_dir), staging / "wheelhouse")
     (staging / "requirements.txt").write_text("".join(p.line + "\n" for p in pins), encoding="utf-8")
     (staging / "__main__.py").write_bytes(resources.files("mlgit.package").joinpath("runtime.py").read_bytes())
-    _write_json(staging / manifest.NAME, _manifest(root, release, run.loader, md5, model, pins, staging))
+    _write_json(staging / manifest.NAME, _manifest(repo.root, release, run.loader, md5, model, pins, staging))
 
 
-def artifact_bytes(root: Path, commit: str, model: Model) -> tuple[bytes, str]:
+def artifact_bytes(repo: RepoState, commit: str, model: Model) -> tuple[bytes, str]:
     """The model file's bytes as DVC recorded them at `commit`, md5-checked (or git's, if committed directly)."""
-    recorded = pipeline.hash_for(model.path, pipeline.hashes_at(root, commit))
+    recorded = pipeline.hash_for(model.path, repo.dvc_hashes(commit))
     if recorded is None:
-        raw = git.show_files(root, commit, [model.path])[model.path]
+        raw = repo.blobs(commit, [model.path])[model.path]
         if raw is None:
             raise MlgitError(f"{model.path} is neither DVC-tracked nor committed at {commit[:12]}")
         return raw, hashlib.md5(raw, usedforsecurity=False).hexdigest()
     md5 = recorded["md5"]
     if md5.endswith(".dir") or "via" in recorded:
         raise MlgitError(f"{model.path} is inside a DVC-tracked folder; bundles take single-file models for now")
-    raw = _from_cache(root, md5) or _from_dvc(root, commit, model.path)
+    raw = _from_cache(repo.root, md5) or _from_dvc(repo.root, commit, model.path)
     got = hashlib.md5(raw, usedforsecurity=False).hexdigest()
     if got != md5:
         raise MlgitError(f"{model.path}: the bytes found hash to {got}, but DVC recorded {md5} at {commit[:12]}")
@@ -168,10 +166,10 @@ def _from_dvc(root: Path, commit: str, path: str) -> bytes:
     return data
 
 
-def _schema_types(root: Path, cfg: Config, model: Model, commit: str) -> dict[str, str]:
+def _schema_types(repo: RepoState, cfg: Config, model: Model, commit: str) -> dict[str, str]:
     paths = [ds.schema_path for ds in cfg.datasets_of(model)]
     types: dict[str, str] = {}
-    for rel, raw in git.show_files(root, commit, paths).items():
+    for rel, raw in repo.blobs(commit, paths).items():
         if raw is not None:
             for column in schemas.parse(raw, rel).columns:
                 types.setdefault(column.name, _OIP_TYPES.get(column.type, "BYTES"))
@@ -233,7 +231,7 @@ def _manifest(
         "version": str(release.version),
         "tag": release.tag,
         "commit": release.commit,
-        "created": commit_time(root, release.commit),
+        "created": git.commit_time(root, release.commit),
         "loader": loader,
         "artifact": {"path": model.path, "md5": md5, "bundled": f"model/{Path(model.path).name}"},
         "lineage": release.lineage,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mlgit.errors import MlgitError, UsageError
 from mlgit.registry import stages
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
+from mlgit.repo.state import RepoState
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,13 @@ def split(spec: str) -> tuple[str, str | None, str | None]:
     return spec, None, None
 
 
-def resolve(root: Path, spec: str) -> Release:
+def resolve(repo: RepoState, spec: str) -> Release:
     """The release a spec names; MlgitError (exit 2) with the known versions when it names none."""
     model, version, stage = split(spec)
     if not model or version == "" or stage == "":
         raise UsageError(f"{spec!r} is not a release: expected MODEL, MODEL@vX.Y.Z or MODEL#STAGE")
-    scan = registry.scan(root, model)
-    art = stages.require(root, scan, model, stages.load_config(root))
+    scan = registry.scan(repo, model)
+    art = stages.require(repo, scan, model, stages.load_config(repo.root))
     if stage is not None:
         held = art.current(stage)
         if held is None:

@@ -8,35 +8,25 @@ packaged release is also a git note on the release commit (`refs/notes/mlgit-bun
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from mlgit.repo import git
+from mlgit.system import atomic
 
 NOTES_REF = "mlgit-bundles"
 
 
-def git_dir(root: Path) -> Path:
-    """The repository's git directory (a worktree's own, where it has one)."""
-    out = git.git("rev-parse", "--absolute-git-dir", cwd=root).out.strip()
-    return Path(out)
-
-
 def folder(root: Path) -> Path:
     """Where archives and evaluations are kept."""
-    return git_dir(root) / "mlgit" / "bundles"
+    return git.git_dir(root) / "mlgit" / "bundles"
 
 
 def keep(root: Path, archive: Path, digest: str) -> Path:
     """Copy an archive into the store under its digest (atomically); return the stored path."""
     dest = folder(root) / f"{digest}.tar.gz"
     if not dest.is_file():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        shutil.copyfile(archive, tmp)
-        os.replace(tmp, dest)
+        atomic.write_bytes(dest, archive.read_bytes())
     return dest
 
 
@@ -54,11 +44,8 @@ def find(root: Path, digest: str) -> Path | None:
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
-    """Write a JSON document atomically (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write a JSON document atomically."""
+    atomic.write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def record_digest(root: Path, commit: str, release: str, entry: dict[str, Any]) -> None:

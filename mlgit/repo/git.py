@@ -305,3 +305,8 @@ def set_note(root: Path, ref: str, commit: str, text: str) -> None:
     res = git("notes", f"--ref={ref}", "add", "--force", "--file=-", commit, cwd=root, stdin=text.encode(), check=False)
     if res.returncode != 0:
         raise MlgitError(f"could not write the git note on {commit[:12]}: {res.err.strip()}")
+
+
+def commit_time(root: Path, rev: str) -> int:
+    """The committer timestamp of a commit (seconds since the epoch)."""
+    return int(git("show", "-s", "--format=%ct", rev, cwd=root).out.strip())

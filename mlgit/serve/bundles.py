@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlgit.errors import InputError, MlgitError
 from mlgit.package import archive, bundle, release, store
-from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 
 @dataclass(frozen=True)
@@ -70,19 +70,20 @@ def _stored_name(path: Path) -> str | None:
 
 
 def _from_repo(arg: str, cwd: Path) -> Path:
-    root = git.toplevel(cwd)
+    repo = RepoState.open(cwd)
+    root = repo.root
     if arg.startswith("sha256:"):
         found = store.find(root, arg)
         if found is None:
             raise MlgitError(f"no bundle {arg} in the local store", hint="mlgit package the release first")
         return found
-    rel = release.resolve(root, arg)
+    rel = release.resolve(repo, arg)
     note = store.digests(root).get(rel.commit, {}).get(f"{rel.model}@{rel.version}")
     if isinstance(note, dict) and isinstance(note.get("sha256"), str):
         found = store.find(root, note["sha256"])
         if found is not None:
             return found
     with tempfile.TemporaryDirectory(prefix="mlgit-package-") as tmp:
-        built = bundle.build(root, rel, Path(tmp))
+        built = bundle.build(repo, rel, Path(tmp))
         return built.stored
 

@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 from mlgit.package import bundle, release
-from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 
 def run(cwd: Path, release_spec: str, output: str | None, json: bool) -> int:
     """Package one release into `output` (default dist/) and the local store."""
-    root = git.toplevel(cwd)
-    rel = release.resolve(root, release_spec)
-    out = Path(output) if output else root / "dist"
-    built = bundle.build(root, rel, out if out.is_absolute() else cwd / out)
+    repo = RepoState.open(cwd)
+    rel = release.resolve(repo, release_spec)
+    out = Path(output) if output else repo.root / "dist"
+    built = bundle.build(repo, rel, out if out.is_absolute() else cwd / out)
     if json:
         sys.stdout.write(jsonlib.dumps(built.as_dict(), indent=2) + "\n")
         return 0
