@@ -151,14 +151,14 @@ class _Server:
     """A bundle's server process, started from the fresh venv and synchronised on its status lines."""
 
     def __init__(self, python: Path, bundle: Opened, log: Path) -> None:
-        args = [str(python), str(bundle.folder), "serve", "--host", "127.0.0.1", "--port", "0"]
+        # -I: only the venv's packages, nothing of mlgit's environment through PYTHONPATH or the user site.
+        args = [str(python), "-I", str(bundle.folder), "serve", "--host", "127.0.0.1", "--port", "0"]
         if bundle.digest:
             args += ["--digest", f"sha256:{bundle.digest}"]
         self.log = log
         self.started = time.perf_counter()
         with log.open("wb") as err:
-            # Only the venv's packages: nothing of mlgit's environment may leak in through PYTHONPATH.
-            self.proc = process.spawn(args, stderr=err, env={"PYTHONPATH": "", "PYTHONNOUSERSITE": "1"})
+            self.proc = process.spawn(args, stderr=err)
         self.ready: dict[str, Any] | None = None
 
     def wait_line(self, event: str, timeout: float) -> dict[str, Any] | None:
