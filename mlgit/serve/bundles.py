@@ -48,9 +48,9 @@ def opened(arg: str, cwd: Path) -> Iterator[Opened]:
 
 
 class BadArchive(InputError):
-    """An archive that cannot even be unpacked (a changed byte usually breaks gzip's CRC)."""
+    """A bundle that cannot be read as one: an archive that does not unpack, a manifest that does not parse."""
 
-    def __init__(self, path: Path, digest: str, message: str) -> None:
+    def __init__(self, path: Path, digest: str | None, message: str) -> None:
         super().__init__(message)
         self.path = path
         self.digest = digest

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from mlgit.model.artifact import percentile
 from mlgit.package import archive, manifest, store
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity, failed
-from mlgit.serve.bundles import Opened
+from mlgit.serve.bundles import BadArchive, Opened
 from mlgit.system import process
 
 READY_TIMEOUT_S = 120.0
@@ -70,7 +70,7 @@ class Evaluation:
 
 def evaluate(bundle: Opened, budgets: Budgets, requests: int) -> Evaluation:
     """Verify, install, serve and measure one bundle."""
-    doc = manifest.read(bundle.folder)
+    doc = require_manifest(bundle)
     ev = Evaluation(doc["model"], doc["version"], bundle.digest)
     if not _intact(bundle, doc, ev):
         return ev
@@ -360,7 +360,21 @@ def write_record(root: Path | None, bundle: Opened, ev: Evaluation, budgets: Bud
 
 
 def require_manifest(bundle: Opened) -> dict[str, Any]:
-    """The bundle's manifest, or MlgitError when it is not a bundle at all."""
+    """The bundle's manifest; BadArchive (a refusal, not a usage error) when it is missing or invalid."""
+    where = bundle.archive or bundle.folder
     if not (bundle.folder / manifest.NAME).is_file():
-        raise MlgitError(f"{bundle.folder} is not a bundle: it has no {manifest.NAME}")
-    return manifest.read(bundle.folder)
+        raise BadArchive(where, bundle.digest, f"{bundle.folder.name} is not a bundle: it has no {manifest.NAME}")
+    try:
+        return manifest.read(bundle.folder)
+    except MlgitError as exc:
+        raise BadArchive(where, bundle.digest, f"the bundle's manifest was changed: {exc.message}") from None
+
+
+def with_noted_digest(root: Path | None, bundle: Opened, doc: dict[str, Any]) -> Opened:
+    """Without a digest recorded beside the archive, the one the git note on the release commit holds."""
+    if root is None or bundle.recorded is not None:
+        return bundle
+    entry = store.digests(root).get(doc["commit"], {}).get(f"{doc['model']}@{doc['version']}")
+    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+        return replace(bundle, recorded=entry["sha256"])
+    return bundle

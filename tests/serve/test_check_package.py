@@ -92,3 +92,33 @@ def test_a_bundle_folder_with_one_byte_changed_is_refused(
     [finding] = [f for f in doc["findings"] if f["severity"] == "error"]
     assert finding["code"] == "package.integrity"
     assert "model/model.joblib: sha256 differs from the manifest" in finding["message"]
+
+
+def test_a_consistently_rewritten_bundle_is_refused_by_the_digest_git_carries(
+    released_repo: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    from mlgit.package import archive
+
+    res = mlgit(released_repo, "package", MODEL, "--output", str(tmp_path / "dist"), "--json")
+    assert res.code == 0, res.err
+    folder = tmp_path / "forged" / f"{MODEL}-v0.1.0"
+    shutil.copytree(Path(json.loads(res.out)["folder"]), folder)
+    model = folder / "model/model.joblib"
+    model.write_bytes(model.read_bytes() + b"\0")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["model/model.joblib"] = hashlib.sha256(model.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    forged = archive.write(folder, tmp_path / "forged.tar.gz", manifest["created"])
+    code, doc = _check(mlgit, released_repo, tmp_path / "forged.tar.gz")
+    [finding] = [f for f in doc["findings"] if f["severity"] == "error"]
+    assert code == 1 and finding["code"] == "package.digest-mismatch"
+    assert forged in finding["message"]
+
+
+def test_a_bundle_whose_manifest_is_garbage_is_refused(released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path) -> None:
+    folder = tmp_path / folder_of(packaged).name
+    shutil.copytree(folder_of(packaged), folder)
+    (folder / "manifest.json").write_text('{"schema": "mlgit.bundle/1"}')
+    code, doc = _check(mlgit, released_repo, folder)
+    [finding] = doc["findings"]
+    assert code == 1 and finding["code"] == "package.integrity" and "manifest was changed" in finding["message"]

@@ -41,6 +41,7 @@ def run(cwd: Path, bundle: str, json: bool) -> int:
     try:
         with bundles.opened(bundle, cwd) as opened:
             doc = evaluate.require_manifest(opened)
+            opened = evaluate.with_noted_digest(root, opened, doc)
             settings = _packaging(root, doc["model"])
             budgets = settings.budgets
             ev = evaluate.evaluate(opened, budgets, settings.requests)
