@@ -762,7 +762,7 @@ def golden_run(root: Path, model: Model, trusted: str | None) -> GoldenRun:
         )
     try:
         if loader in PICKLE_LOADERS and trusted is None:
-            raise _Skip(ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.ERROR, _untrusted_message(model, loader)))
+            raise _Skip(ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.ERROR, _untrusted_message(model, loader, None)))
         loaded = _load(root, model, loader, ctx)
         try:
             table = read_table(root / golden.input, golden.input)

@@ -97,7 +97,7 @@ def config_at(repo: RepoState, commit: str) -> Config:
     raw = repo.blobs(commit, [settings.CONFIG_NAME])[settings.CONFIG_NAME]
     if raw is None:
         raise MlgitError(f"commit {commit[:12]} has no {settings.CONFIG_NAME}")
-    return settings.parse(repo.root, raw)
+    return settings.from_bytes(repo.root, raw)
 
 
 def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging: Path) -> None:

@@ -9,8 +9,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from conftest import MODEL, commit_all, git
-from oip import folder_of
+from testing.oip import MODEL, folder_of
+from testing.repos import commit_all, git
 
 
 def _package(mlgit: Any, repo: Path, *args: str) -> dict[str, Any]:

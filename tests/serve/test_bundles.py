@@ -7,8 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from conftest import MODEL, WHEEL_CACHE_ENV
-from oip import Served, call, folder_of
+from testing.oip import MODEL, WHEEL_CACHE_ENV, Served, call, folder_of
 
 
 def test_serving_a_release_packages_it_into_the_store_and_serves_it(

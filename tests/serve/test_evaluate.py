@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import MODEL
-from oip import folder_of
+
+from testing.oip import MODEL, folder_of
 
 BUDGETS = ("spawn_to_ready_ms", "first_request_ms", "p50_ms", "p95_ms", "p99_ms", "peak_rss_mb")
 
