@@ -93,3 +93,15 @@ def set_param(repo: Path, key: str, value: str) -> None:
 def dvc(*args: str, cwd: Path) -> str:
     """Run DVC from this environment."""
     return sh(str(BIN / "dvc"), *args, cwd=cwd).stdout
+
+
+def golden_csv(repo: Path, rows: int = 5) -> str:
+    """The first test rows without the target column: the features in the model's order."""
+    lines = (repo / "data/prepared/test.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    keep = [i for i, name in enumerate(header) if name != "target"]
+    out = [",".join(header[i] for i in keep)]
+    out += [",".join(line.split(",")[i] for i in keep) for line in lines[1 : rows + 1]]
+    (repo / "golden").mkdir(exist_ok=True)
+    (repo / "golden/input.csv").write_text("\n".join(out) + "\n")
+    return "golden/input.csv"

@@ -12,7 +12,21 @@ from pathlib import Path
 import pytest
 
 from mlgit.cli.main import main
-from testing.repos import BIN, EXAMPLE, FIXED_ENV, METRICS_YAML, REPO_ROOT, Result, commit_all, dvc, git, set_param, sh  # noqa: F401 - re-exported for older imports
+from testing.oip import MODEL, WHEEL_CACHE_ENV
+from testing.repos import (  # noqa: F401 - re-exported for older imports
+    BIN,
+    EXAMPLE,
+    FIXED_ENV,
+    METRICS_YAML,
+    REPO_ROOT,
+    Result,
+    commit_all,
+    dvc,
+    git,
+    golden_csv,
+    set_param,
+    sh,
+)
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +148,74 @@ def example_repo(_example_template: Path, tmp_path: Path) -> Path:
     return dest
 
 
+# -- released models and their bundles (mlgit package / serve / check package) ---------------------------------
+
+def _session_env(git_config: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        **FIXED_ENV,
+        "GIT_CONFIG_GLOBAL": str(git_config),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One wheel cache for the session: the bundle's wheels are downloaded once, then copied."""
+    return tmp_path_factory.mktemp("wheels")
+
+
+@pytest.fixture(scope="session")
+def _released_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    """The example repository with a golden input, pickle trust, and its first release (v0.1.0)."""
+    import yaml
+
+    repo = tmp_path_factory.mktemp("released") / "repo"
+    shutil.copytree(_example_template, repo, symlinks=True)
+    golden_csv(repo)
+    path = repo / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["models"][MODEL].update(
+        trust_pickle=True, golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"}
+    )
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    env = _session_env(_git_config)
+    for args in (("git", "add", "-A"), ("git", "commit", "-q", "-m", "golden input"), (sys.executable, "-m", "mlgit", "promote")):
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+    return repo
+
+
+@pytest.fixture
+def released_repo(_released_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wheel_cache: Path) -> Path:
+    """A private copy of the released example repository, packaging from the session's wheel cache."""
+    dest = tmp_path / "released"
+    shutil.copytree(_released_template, dest, symlinks=True)
+    monkeypatch.setenv(WHEEL_CACHE_ENV, str(wheel_cache))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def packaged(
+    _released_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path, wheel_cache: Path
+) -> Path:
+    """The release's archive, built once by `mlgit package` in a copy of the released repository."""
+    base = tmp_path_factory.mktemp("packaged")
+    repo = base / "repo"
+    shutil.copytree(_released_template, repo, symlinks=True)
+    env = _session_env(_git_config, **{WHEEL_CACHE_ENV: str(wheel_cache)})
+    args = (sys.executable, "-m", "mlgit", "package", MODEL, "--output", str(base / "dist"))
+    subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+    return base / "dist" / f"{MODEL}-v0.1.0.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def bundle_python(packaged: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv holding only the bundle's locked requirements, installed offline from its wheelhouse."""
+    venv = tmp_path_factory.mktemp("bundle-venv") / "venv"
+    subprocess.run((sys.executable, "-m", "venv", "--without-pip", str(venv)), check=True)
+    folder = packaged.with_name(packaged.name.removesuffix(".tar.gz"))
+    pip = [sys.executable, "-m", "pip", "--isolated", "--python", str(venv / "bin" / "python"), "install", "-q"]
+    pip += ["--no-index", "--find-links", str(folder / "wheelhouse"), "--require-hashes", "-r", str(folder / "requirements.txt")]
+    subprocess.run(pip, check=True, capture_output=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    return venv / "bin" / "python"

@@ -144,6 +144,22 @@ def _parser() -> argparse.ArgumentParser:
     cicheck = cisub.add_parser("check", help="exit 1 when generated CI files are stale or hand-edited")
     cicheck.add_argument("--forge", choices=["github", "gitlab"], help="default: ci.forge in mlgit.yaml")
     cicheck.add_argument("--json", action="store_true", help="machine-readable output")
+
+    # -- packaging and serving (issue 14) --
+    package = sub.add_parser("package", help="build a release's bundle (folder + reproducible .tar.gz) from its commit")
+    package.add_argument("release_spec", metavar="RELEASE", help="MODEL, MODEL@vX.Y.Z or MODEL#STAGE")
+    package.add_argument("--output", metavar="DIR", help="where the bundle goes (default: dist/)")
+    package.add_argument("--json", action="store_true", help="machine-readable output")
+    serve = sub.add_parser("serve", help="serve a bundle or release over the Open Inference Protocol v2 (HTTP)")
+    serve.add_argument("bundle", metavar="BUNDLE|RELEASE", help="bundle folder, .tar.gz, sha256:DIGEST or release")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks a free one)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N", help="processes sharing the port")
+    serve.add_argument("--log-dir", metavar="DIR", help="write one JSONL record per (sampled) request here")
+    serve.add_argument("--log-sample", type=float, default=1.0, metavar="RATE", help="share of requests logged")
+    cpackage = csub.add_parser("package", help="install a bundle offline, serve it, compare golden outputs, budgets")
+    cpackage.add_argument("bundle", metavar="BUNDLE", help="bundle folder, .tar.gz, sha256:DIGEST or release")
+    cpackage.add_argument("--json", action="store_true", help="machine-readable output")
     # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 
@@ -290,6 +306,32 @@ def _ci_check(cwd: Path, a: argparse.Namespace) -> int:
     return ci_check.run(cwd, forge=a.forge, json=a.json)
 
 
+def _package(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import package
+
+    return package.run(cwd, release_spec=a.release_spec, output=a.output, json=a.json)
+
+
+def _serve(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import serve
+
+    return serve.run(
+        cwd,
+        bundle=a.bundle,
+        host=a.host,
+        port=a.port,
+        workers=a.workers,
+        log_dir=a.log_dir,
+        log_sample=a.log_sample,
+    )
+
+
+def _check_package(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import check_package
+
+    return check_package.run(cwd, bundle=a.bundle, json=a.json)
+
+
 # One entry per runnable parser path; a parent path not listed here (`metrics`, `schema`, `ci`) needs a subcommand.
 COMMANDS: dict[tuple[str, ...], Command] = {
     ("init",): Command(_init),
@@ -310,6 +352,9 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("comment",): Command(_comment),
     ("ci", "generate"): Command(_ci_generate),
     ("ci", "check"): Command(_ci_check),
+    ("package",): Command(_package),
+    ("serve",): Command(_serve),
+    ("check", "package"): Command(_check_package),
     # mlgit:dispatch-end (new subcommands are dispatched above this line)
 }
 

@@ -187,6 +187,24 @@ class LatencySpec(_Strict):
     p95_ms: Annotated[float, Field(gt=0)] | None = None
 
 
+class BudgetSpec(_Strict):
+    spawn_to_ready_ms: Annotated[float, Field(gt=0)] | None = None
+    first_request_ms: Annotated[float, Field(gt=0)] | None = None
+    p50_ms: Annotated[float, Field(gt=0)] | None = None
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+    p99_ms: Annotated[float, Field(gt=0)] | None = None
+    peak_rss_mb: Annotated[float, Field(gt=0)] | None = None
+
+
+class PackageSpec(_Strict):
+    # Distributions the model needs beyond what its file names (e.g. pandas for a DataFrame-fitted model).
+    requirements: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]] = Field(
+        default_factory=list
+    )
+    requests: Annotated[int, Field(ge=10, le=100_000)] = 200
+    budgets: BudgetSpec = Field(default_factory=BudgetSpec)
+
+
 class ModelSpec(_Strict):
     path: RelPath
     metrics: list[RelPath] = Field(min_length=1)
@@ -200,6 +218,7 @@ class ModelSpec(_Strict):
     golden: GoldenSpec | None = None
     latency: LatencySpec | None = None
     slices: bool = True
+    package: PackageSpec = Field(default_factory=PackageSpec)
 
     @model_validator(mode="after")
     def _latency_needs_golden(self) -> ModelSpec:

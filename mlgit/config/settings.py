@@ -135,6 +135,27 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class Budgets:
+    """What `mlgit check package` holds a served bundle to (None: measured, not judged)."""
+
+    spawn_to_ready_ms: float | None = None
+    first_request_ms: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    peak_rss_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class Packaging:
+    """How a release is packaged and evaluated (`models.<name>.package`)."""
+
+    requirements: tuple[str, ...] = ()
+    requests: int = 200  # timed requests in `mlgit check package`
+    budgets: Budgets = Budgets()
+
+
+@dataclass(frozen=True)
 class Model:
     """A model artifact with its metrics, params and promotion policy."""
 
@@ -151,6 +172,7 @@ class Model:
     golden: Golden | None = None
     latency: Latency | None = None
     slices: bool = True
+    package: Packaging = Packaging()
 
 
 @dataclass(frozen=True)
@@ -302,6 +324,9 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                 golden=_golden(m["golden"]),
                 latency=Latency(**m["latency"]) if m["latency"] is not None else None,
                 slices=m["slices"],
+                package=Packaging(
+                    tuple(m["package"]["requirements"]), m["package"]["requests"], Budgets(**m["package"]["budgets"])
+                ),
             )
         )
     ci = data["ci"]

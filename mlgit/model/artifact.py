@@ -734,3 +734,49 @@ def _latency(predict: Predictor, x: Any, model: Model, ctx: _Ctx, rel: str, rows
                 )
             )
     return found
+
+
+@dataclass(frozen=True)
+class GoldenRun:
+    """A model loaded and run on its golden input the way `check` does it (what a bundle records)."""
+
+    loader: str
+    table: Table
+    output: Any  # numpy array
+    estimator: Any  # the object whose method predicts (after golden.key), or the ONNX session
+
+
+def golden_run(root: Path, model: Model, trusted: str | None) -> GoldenRun:
+    """Load `root/model.path` and predict on `root/golden.input`; MlgitError with the finding's reason."""
+    import numpy as np
+
+    from mlgit.errors import MlgitError
+
+    ctx = _Ctx(model)
+    golden = model.golden
+    loader = loader_for(model)
+    if golden is None or loader is None:
+        raise MlgitError(
+            f"{model.name} needs golden.input (and a known loader) in mlgit.yaml to be packaged",
+            hint="a bundle records the golden input and outputs that `mlgit check package` replays",
+        )
+    try:
+        if loader in PICKLE_LOADERS and trusted is None:
+            raise _Skip(ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.ERROR, _untrusted_message(model, loader, None)))
+        loaded = _load(root, model, loader, ctx)
+        try:
+            table = read_table(root / golden.input, golden.input)
+        except ValueError as exc:
+            raise _Skip(ctx.finding(Code.MODEL_GOLDEN_INVALID, Severity.ERROR, str(exc), file=golden.input)) from None
+        if loader == "onnx":
+            predict, x = _onnx_predictor(loaded.obj, golden, table, ctx)
+            estimator = loaded.obj
+        else:
+            predict, x = _python_predictor(loaded.obj, golden, table, ctx)
+            estimator = loaded.obj[golden.key] if golden.key is not None else loaded.obj
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            output = np.asarray(predict(x))
+    except _Skip as stop:
+        raise MlgitError(stop.finding.message) from None
+    return GoldenRun(loader, table, output, estimator)

@@ -214,7 +214,8 @@ def _message(title: str, doc: dict[str, Any]) -> str:
     return f"{title} (mlgit)\n\n{json.dumps({**doc, 'mlgit': __version__}, indent=2, sort_keys=True)}\n"
 
 
-def _resolve_version(art: ModelState, version: str | None) -> Event:
+def resolve_version(art: ModelState, version: str | None) -> Event:
+    """The active registration of `version` (vX.Y.Z or X.Y.Z), the latest when None; MlgitError otherwise."""
     if version is None:
         if art.latest is None:
             raise MlgitError(
@@ -234,7 +235,7 @@ def _resolve_version(art: ModelState, version: str | None) -> Event:
 def plan_assign(art: ModelState, stage: str, version: str | None, rules: Registry) -> Plan:
     """Assign a release (default: the latest) to a stage, enforcing the declared stage order."""
     check_stage(stage, rules)
-    reg = _resolve_version(art, version)
+    reg = resolve_version(art, version)
     assert reg.version is not None
     current = art.current(stage)
     if current is not None and current.commit == reg.commit:

@@ -294,3 +294,33 @@ def log(root: Path, span: str, limit: int) -> list[LogEntry]:
         if len(parts) == 4:
             entries.append(LogEntry(*parts))
     return entries
+
+
+def notes(root: Path, ref: str) -> dict[str, str]:
+    """commit -> note text of every note under refs/notes/<ref> (two git calls; none when the ref is absent)."""
+    listed = git("notes", f"--ref={ref}", "list", cwd=root, check=False)
+    if listed.returncode != 0 or not listed.out.strip():
+        return {}
+    pairs = [line.split() for line in listed.out.splitlines() if line.strip()]
+    query = "".join(f"{blob}\n" for blob, _commit in pairs).encode()
+    out = git("cat-file", "--batch", cwd=root, stdin=query).stdout
+    found: dict[str, str] = {}
+    pos = 0
+    for _blob, commit in pairs:
+        eol = out.index(b"\n", pos)
+        size = int(out[pos:eol].split()[2])
+        found[commit] = out[eol + 1 : eol + 1 + size].decode("utf-8", "replace")
+        pos = eol + 1 + size + 1
+    return found
+
+
+def set_note(root: Path, ref: str, commit: str, text: str) -> None:
+    """Write (replacing) the note on a commit under refs/notes/<ref>."""
+    res = git("notes", f"--ref={ref}", "add", "--force", "--file=-", commit, cwd=root, stdin=text.encode(), check=False)
+    if res.returncode != 0:
+        raise MlgitError(f"could not write the git note on {commit[:12]}: {res.err.strip()}")
+
+
+def commit_time(root: Path, rev: str) -> int:
+    """The committer timestamp of a commit (seconds since the epoch)."""
+    return int(git("show", "-s", "--format=%ct", rev, cwd=root).out.strip())

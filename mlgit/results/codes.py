@@ -132,6 +132,20 @@ class Code(str, Enum):
     MODEL_NONDETERMINISTIC = "model.nondeterministic"
     MODEL_LATENCY = "model.latency"
     MODEL_TOO_SLOW = "model.too-slow"
+    # -- package: `mlgit check package`, a bundle installed offline and served --
+    PACKAGE_INTEGRITY = "package.integrity"
+    PACKAGE_DIGEST_MISMATCH = "package.digest-mismatch"
+    PACKAGE_OFFLINE = "package.offline"
+    PACKAGE_INSTALL_FAILED = "package.install-failed"
+    PACKAGE_START_FAILED = "package.start-failed"
+    PACKAGE_METADATA_MISMATCH = "package.metadata-mismatch"
+    PACKAGE_GOLDEN_MISMATCH = "package.golden-mismatch"
+    PACKAGE_GOLDEN_MATCH = "package.golden-match"
+    PACKAGE_TIMINGS = "package.timings"
+    PACKAGE_START_OVER_BUDGET = "package.start-over-budget"
+    PACKAGE_LATENCY_OVER_BUDGET = "package.latency-over-budget"
+    PACKAGE_MEMORY_OVER_BUDGET = "package.memory-over-budget"
+    PACKAGE_STOP_FAILED = "package.stop-failed"
     # -- the report and `mlgit check` themselves --
     PIPELINE_STALE = "pipeline.stale"
     PIPELINE_STATUS_UNKNOWN = "pipeline.status-unknown"
@@ -247,6 +261,19 @@ MEANING: dict[Code, str] = {
     Code.MODEL_NONDETERMINISTIC: "two calls on the same input give different outputs",
     Code.MODEL_LATENCY: "measured prediction latency (p50/p95)",
     Code.MODEL_TOO_SLOW: "prediction latency over its budget",
+    Code.PACKAGE_INTEGRITY: "a bundle file is missing, added or changed against the manifest's sha256",
+    Code.PACKAGE_DIGEST_MISMATCH: "the archive's sha256 differs from the digest recorded when it was packaged",
+    Code.PACKAGE_OFFLINE: "how the bundle was installed offline (`unshare -n`, or `--no-index` alone)",
+    Code.PACKAGE_INSTALL_FAILED: "the bundle does not install from its wheelhouse into a fresh virtualenv",
+    Code.PACKAGE_START_FAILED: "the bundle's server exits or never says it is ready",
+    Code.PACKAGE_METADATA_MISMATCH: "the served model metadata (name, version, digest) differs from the manifest",
+    Code.PACKAGE_GOLDEN_MISMATCH: "the server's outputs on the golden input differ from the recorded ones",
+    Code.PACKAGE_GOLDEN_MATCH: "the server's outputs on the golden input equal the recorded ones",
+    Code.PACKAGE_TIMINGS: "measured spawn-to-ready, first request, p50/p95/p99 latency and peak RSS",
+    Code.PACKAGE_START_OVER_BUDGET: "spawn-to-ready or first-request time over its budget",
+    Code.PACKAGE_LATENCY_OVER_BUDGET: "served latency (p50/p95/p99) over its budget",
+    Code.PACKAGE_MEMORY_OVER_BUDGET: "the server's peak RSS over its budget",
+    Code.PACKAGE_STOP_FAILED: "the server does not drain and exit cleanly on SIGTERM",
     Code.PIPELINE_STALE: "the report's pipeline section: stages that no longer match dvc.lock",
     Code.PIPELINE_STATUS_UNKNOWN: "the report's pipeline section: `dvc status` could not run",
     Code.REPORT_DATA_NOT_RUN: "the report's data checks could not run (with the reason)",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from mlgit.errors import CommandFailed, MlgitError
 
@@ -117,5 +118,15 @@ def stream(args: Sequence[str], *, cwd: Path | str | None = None, env: Mapping[s
     """Run a command with the terminal attached (used by the demo); return its exit code."""
     try:
         return subprocess.call(list(args), cwd=cwd, env=_clean_env(env))
+    except FileNotFoundError as exc:
+        raise MlgitError(f"cannot run '{args[0]}': not found") from exc
+
+
+def spawn(
+    args: Sequence[str], *, stderr: IO[bytes], cwd: Path | str | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a long-running command (a server): stdout piped to read its status lines, stderr to a file."""
+    try:
+        return subprocess.Popen(list(args), cwd=cwd, env=_clean_env(env), stdout=subprocess.PIPE, stderr=stderr)
     except FileNotFoundError as exc:
         raise MlgitError(f"cannot run '{args[0]}': not found") from exc

@@ -13,7 +13,7 @@ from mlgit.config.settings import Gate
 from mlgit.registry.policy import slice_results
 from mlgit.repo.metrics import Snapshot
 from mlgit.repo.values import ValueFile
-from testing.repos import commit_all, dvc, git, set_param
+from testing.repos import commit_all, dvc, git, golden_csv, set_param
 
 MODEL = "cancer-classifier"
 
@@ -47,18 +47,6 @@ def check(mlgit: Any, repo: Path, *args: str) -> tuple[int, list[dict[str, Any]]
 
 def codes(findings: list[dict[str, Any]], severity: str | None = None) -> list[str]:
     return [f["code"] for f in findings if severity is None or f["severity"] == severity]
-
-
-def golden_csv(repo: Path, rows: int = 5) -> str:
-    """The first test rows without the target column: the features in the model's order."""
-    lines = (repo / "data/prepared/test.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    keep = [i for i, name in enumerate(header) if name != "target"]
-    out = [",".join(header[i] for i in keep)]
-    out += [",".join(line.split(",")[i] for i in keep) for line in lines[1 : rows + 1]]
-    (repo / "golden").mkdir(exist_ok=True)
-    (repo / "golden/input.csv").write_text("\n".join(out) + "\n")
-    return "golden/input.csv"
 
 
 TRUSTED_GOLDEN = {

@@ -98,6 +98,17 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
     ),
     (["ci", "generate", "--forge", "github", "--force"], ("ci", "generate"), {"forge": "github", "force": True}),
     (["ci", "check", "--json"], ("ci", "check"), {"forge": None, "json": True}),
+    (
+        ["package", "m@v1.0.0", "--output", "out", "--json"],
+        ("package",),
+        {"release_spec": "m@v1.0.0", "output": "out", "json": True},
+    ),
+    (
+        ["serve", "m#prod", "--host", "0.0.0.0", "--port", "0", "--workers", "2", "--log-dir", "l", "--log-sample", "0.1"],
+        ("serve",),
+        {"bundle": "m#prod", "host": "0.0.0.0", "port": 0, "workers": 2, "log_dir": "l", "log_sample": 0.1},
+    ),
+    (["check", "package", "b.tar.gz", "--json"], ("check", "package"), {"bundle": "b.tar.gz", "json": True}),
 ]
 
 

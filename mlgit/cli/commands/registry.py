@@ -105,6 +105,8 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
     shown = sorted(arts.values(), key=lambda a: a.display)
     columns = stages.stage_columns(stages.rules_of(cfg), shown)
     docs = [_model_doc(a, gated_metrics(cfg, a), a.display in declared) for a in shown]
+    if json and model is not None:
+        _add_bundles(root, docs)
     if json:
         sys.stdout.write(serialize.dumps({"stages": columns, "models": docs}) + "\n")
         return 0
@@ -127,6 +129,16 @@ def _shallow_hint(root: Path) -> None:
             "hint: this is a shallow clone, release tags may be missing here: fetch them with 'git fetch --tags'"
             " (in GitHub Actions: actions/checkout with fetch-depth: 0)\n"
         )
+
+
+def _add_bundles(root: Path, docs: list[dict[str, Any]]) -> None:
+    # Only for one model: the digest notes cost two git calls, and the listing of all models stays at one.
+    from mlgit.package import store
+
+    notes = store.digests(root)
+    for doc in docs:
+        for version in doc["versions"]:
+            version["bundle"] = notes.get(version["commit"], {}).get(f"{doc['name']}@{version['version']}")
 
 
 def _metrics_text(values: dict[str, ParamValue]) -> str:

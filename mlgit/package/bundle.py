@@ -1,0 +1,253 @@
+"""`mlgit package`: build a release's bundle from its commit, never from the work tree.
+
+The model bytes are the ones DVC recorded at the release commit (from the DVC cache, else through DVC's API
+from a remote), md5-checked; mlgit.yaml, the golden input and the schema are read through git at that commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mlgit import __version__
+from mlgit.config import settings
+from mlgit.config.settings import Config, Model
+from mlgit.data import schema as schemas
+from mlgit.errors import MlgitError
+from mlgit.model import artifact
+from mlgit.package import archive, deps, manifest, store
+from mlgit.package.release import Release
+from mlgit.repo import dvc as pipeline
+from mlgit.repo import git
+from mlgit.repo.state import RepoState
+from mlgit.system import atomic
+
+_OIP_TYPES = {"int": "INT64", "float": "FP64", "bool": "BOOL"}
+_NUMPY_KINDS = {"f": "FP64", "i": "INT64", "u": "INT64", "b": "BOOL"}
+
+
+@dataclass(frozen=True)
+class Built:
+    """A packaged release: its folder, deterministic archive, digest, and the stored copy."""
+
+    release: Release
+    folder: Path
+    archive: Path
+    digest: str
+    stored: Path
+    manifest: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.release.model,
+            "version": str(self.release.version),
+            "commit": self.release.commit,
+            "folder": str(self.folder),
+            "archive": str(self.archive),
+            "sha256": self.digest,
+            "stored": str(self.stored),
+            "files": len(self.manifest["files"]),
+        }
+
+
+def build(repo: RepoState, release: Release, output: Path) -> Built:
+    """Package `release` into `output/<name>-<version>/` and `output/<name>-<version>.tar.gz`."""
+    root = repo.root
+    cfg = config_at(repo, release.commit)
+    model = cfg.model(release.model)
+    if model.golden is None:
+        raise MlgitError(
+            f"{model.name} at {release.version} declares no golden input; a bundle needs one",
+            hint=f"add models.{model.name}.golden.input to mlgit.yaml and release again",
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".mlgit-package-", dir=output) as tmp:
+        staging = Path(tmp) / release.slug
+        _stage(repo, cfg, model, release, staging)
+        final = output / release.slug
+        archive_path = output / f"{release.slug}.tar.gz"
+        digest = archive.write(staging, Path(tmp) / archive_path.name, git.commit_time(root, release.commit))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+        os.replace(Path(tmp) / archive_path.name, archive_path)
+    atomic.write_text(output / f"{release.slug}.tar.gz.sha256", f"{digest}  {archive_path.name}\n")
+    stored = store.keep(root, archive_path, digest)
+    doc = manifest.read(final)
+    store.record_digest(
+        root,
+        release.commit,
+        f"{release.model}@{release.version}",
+        {"sha256": digest, "python": doc["python"]["tag"], "platform": doc["platform"]},
+    )
+    return Built(release, final, archive_path, digest, stored, doc)
+
+
+def config_at(repo: RepoState, commit: str) -> Config:
+    """mlgit.yaml as the release commit has it."""
+    raw = repo.blobs(commit, [settings.CONFIG_NAME])[settings.CONFIG_NAME]
+    if raw is None:
+        raise MlgitError(f"commit {commit[:12]} has no {settings.CONFIG_NAME}")
+    return settings.from_bytes(repo.root, raw)
+
+
+def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging: Path) -> None:
+    assert model.golden is not None
+    model_bytes, md5 = artifact_bytes(repo, release.commit, model)
+    golden_raw = repo.blobs(release.commit, [model.golden.input])[model.golden.input]
+    if golden_raw is None:
+        raise MlgitError(f"the golden input {model.golden.input} is not committed at {release.commit[:12]}")
+    golden = replace(model.golden, input="golden/input" + Path(model.golden.input).suffix)
+    bundled = replace(model, path=f"model/{Path(model.path).name}", golden=golden)
+    (staging / "model").mkdir(parents=True)
+    (staging / "golden").mkdir()
+    (staging / bundled.path).write_bytes(model_bytes)
+    assert bundled.golden is not None
+    (staging / bundled.golden.input).write_bytes(golden_raw)
+    trusted = f"its bytes are the ones DVC recorded at {release.tag}" if model.trust_pickle else None
+    run = artifact.golden_run(staging, bundled, trusted)
+    (staging / bundled.golden.input).unlink()
+    sig = signature(release, bundled, run, _schema_types(repo, cfg, model, release.commit))
+    _write_json(staging / "signature.json", sig)
+    _write_json(staging / "golden" / "input.json", golden_request(sig, run))
+    _write_json(staging / "golden" / "output.json", {"outputs": [_output(sig, run.output)]})
+    modules = deps.model_modules(staging / bundled.path, run.loader)
+    names = deps.distributions(modules, run.loader, model.package.requirements)
+    pins = deps.wheelhouse(deps.closure(names), deps.wheel_cache(repo.git_dir), staging / "wheelhouse")
+    (staging / "requirements.txt").write_text("".join(p.line + "\n" for p in pins), encoding="utf-8")
+    (staging / "__main__.py").write_bytes(resources.files("mlgit.package").joinpath("runtime.py").read_bytes())
+    _write_json(staging / manifest.NAME, _manifest(repo.root, release, run.loader, md5, model, pins, staging))
+
+
+def artifact_bytes(repo: RepoState, commit: str, model: Model) -> tuple[bytes, str]:
+    """The model file's bytes as DVC recorded them at `commit`, md5-checked (or git's, if committed directly)."""
+    recorded = pipeline.hash_for(model.path, repo.dvc_hashes(commit))
+    if recorded is None:
+        raw = repo.blobs(commit, [model.path])[model.path]
+        if raw is None:
+            raise MlgitError(f"{model.path} is neither DVC-tracked nor committed at {commit[:12]}")
+        return raw, hashlib.md5(raw, usedforsecurity=False).hexdigest()
+    md5 = recorded["md5"]
+    if md5.endswith(".dir") or "via" in recorded:
+        raise MlgitError(f"{model.path} is inside a DVC-tracked folder; bundles take single-file models for now")
+    raw = _from_cache(repo.root, md5) or _from_dvc(repo.root, commit, model.path)
+    got = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+    if got != md5:
+        raise MlgitError(f"{model.path}: the bytes found hash to {got}, but DVC recorded {md5} at {commit[:12]}")
+    return raw, md5
+
+
+def _from_cache(root: Path, md5: str) -> bytes | None:
+    for path in (root / ".dvc/cache/files/md5" / md5[:2] / md5[2:], root / ".dvc/cache" / md5[:2] / md5[2:]):
+        if path.is_file():
+            return path.read_bytes()
+    return None
+
+
+def _from_dvc(root: Path, commit: str, path: str) -> bytes:
+    import dvc.api  # only when the local cache lacks the file: DVC then reads its configured remote
+
+    try:
+        data: bytes = dvc.api.read(path, repo=str(root), rev=commit, mode="rb")
+    except Exception as exc:  # noqa: BLE001 - any DVC failure means the bytes cannot be had
+        raise MlgitError(
+            f"{path} at {commit[:12]} is in neither the DVC cache nor a reachable remote: {exc}",
+            hint="dvc fetch the release's commit, or configure the remote",
+        ) from None
+    return data
+
+
+def _schema_types(repo: RepoState, cfg: Config, model: Model, commit: str) -> dict[str, str]:
+    paths = [ds.schema_path for ds in cfg.datasets_of(model)]
+    types: dict[str, str] = {}
+    for rel, raw in repo.blobs(commit, paths).items():
+        if raw is not None:
+            for column in schemas.parse(raw, rel).columns:
+                types.setdefault(column.name, _OIP_TYPES.get(column.type, "BYTES"))
+    return types
+
+
+def signature(release: Release, model: Model, run: artifact.GoldenRun, types: dict[str, str]) -> dict[str, Any]:
+    """Inputs from the golden columns, typed by the dataset schema (else by the golden values); the output."""
+    assert model.golden is not None
+    columns = run.table.columns or tuple(f"input_{i}" for i in range(len(run.table.rows[0])))
+    inputs = []
+    for i, name in enumerate(columns):
+        values = [r[i] for r in run.table.rows]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values if v is not None)
+        inputs.append({"name": name, "datatype": types.get(name, "FP64" if numeric else "BYTES"), "shape": [-1]})
+    out = run.output
+    method = model.golden.method or ("predict" if run.loader != "onnx" else "")
+    return {
+        "model": release.model,
+        "version": str(release.version),
+        "platform": "onnx" if run.loader == "onnx" else type(run.estimator).__module__.split(".", 1)[0],
+        "loader": run.loader,
+        "file": model.path,
+        "key": model.golden.key,
+        "method": method,
+        "inputs": inputs,
+        "outputs": [
+            {
+                "name": method or "output",
+                "datatype": _NUMPY_KINDS.get(out.dtype.kind, "BYTES"),
+                "shape": [-1, *out.shape[1:]],
+            }
+        ],
+    }
+
+
+def golden_request(sig: dict[str, Any], run: artifact.GoldenRun) -> dict[str, Any]:
+    """The golden input as an OIP infer request, one tensor per column."""
+    tensors = []
+    for i, spec in enumerate(sig["inputs"]):
+        cast = {"INT64": int, "FP64": float, "BOOL": bool}.get(spec["datatype"], str)
+        data = [None if r[i] is None else cast(r[i]) for r in run.table.rows]
+        tensors.append({"name": spec["name"], "datatype": spec["datatype"], "shape": [len(data)], "data": data})
+    return {"id": "golden", "inputs": tensors}
+
+
+def _output(sig: dict[str, Any], out: Any) -> dict[str, Any]:
+    spec = sig["outputs"][0]
+    return {"name": spec["name"], "datatype": spec["datatype"], "shape": list(out.shape), "data": out.ravel().tolist()}
+
+
+def _manifest(
+    root: Path, release: Release, loader: str, md5: str, model: Model, pins: list[deps.Pin], staging: Path
+) -> dict[str, Any]:
+    files = {p.relative_to(staging).as_posix(): archive.sha256_of(p) for p in sorted(staging.rglob("*")) if p.is_file()}
+    doc = {
+        "schema": manifest.SCHEMA,
+        "model": release.model,
+        "version": str(release.version),
+        "tag": release.tag,
+        "commit": release.commit,
+        "created": git.commit_time(root, release.commit),
+        "loader": loader,
+        "artifact": {"path": model.path, "md5": md5, "bundled": f"model/{Path(model.path).name}"},
+        "lineage": release.lineage,
+        "python": {
+            "implementation": sys.implementation.name,
+            "version": f"{sys.version_info.major}.{sys.version_info.minor}",
+            "tag": f"cp{sys.version_info.major}{sys.version_info.minor}",
+        },
+        "platform": sysconfig.get_platform(),
+        "entry": "__main__.py",
+        "requirements": [p.line for p in pins],
+        "files": files,
+        "mlgit": __version__,
+    }
+    return manifest.validate(doc, "manifest")
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")

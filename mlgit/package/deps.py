@@ -1,0 +1,190 @@
+"""The bundle's dependencies: which distributions the model needs, pinned, hashed, and downloaded as wheels.
+
+Resolution is frozen by pinning: every distribution is taken at the exact version installed in the
+environment that packages (the one whose loaders read the model), with its whole requirement closure, so
+the same release packaged from the same environment resolves the same wheels whatever the date or index.
+Wheels come from a cache (`MLGIT_WHEEL_CACHE`, default `<git dir>/mlgit/wheels`) filled by `pip download`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickletools
+import shutil
+import sys
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgit.errors import MlgitError
+from mlgit.system import process
+
+WHEEL_CACHE_ENV = "MLGIT_WHEEL_CACHE"
+# What each loader imports at start-up; numpy always, as the runtime builds arrays with it.
+LOADER_DISTRIBUTIONS = {
+    "joblib": ("joblib", "numpy"),
+    "pickle": ("numpy",),
+    "skops": ("skops", "numpy"),
+    "onnx": ("onnxruntime", "numpy"),
+}
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One locked dependency: a wheel and its sha256."""
+
+    name: str
+    version: str
+    wheel: str
+    sha256: str
+
+    @property
+    def line(self) -> str:
+        """Its hash-pinned requirements.txt line."""
+        return f"{self.name}=={self.version} --hash=sha256:{self.sha256}"
+
+
+def model_modules(path: Path, loader: str) -> set[str]:
+    """Top-level modules a model file names, read as data (no unpickling)."""
+    if loader in ("joblib", "pickle"):
+        return _pickle_modules(path)
+    if loader == "skops":
+        with zipfile.ZipFile(path) as zf:
+            schema = json.loads(zf.read("schema.json"))
+        found: set[str] = set()
+        _skops_modules(schema, found)
+        return found
+    return set()
+
+
+def _pickle_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    strings: list[str] = []
+    with path.open("rb") as fh:
+        try:
+            for op, arg, _pos in pickletools.genops(fh):
+                if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+                    strings.append(str(arg))
+                elif op.name == "GLOBAL":
+                    found.add(str(arg).split(" ", 1)[0].split(".", 1)[0])
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    found.add(strings[-2].split(".", 1)[0])
+        except Exception:  # noqa: BLE001, S110 - joblib writes raw array bytes mid-stream: what was read is enough
+            pass
+    return found
+
+
+def _skops_modules(node: object, found: set[str]) -> None:
+    if isinstance(node, dict):
+        module = node.get("__module__")
+        if isinstance(module, str):
+            found.add(module.split(".", 1)[0])
+        for value in node.values():
+            _skops_modules(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _skops_modules(value, found)
+
+
+def distributions(modules: Iterable[str], loader: str, extra: Iterable[str]) -> list[str]:
+    """The installed distributions providing the modules, the loader's own, and the declared extras."""
+    from importlib import metadata
+
+    by_module = metadata.packages_distributions()
+    names = set(LOADER_DISTRIBUTIONS.get(loader, ())) | set(extra)
+    for module in modules:
+        if module in sys.stdlib_module_names or module == "builtins":
+            continue
+        names.update(by_module.get(module, ()))
+    return sorted(names)
+
+
+def closure(names: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, installed version) of the distributions and everything they require here, sorted."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: dict[str, str] = {}
+    todo = [canonicalize_name(n) for n in names]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise MlgitError(
+                f"the bundle needs {name}, which is not installed here",
+                hint=f"install it (pip install {name}) in the environment that packages, so its version can be pinned",
+            ) from None
+        seen[name] = dist.version
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(req.name))
+    return sorted(seen.items())
+
+
+def wheel_cache(git_dir: Path) -> Path:
+    """Where downloaded wheels are kept between packagings."""
+    configured = os.environ.get(WHEEL_CACHE_ENV)
+    return Path(configured) if configured else git_dir / "mlgit" / "wheels"
+
+
+def wheelhouse(pins: list[tuple[str, str]], cache: Path, dest: Path) -> list[Pin]:
+    """Copy (downloading what the cache lacks) one compatible wheel per pin into `dest`."""
+    cache.mkdir(parents=True, exist_ok=True)
+    found = {pin: _cached_wheel(cache, *pin) for pin in pins}
+    missing = [f"{name}=={version}" for (name, version), wheel in found.items() if wheel is None]
+    if missing:
+        res = process.run(
+            (
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--dest",
+                str(cache),
+                *missing,
+            ),
+            check=False,
+        )
+        if res.returncode != 0:
+            raise MlgitError(f"could not download wheels for {', '.join(missing)}:\n{res.err.strip()[-2000:]}")
+        found = {pin: _cached_wheel(cache, *pin) for pin in pins}
+    dest.mkdir(parents=True, exist_ok=True)
+    locked = []
+    for (name, version), wheel in found.items():
+        if wheel is None:
+            raise MlgitError(f"no wheel of {name}=={version} for this Python and platform")
+        shutil.copyfile(wheel, dest / wheel.name)
+        locked.append(Pin(name, version, wheel.name, hashlib.sha256(wheel.read_bytes()).hexdigest()))
+    return locked
+
+
+def _cached_wheel(cache: Path, name: str, version: str) -> Path | None:
+    from packaging.tags import sys_tags
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import Version
+
+    rank = {tag: i for i, tag in enumerate(sys_tags())}
+    best: tuple[int, Path] | None = None
+    for wheel in sorted(cache.glob("*.whl")):
+        try:
+            wname, wversion, _build, wtags = parse_wheel_filename(wheel.name)
+        except InvalidWheelFilename:
+            continue
+        if wname != canonicalize_name(name) or wversion != Version(version):
+            continue
+        score = min((rank[t] for t in wtags if t in rank), default=None)
+        if score is not None and (best is None or score < best[0]):
+            best = (score, wheel)
+    return best[1] if best else None

@@ -1,0 +1,1 @@
+"""Serving: the runtime that ships in a bundle, and the package evaluation that starts it."""

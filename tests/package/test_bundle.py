@@ -1,0 +1,104 @@
+"""`mlgit package`: a bundle built from the release commit, byte-identical however and wherever it is built."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from testing.oip import MODEL, folder_of
+from testing.repos import commit_all, git
+
+
+def _package(mlgit: Any, repo: Path, *args: str) -> dict[str, Any]:
+    res = mlgit(repo, "package", *args, "--json")
+    assert res.code == 0, res.err
+    return dict(json.loads(res.out))
+
+
+def test_two_builds_are_byte_identical_and_ignore_the_work_tree(
+    released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    # The work tree's model is not the release's: packaging reads the bytes DVC recorded at the release commit.
+    (released_repo / "models/model.joblib").write_bytes(b"not the released model")
+    old = os.umask(0o077)
+    try:
+        first = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "one"))
+    finally:
+        os.umask(old)
+    second = _package(mlgit, released_repo, f"{MODEL}@v0.1.0", "--output", str(tmp_path / "elsewhere/two"))
+    one, two = Path(first["archive"]).read_bytes(), Path(second["archive"]).read_bytes()
+    assert one == two == packaged.read_bytes()
+    assert first["sha256"] == second["sha256"] == hashlib.sha256(one).hexdigest()
+    assert Path(first["stored"]).read_bytes() == one
+    assert Path(first["stored"]).name == f"{first['sha256']}.tar.gz"
+    with tarfile.open(first["archive"]) as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == sorted(m.name for m in members)
+    commit_time = int(git("show", "-s", "--format=%ct", f"{MODEL}@v0.1.0^{{commit}}", cwd=released_repo))
+    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(commit_time, 0, 0, "", "")}
+    assert one[4:8] == b"\0\0\0\0"  # gzip header mtime
+
+
+def test_registry_shows_the_digest_from_the_git_note(released_repo: Path, mlgit: Any, tmp_path: Path) -> None:
+    built = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
+    note = json.loads(git("notes", "--ref=mlgit-bundles", "show", built["commit"], cwd=released_repo))
+    assert note[f"{MODEL}@v0.1.0"]["sha256"] == built["sha256"]
+    doc = json.loads(mlgit(released_repo, "registry", MODEL, "--json").out)
+    version = doc["models"][0]["versions"][0]
+    assert version["bundle"] == {"sha256": built["sha256"], "python": note[f"{MODEL}@v0.1.0"]["python"],
+                                 "platform": note[f"{MODEL}@v0.1.0"]["platform"]}
+
+
+def test_the_bundle_holds_everything_and_a_manifest_of_its_files(packaged: Path, _released_template: Path) -> None:
+    folder = folder_of(packaged)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    tag_commit = git("rev-list", "-n1", f"{MODEL}@v0.1.0", cwd=_released_template).strip()
+    assert manifest["schema"] == "mlgit.bundle/1"
+    assert (manifest["model"], manifest["version"], manifest["commit"]) == (MODEL, "v0.1.0", tag_commit)
+    assert manifest["lineage"]["commit"] == tag_commit and manifest["lineage"]["metrics"]
+    assert manifest["artifact"]["md5"] == manifest["lineage"]["artifact"]["md5"]
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(manifest["files"]) == files
+    assert all(hashlib.sha256((folder / f).read_bytes()).hexdigest() == h for f, h in manifest["files"].items())
+    assert {"__main__.py", "signature.json", "golden/input.json", "golden/output.json", "model/model.joblib"} <= files
+    requirements = (folder / "requirements.txt").read_text().splitlines()
+    names = {line.split("==")[0] for line in requirements}
+    assert {"scikit-learn", "joblib", "numpy"} <= names
+    assert not names & {"mlgit", "dvc", "polars", "pydantic"}
+    assert all(" --hash=sha256:" in line for line in requirements)
+    wheels = {f.removeprefix("wheelhouse/") for f in files if f.startswith("wheelhouse/")}
+    assert len(wheels) == len(requirements)
+    assert manifest["python"]["tag"].startswith("cp") and manifest["platform"]
+    signature = json.loads((folder / "signature.json").read_text())
+    assert len(signature["inputs"]) == 30 and {t["datatype"] for t in signature["inputs"]} == {"FP64"}
+
+
+def test_a_stage_names_the_version_it_holds(released_repo: Path, mlgit: Any, tmp_path: Path) -> None:
+    assert mlgit(released_repo, "assign", MODEL, "staging").code == 0
+    built = _package(mlgit, released_repo, f"{MODEL}#staging", "--output", str(tmp_path / "dist"))
+    assert built["version"] == "v0.1.0"
+
+
+def test_unknown_releases_are_usage_errors_that_list_the_releases(released_repo: Path, mlgit: Any) -> None:
+    res = mlgit(released_repo, "package", f"{MODEL}@v9.9.9")
+    assert res.code == 2 and "releases: v0.1.0" in res.err
+    res = mlgit(released_repo, "package", f"{MODEL}#prod")
+    assert res.code == 2 and "no version of cancer-classifier is in prod" in res.err
+    assert mlgit(released_repo, "package", "@v1").code == 2
+
+
+def test_a_release_without_a_golden_input_is_refused(released_repo: Path, mlgit: Any) -> None:
+    import yaml
+
+    path = released_repo / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    del data["models"][MODEL]["golden"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    commit_all(released_repo, "no golden")
+    assert mlgit(released_repo, "promote").code == 0
+    res = mlgit(released_repo, "package", MODEL)
+    assert res.code == 2 and "declares no golden input" in res.err
