@@ -222,8 +222,7 @@ def policy_findings(
     repo: RepoState, cfg: Config, model: Model, base: str | None
 ) -> tuple[list[Finding], gate.GateResult | None]:
     """The promotion gate on the work tree, exactly as `promote` applies it, plus its per-slice rules."""
-    root = repo.root
-    if not read(root, model.metrics, None, "work tree").any_present:
+    if not read(repo.root, model.metrics, None, "work tree").any_present:
         return [
             Finding(
                 code=Code.MODEL_METRICS_MISSING,
@@ -235,27 +234,8 @@ def policy_findings(
         ], None
     result = release_plan.plan(repo, cfg, model, base).result
     assert result is not None  # the work tree is always gated
-    d = result.decision
-    b = result.baseline
-    if d.first_release:
-        first = f"baseline: none ({b.label}): a first release, only the absolute bounds (min/max) apply"
-        if git.remotes(root):
-            # CI checkouts often come without tags: say how to get them rather than gate as a first release.
-            first += "; if the remote has release tags, fetch them first: git fetch --tags"
-    else:
-        first = f"baseline: {b.label}" + (f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else "")
-    if result.others:
-        first += "; every gate also holds against " + ", ".join(o.label for o in result.others)
-    out = [
-        Finding(
-            code=Code.MODEL_BASELINE,
-            severity=Severity.INFO,
-            subject=model.name,
-            message=first,
-            data={**b.as_dict(), "others": [o.as_dict() for o in result.others]},
-        )
-    ]
-    for r in d.results:
+    out = [_baseline_finding(repo, model, result)]
+    for r in result.decision.results:
         if r.slice is not None:
             continue  # reported below with the slice's own details
         out.append(
@@ -268,8 +248,34 @@ def policy_findings(
                 data=_rule_data(r),
             )
         )
-    if not model.slices:
-        return out, result
+    if model.slices:
+        out += _slice_findings(model, result)
+    return out, result
+
+
+def _baseline_finding(repo: RepoState, model: Model, result: gate.GateResult) -> Finding:
+    b = result.baseline
+    if result.decision.first_release:
+        first = f"baseline: none ({b.label}): a first release, only the absolute bounds (min/max) apply"
+        if git.remotes(repo.root):
+            # CI checkouts often come without tags: say how to get them rather than gate as a first release.
+            first += "; if the remote has release tags, fetch them first: git fetch --tags"
+    else:
+        first = f"baseline: {b.label}" + (f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else "")
+    if result.others:
+        first += "; every gate also holds against " + ", ".join(o.label for o in result.others)
+    return Finding(
+        code=Code.MODEL_BASELINE,
+        severity=Severity.INFO,
+        subject=model.name,
+        message=first,
+        data={**b.as_dict(), "others": [o.as_dict() for o in result.others]},
+    )
+
+
+def _slice_findings(model: Model, result: gate.GateResult) -> list[Finding]:
+    """Every gate's rules per slice; a slice gone from the candidate warns, a new slice gets its bounds only."""
+    label, out = result.baseline.label, []
     new_slices: dict[str, str] = {}
     for s in result.slices:
         if s.result is None:
@@ -278,7 +284,7 @@ def policy_findings(
                     code=Code.MODEL_SLICE_MISSING,
                     severity=Severity.WARNING,
                     subject=model.name,
-                    message=f"slice {s.slice}: {s.metric} is in the baseline ({b.label}) but not in the candidate",
+                    message=f"slice {s.slice}: {s.metric} is in the baseline ({label}) but not in the candidate",
                     file=s.file,
                     data={"slice": s.slice, "metric": s.metric},
                 )
@@ -297,18 +303,18 @@ def policy_findings(
                 data={"slice": s.slice, **_rule_data(r), "metric": s.metric},
             )
         )
-    for name, file in new_slices.items():
-        out.append(
-            Finding(
-                code=Code.MODEL_SLICE_NEW,
-                severity=Severity.INFO,
-                subject=model.name,
-                message=f"slice {name} has no baseline ({b.label}): only absolute bounds apply to it",
-                file=file,
-                data={"slice": name},
-            )
+    out += [
+        Finding(
+            code=Code.MODEL_SLICE_NEW,
+            severity=Severity.INFO,
+            subject=model.name,
+            message=f"slice {name} has no baseline ({label}): only absolute bounds apply to it",
+            file=file,
+            data={"slice": name},
         )
-    return out, result
+        for name, file in new_slices.items()
+    ]
+    return out
 
 
 def _file_of(snap: Snapshot, metric: str) -> str | None:

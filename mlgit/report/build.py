@@ -701,6 +701,34 @@ def _stale(root: Path, stale: dict[str, list[str]] | None) -> tuple[tuple[StaleS
     return stages, findings
 
 
+def _model_report(
+    repo: RepoState, cfg: Config, model: Model, base_spec: str | None, diff_base: baseline.Baseline
+) -> tuple[ModelReport, list[Finding]]:
+    """One model's part of the report: gate verdict, metric and param rows against the base, release history."""
+    root, base_commit = repo.root, diff_base.commit
+    evts = registry.events(repo, model.name)
+    verdict, candidate = _gate(repo, cfg, model, base_spec)
+    if candidate is None:
+        candidate = metrics.read(root, model.metrics, None, "work tree")
+    old = metrics.read(root, model.metrics, base_commit, diff_base.label) if base_commit else None
+    names, directions, history = _history(model, evts, candidate)
+    params, same = _param_rows(root, model, base_commit)
+    no_base = tuple(f.path for f in old.files if not f.present) if old is not None else model.metrics
+    report = ModelReport(
+        model.name,
+        model.path,
+        verdict,
+        _metric_rows(model, candidate, old),
+        no_base,
+        params,
+        same,
+        names,
+        {n: directions[n] for n in names if n in directions},
+        history,
+    )
+    return report, _gate_findings(root, model, verdict, candidate)
+
+
 def build(
     repo: RepoState,
     cfg: Config,
@@ -720,29 +748,9 @@ def build(
     models = []
     findings: list[Finding] = []
     for model in cfg.models:
-        evts = registry.events(repo, model.name)
-        verdict, candidate = _gate(repo, cfg, model, base_spec)
-        if candidate is None:
-            candidate = metrics.read(root, model.metrics, None, "work tree")
-        old = metrics.read(root, model.metrics, base_commit, diff_base.label) if base_commit else None
-        names, directions, history = _history(model, evts, candidate)
-        params, same = _param_rows(root, model, base_commit)
-        no_base = tuple(f.path for f in old.files if not f.present) if old is not None else model.metrics
-        models.append(
-            ModelReport(
-                model.name,
-                model.path,
-                verdict,
-                _metric_rows(model, candidate, old),
-                no_base,
-                params,
-                same,
-                names,
-                {n: directions[n] for n in names if n in directions},
-                history,
-            )
-        )
-        findings += _gate_findings(root, model, verdict, candidate)
+        report, gate_findings = _model_report(repo, cfg, model, base_spec, diff_base)
+        models.append(report)
+        findings += gate_findings
     raw_stale = pipeline.stale_stages(root)
     stale, stale_findings = _stale(root, raw_stale)
     findings += stale_findings
