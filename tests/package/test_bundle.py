@@ -98,7 +98,13 @@ def test_a_release_without_a_golden_input_is_refused(released_repo: Path, mlgit:
     data = yaml.safe_load(path.read_text())
     del data["models"][MODEL]["golden"]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+    # A release needs a changed input (an unchanged model is not released again): an extra, ungated metric,
+    # written by hand, so the pipeline is stale and the release says it was allowed.
+    metrics = released_repo / data["models"][MODEL]["metrics"][0]
+    doc = json.loads(metrics.read_text())
+    metrics.write_text(json.dumps({**doc, "extra_note": 1.0}) + "\n")
     commit_all(released_repo, "no golden")
-    assert mlgit(released_repo, "promote").code == 0
+    promoted = mlgit(released_repo, "promote", "--allow-stale")
+    assert promoted.code == 0 and "v0.1.1" in promoted.out, promoted.out + promoted.err
     res = mlgit(released_repo, "package", MODEL)
     assert res.code == 2 and "declares no golden input" in res.err
