@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlgit.actions import tags as release
-from mlgit.cli.commands.deprecate import check_remote, render
+from mlgit.cli.commands.deprecate import change_stage
 from mlgit.registry import stages
-from mlgit.repo.state import RepoState
 
 
 def run(cwd: Path, model: str, stage: str, version: str | None, push: str | None, json: bool) -> int:
     """Assign `version` (default: the latest release) of `model` to `stage`."""
-    repo = RepoState.open(cwd)
-    root = repo.root
-    cfg = stages.load_config(root)
-    rules = stages.rules_of(cfg)
-    stages.check_stage(stage, rules)
-    check_remote(root, push)
-    written = release.write(
-        repo,
-        model,
-        push,
-        lambda scan: stages.plan_assign(stages.require(repo, scan, model, cfg), stage, version, rules),
-        rules.serialize_pushes,
+    return change_stage(
+        cwd, model, stage, push, json, lambda art, rules: stages.plan_assign(art, stage, version, rules)
     )
-    render(model, stage, written, json)
-    return 0

@@ -6,10 +6,12 @@ Also holds the rendering shared by the registry-writing commands (assign, rollba
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlgit.actions import tags as release
+from mlgit.config.settings import Registry
 from mlgit.errors import MlgitError
 from mlgit.registry import stages
 from mlgit.render.style import Style
@@ -22,6 +24,23 @@ def check_remote(root: Path, push: str | None) -> None:
     """Refuse a push to a remote that does not exist, before anything is written."""
     if push is not None and push not in git.remotes(root):
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
+
+
+StagePlanner = Callable[[stages.ModelState, Registry], stages.Plan]
+
+
+def change_stage(cwd: Path, model: str, stage: str, push: str | None, json: bool, planner: StagePlanner) -> int:
+    """Write one stage change (assign or rollback) through the tag writer, planned on the registry as read."""
+    repo = RepoState.open(cwd)
+    cfg = stages.load_config(repo.root)
+    rules = stages.rules_of(cfg)
+    stages.check_stage(stage, rules)
+    check_remote(repo.root, push)
+    written = release.write(
+        repo, model, push, lambda scan: planner(stages.require(repo, scan, model, cfg), rules), rules.serialize_pushes
+    )
+    render(model, stage, written, json)
+    return 0
 
 
 def run(cwd: Path, model: str, push: str | None, json: bool) -> int:

@@ -55,9 +55,7 @@ class Promotion:
     stale: dict[str, Any] | None = None  # the stale stages a release was allowed over (for the lineage)
 
 
-def _attempt(
-    repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str | None, out: Promotion
-) -> None:
+def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str | None, out: Promotion) -> None:
     planned = release_plan.plan(repo, cfg, model, base_spec, commit=out.commit)
     out.status, out.version, out.tag, out.bump = (
         PromotionStatus(planned.status.value),
