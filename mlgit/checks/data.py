@@ -28,7 +28,7 @@ from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.results.serialize import plain
-from mlgit.system import files
+from mlgit.system import files, statedir
 
 
 class Progress(Protocol):
@@ -104,7 +104,7 @@ def _config_key(ctx: _Context, ds: Dataset) -> str:
 
 
 def _cache_dir(root: Path) -> Path | None:
-    return root / ".git" / "mlgit" if (root / ".git").is_dir() else None
+    return statedir.path(root)
 
 
 def _read_text(root: Path, rel: str, limit: int = files.MAX_CONFIG_BYTES) -> bytes | None:

@@ -22,7 +22,7 @@ from mlgit.registry import baseline
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
-from mlgit.system import files
+from mlgit.system import files, statedir
 
 _WORDS = {
     "column-removed": "column removed",
@@ -207,8 +207,7 @@ def merge(schema_side: Sequence[Change], data_side: Sequence[Change]) -> list[Ch
 
 
 def _parse(raw: bytes, source: str, root: Path) -> schemas.Schema:
-    cache = root / ".git" / "mlgit"
-    return schemas.parse(raw, source, cache if cache.parent.is_dir() else None)
+    return schemas.parse(raw, source, statedir.path(root))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 from mlgit import __version__
 from mlgit.errors import ConfigError, MlgitError, Problem, UsageError
 from mlgit.results.finding import Severity
-from mlgit.system import files, jsoncache, yamlsource
+from mlgit.system import files, jsoncache, statedir, yamlsource
 
 CONFIG_NAME = "mlgit.yaml"
 
@@ -350,13 +350,13 @@ def _golden(g: dict[str, Any] | None) -> Golden | None:
 
 
 def _cache_file(root: Path, raw: bytes) -> Path | None:
-    gitdir = root / ".git"
-    if not gitdir.is_dir():
+    state = statedir.path(root)
+    if state is None:
         return None
     # The schema's own source is part of the key so a changed default never reads a stale entry.
     schema = Path(__file__).with_name("schema.py").read_bytes()
     key = hashlib.sha256(__version__.encode() + b"\0" + schema + b"\0" + raw).hexdigest()[:32]
-    return gitdir / "mlgit" / f"config-{key}.json"
+    return state / f"config-{key}.json"
 
 
 def _validate(raw: bytes) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.errors import MlgitError
-from mlgit.system import process
+from mlgit.system import process, statedir
 
 WHEEL_CACHE_ENV = "MLGIT_WHEEL_CACHE"
 # What each loader imports at start-up; numpy always, as the runtime builds arrays with it.
@@ -133,7 +133,7 @@ def closure(names: Iterable[str]) -> list[tuple[str, str]]:
 def wheel_cache(git_dir: Path) -> Path:
     """Where downloaded wheels are kept between packagings."""
     configured = os.environ.get(WHEEL_CACHE_ENV)
-    return Path(configured) if configured else git_dir / "mlgit" / "wheels"
+    return Path(configured) if configured else statedir.inside(git_dir) / "wheels"
 
 
 def wheelhouse(pins: list[tuple[str, str]], cache: Path, dest: Path) -> list[Pin]:

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.repo import git
-from mlgit.system import atomic
+from mlgit.system import atomic, statedir
 
 NOTES_REF = "mlgit-bundles"
 
 
 def folder(root: Path) -> Path:
     """Where archives and evaluations are kept."""
-    return git.git_dir(root) / "mlgit" / "bundles"
+    return statedir.inside(git.git_dir(root)) / "bundles"
 
 
 def keep(root: Path, archive: Path, digest: str) -> Path:
@@ -70,4 +70,4 @@ def digests(root: Path) -> dict[str, dict[str, Any]]:
 
 def is_stored(path: Path) -> bool:
     """Whether a path is an archive inside some repository's store (named by its digest)."""
-    return path.parent.name == "bundles" and path.parent.parent.name == "mlgit"
+    return path.parent.name == "bundles" and path.parent.parent.name == statedir.NAME

@@ -15,7 +15,7 @@ from typing import Any
 
 from mlgit import __version__
 from mlgit.errors import MlgitError
-from mlgit.system import atomic
+from mlgit.system import atomic, statedir
 
 _KEEP_PER_DATASET = 8
 
@@ -29,8 +29,9 @@ def key(*parts: str | bytes | None) -> str:
     return h.hexdigest()[:40]
 
 
-def _folder(root: Path) -> Path:
-    return root / ".git" / "mlgit" / "checks"
+def _folder(root: Path) -> Path | None:
+    state = statedir.path(root)
+    return None if state is None else state / "checks"
 
 
 def _prefix(dataset: str) -> str:
@@ -39,7 +40,10 @@ def _prefix(dataset: str) -> str:
 
 def load(root: Path, dataset: str, digest: str) -> dict[str, Any] | None:
     """The cached payload for a dataset at a key, or None."""
-    path = _folder(root) / f"{_prefix(dataset)}-{digest}.json"
+    folder = _folder(root)
+    if folder is None:
+        return None
+    path = folder / f"{_prefix(dataset)}-{digest}.json"
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
@@ -50,7 +54,7 @@ def load(root: Path, dataset: str, digest: str) -> dict[str, Any] | None:
 def store(root: Path, dataset: str, digest: str, payload: Mapping[str, Any]) -> None:
     """Save a payload; keep only the most recent entries per dataset. A read-only .git only costs speed."""
     folder = _folder(root)
-    if not (root / ".git").is_dir():
+    if folder is None:
         return
     prefix = _prefix(dataset)
     try:

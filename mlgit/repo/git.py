@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.errors import MlgitError
-from mlgit.system import process
+from mlgit.system import process, statedir
 
 
 def git(*args: str, cwd: Path, stdin: bytes | None = None, check: bool = True) -> process.Completed:
@@ -33,9 +33,9 @@ def toplevel(cwd: Path) -> Path:
 
 def git_dir(root: Path) -> Path:
     """The git directory of the repository at `root` (`.git`, or where a worktree's `.git` file points)."""
-    marker = root / ".git"
-    if marker.is_dir():
-        return marker
+    found = statedir.git_dir(root)
+    if found is not None:
+        return found
     return (root / git("rev-parse", "--git-dir", cwd=root).out.strip()).resolve()
 
 

@@ -11,7 +11,7 @@ from mlgit.errors import InputError, MlgitError
 from mlgit.repo import dvc, git
 from mlgit.repo.values import ParamValue, ValueFile, number, parse
 from mlgit.results.status import Status
-from mlgit.system import files, jsoncache
+from mlgit.system import files, jsoncache, statedir
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,9 @@ def _parse_at(root: Path, path: str, raw: bytes, rev: str | None, where: str) ->
 def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, ParamValue]:
     # Parsed values are cached by content under .git/mlgit: a warm run never imports a YAML/TOML parser,
     # which is most of what separates `metrics diff` from a bare `git cat-file`.
-    cache_dir = root / ".git" / "mlgit" / "values"
+    state = statedir.path(root)
     key = hashlib.sha1(path.rsplit(".", 1)[-1].encode() + b"\0" + raw, usedforsecurity=False).hexdigest()
-    entry = cache_dir / f"{key}.json" if (root / ".git").is_dir() else None
+    entry = None if state is None else state / "values" / f"{key}.json"
     cached = jsoncache.get(entry)
     if isinstance(cached, dict):
         return cached

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from mlgit.repo import git
+from mlgit.system import statedir
 
 T = TypeVar("T")
 
@@ -41,6 +42,11 @@ class RepoState:
     def git_dir(self) -> Path:
         """The repository's git directory."""
         return git.git_dir(self.root)
+
+    @cached_property
+    def state_dir(self) -> Path:
+        """mlgit's own folder in the git directory (caches, stores), also in a worktree or submodule."""
+        return statedir.inside(self.git_dir)
 
     @cached_property
     def head(self) -> str | None:
