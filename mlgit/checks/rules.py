@@ -186,8 +186,9 @@ def _expectation_rule(e: Expectation, line: int | None) -> Rule:
         return rule(Code.DATA_NULL_FRACTION, "null_fraction", f"max_null_fraction {e.fraction:g}", fraction=e.fraction)
     if e.kind == "rows_between":
         return rule(Code.DATA_ROW_COUNT, "rows", f"rows {bounds}", low=e.low, high=e.high)
-    kind = "mean" if e.kind == "mean_between" else "std"
-    return rule(Code(f"data.{kind}-out-of-band"), kind, f"{kind} {bounds}", low=e.low, high=e.high)
+    if e.kind == "mean_between":
+        return rule(Code.DATA_MEAN_OUT_OF_BAND, "mean", f"mean {bounds}", low=e.low, high=e.high)
+    return rule(Code.DATA_STD_OUT_OF_BAND, "std", f"std {bounds}", low=e.low, high=e.high)
 
 
 def parse_rule(column: str, type_: str, file: str, line: int | None) -> Rule:

@@ -45,6 +45,28 @@ _WORDS = {
     "rows-changed": "row-count bounds changed",
 }
 
+# The finding code of each kind of change, spelled out: a code is never assembled from text.
+_CODES = {
+    "column-removed": Code.SCHEMA_COLUMN_REMOVED,
+    "column-added": Code.SCHEMA_COLUMN_ADDED,
+    "type-changed": Code.SCHEMA_TYPE_CHANGED,
+    "type-widened": Code.SCHEMA_TYPE_WIDENED,
+    "values-removed": Code.SCHEMA_VALUES_REMOVED,
+    "values-added": Code.SCHEMA_VALUES_ADDED,
+    "values-restricted": Code.SCHEMA_VALUES_RESTRICTED,
+    "values-unrestricted": Code.SCHEMA_VALUES_UNRESTRICTED,
+    "nulls-allowed": Code.SCHEMA_NULLS_ALLOWED,
+    "nulls-forbidden": Code.SCHEMA_NULLS_FORBIDDEN,
+    "null-fraction-changed": Code.SCHEMA_NULL_FRACTION_CHANGED,
+    "range-widened": Code.SCHEMA_RANGE_WIDENED,
+    "range-narrowed": Code.SCHEMA_RANGE_NARROWED,
+    "unique-dropped": Code.SCHEMA_UNIQUE_DROPPED,
+    "unique-added": Code.SCHEMA_UNIQUE_ADDED,
+    "regex-changed": Code.SCHEMA_REGEX_CHANGED,
+    "finite-changed": Code.SCHEMA_FINITE_CHANGED,
+    "rows-changed": Code.SCHEMA_ROWS_CHANGED,
+}
+
 
 @dataclass(frozen=True)
 class Change:
@@ -366,7 +388,7 @@ def _finding(
 
     def finding(severity: Severity, message: str, at: int | None, **extra: object) -> Finding:
         return Finding(
-            code=Code(f"schema.{ch.kind}"),
+            code=_CODES[ch.kind],
             severity=severity,
             subject=ds.name,
             message=f"{subject}{what} ({ch.detail}); {message}",

@@ -369,6 +369,11 @@ def change_base(repo: RepoState, cfg: Config, spec: str | None, target_branch: s
 
 
 _TITLES = {Family.DATA: "Data", Family.SCHEMA: "Schema", Family.MODEL: "Model checks"}
+_NOT_RUN = {
+    Family.DATA: Code.REPORT_DATA_NOT_RUN,
+    Family.SCHEMA: Code.REPORT_SCHEMA_NOT_RUN,
+    Family.MODEL: Code.REPORT_MODEL_NOT_RUN,
+}
 # Codes the report shows in its own gate and pipeline sections; the rest of `check model` goes under "Model checks".
 # `model.metric*` are the gate rules (overall and per slice): already in the gate verdict.
 _OWN_MODEL_CODES = (
@@ -396,7 +401,7 @@ def _section(family: Family, checks: Sequence[Check], ctx: Context) -> Section:
         # One family that cannot run (data not pulled, say) must not hide what the others found.
         msg = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
         finding = Finding(
-            code=Code(f"report.{key}-not-run"),
+            code=_NOT_RUN[family],
             severity=Severity.WARNING,
             subject=key,
             message=f"the {key} checks could not run: {msg}",

@@ -26,7 +26,9 @@ def _functions() -> list[tuple[str, str, int]]:
 
 
 def test_no_function_is_longer_than_sixty_lines() -> None:
-    long = [f"{rel}: {name} ({n} lines)" for rel, name, n in _functions() if n > MAX_LINES and (rel, name) not in TABLES]
+    long = [
+        f"{rel}: {name} ({n} lines)" for rel, name, n in _functions() if n > MAX_LINES and (rel, name) not in TABLES
+    ]
     assert long == []
 
 
@@ -62,6 +64,70 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     subprocess.run(["cp", "-r", str(PACKAGE), str(pkg)], check=True)
     (pkg / "data" / "upward.py").write_text("from mlgit.cli import main\n")
     lint = Path(sys.executable).parent / "lint-imports"
-    res = subprocess.run([str(lint), "--config", "pyproject.toml"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [str(lint), "--config", "pyproject.toml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert res.returncode != 0
     assert "mlgit.data.upward -> mlgit.cli" in res.stdout
+
+
+# The one place a code is looked up from text: a finding read back from a cache or a JSON file.
+CODE_LOOKUPS = {("mlgit/results/finding.py", "__post_init__")}
+
+
+def _calls_with_owner(path: Path) -> list[tuple[str, ast.Call]]:
+    """Every call in a module with the name of the function (or module) it is in."""
+    out: list[tuple[str, ast.Call]] = []
+
+    def visit(node: ast.AST, owner: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else owner
+            if isinstance(child, ast.Call):
+                out.append((name, child))
+            visit(child, name)
+
+    visit(ast.parse(path.read_text()), "<module>")
+    return out
+
+
+def _is_text(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def test_no_finding_code_is_assembled_at_runtime() -> None:
+    # `Code(f"schema.{kind}")` compiles whatever the kind is and fails only when a user hits it; a code is a
+    # member of the catalogue, named where it is used (an explicit map where a kind chooses it).
+    built = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        for owner, call in _calls_with_owner(path):
+            func = call.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name == "Code" and (rel, owner) not in CODE_LOOKUPS and not all(_is_text(a) for a in call.args):
+                built.append(f"{rel}:{call.lineno}: Code({ast.unparse(call.args[0]) if call.args else ''})")
+            for kw in call.keywords:
+                if kw.arg == "code" and isinstance(kw.value, (ast.JoinedStr, ast.BinOp)):
+                    built.append(f"{rel}:{call.lineno}: code={ast.unparse(kw.value)}")
+    assert built == []
+
+
+def test_the_code_lookups_exist() -> None:
+    names = {(rel, name) for rel, name, _n in _functions()}
+    assert CODE_LOOKUPS <= names
+
+
+def test_no_test_patches_sys_modules() -> None:
+    # Swapping modules in `sys.modules` tests an interpreter no user runs; a missing package is a real
+    # environment without it (testing/envs.py), a replaced part is passed in as a value.
+    patch = re.compile(
+        r"setitem\(\s*sys\.modules|sys\.modules\[[^\]]*\]\s*=|del\s+sys\.modules|sys\.modules\.(pop|update|setdefault|clear)"
+        r"|patch\.dict\(\s*[\"']?sys\.modules"
+    )
+    found = []
+    for path in sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "testing").rglob("*.py")]):
+        if path == Path(__file__):
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if patch.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert found == []

@@ -6,7 +6,7 @@ import json
 import os
 import pickle
 import shutil
-import sys
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 
 from mlgit.model.artifact import percentile, read_table
+from testing import envs
 from testing.repos import commit_all, git
 
 GOLDEN = "f1,f2,f3\n0.1,0.2,0.3\n0.9,0.8,0.7\n0.5,0.1,0.9\n0.3,0.6,0.2\n"
@@ -153,13 +154,16 @@ def test_onnx_model_predicts_by_output_name(small_repo: Path, models: Path, mlgi
 
 @pytest.mark.parametrize(("model", "module"), [("clf.skops", "skops"), ("clf.onnx", "onnxruntime")])
 def test_missing_loader_names_the_extra(
-    small_repo: Path, models: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch, model: str, module: str
+    small_repo: Path, models: Path, tmp_path: Path, model: str, module: str
 ) -> None:
-    monkeypatch.setitem(sys.modules, module, None)  # import fails as when the package is absent
-    monkeypatch.setitem(sys.modules, f"{module}.io", None)
+    # A whole process in an environment where the package is not installed, as after a plain `pip install mlgit`.
+    command, env = envs.without(tmp_path / "env", module)
     setup_model(small_repo, models, model)
-    code, found = check(mlgit, small_repo)
-    assert code == 1
+    res = subprocess.run(
+        [*command, "-C", str(small_repo), "check", "model", "--json"], env=env, capture_output=True, text=True
+    )
+    assert res.returncode == 1, res.stderr
+    found = {f["code"]: f for f in json.loads(res.stdout)["findings"]}
     msg = found["model.loader-missing"]["message"]
     assert f"needs the '{module}' package" in msg and "pip install 'mlgit[models]'" in msg
 
