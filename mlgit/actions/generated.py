@@ -129,3 +129,8 @@ def _same_body(header: Header, expected: str) -> bool:
 def write(root: Path, rel: str, text: str) -> None:
     """Write a file whole or not at all (temp file, then rename)."""
     atomic.write_text(root / rel, text)
+
+
+def remove(root: Path, rel: str) -> None:
+    """Delete a generated file that is no longer generated (a file already gone is not an error)."""
+    (root / rel).unlink(missing_ok=True)

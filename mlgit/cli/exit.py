@@ -117,16 +117,17 @@ def crashed(exc: BaseException) -> int:
     import platform
     import traceback
 
+    from mlgit.system import atomic
+
     log = _log_path()
     report = (
         f"### version information\nmlgit: {__version__}\npython: {sys.version}\nplatform: {platform.platform()}\n"
         f"argv: {sys.argv}\n\n### error\n{''.join(traceback.format_exception(exc))}"
     )
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(report)
+        atomic.write_text(log, report)  # never a half-written log to paste
         where = f"the details are in {log}"
-    except OSError:
+    except (OSError, MlgitError):  # unwritable, or a symbolic link there: the report goes to stderr instead
         where = "the details follow"
         sys.stderr.write(report)
     sys.stderr.write(

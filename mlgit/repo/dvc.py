@@ -349,3 +349,11 @@ def _status(detail: object) -> str:
     if isinstance(detail, dict):
         return ", ".join(f"{k} {v}" for k, v in detail.items())
     return str(detail)
+
+
+def init(root: Path) -> bool:
+    """Make `root` a DVC project (`dvc init`) unless it is one; whether it ran."""
+    if (root / ".dvc").is_dir():
+        return False
+    process.run((process.tool("dvc"), "init", "--quiet"), cwd=root)
+    return True

@@ -222,11 +222,6 @@ def remote_tag_names(root: Path, remote: str, pattern: str) -> list[str]:
     return [line.split("\t", 1)[1].removeprefix("refs/tags/") for line in res.out.splitlines() if "\t" in line]
 
 
-def fetch_tags(root: Path, remote: str, pattern: str) -> None:
-    """Fetch the remote's tags matching a glob (never overwriting a local tag)."""
-    git("fetch", "--quiet", "--no-tags", remote, f"refs/tags/{pattern}:refs/tags/{pattern}", cwd=root)
-
-
 def remotes(root: Path) -> list[str]:
     """Configured remote names."""
     return git("remote", cwd=root).out.split()

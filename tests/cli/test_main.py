@@ -48,6 +48,27 @@ def test_unexpected_error_exit_3_with_log(capsys: pytest.CaptureFixture[str], tm
     assert log.is_file() and "mlgit:" in log.read_text() and "kaput" in log.read_text()
 
 
+def test_the_crash_log_is_written_whole_and_never_through_a_link(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def crash() -> int:
+        raise RuntimeError("kaput")
+
+    log = tmp_path / ".xdg-cache" / "mlgit" / "mlgit.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("an older, longer crash report\n" * 100)
+    assert error_handler.guarded(crash) == 3
+    assert log.read_text().startswith("### version information") and "older" not in log.read_text()
+    assert [p.name for p in log.parent.iterdir()] == ["mlgit.log"]  # no temp file left beside it
+    capsys.readouterr()
+    elsewhere = tmp_path / "elsewhere.txt"
+    log.unlink()
+    log.symlink_to(elsewhere)
+    assert error_handler.guarded(crash) == 3
+    err = capsys.readouterr().err
+    assert not elsewhere.exists() and "### version information" in err and "the details follow" in err
+
+
 @pytest.fixture
 def _sigint_restored() -> Iterator[None]:
     # The interrupt handler ignores further Ctrl-Cs; in this process that would outlive the test.

@@ -137,3 +137,20 @@ def test_one_report_reads_the_tags_once_for_all_models(mono: Path, mlgit) -> Non
     assert {m["name"] for m in json.loads(r.out)["models"]} == {"nlp:classifier", "vision:classifier"}
     reads = [c for c in commands if c[:2] == ("git", "for-each-ref")]
     assert len(reads) == 1, reads
+
+
+def test_promote_push_reads_each_models_registry_from_the_remote(mono: Path, tmp_path: Path, mlgit) -> None:
+    remote = tmp_path / "remote.git"
+    git("clone", "-q", "--bare", str(mono), str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=mono)
+    other = tmp_path / "other"
+    git("clone", "-q", str(remote), str(other), cwd=tmp_path)
+    assert mlgit(other, "promote", "nlp:classifier", "--push").code == 0
+    assert mlgit(other, "assign", "nlp:classifier", "prod", "--push").code == 0
+    # This clone has no tags: each model's releases and stages come from the remote before it is gated.
+    r = mlgit(mono, "promote", "--push", "--json")
+    assert r.code == 0, r.err
+    docs = {d["model"]: d for d in json.loads(r.out)["models"]}
+    assert docs["nlp:classifier"]["status"] == "already-released"  # without the fetch: a second v0.1.0
+    assert docs["vision:classifier"]["version"] == "v0.1.0"
+    assert "nlp=classifier#prod#1" in git("tag", "--list", cwd=mono).split()

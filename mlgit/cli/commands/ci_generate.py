@@ -24,7 +24,7 @@ def generate(root: Path, cfg: Config, forge: str, force: bool) -> list[tuple[gen
         if s.needs_force and not force:
             done.append((s, "kept"))
         elif s.expected is None:
-            (root / s.path).unlink()
+            generated.remove(root, s.path)
             done.append((s, "removed"))
         elif s.state == "current":
             done.append((s, "unchanged"))

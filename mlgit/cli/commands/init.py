@@ -15,7 +15,7 @@ from mlgit.errors import MlgitError
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.repo.values import number, parse
-from mlgit.system import atomic, files, process
+from mlgit.system import atomic, files
 
 _TABLE_EXT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _MODEL_EXT = (
@@ -241,8 +241,7 @@ def run(cwd: Path, force: bool, forge: str | None = None) -> int:
         raise MlgitError(f"{target} already exists; not overwriting it", hint="pass --force to replace it")
     if forge is None:
         forge = _previous_forge(root) if target.exists() else "github"
-    if not (root / ".dvc").is_dir():
-        process.run((process.tool("dvc"), "init", "--quiet"), cwd=root)
+    if pipeline.init(root):
         sys.stdout.write("initialized DVC (.dvc/)\n")
     detected = detect(root)
     text = render(detected, forge)

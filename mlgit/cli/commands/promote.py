@@ -214,7 +214,7 @@ def run(
     for model in models:
         out = Promotion(model.name, head, warnings=list(warnings), shared_warnings=len(warnings), stale=stale)
         if push is not None and len(models) > 1:
-            git.fetch_tags(root, push, f"{registry.tag_name(model.name)}@*")
+            release.fetch_registry(root, push, registry.tag_name(model.name))
             repo.tags_changed()
         _release(repo, cfg, model, base, dry_run, push, out)
         outcomes.append(out)
