@@ -222,7 +222,7 @@ def policy_findings(
     repo: RepoState, cfg: Config, model: Model, base: str | None
 ) -> tuple[list[Finding], gate.GateResult | None]:
     """The promotion gate on the work tree, exactly as `promote` applies it, plus its per-slice rules."""
-    if not read(repo.root, model.metrics, None, "work tree").any_present:
+    if not read(repo, model.metrics, None, "work tree").any_present:
         return [
             Finding(
                 code=Code.MODEL_METRICS_MISSING,

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgit.config.settings import BaseRule, Config, Gate, Model
@@ -43,22 +42,21 @@ def evaluate(
     events: list[registry.Event] | None = None,
 ) -> GateResult:
     """Gate `model` at `candidate_rev` (None: the work tree) against `base_spec` (default: its policy's bases)."""
-    root = repo.root
     evts = registry.events(repo, model.name) if events is None else events
     rules = (BaseRule(base_spec),) if base_spec else model.policy.bases
     bases = _distinct([(rule, resolve(repo, model, rule.spec, evts)) for rule in rules])
     base = bases[0][1]
     label = "work tree" if candidate_rev is None else f"commit {candidate_rev[:12]}"
-    candidate = metrics.read(root, model.metrics, candidate_rev, label, worktree_fallback=True)
+    candidate = metrics.read(repo, model.metrics, candidate_rev, label, worktree_fallback=True)
     if not candidate.any_present:
         raise MlgitError(
             f"none of {model.name}'s metrics files exist in the {label}: {', '.join(model.metrics)}",
             hint="run the pipeline (dvc repro) and commit the metrics file",
         )
-    base_metrics = _read(root, model, base)
+    base_metrics = _read(repo, model, base)
     decision = policy.evaluate(_against(model.policy.gates, bases[0][0], primary=True), candidate, base_metrics)
     for rule, other in bases[1:]:
-        more = policy.evaluate(_against(model.policy.gates, rule, primary=False), candidate, _read(root, model, other))
+        more = policy.evaluate(_against(model.policy.gates, rule, primary=False), candidate, _read(repo, model, other))
         decision = policy.also_against(decision, more, other.label)
     slices: tuple[policy.SliceResult, ...] = ()
     if model.slices:
@@ -82,7 +80,7 @@ def best(repo: RepoState, model: Model, evts: list[registry.Event]) -> baseline.
     if model.policy.gates:
         g = model.policy.gates[0]
         for e in active:
-            raw, where = metrics.read(repo.root, model.metrics, e.commit, e.tag).lookup(g.metric)
+            raw, where = metrics.read(repo, model.metrics, e.commit, e.tag).lookup(g.metric)
             value = number(raw) if where is not None else None
             if value is not None and (top is None or (value >= top if g.higher_is_better else value <= top)):
                 chosen, top = e, value
@@ -113,5 +111,5 @@ def _against(gates: tuple[Gate, ...], rule: BaseRule, *, primary: bool) -> tuple
     return tuple(out)
 
 
-def _read(root: Path, model: Model, base: baseline.Baseline) -> metrics.Snapshot | None:
-    return None if base.commit is None else metrics.read(root, model.metrics, base.commit, base.label)
+def _read(repo: RepoState, model: Model, base: baseline.Baseline) -> metrics.Snapshot | None:
+    return None if base.commit is None else metrics.read(repo, model.metrics, base.commit, base.label)

@@ -43,7 +43,7 @@ class ReleasePlan:
     def lineage(self, repo: RepoState, cfg: Config, commit: str) -> dict[str, Any]:
         """The lineage document the release tag of `commit` carries."""
         assert self.result is not None and self.version is not None
-        params = metrics.read(repo.root, self.model.params, commit, "HEAD", worktree_fallback=True)
+        params = metrics.read(repo, self.model.params, commit, "HEAD", worktree_fallback=True)
         r = self.result
         return lineage.build(repo, cfg, self.model, commit, self.version, r.candidate, params, r.baseline, r.decision)
 

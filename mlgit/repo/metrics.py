@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgit.errors import InputError, MlgitError
 from mlgit.repo import dvc, git
 from mlgit.repo.values import ParamValue, ValueFile, number, parse
 from mlgit.results.status import Status
 from mlgit.system import files, jsoncache, statedir
+
+if TYPE_CHECKING:
+    from mlgit.repo.state import RepoState
 
 
 @dataclass(frozen=True)
@@ -55,30 +60,44 @@ class Snapshot:
         return any(f.present for f in self.files)
 
 
-def read(root: Path, paths: Iterable[str], rev: str | None, label: str, *, worktree_fallback: bool = False) -> Snapshot:
+def read(
+    repo: RepoState, paths: Iterable[str], rev: str | None, label: str, *, worktree_fallback: bool = False
+) -> Snapshot:
     """Read value files at a revision through git (no checkout), or from the work tree when `rev` is None.
 
+    Blobs come from the repo state and each file's values are kept there, so a command that compares with
+    one base several times (gate, metric rows, history) reads and parses each (revision, file) once.
     With `worktree_fallback`, a file that git does not hold at `rev` (a DVC-cached metrics output) is
     read from the work tree instead: only correct when the work tree is that revision.
     """
     wanted = list(dict.fromkeys(paths))
-    found = []
-    blobs = git.show_files(root, rev, wanted) if rev is not None else {}
-    for path in wanted:
-        raw: bytes | None
-        where = f" (at {label})"
-        if rev is not None and (blobs.get(path) is not None or not worktree_fallback):
-            raw = blobs.get(path)
-        else:
-            try:
-                raw = files.read_small(root, path, limit=files.MAX_VALUES_BYTES, links_into=dvc.cache_dirs(root))
-                where = ""
-            except FileNotFoundError:
-                raw = None
-            except IsADirectoryError:
-                raise MlgitError(f"{path}: is a directory; list the metrics/params files inside it") from None
-        found.append(ValueFile(path, _parse_at(root, path, raw, rev, where) if raw is not None else None))
-    return Snapshot(label, rev, tuple(found))
+    blobs = repo.blobs(rev, wanted) if rev is not None else {}
+    fallback = worktree_fallback and rev is not None  # the work tree itself has nothing to fall back to
+    found = tuple(
+        repo.remember(
+            ("values", rev, path, fallback), partial(_value_file, repo.root, path, rev, label, blobs, fallback)
+        )
+        for path in wanted
+    )
+    return Snapshot(label, rev, found)
+
+
+def _value_file(
+    root: Path, path: str, rev: str | None, label: str, blobs: dict[str, bytes | None], worktree_fallback: bool
+) -> ValueFile:
+    raw: bytes | None
+    where = f" (at {label})"
+    if rev is not None and (blobs.get(path) is not None or not worktree_fallback):
+        raw = blobs.get(path)
+    else:
+        try:
+            raw = files.read_small(root, path, limit=files.MAX_VALUES_BYTES, links_into=dvc.cache_dirs(root))
+            where = ""
+        except FileNotFoundError:
+            raw = None
+        except IsADirectoryError:
+            raise MlgitError(f"{path}: is a directory; list the metrics/params files inside it") from None
+    return ValueFile(path, _parse_at(root, path, raw, rev, where) if raw is not None else None)
 
 
 def _parse_at(root: Path, path: str, raw: bytes, rev: str | None, where: str) -> dict[str, ParamValue]:

@@ -75,6 +75,12 @@ class RepoState:
             self._tag_derived[key] = make()
         return cast("T", self._tag_derived[key])
 
+    def remember(self, key: Hashable, make: Callable[[], T]) -> T:
+        """A value read from the repository (parsed metrics of a revision, say), made once per command."""
+        if key not in self._reads:
+            self._reads[key] = make()
+        return cast("T", self._reads[key])
+
     def tags_changed(self) -> None:
         """Forget the tags and all derived from them: this process created, deleted or fetched tags."""
         self._tag_derived.clear()

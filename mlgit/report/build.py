@@ -576,11 +576,11 @@ def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapsho
     return tuple(rows)
 
 
-def _param_rows(root: Path, model: Model, base: str | None) -> tuple[tuple[ParamRow, ...], int]:
+def _param_rows(repo: RepoState, model: Model, base: str | None) -> tuple[tuple[ParamRow, ...], int]:
     if not model.params:
         return (), 0
-    new = metrics.read(root, model.params, None, "work tree")
-    old = metrics.read(root, model.params, base, "base") if base else metrics.Snapshot("none", None, ())
+    new = metrics.read(repo, model.params, None, "work tree")
+    old = metrics.read(repo, model.params, base, "base") if base else metrics.Snapshot("none", None, ())
     rows, same = [], 0
     for fd in metrics.diff(old, new):
         for r in fd.rows:
@@ -714,10 +714,10 @@ def _model_report(
     evts = registry.events(repo, model.name)
     verdict, candidate = _gate(repo, cfg, model, base_spec)
     if candidate is None:
-        candidate = metrics.read(root, model.metrics, None, "work tree")
-    old = metrics.read(root, model.metrics, base_commit, diff_base.label) if base_commit else None
+        candidate = metrics.read(repo, model.metrics, None, "work tree")
+    old = metrics.read(repo, model.metrics, base_commit, diff_base.label) if base_commit else None
     names, directions, history = _history(model, evts, candidate)
-    params, same = _param_rows(root, model, base_commit)
+    params, same = _param_rows(repo, model, base_commit)
     no_base = tuple(f.path for f in old.files if not f.present) if old is not None else model.metrics
     report = ModelReport(
         model.name,

@@ -72,18 +72,26 @@ def tool(name: str) -> str:
     return found
 
 
-_observers: list[Callable[[tuple[str, ...]], None]] = []
+_observers: list[Callable[[tuple[str, ...], bytes | None], None]] = []
 
 
 @contextmanager
-def recording() -> Iterator[list[tuple[str, ...]]]:
-    """Collect the argument list of every command run inside the block (how tests count git reads)."""
+def recording(*, stdin: bool = False) -> Iterator[list[tuple[str, ...]]]:
+    """Collect the argument list of every command run inside the block (how tests count git reads).
+
+    With `stdin`, each entry ends with the text the command was given on standard input ("" for none): the
+    `REV:PATH` lines of a `git cat-file --batch` say which files were read at which revision.
+    """
     seen: list[tuple[str, ...]] = []
-    _observers.append(seen.append)
+
+    def observe(args: tuple[str, ...], given: bytes | None) -> None:
+        seen.append((*args, (given or b"").decode("utf-8", "replace")) if stdin else args)
+
+    _observers.append(observe)
     try:
         yield seen
     finally:
-        _observers.remove(seen.append)
+        _observers.remove(observe)
 
 
 def run(
@@ -96,7 +104,7 @@ def run(
 ) -> Completed:
     """Run a command, capturing output; raise CommandFailed (its line, code and output) on failure when `check`."""
     for observe in _observers:
-        observe(tuple(args))
+        observe(tuple(args), stdin)
     try:
         proc = subprocess.run(
             list(args),

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from mlgit.errors import MlgitError
 from mlgit.render import annotations
 from mlgit.render.markdown import LIMIT, MARKER
 from mlgit.results.finding import Finding, Severity
+from mlgit.system import process
 from testing.repos import BIN, FIXED_ENV, REPO_ROOT, Result, commit_all, dvc, git, set_param
 
 MODEL = "cancer-classifier"
@@ -556,3 +558,15 @@ def test_the_markdown_comment_omits_drift_rows_that_are_all_zero(regressed: Path
     assert "*2 columns without any drift not shown.*" in md
     text = report(regressed).out  # the terminal and the full report still list every column
     assert re.search(r"ok\s+table\s+id\s+psi\s+0\s+0\.2", text)
+
+
+def test_a_report_reads_each_file_at_each_revision_once(improved: Path, mlgit) -> None:
+    # The gate (against the last release and the best), the metric and param rows and the model checks all
+    # compare with the same base: through the repo state, git is asked for each (revision, file) once.
+    with process.recording(stdin=True) as commands:
+        r = mlgit(improved, "report", "--format", "json")
+    assert r.code == 0, r.err
+    reads = Counter(line for c in commands if c[:3] == ("git", "cat-file", "--batch") for line in c[-1].splitlines())
+    base = git("rev-parse", f"{MODEL}@v0.1.0^{{commit}}", cwd=improved).strip()
+    assert reads[f"{base}:metrics.json"] == 1 and reads[f"{base}:params.yaml"] == 1
+    assert [line for line, n in reads.items() if n > 1] == []

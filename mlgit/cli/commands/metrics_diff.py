@@ -45,10 +45,11 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
     """Compare metrics and params of the work tree with `base` (default: merge-base with the default branch)."""
     root = git.toplevel(cwd)
     mfiles, pfiles, default_branch = _files(root, model)
-    ref = baseline.resolve(RepoState(root, default_branch), base or "main")
+    repo = RepoState(root, default_branch)
+    ref = baseline.resolve(repo, base or "main")
     assert ref.commit is not None
-    old = metrics.read(root, [*mfiles, *pfiles], ref.commit, ref.label)
-    new = metrics.read(root, [*mfiles, *pfiles], None, "work tree")
+    old = metrics.read(repo, [*mfiles, *pfiles], ref.commit, ref.label)
+    new = metrics.read(repo, [*mfiles, *pfiles], None, "work tree")
     mdiff = metrics.diff(old.subset(mfiles), new.subset(mfiles))
     pdiff = metrics.diff(old.subset(pfiles), new.subset(pfiles))
     if as_json:
