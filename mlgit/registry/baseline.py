@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from mlgit.errors import MissingRevision, MlgitError
 from mlgit.repo import git
 
 if TYPE_CHECKING:
+    from mlgit.config.settings import Model
     from mlgit.registry.semver import Version
     from mlgit.registry.tags import Event
     from mlgit.repo.state import RepoState
@@ -180,3 +182,27 @@ def for_change(repo: RepoState, model: str | None, policy_base: str, target_bran
         if ref is not None and git.merge_base(repo.root, head, ref) == head:
             return resolve(repo, policy_base, model)
     return merge_base_with_default(repo.root, target_branch or repo.configured_branch)
+
+
+def for_data(repo: RepoState, spec: str | None, models: Sequence[Model]) -> tuple[str | None, str | None]:
+    """The revision data and schemas are compared with for a baseline `spec` given in model terms, and a note.
+
+    None: the data checks' own default, the merge-base with the default branch. `main` is that merge-base's
+    commit, a REV stays itself; `last-release`, `best` and `stage:NAME` name a model's version: with one model,
+    its commit; with several the data has no single such version, so the default branch is used and the note
+    says so. `mlgit check` and `mlgit report` both ask here, so they compare data with the same revision.
+    """
+    if spec is None:
+        return None, None
+    if spec == "main":
+        return resolve(repo, spec).commit, None
+    if spec not in ("last-release", "best") and not spec.startswith("stage:"):
+        return spec, None
+    if len(models) != 1:
+        return (
+            None,
+            f"--base {spec} names a version of each model; data and schema are compared with the default branch",
+        )
+    from mlgit.registry import gate, tags  # the gate resolves `best`: it needs the model's gated metric
+
+    return gate.resolve(repo, models[0], spec, tags.events(repo, models[0].name)).commit, None

@@ -734,6 +734,27 @@ def _model_report(
     return report, _gate_findings(root, model, verdict, candidate)
 
 
+def _data_base(
+    repo: RepoState, cfg: Config, base_spec: str | None, base_commit: str | None
+) -> tuple[str | None, str | None, list[Finding]]:
+    """What the data checks compare with (a REV or None: their default), its commit, and a note about it.
+
+    `--base` goes through the one interpretation `mlgit check` uses too (with several models, a model version
+    means the default branch for the data); without it, the data is compared with the change's base.
+    """
+    if base_spec is None:
+        return base_commit, base_commit, []
+    data_base, note = baseline.for_data(repo, base_spec, cfg.models)
+    commit = git.resolve(repo.root, data_base) if data_base else None
+    if commit is None:
+        default, _why = baseline.or_reason(repo, None)
+        commit = default.commit if default else None
+    notes = (
+        [] if note is None else [Finding(code=Code.CHECK_BASE, severity=Severity.INFO, subject="data", message=note)]
+    )
+    return data_base, commit, notes
+
+
 def build(
     repo: RepoState,
     cfg: Config,
@@ -759,7 +780,9 @@ def build(
     raw_stale = pipeline.stale_stages(root)
     stale, stale_findings = _stale(root, raw_stale)
     findings += stale_findings
-    ctx = Context(repo, cfg, base=base_commit, data_base=base_commit, stale=Stale(raw_stale))
+    data_base, data_commit, note = _data_base(repo, cfg, base_spec, base_commit)
+    findings += note
+    ctx = Context(repo, cfg, base=base_commit, data_base=data_base, stale=Stale(raw_stale))
     sections = _sections(ctx, checks)
     for s in sections:
         findings += s.findings
@@ -772,7 +795,7 @@ def build(
         commits=commits,
         commits_total=total,
         models=tuple(models),
-        datasets=_datasets(repo, cfg, base_commit),
+        datasets=_datasets(repo, cfg, data_commit),
         stale=stale,
         sections=sections,
         findings=tuple(findings),

@@ -15,10 +15,22 @@ from testing.repos import commit_all, git, set_param
 
 SAMPLE = [
     Finding(
-        code="data.out-of-range", severity=Severity.ERROR, subject="train", message="12 values above max 5", file="schemas/train.yaml", line=7, column="x"
+        code="data.out-of-range",
+        severity=Severity.ERROR,
+        subject="train",
+        message="12 values above max 5",
+        file="schemas/train.yaml",
+        line=7,
+        column="x",
     ),
     Finding(code="model.baseline", severity=Severity.INFO, subject="clf", message="baseline: main"),
-    Finding(code="model.slice-missing", severity=Severity.WARNING, subject="clf", message="slice a: gone\nsecond line", file="metrics.json"),
+    Finding(
+        code="model.slice-missing",
+        severity=Severity.WARNING,
+        subject="clf",
+        message="slice a: gone\nsecond line",
+        file="metrics.json",
+    ),
 ]
 
 
@@ -73,7 +85,10 @@ def test_document_is_json_ready() -> None:
 
 
 def test_many_info_findings_of_one_code_fold_into_one_line() -> None:
-    drift = [Finding(code="data.drift", severity=Severity.INFO, subject="train", message=f"col{i}: psi 0.01") for i in range(5)]
+    drift = [
+        Finding(code="data.drift", severity=Severity.INFO, subject="train", message=f"col{i}: psi 0.01")
+        for i in range(5)
+    ]
     out = render.lines([*drift, SAMPLE[0]], Style(False), fold=3)
     assert out[1].split() == ["info", "data.drift", "5", "findings", "(each", "with", "its", "values", "in", "--json)"]
     assert "col0" not in "\n".join(out)
@@ -178,3 +193,30 @@ def test_check_base_last_release_with_several_models_says_what_data_uses(small_r
     assert res.code in (0, 1), res.err
     (note,) = [f for f in json.loads(res.out)["findings"] if f["code"] == "check.base"]
     assert "data and schema are compared with the default branch" in note["message"]
+
+
+def test_check_and_report_compare_data_with_the_same_base_with_several_models(git_repo: Path, mlgit: Any) -> None:
+    data = yaml.safe_load((git_repo / "mlgit.yaml").read_text())
+    data["models"]["other"] = {"path": "other.pkl", "metrics": ["metrics.json"]}
+    (git_repo / "mlgit.yaml").write_text(yaml.safe_dump(data))
+    (git_repo / "data" / "table.csv").write_text("id,x,label\n" + "".join(f"{i},{i / 10},{i % 2}\n" for i in range(40)))
+    assert mlgit(git_repo, "schema", "infer").code == 0
+    commit_all(git_repo, "two models, a schema")
+    r = mlgit(git_repo, "promote", "clf")
+    assert r.code == 0, r.out + r.err
+    (git_repo / "data" / "table.csv").write_text("id,x,label\n" + "".join(f"{i},{i / 5},{i % 2}\n" for i in range(40)))
+    assert mlgit(git_repo, "check", "data", "--update-profile").code in (0, 1)
+    main = commit_all(git_repo, "more data")
+    git("checkout", "-q", "-b", "feature", cwd=git_repo)
+    checked = mlgit(git_repo, "check", "--json", "--base", "last-release")
+    reported = mlgit(git_repo, "report", "--format", "json", "--base", "last-release")
+    assert checked.code in (0, 1) and reported.code == 0, checked.err + reported.err
+    report = json.loads(reported.out)
+    drift = {
+        "check": [f["message"] for f in json.loads(checked.out)["findings"] if f["code"] == "data.drift"],
+        "report": [f["message"] for s in report["sections"] for f in s["findings"] if f["code"] == "data.drift"],
+    }
+    # clf's release is not the data's base: with two models, both commands compare the data with main.
+    assert drift["check"] and drift["check"] == drift["report"]
+    assert all(main[:8] in m for m in drift["check"]), drift
+    assert [f["code"] for f in report["findings"] if f["code"] == "check.base"] == ["check.base"]

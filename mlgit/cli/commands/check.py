@@ -9,6 +9,7 @@ from pathlib import Path
 from mlgit.checks.check import Check, Context
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
+from mlgit.registry import baseline
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git, trust
@@ -16,28 +17,6 @@ from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity, failed
-
-
-def data_base(repo: RepoState, cfg: config.Config, base: str | None) -> tuple[str | None, Finding | None]:
-    """The revision the data and schema checks compare with, for a `--base` given in model terms.
-
-    `last-release` and `stage:NAME` name a model's version: with one model, its commit; with several, the
-    data has no single such version, so the merge-base with the default branch (their default) is used, and
-    a finding says so. `main` means the merge-base with the default branch, as it does for models.
-    """
-    from mlgit.registry import baseline
-
-    if base is None or (base != "main" and base != "last-release" and not base.startswith("stage:")):
-        return base, None
-    if base == "main" or len(cfg.models) == 1:
-        return baseline.resolve(repo, base, cfg.models[0].name if cfg.models else None).commit, None
-    note = Finding(
-        code=Code.CHECK_BASE,
-        severity=Severity.INFO,
-        subject="data",
-        message=f"--base {base} names a version of each model; data and schema are compared with the default branch",
-    )
-    return None, note
 
 
 def collect(
@@ -49,8 +28,10 @@ def collect(
         from mlgit.checks.suite import CHECKS
 
         checks = CHECKS
-    rev, note = data_base(repo, cfg, base)
-    found = [note] if note is not None else []
+    rev, note = baseline.for_data(repo, base, cfg.models)
+    found = (
+        [] if note is None else [Finding(code=Code.CHECK_BASE, severity=Severity.INFO, subject="data", message=note)]
+    )
     ctx = Context(repo, cfg, base=base, data_base=rev)
     for c in checks:
         found += c.findings(ctx)
