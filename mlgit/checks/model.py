@@ -19,6 +19,7 @@ from mlgit.repo.metrics import Snapshot, read
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
+from mlgit.results.serialize import plain
 from mlgit.system import yamlsource
 
 # A rule that passed keeps its failure code only in `data["code"]`: a summary must not read "6 regressed".
@@ -178,7 +179,7 @@ def pipeline_findings(
             hint = f"run 'dvc add {name[: -len('.dvc')]}' and commit {name}"
         else:
             file = stage.lock if stage else "dvc.lock"
-            line = _line(root, file, ["stages", stage.key]) if stage else None
+            line = pipeline.lock_line(root, stage) if stage else None
             what = f"stage {name} is stale"
         out.append(
             Finding(
@@ -269,7 +270,7 @@ def _baseline_finding(repo: RepoState, model: Model, result: gate.GateResult) ->
         severity=Severity.INFO,
         subject=model.name,
         message=first,
-        data={**b.as_dict(), "others": [o.as_dict() for o in result.others]},
+        data={**plain(b), "others": plain(result.others)},
     )
 
 
@@ -322,6 +323,45 @@ def _file_of(snap: Snapshot, metric: str) -> str | None:
         return snap.lookup(metric)[1]
     except MlgitError:
         return None
+
+
+# -- the gate's verdict as findings (the report's gate section) ---------------------------------------------
+
+
+def gate_findings(
+    root: Path, model: Model, failures: Sequence[policy.RuleResult], candidate: Snapshot | None, error: str | None
+) -> list[Finding]:
+    """`model.gate-error` when the gate could not be evaluated, and one error per failing rule, tied to the line a
+    reviewer would change: the bound in mlgit.yaml, else the metric in its metrics file."""
+    out = []
+    if error is not None:
+        msg = f"{model.name}: {error}"
+        out.append(
+            Finding(
+                code=Code.MODEL_GATE_ERROR, severity=Severity.ERROR, subject=model.name, message=msg, file=CONFIG_NAME
+            )
+        )
+    for r in failures:
+        file: str | None = model.metrics[0] if model.metrics else None
+        line = None
+        if r.rule in {"min", "max"}:
+            file = CONFIG_NAME
+            line = _line(root, CONFIG_NAME, ["models", model.name, "policy", "gates", r.metric, r.rule])
+        elif candidate is not None and (where := _file_of(candidate, r.metric)) is not None:
+            file, line = where, _line(root, where, r.metric.rpartition(":")[2].split("."))
+        data = {"metric": r.metric, "rule": r.rule, "candidate": r.candidate, "baseline": r.baseline}
+        out.append(
+            Finding(
+                code=r.code,
+                severity=Severity.ERROR,
+                subject=model.name,
+                message=f"{model.name}: {r.metric}: {r.message}",
+                file=file,
+                line=line,
+                data={**data, "threshold": r.threshold},
+            )
+        )
+    return out
 
 
 # -- which revisions vouch for a pickle -----------------------------------------------------------------------

@@ -13,10 +13,11 @@ import shutil
 import sys
 import sysconfig
 import tempfile
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mlgit import __version__
 from mlgit.config import settings
@@ -29,6 +30,7 @@ from mlgit.package.release import Release
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.system import atomic
 
 _OIP_TYPES = {"int": "INT64", "float": "FP64", "bool": "BOOL"}
@@ -39,24 +41,39 @@ _NUMPY_KINDS = {"f": "FP64", "i": "INT64", "u": "INT64", "b": "BOOL"}
 class Built:
     """A packaged release: its folder, deterministic archive, digest, and the stored copy."""
 
-    release: Release
+    JSON_COMPUTED: ClassVar[Mapping[str, str]] = {
+        "model": "model",
+        "version": "version",
+        "commit": "commit",
+        "files": "files",
+    }
+
+    release: Release = field(metadata=serialize.OMIT)
     folder: Path
     archive: Path
-    digest: str
+    digest: str = field(metadata=serialize.key("sha256"))
     stored: Path
-    manifest: dict[str, Any]
+    manifest: dict[str, Any] = field(metadata=serialize.OMIT)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.release.model,
-            "version": str(self.release.version),
-            "commit": self.release.commit,
-            "folder": str(self.folder),
-            "archive": str(self.archive),
-            "sha256": self.digest,
-            "stored": str(self.stored),
-            "files": len(self.manifest["files"]),
-        }
+    @property
+    def model(self) -> str:
+        """The released model."""
+        return self.release.model
+
+    @property
+    def version(self) -> str:
+        """The release's version."""
+        return str(self.release.version)
+
+    @property
+    def commit(self) -> str:
+        """The release's commit."""
+        return self.release.commit
+
+    @property
+    def files(self) -> int:
+        """How many files the bundle holds."""
+        return len(self.manifest["files"])
 
 
 def build(repo: RepoState, release: Release, output: Path) -> Built:

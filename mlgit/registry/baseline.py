@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgit.errors import MissingRevision, MlgitError
 from mlgit.repo import git
+from mlgit.results import serialize
 
 if TYPE_CHECKING:
     from mlgit.config.settings import Model
@@ -30,17 +31,8 @@ class Baseline:
     kind: str  # release | stage | branch | rev | none
     label: str
     commit: str | None
-    version: Version | None = None
-    tag: str | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        """JSON-ready form (lineage, --json, findings)."""
-        return {
-            "kind": self.kind,
-            "label": self.label,
-            "commit": self.commit,
-            "version": str(self.version) if self.version else None,
-        }
+    version: Version | None = field(default=None, metadata=serialize.TEXT)
+    tag: str | None = field(default=None, metadata=serialize.OMIT)  # lineage and --json name the version only
 
 
 def merge_base_with_default(root: Path, default_branch: str | None) -> Baseline:

@@ -11,6 +11,7 @@ from mlgit.registry.policy import Decision
 from mlgit.registry.semver import Version
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.metrics import Snapshot
+from mlgit.results.serialize import plain
 
 if TYPE_CHECKING:
     from mlgit.repo.state import RepoState
@@ -41,7 +42,7 @@ def build(
         "data": data,
         "params": params.flat(),
         "metrics": candidate.flat(),
-        "baseline": base.as_dict(),
-        "decision": [r.as_dict() for r in decision.results],
+        "baseline": plain(base),
+        "decision": plain(decision.results),
         "mlgit": __version__,
     }

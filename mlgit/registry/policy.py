@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from mlgit.config.settings import Gate
 from mlgit.repo.metrics import Snapshot
@@ -31,21 +30,6 @@ class RuleResult:
     def notice(self) -> bool:
         """A passed rule worth saying by its own code (a gate's first appearance), not as a plain pass."""
         return self.passed and self.code is Code.MODEL_METRIC_MISSING_BASELINE
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (lineage, reports, --json)."""
-        return {
-            "code": self.code,
-            "metric": self.metric,
-            "rule": self.rule,
-            "passed": self.passed,
-            "candidate": self.candidate,
-            "baseline": self.baseline,
-            "threshold": self.threshold,
-            "message": self.message,
-            "slice": self.slice,
-            "base": self.base,
-        }
 
 
 @dataclass(frozen=True)

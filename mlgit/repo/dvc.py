@@ -357,3 +357,12 @@ def init(root: Path) -> bool:
         return False
     process.run((process.tool("dvc"), "init", "--quiet"), cwd=root)
     return True
+
+
+def lock_line(root: Path, stage: Stage) -> int | None:
+    """The line of `stage`'s entry in the dvc.lock that records it (None: no such file or entry)."""
+    try:
+        raw = files.read_small(root, stage.lock, limit=files.MAX_PIPELINE_BYTES)
+    except (OSError, MlgitError):
+        return None
+    return yamlsource.line_of(raw, ["stages", stage.key])

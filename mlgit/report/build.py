@@ -1,20 +1,22 @@
 """The pull-request report as typed data: gate verdict, metric/param/data changes, findings and history.
 
-The core gathers; `mlgit.render.{markdown,html,text}` and `as_dict` (JSON, schema `mlgit.report/1`, see
-docs/report-schema.md) only present. Checks written by other modules (data, schema, model) are included
-through their findings, so a new check shows up in every format without touching the renderers.
+The core gathers; `mlgit.render.{markdown,html,text}` and `mlgit.results.serialize` (JSON, schema
+`mlgit.report/1`, see docs/report-schema.md) only present. Checks written by other modules (data, schema,
+model) are included through their findings, so a new check shows up in every format without touching the
+renderers.
 """
 
 from __future__ import annotations
 
 import json
-import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mlgit import __version__
+from mlgit.checks import model as model_check
+from mlgit.checks import pipeline as pipeline_check
 from mlgit.checks.check import Check, Context, Family, Stale
 from mlgit.checks.suite import CHECKS
 from mlgit.config.settings import CONFIG_NAME, Config, Model
@@ -26,11 +28,10 @@ from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
 from mlgit.repo.values import ParamValue, ValueFile, number
+from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
-from mlgit.results.serialize import plain
 from mlgit.results.status import Status
-from mlgit.system import yamlsource
 
 SCHEMA = "mlgit.report/1"
 _GATE_CODES = ("model.metric", "model.gate")  # findings the gate verdict already states
@@ -113,6 +114,8 @@ class ParamRow:
 class GateVerdict:
     """What `mlgit promote` would decide for this model, and why."""
 
+    JSON_COMPUTED: ClassVar[Mapping[str, str]] = {"passed": "passed"}
+
     baseline: Side
     status: GateStatus
     rules: tuple[policy.RuleResult, ...] = ()
@@ -133,21 +136,6 @@ class GateVerdict:
         """The failing rules."""
         return tuple(r for r in self.rules if not r.passed)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "baseline": plain(self.baseline),
-            "status": self.status,
-            "passed": self.passed,
-            "first_release": self.first_release,
-            "version": self.version,
-            "tag": self.tag,
-            "bump": self.bump,
-            "improved": list(self.improved),
-            "error": self.error,
-            "rules": [r.as_dict() for r in self.rules],
-        }
-
 
 @dataclass(frozen=True)
 class HistoryPoint:
@@ -160,60 +148,51 @@ class HistoryPoint:
     values: Mapping[str, float | None]
     current: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "label": self.label,
-            "tag": self.tag,
-            "commit": self.commit,
-            "date": self.date,
-            "current": self.current,
-            "values": dict(self.values),
-        }
+
+@dataclass(frozen=True)
+class History:
+    """The charted metrics of a model, their directions, and their values per release and for this change."""
+
+    metrics: tuple[str, ...]
+    directions: Mapping[str, str]
+    points: tuple[HistoryPoint, ...]
 
 
 @dataclass(frozen=True)
 class ModelReport:
     """Everything the report says about one model."""
 
+    JSON_COMPUTED: ClassVar[Mapping[str, str]] = {"history": "history_section"}
+
     name: str
     path: str
     gate: GateVerdict
     metrics: tuple[MetricRow, ...]
-    no_baseline: tuple[str, ...]  # metrics files absent at the base: "no baseline", never zero
+    # metrics files absent at the base: "no baseline", never zero
+    no_baseline: tuple[str, ...] = field(metadata=serialize.key("metrics_without_baseline"))
     params: tuple[ParamRow, ...]
     params_unchanged: int
-    history_metrics: tuple[str, ...]
-    directions: Mapping[str, str]  # charted metric -> higher | lower
-    history: tuple[HistoryPoint, ...]
+    history_metrics: tuple[str, ...] = field(metadata=serialize.OMIT)  # in JSON under `history` (History)
+    directions: Mapping[str, str] = field(metadata=serialize.OMIT)  # charted metric -> higher | lower
+    history: tuple[HistoryPoint, ...] = field(metadata=serialize.OMIT)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "name": self.name,
-            "path": self.path,
-            "gate": self.gate.as_dict(),
-            "metrics": plain(self.metrics),
-            "metrics_without_baseline": list(self.no_baseline),
-            "params": plain(self.params),
-            "params_unchanged": self.params_unchanged,
-            "history": {
-                "metrics": list(self.history_metrics),
-                "directions": dict(self.directions),
-                "points": [p.as_dict() for p in self.history],
-            },
-        }
+    @property
+    def history_section(self) -> History:
+        """The release history as the JSON document nests it."""
+        return History(self.history_metrics, self.directions, self.history)
 
 
 @dataclass(frozen=True)
 class DatasetChange:
     """A declared dataset's DVC hash at the base and now."""
 
+    JSON_COMPUTED: ClassVar[Mapping[str, str]] = {"status": "status"}
+
     name: str
     path: str
     old_md5: str | None
     new_md5: str | None
-    compared: bool = True  # False: there is no base revision to compare with
+    compared: bool = field(default=True, metadata=serialize.OMIT)  # False: no base revision to compare with (status)
     old_rows: int | None = None  # from the data profile committed at the base (None: no profile there)
     new_rows: int | None = None  # from the data profile in the work tree
 
@@ -237,18 +216,6 @@ class DatasetChange:
             return DataStatus.REMOVED
         return DataStatus.SAME if self.old_md5 == self.new_md5 else DataStatus.CHANGED
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "name": self.name,
-            "path": self.path,
-            "old_md5": self.old_md5,
-            "new_md5": self.new_md5,
-            "status": self.status,
-            "old_rows": self.old_rows,
-            "new_rows": self.new_rows,
-        }
-
 
 @dataclass(frozen=True)
 class Section:
@@ -259,16 +226,6 @@ class Section:
     status: SectionStatus
     findings: tuple[Finding, ...] = ()
     note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "key": self.key,
-            "title": self.title,
-            "status": self.status,
-            "note": self.note,
-            "findings": [plain(f) for f in self.findings],
-        }
 
 
 @dataclass(frozen=True)
@@ -290,17 +247,47 @@ class StaleStage:
 
 
 @dataclass(frozen=True)
-class Report:
-    """The whole report of a change against its baseline."""
+class WorkTree:
+    """The head side of the JSON document: the work tree's commit and its uncommitted paths."""
 
-    head: Side
-    base: Side
+    kind: str
+    label: str
+    commit: str | None
+    version: str | None
+    tag: str | None
     dirty: tuple[str, ...]
-    commits: tuple[Commit, ...]
-    commits_total: int
+
+
+@dataclass(frozen=True)
+class CommitSpan:
+    """The commits between the base and HEAD: how many, and the newest shown."""
+
+    total: int
+    shown: tuple[Commit, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole report of a change against its baseline; its JSON form (`serialize.plain`) is `mlgit.report/1`."""
+
+    # `schema` comes first: `mlgit report --output` recognises a previous report by its first bytes.
+    JSON_COMPUTED: ClassVar[Mapping[str, str]] = {
+        "schema": "schema",
+        "mlgit_version": "mlgit_version",
+        "verdict": "verdict",
+        "headline": "headline",
+        "head": "worktree",
+        "commits": "commit_span",
+    }
+
+    head: Side = field(metadata=serialize.OMIT)  # in JSON with `dirty` (WorkTree)
+    base: Side
+    dirty: tuple[str, ...] = field(metadata=serialize.OMIT)
+    commits: tuple[Commit, ...] = field(metadata=serialize.OMIT)  # in JSON with the total (CommitSpan)
+    commits_total: int = field(metadata=serialize.OMIT)
     models: tuple[ModelReport, ...]
     datasets: tuple[DatasetChange, ...]
-    stale: tuple[StaleStage, ...] | None  # None: DVC could not tell
+    stale: tuple[StaleStage, ...] | None = field(metadata=serialize.key("stale_stages"))  # None: DVC could not tell
     sections: tuple[Section, ...]
     findings: tuple[Finding, ...]  # every finding: gate failures, stale pipeline, then the sections'
     links: Mapping[str, str] = field(default_factory=dict)  # run | full_report
@@ -334,25 +321,26 @@ class Report:
             parts.append(f"{errors} check{'s' if errors != 1 else ''} failed")
         return "; ".join(parts) or "no models declared"
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON document (`mlgit.report/1`, documented in docs/report-schema.md)."""
-        return {
-            "schema": SCHEMA,
-            "mlgit_version": __version__,
-            "verdict": self.verdict,
-            "headline": self.headline,
-            "head": {**plain(self.head), "dirty": list(self.dirty)},
-            "base": plain(self.base),
-            "commits": {"total": self.commits_total, "shown": plain(self.commits)},
-            "models": [m.as_dict() for m in self.models],
-            "datasets": [d.as_dict() for d in self.datasets],
-            "stale_stages": None
-            if self.stale is None
-            else [{"stage": s.stage, "reasons": list(s.reasons)} for s in self.stale],
-            "sections": [s.as_dict() for s in self.sections],
-            "findings": [plain(f) for f in self.findings],
-            "links": dict(self.links),
-        }
+    @property
+    def schema(self) -> str:
+        """The JSON document's schema (`mlgit.report/1`, documented in docs/report-schema.md)."""
+        return SCHEMA
+
+    @property
+    def mlgit_version(self) -> str:
+        """The mlgit that made the report."""
+        return __version__
+
+    @property
+    def worktree(self) -> WorkTree:
+        """The head side with the uncommitted paths, as the JSON document has it."""
+        h = self.head
+        return WorkTree(h.kind, h.label, h.commit, h.version, h.tag, self.dirty)
+
+    @property
+    def commit_span(self) -> CommitSpan:
+        """The commits compared, as the JSON document has them."""
+        return CommitSpan(self.commits_total, self.commits)
 
 
 # -- building -------------------------------------------------------------------------------------------------
@@ -617,93 +605,9 @@ def _gate(repo: RepoState, cfg: Config, model: Model, spec: str | None) -> tuple
     return verdict, planned.result.candidate
 
 
-def _line_in(root: Path, rel: str, keypath: Sequence[str | int]) -> int | None:
-    try:
-        raw = (root / rel).read_bytes()
-    except OSError:
-        return None
-    return yamlsource.line_of(raw, keypath)
-
-
-def _gate_findings(root: Path, model: Model, g: GateVerdict, candidate: metrics.Snapshot | None) -> list[Finding]:
-    out = []
-    if g.status is GateStatus.ERROR:
-        out.append(
-            Finding(
-                code=Code.MODEL_GATE_ERROR,
-                severity=Severity.ERROR,
-                subject=model.name,
-                message=f"{model.name}: {g.error}",
-                file=CONFIG_NAME,
-            )
-        )
-    for r in g.failures:
-        file: str | None = model.metrics[0] if model.metrics else None
-        line = None
-        if r.rule in {"min", "max"}:
-            file = CONFIG_NAME
-            line = _line_in(root, CONFIG_NAME, ["models", model.name, "policy", "gates", r.metric, r.rule])
-        elif candidate is not None:
-            try:
-                _, where = candidate.lookup(r.metric)
-            except MlgitError:
-                where = None
-            if where is not None:
-                file = where
-                line = _line_in(root, where, r.metric.rpartition(":")[2].split("."))
-        data = {
-            "metric": r.metric,
-            "rule": r.rule,
-            "candidate": r.candidate,
-            "baseline": r.baseline,
-            "threshold": r.threshold,
-        }
-        out.append(
-            Finding(
-                code=r.code,
-                severity=Severity.ERROR,
-                subject=model.name,
-                message=f"{model.name}: {r.metric}: {r.message}",
-                file=file,
-                line=line,
-                data=data,
-            )
-        )
-    return out
-
-
 def _stale(root: Path, stale: dict[str, list[str]] | None) -> tuple[tuple[StaleStage, ...] | None, list[Finding]]:
-    if stale is None:
-        msg = "could not tell whether the pipeline is up to date ('dvc status' failed)"
-        return None, [
-            Finding(code=Code.PIPELINE_STATUS_UNKNOWN, severity=Severity.WARNING, subject="pipeline", message=msg)
-        ]
-    stages = tuple(StaleStage(s, tuple(r)) for s, r in stale.items())
-    findings = []
-    for s in stages:
-        # `dvc status` names a stage `name`, `sub/dvc.yaml:name`, or a `.dvc` file by its path.
-        where, _, name = s.stage.rpartition(":")
-        keypath: list[str | int] = []
-        file: str | None = s.stage
-        if not s.stage.endswith(".dvc"):
-            file, keypath = posixpath.join(posixpath.dirname(where), "dvc.lock"), ["stages", name]
-        line = _line_in(root, file, keypath) if file and keypath else None
-        if file and not (root / file).is_file():
-            file, line = None, None
-        why = ", ".join(s.reasons) or "changed"
-        findings.append(
-            Finding(
-                code=Code.PIPELINE_STALE,
-                severity=Severity.WARNING,
-                subject=s.stage,
-                message=f"stage '{s.stage}' is stale ({why}): the committed outputs and metrics may not match the code; "
-                "run 'dvc repro' and commit",
-                file=file,
-                line=line,
-                data={"reasons": list(s.reasons)},
-            )
-        )
-    return stages, findings
+    stages = None if stale is None else tuple(StaleStage(s, tuple(r)) for s, r in stale.items())
+    return stages, pipeline_check.stale_findings(root, stale)
 
 
 def _model_report(
@@ -731,7 +635,7 @@ def _model_report(
         {n: directions[n] for n in names if n in directions},
         history,
     )
-    return report, _gate_findings(root, model, verdict, candidate)
+    return report, model_check.gate_findings(root, model, verdict.failures, candidate, verdict.error)
 
 
 def _data_base(

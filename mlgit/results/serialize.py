@@ -1,7 +1,13 @@
 """The one JSON serializer: typed results (frozen dataclasses, enums, paths) to JSON-ready values.
 
 Every `--json` output and every JSON file mlgit writes goes through `plain`, so a result type is turned into
-JSON in one way: dataclass fields in declaration order, enums as their values, tuples as lists.
+JSON in one way: dataclass fields in declaration order, enums as their values, tuples as lists. A type says
+how its JSON differs from its fields in its own declaration, never in a hand-written dict:
+
+- `field(metadata=key("name"))` gives a field another JSON key, `metadata=OMIT` leaves it out, and
+  `metadata=TEXT` writes it as its text (`str`, e.g. a version);
+- a class attribute `JSON_COMPUTED = {"key": "attribute"}` adds values the type computes (properties such
+  as a verdict), before the fields.
 """
 
 from __future__ import annotations
@@ -13,13 +19,21 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+OMIT: Mapping[str, Any] = {"json": None}
+TEXT: Mapping[str, Any] = {"text": True}
+
+
+def key(name: str) -> Mapping[str, Any]:
+    """Field metadata: write the field under another JSON key."""
+    return {"json": name}
+
 
 def plain(value: Any) -> Any:
     """A JSON-ready copy of `value`."""
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
+        return _dataclass(value)
     if isinstance(value, Mapping):
         return {str(plain(k)): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -28,6 +42,17 @@ def plain(value: Any) -> Any:
     if isinstance(value, PurePath):
         return str(value)
     return value
+
+
+def _dataclass(value: Any) -> dict[str, Any]:
+    out = {name: plain(getattr(value, attr)) for name, attr in getattr(value, "JSON_COMPUTED", {}).items()}
+    for f in dataclasses.fields(value):
+        name = f.metadata.get("json", f.name)
+        if f.name.startswith("_") or name is None:
+            continue
+        item = getattr(value, f.name)
+        out[name] = (None if item is None else str(item)) if f.metadata.get("text") else plain(item)
+    return out
 
 
 def dumps(value: Any, *, indent: int | None = 2) -> str:

@@ -127,3 +127,25 @@ def test_no_test_patches_sys_modules() -> None:
             if patch.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert found == []
+
+
+# The serving runtime is copied into every bundle and runs without mlgit: it cannot import the serializer.
+OWN_JSON = {"mlgit/package/runtime.py"}
+# `init` quotes a YAML scalar as JSON (a subset of YAML) in the mlgit.yaml it writes: not a --json document.
+QUOTING = {"mlgit/cli/commands/init.py"}
+
+
+def test_results_are_turned_into_json_by_the_one_serializer() -> None:
+    # A hand-written `as_dict` (or a command's own dict-building function) is a second serializer: its field
+    # names drift from the type's. Types declare their JSON shape for `mlgit.results.serialize` instead.
+    own = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        if rel in OWN_JSON or rel == "mlgit/results/serialize.py":
+            continue
+        text = path.read_text()
+        own += [f"{rel}: def as_dict" for _ in re.finditer(r"def as_dict\(", text)]
+        if rel.startswith("mlgit/cli/commands/") and rel not in QUOTING:
+            own += [f"{rel}: {m.group(0)}" for m in re.finditer(r"(json|jsonlib)\.dumps\(", text)]
+            own += [f"{rel}: {m.group(1)}" for m in re.finditer(r"def (\w+)\([^)]*\)\s*->\s*dict\[str, Any\]", text)]
+    assert own == []

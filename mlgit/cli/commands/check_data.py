@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlgit.checks import data as datacheck
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
@@ -19,15 +19,21 @@ from mlgit.results.codes import Code
 from mlgit.results.finding import failed
 
 
-def _summary(r: datacheck.DatasetResult) -> dict[str, Any]:
-    return {
-        "name": r.name,
-        "path": r.path,
-        "rows": r.rows,
-        "cached": r.cached,
-        "seconds": round(r.seconds, 3),
-        "passed": not failed(r.findings),
-    }
+@dataclass(frozen=True)
+class DatasetSummary:
+    """One dataset's line in `check data --json`."""
+
+    name: str
+    path: str
+    rows: int | None
+    cached: bool
+    seconds: float
+    passed: bool
+
+    @classmethod
+    def of(cls, r: datacheck.DatasetResult) -> DatasetSummary:
+        """The summary of one dataset's result."""
+        return cls(r.name, r.path, r.rows, r.cached, round(r.seconds, 3), not failed(r.findings))
 
 
 def _update_profiles(root: Path, cfg: config.Config, report: datacheck.DataReport) -> datacheck.DataReport:
@@ -64,7 +70,7 @@ def run(
     base_doc = {"rev": report.base.commit, "label": report.base.label} if report.base else None
     if json:
         doc = shared.document(
-            found, command="check data", base=base_doc, datasets=[_summary(r) for r in report.results]
+            found, command="check data", base=base_doc, datasets=[DatasetSummary.of(r) for r in report.results]
         )
         sys.stdout.write(serialize.dumps(doc) + "\n")
         return EXIT_FAILED if failed(found) else EXIT_OK

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from mlgit.errors import MlgitError
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git
+from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity, failed
 from mlgit.serve import bundles, evaluate
@@ -54,9 +54,8 @@ def run(cwd: Path, bundle: str, json: bool) -> int:
 
 def _show(ev: evaluate.Evaluation, written: list[Path], json: bool, budgets: Budgets) -> int:
     if json:
-        doc = render.document(ev.findings, command="check package", record=ev.record(budgets))
-        doc["written"] = [str(p) for p in written]
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        doc = render.document(ev.findings, command="check package", record=ev.record(budgets), written=written)
+        sys.stdout.write(serialize.dumps(doc) + "\n")
     else:
         title = f"Package checks: {ev.model} {ev.version} (sha256:{(ev.digest or 'unknown')[:12]})"
         out = render.lines(ev.findings, Style.for_stdout(), title=title)

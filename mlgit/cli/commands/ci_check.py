@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.actions import generated, workflows
@@ -42,6 +43,16 @@ def colored_diff(text: str, style: Style) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class FileCheck:
+    """One generated file in `ci check --json`: its state and, when it differs, the diff."""
+
+    path: str
+    state: str
+    ok: bool
+    diff: str | None
+
+
 def run(cwd: Path, forge: str | None, json: bool = False) -> int:
     """Compare the generated CI files with what `mlgit ci generate` would write now."""
     root = git.toplevel(cwd)
@@ -50,10 +61,7 @@ def run(cwd: Path, forge: str | None, json: bool = False) -> int:
     states = workflows.states(root, cfg, chosen) if chosen is not None else []
     bad = [s for s in states if not s.ok]
     if json:
-        files = [
-            {"path": s.path, "state": s.state, "ok": s.ok, "diff": None if s.ok or s.state == "missing" else s.diff()}
-            for s in states
-        ]
+        files = [FileCheck(s.path, s.state, s.ok, None if s.ok or s.state == "missing" else s.diff()) for s in states]
         sys.stdout.write(serialize.dumps({"forge": chosen, "ok": not bad, "files": files}) + "\n")
         return EXIT_FAILED if bad else 0
     if chosen is None:

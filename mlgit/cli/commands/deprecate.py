@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlgit.actions import tags as release
 from mlgit.config.settings import Registry
@@ -18,6 +18,7 @@ from mlgit.render.style import Style
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
+from mlgit.results.status import Status
 
 
 def check_remote(root: Path, push: str | None) -> None:
@@ -60,25 +61,41 @@ def run(cwd: Path, model: str, push: str | None, json: bool) -> int:
     return 0
 
 
-def _doc(model: str, stage: str | None, written: release.Written[stages.Plan]) -> dict[str, Any]:
-    plan = written.plan
-    return {
-        "model": model,
-        "stage": stage,
-        "status": plan.status,
-        "version": str(plan.version) if plan.version else None,
-        "commit": plan.commit,
-        "previous": plan.previous.label if plan.previous else None,
-        "tags": [t.name for t in plan.tags],
-        "pushed_to": written.pushed_to,
-        "warnings": [*plan.notes, *written.warnings],
-    }
+@dataclass(frozen=True)
+class WriteDoc:
+    """What one registry write (assign, rollback, deprecate) did, as `--json` shows it."""
+
+    model: str
+    stage: str | None
+    status: Status
+    version: str | None
+    commit: str | None
+    previous: str | None
+    tags: tuple[str, ...]
+    pushed_to: str | None
+    warnings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, model: str, stage: str | None, written: release.Written[stages.Plan]) -> WriteDoc:
+        """The document of a written plan."""
+        plan = written.plan
+        return cls(
+            model,
+            stage,
+            plan.status,
+            str(plan.version) if plan.version else None,
+            plan.commit,
+            plan.previous.label if plan.previous else None,
+            tuple(t.name for t in plan.tags),
+            written.pushed_to,
+            (*plan.notes, *written.warnings),
+        )
 
 
 def render(model: str, stage: str | None, written: release.Written[stages.Plan], as_json: bool) -> None:
     """Say what a registry write did."""
     if as_json:
-        sys.stdout.write(serialize.dumps(_doc(model, stage, written)) + "\n")
+        sys.stdout.write(serialize.dumps(WriteDoc.of(model, stage, written)) + "\n")
         return
     for w in (*written.plan.notes, *written.warnings):
         sys.stderr.write(f"warning: {w}\n")

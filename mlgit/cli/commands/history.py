@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlgit.cli.commands.registry import when
 from mlgit.registry import stages
@@ -24,19 +24,27 @@ def _version(art: stages.ModelState, e: Event) -> str | None:
     return None
 
 
-def _doc(art: stages.ModelState, e: Event) -> dict[str, Any]:
-    return {
-        "timestamp": e.date,
-        "artifact": art.display,
-        "event": e.kind,
-        "version": _version(art, e),
-        "stage": e.stage,
-        "commit": e.commit,
-        "tag": e.tag,
-        "counter": e.counter,
-        "author": e.tagger,
-        "message": e.summary,
-    }
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One registry event in `history --json` (GTO's field names where it has them)."""
+
+    timestamp: str
+    artifact: str
+    event: str
+    version: str | None
+    stage: str | None
+    commit: str
+    tag: str
+    counter: int | None
+    author: str
+    message: str
+
+    @classmethod
+    def of(cls, art: stages.ModelState, e: Event) -> HistoryEntry:
+        """The entry of event `e` of the model `art`."""
+        return cls(
+            e.date, art.display, e.kind, _version(art, e), e.stage, e.commit, e.tag, e.counter, e.tagger, e.summary
+        )
 
 
 def run(cwd: Path, model: str, json: bool) -> int:
@@ -52,7 +60,7 @@ def run(cwd: Path, model: str, json: bool) -> int:
         art = stages.require(repo, scan, model, cfg)
     events = list(reversed(art.timeline))
     if json:
-        sys.stdout.write(serialize.dumps([_doc(art, e) for e in events]) + "\n")
+        sys.stdout.write(serialize.dumps([HistoryEntry.of(art, e) for e in events]) + "\n")
         return 0
     style = Style.for_stdout()
     if not events:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
+from mlgit.repo.values import ParamValue
 from mlgit.results import serialize
 
 
@@ -31,14 +32,23 @@ def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | N
     return project.metrics, project.params, None
 
 
-def _json(diffs: list[metrics.FileDiff]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for fd in diffs:
-        out[fd.path] = {
-            r.key: {"old": r.old if r.old_present else None, "new": r.new if r.new_present else None, "diff": r.change}
+@dataclass(frozen=True)
+class KeyDiff:
+    """One key in `metrics diff --json`: old and new values (None where absent) and new - old."""
+
+    old: ParamValue
+    new: ParamValue
+    diff: float | None
+
+
+def _by_file(diffs: list[metrics.FileDiff]) -> dict[str, dict[str, KeyDiff]]:
+    return {
+        fd.path: {
+            r.key: KeyDiff(r.old if r.old_present else None, r.new if r.new_present else None, r.change)
             for r in fd.rows
         }
-    return out
+        for fd in diffs
+    }
 
 
 def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all: bool) -> int:
@@ -56,8 +66,8 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
         doc = {
             "base": {"rev": ref.commit, "label": ref.label},
             "new": {"rev": None, "label": "work tree"},
-            "metrics": _json(mdiff),
-            "params": _json(pdiff),
+            "metrics": _by_file(mdiff),
+            "params": _by_file(pdiff),
             "no_baseline": [fd.path for fd in [*mdiff, *pdiff] if fd.base_missing],
         }
         sys.stdout.write(serialize.dumps(doc) + "\n")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 
 from mlgit.package import bundle, release
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 
 
 def run(cwd: Path, release_spec: str, output: str | None, json: bool) -> int:
@@ -17,7 +17,7 @@ def run(cwd: Path, release_spec: str, output: str | None, json: bool) -> int:
     out = Path(output) if output else repo.root / "dist"
     built = bundle.build(repo, rel, out if out.is_absolute() else cwd / out)
     if json:
-        sys.stdout.write(jsonlib.dumps(built.as_dict(), indent=2) + "\n")
+        sys.stdout.write(serialize.dumps(built) + "\n")
         return 0
     sys.stdout.write(
         f"packaged {rel.model} {rel.version} (commit {rel.commit[:8]})\n"

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mlgit.actions import tags as release
 from mlgit.cli.exit import EXIT_FAILED
@@ -36,6 +35,14 @@ class PromotionStatus(Status):
     UNCHANGED = "unchanged"
 
 
+@dataclass(frozen=True)
+class StaleRelease:
+    """What a release's lineage records when it was allowed over a stale pipeline: by what, and the stages."""
+
+    allowed_by: str  # --allow-stale | policy.allow_stale
+    stages: dict[str, list[str]]
+
+
 @dataclass
 class Promotion:
     """What promote decided and did, for the renderers."""
@@ -52,7 +59,7 @@ class Promotion:
     bump: str | None = None
     warnings: list[str] = field(default_factory=list)
     message: str = ""  # the tag message, once a version is chosen
-    stale: dict[str, Any] | None = None  # the stale stages a release was allowed over (for the lineage)
+    stale: StaleRelease | None = None  # the stale stages a release was allowed over (for the lineage)
 
 
 def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str | None, out: Promotion) -> None:
@@ -71,7 +78,7 @@ def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec
     if out.warnings:
         doc["warnings"] = list(out.warnings)
     if out.stale is not None:
-        doc["stale"] = out.stale
+        doc["stale"] = serialize.plain(out.stale)
     out.message = release.message(model.name, str(out.version), doc)
 
 
@@ -161,7 +168,7 @@ def _on_release_branch(repo: RepoState, models: Sequence[config.Model], dry_run:
 
 def _stale(
     repo: RepoState, models: Sequence[config.Model], allow_stale: bool, warnings: list[str]
-) -> dict[str, Any] | None:
+) -> StaleRelease | None:
     """A stale pipeline refuses the release unless allowed; returns what the lineage records when allowed."""
     stale = pipeline.stale_stages(repo.root)
     if stale is None:
@@ -179,7 +186,7 @@ def _stale(
             "(or set policy.allow_stale: true), which the release's lineage records",
         )
     warnings.append(f"the pipeline is stale, metrics may not match the code (released anyway): {what}")
-    return {"allowed_by": "--allow-stale" if allow_stale else "policy.allow_stale", "stages": stale}
+    return StaleRelease("--allow-stale" if allow_stale else "policy.allow_stale", stale)
 
 
 def run(
@@ -222,29 +229,50 @@ def run(
     return EXIT_FAILED if any(o.status is PromotionStatus.REJECTED for o in outcomes) else 0
 
 
-def _json(out: Promotion, dry_run: bool) -> dict[str, Any]:
-    d = out.decision
-    return {
-        "model": out.model,
-        "commit": out.commit,
-        "status": out.status,
-        "dry_run": dry_run,
-        "version": str(out.version) if out.version else None,
-        "tag": out.tag,
-        "bump": out.bump,
-        "pushed_to": out.pushed_to,
-        "baseline": None if out.base is None else out.base.as_dict(),
-        "first_release": d.first_release if d else None,
-        "passed": d.passed if d else None,
-        "improved": list(d.improved) if d else [],
-        "results": [r.as_dict() for r in (d.results if d else ())],
-        "warnings": out.warnings,
-    }
+@dataclass(frozen=True)
+class PromotionDoc:
+    """One model's `promote --json` document."""
+
+    model: str
+    commit: str
+    status: PromotionStatus
+    dry_run: bool
+    version: Version | None = field(metadata=serialize.TEXT)
+    tag: str | None
+    bump: str | None
+    pushed_to: str | None
+    baseline: baseline.Baseline | None
+    first_release: bool | None
+    passed: bool | None
+    improved: tuple[str, ...]
+    results: tuple[policy.RuleResult, ...]
+    warnings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, out: Promotion, dry_run: bool) -> PromotionDoc:
+        """The document of what promote did with one model."""
+        d = out.decision
+        return cls(
+            out.model,
+            out.commit,
+            out.status,
+            dry_run,
+            out.version,
+            out.tag,
+            out.bump,
+            out.pushed_to,
+            out.base,
+            d.first_release if d else None,
+            d.passed if d else None,
+            d.improved if d else (),
+            d.results if d else (),
+            tuple(out.warnings),
+        )
 
 
 def _render(outcomes: list[Promotion], as_json: bool, dry_run: bool) -> None:
     if as_json:
-        docs = [_json(o, dry_run) for o in outcomes]
+        docs = [PromotionDoc.of(o, dry_run) for o in outcomes]
         sys.stdout.write(serialize.dumps(docs[0] if len(docs) == 1 else {"models": docs}) + "\n")
         return
     for w in outcomes[0].warnings[: outcomes[0].shared_warnings] if outcomes else []:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mlgit.config.settings import Config
 from mlgit.registry import stages
 from mlgit.registry import tags as registry
+from mlgit.registry.stages import ModelState
 from mlgit.registry.tags import Event
 from mlgit.render import terminal
 from mlgit.render.style import Style, table
@@ -54,35 +56,67 @@ def when(event: Event) -> str:
     return event.date[:19].replace("T", " ") if event.date else "-"
 
 
-def _release_doc(event: Event, art: stages.ModelState, gated: list[str]) -> dict[str, Any]:
-    return {
-        "version": str(event.version),
-        "tag": event.tag,
-        "commit": event.commit,
-        "date": event.date,
-        "author": event.tagger,
-        "stages": art.stages_of(event.commit),
-        "metrics": key_metrics(event, gated),
-    }
+@dataclass(frozen=True)
+class ReleaseDoc:
+    """One release in `registry --json`."""
+
+    version: str
+    tag: str
+    commit: str
+    date: str
+    author: str
+    stages: list[str]
+    metrics: dict[str, ParamValue]
+
+    @classmethod
+    def of(cls, event: Event, art: ModelState, gated: list[str]) -> ReleaseDoc:
+        """The document of release `event`."""
+        metrics = key_metrics(event, gated)
+        return cls(
+            str(event.version), event.tag, event.commit, event.date, event.tagger, art.stages_of(event.commit), metrics
+        )
 
 
-def _model_doc(art: stages.ModelState, gated: list[str], declared: bool) -> dict[str, Any]:
-    return {
-        "name": art.display,
-        "declared": declared,
-        "deprecated": art.deprecated,
-        "latest": _release_doc(art.latest, art, gated) if art.latest else None,
-        "stages": {
-            stage: {
-                "version": str(held[-1].version) if held[-1].version else None,
-                "commit": held[-1].commit,
-                "tag": held[-1].event.tag,
-                "assigned_at": held[-1].event.date,
-            }
-            for stage, held in art.stages.items()
-        },
-        "versions": [_release_doc(e, art, gated) for e in reversed(art.releases)],
-    }
+@dataclass(frozen=True)
+class BundledReleaseDoc(ReleaseDoc):
+    """A release with the digest of its bundle (`registry MODEL --json`; None: not packaged here)."""
+
+    bundle: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StageDoc:
+    """The version a stage holds."""
+
+    version: str | None
+    commit: str
+    tag: str
+    assigned_at: str
+
+
+@dataclass(frozen=True)
+class ModelDoc:
+    """One model in `registry --json`."""
+
+    name: str
+    declared: bool
+    deprecated: bool
+    latest: ReleaseDoc | None
+    stages: dict[str, StageDoc]
+    versions: tuple[ReleaseDoc, ...]
+
+    @classmethod
+    def of(cls, art: ModelState, gated: list[str], declared: bool) -> ModelDoc:
+        """The document of one model's registry state."""
+        held = {
+            stage: StageDoc(
+                str(h[-1].version) if h[-1].version else None, h[-1].commit, h[-1].event.tag, h[-1].event.date
+            )
+            for stage, h in art.stages.items()
+        }
+        latest = ReleaseDoc.of(art.latest, art, gated) if art.latest else None
+        versions = tuple(ReleaseDoc.of(e, art, gated) for e in reversed(art.releases))
+        return cls(art.display, declared, art.deprecated, latest, held, versions)
 
 
 def _empty(name: str) -> stages.ModelState:
@@ -104,9 +138,9 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
         stages.require(repo, scan, model, cfg)  # raises the unknown-model error
     shown = sorted(arts.values(), key=lambda a: a.display)
     columns = stages.stage_columns(stages.rules_of(cfg), shown)
-    docs = [_model_doc(a, gated_metrics(cfg, a), a.display in declared) for a in shown]
+    docs = [ModelDoc.of(a, gated_metrics(cfg, a), a.display in declared) for a in shown]
     if json and model is not None:
-        _add_bundles(root, docs)
+        docs = _with_bundles(root, docs)
     if json:
         sys.stdout.write(serialize.dumps({"stages": columns, "models": docs}) + "\n")
         return 0
@@ -131,14 +165,16 @@ def _shallow_hint(root: Path) -> None:
         )
 
 
-def _add_bundles(root: Path, docs: list[dict[str, Any]]) -> None:
+def _with_bundles(root: Path, docs: list[ModelDoc]) -> list[ModelDoc]:
     # Only for one model: the digest notes cost two git calls, and the listing of all models stays at one.
     from mlgit.package import store
 
     notes = store.digests(root)
-    for doc in docs:
-        for version in doc["versions"]:
-            version["bundle"] = notes.get(version["commit"], {}).get(f"{doc['name']}@{version['version']}")
+
+    def bundled(doc: ModelDoc, v: ReleaseDoc) -> BundledReleaseDoc:
+        return BundledReleaseDoc(**vars(v), bundle=notes.get(v.commit, {}).get(f"{doc.name}@{v.version}"))
+
+    return [replace(doc, versions=tuple(bundled(doc, v) for v in doc.versions)) for doc in docs]
 
 
 def _metrics_text(values: dict[str, ParamValue]) -> str:

@@ -55,7 +55,7 @@ def target_branch(env: Mapping[str, str]) -> str | None:
 def render(report: core.Report, fmt: str, *, color: bool = False) -> str:
     """The report in one format."""
     if fmt == "json":
-        return serialize.dumps(report.as_dict()) + "\n"
+        return serialize.dumps(report) + "\n"
     if fmt == "md":
         from mlgit.render import markdown
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlgit.actions import profiles
 from mlgit.checks import data as datacheck
@@ -20,7 +20,6 @@ from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.finding import Finding, Severity
-from mlgit.results.serialize import plain
 
 
 def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
@@ -82,25 +81,34 @@ def _infer_all(
     return inferred
 
 
-def _summary(ds: config.Dataset, inf: inference.Inferred, findings: tuple[Finding, ...]) -> dict[str, Any]:
-    return {
-        "name": ds.name,
-        "schema": ds.schema_path,
-        "profile": schemas.profile_path(ds.schema_path),
-        "rows": inf.rows,
-        "columns": len(inf.schema.columns),
-        "notes": list(inf.notes),
-        "findings": [plain(f) for f in findings if f.subject == ds.name and f.severity is not Severity.INFO],
-    }
+@dataclass(frozen=True)
+class Written:
+    """One dataset's schema and profile as `schema infer` wrote them (its `--json` entry)."""
+
+    name: str
+    schema: str
+    profile: str
+    rows: int
+    columns: int
+    notes: tuple[str, ...]
+    findings: tuple[Finding, ...]  # warnings and errors of the first check against the new schema
 
 
-def _lines(out: list[dict[str, Any]], style: Style) -> list[str]:
-    rows = [[d["name"], d["schema"], str(d["rows"]), str(d["columns"])] for d in out]
+def _summary(ds: config.Dataset, inf: inference.Inferred, findings: tuple[Finding, ...]) -> Written:
+    shown = tuple(f for f in findings if f.subject == ds.name and f.severity is not Severity.INFO)
+    path = ds.schema_path
+    return Written(
+        ds.name, path, schemas.profile_path(path), inf.rows, len(inf.schema.columns), tuple(inf.notes), shown
+    )
+
+
+def _lines(out: list[Written], style: Style) -> list[str]:
+    rows = [[d.name, d.schema, str(d.rows), str(d.columns)] for d in out]
     lines = [style("Schemas written (review them, then commit them with the profiles beside them)", "bold")]
     lines += ["  " + line for line in text_table(["Dataset", "Schema", "Rows", "Columns"], rows)]
     for d in out:
-        for note in d["notes"]:
-            lines.append(style(f"  note: {d['name']}: {note}", "yellow"))
-        for f in d["findings"]:
-            lines.append(style(f"  {f['severity']}: {d['name']}: {f['message']}", "yellow"))
+        for note in d.notes:
+            lines.append(style(f"  note: {d.name}: {note}", "yellow"))
+        for f in d.findings:
+            lines.append(style(f"  {f.severity}: {d.name}: {f.message}", "yellow"))
     return lines
