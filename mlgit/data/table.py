@@ -229,7 +229,15 @@ def _header(head: bytes, rel: str, size: int) -> list[str]:
             )
         eol = len(head)
     text = head[:eol].decode("utf-8", "replace").rstrip("\r").lstrip("\ufeff")
-    return next(csv.reader([text]), [])
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error as exc:  # a bare \r inside the line (old Mac line endings), a NUL, ...
+        raise TableError(
+            Code.DATA_UNREADABLE,
+            f"{rel}: the header cannot be read as CSV ({exc})",
+            rel,
+            hint="lines must end in \\n: convert the bare \\r line endings" if "\r" in text else None,
+        ) from None
 
 
 def sniff(source: Source) -> list[Problem]:
@@ -343,7 +351,10 @@ def _csv_tail(tail: bytes, rel: str, width: int, *, whole: bool) -> list[Problem
     last = tail[tail.rfind(b"\n") + 1 :]
     if not last.strip() or (whole and b"\n" not in tail):
         return []
-    fields = next(csv.reader([last.decode("utf-8", "replace").rstrip("\r")]), [])
+    try:
+        fields = next(csv.reader([last.decode("utf-8", "replace").rstrip("\r")]), [])
+    except csv.Error:
+        return []  # the reader names what is wrong with that line
     if len(fields) < width:
         return [
             Problem(
