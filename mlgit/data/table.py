@@ -294,7 +294,7 @@ def _same_parquet_schema(source: Source, rel: str, first: dict[str, Any] | None)
 
     try:
         schema = dict(pl.read_parquet_schema(source.root / rel))
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
     if first is not None and schema != first:
         gone = [c for c in first if c not in schema]
@@ -488,8 +488,16 @@ def scan(
         if source.format == "jsonl":
             return pl.scan_ndjson(files, schema_overrides=overrides or None, infer_schema_length=infer_rows)
         return pl.scan_parquet(files)
-    except pl.exceptions.PolarsError as exc:
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a file with polars raises on bad input; a corrupt Parquet file can make its Rust code panic,
+    which reaches Python as a BaseException (issue 12: found by tests/cli/test_fuzz.py)."""
+    import polars as pl
+
+    return (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, MemoryError)
 
 
 def reading_error(exc: BaseException, source: Source) -> TableError:
@@ -571,7 +579,7 @@ def collect(query: pl.LazyFrame, source: Source) -> pl.DataFrame:
 
     try:
         return query.collect(engine="in-memory" if source.size <= IN_MEMORY_BYTES else "streaming")
-    except (pl.exceptions.PolarsError, OSError, MemoryError) as exc:
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
 
 
@@ -604,7 +612,7 @@ def column_types(source: Source, *, thorough: bool = True) -> dict[str, str]:
     lf = scan(source) if thorough else scan(source, {}, infer_rows=500)
     try:
         schema = lf.collect_schema()
-    except pl.exceptions.PolarsError as exc:
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
     unnamed = [i for i, name in enumerate(schema, 1) if not name]
     if unnamed:
@@ -638,12 +646,12 @@ def sample(source: Source, columns: Sequence[str], rows: int = SAMPLE_ROWS) -> p
 
     if source.format == "parquet":
         lf = pl.scan_parquet(source.abspaths).select(columns)
-        total = int(lf.select(pl.len()).collect().item())
+        total = int(collect(lf.select(pl.len()), source).item())
         if total <= rows:
-            return lf.collect()
+            return collect(lf, source)
         # Separate small slices: each one reads only the row groups it touches (a concat of them would not).
         per = max(1, rows // _PARQUET_SLICES)
-        return pl.concat([lf.slice(total * i // _PARQUET_SLICES, per).collect() for i in range(_PARQUET_SLICES)])
+        return pl.concat([collect(lf.slice(total * i // _PARQUET_SLICES, per), source) for i in range(_PARQUET_SLICES)])
     if source.size <= 16 * 1024 * 1024:
         df = collect(scan(source, dict.fromkeys(columns, "string"), as_text=columns).select(columns), source)
         return df
