@@ -574,8 +574,7 @@ def _bad_jsonl_line(fh: io.TextIOBase) -> tuple[int, str] | None:
 
 
 def collect(query: pl.LazyFrame, source: Source) -> pl.DataFrame:
-    """Run a query with the streaming engine; reader errors name the file."""
-    import polars as pl
+    """Run a query (a small dataset in memory, a large one streamed); reader errors name the file."""
 
     try:
         return query.collect(engine="in-memory" if source.size <= IN_MEMORY_BYTES else "streaming")
@@ -607,7 +606,6 @@ def column_types(source: Source, *, thorough: bool = True) -> dict[str, str]:
     `thorough` looks at 10,000 rows and recognizes dates (for inference); otherwise 500 rows suffice, since
     checks read declared columns as their declared types anyway.
     """
-    import polars as pl
 
     lf = scan(source) if thorough else scan(source, {}, infer_rows=500)
     try:
