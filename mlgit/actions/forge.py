@@ -26,6 +26,7 @@ MAX_ATTEMPTS = 4  # one request and at most three retries
 MAX_WAIT = 120.0  # seconds: a longer rate-limit wait fails with the time to retry instead of hanging CI
 MAX_PAGES = 100
 TIMEOUT = 30.0
+UNCONFIRMED_HINT = "the comment may have been created anyway: re-running 'mlgit comment' updates it, never adds one"
 FORK_HINT = (
     "a pull request from a fork gets a read-only token, so the job that built the report cannot comment. "
     "Post the comment from the fork-safe 'workflow_run' workflow instead (mlgit ci generate writes it): the "
@@ -40,6 +41,13 @@ class HttpError(MlgitError):
     def __init__(self, status: int, message: str, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class Unconfirmed(MlgitError):
+    """A POST whose effect is unknown: the forge answered 5xx, or the connection broke, after it was sent.
+
+    GitHub can create a comment and still answer 502, so posting again could leave two; the caller looks
+    before it posts again."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class Transport:
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
                 last = f"cannot reach {self.api}: {reason}"
+                if method == "POST":
+                    raise Unconfirmed(f"POST {url} failed: {last}", hint=UNCONFIRMED_HINT) from None
                 if attempt < MAX_ATTEMPTS:
                     sleep(2.0**attempt)
                     continue
@@ -113,6 +123,8 @@ class Transport:
             wait = self._wait(res)
             if wait is None:
                 raise self._error(method, url, res)
+            if method == "POST" and res.status >= 500:
+                raise Unconfirmed(f"POST {url} answered HTTP {res.status} ({self._detail(res)})", hint=UNCONFIRMED_HINT)
             if wait > MAX_WAIT:
                 until = time.strftime("%H:%M:%S UTC", time.gmtime(now() + wait))
                 raise MlgitError(f"{self.forge} rate limit reached; it resets at {until}", hint="re-run the job then")
@@ -359,15 +371,33 @@ def sticky(
     who = author or forge.me() or forge.default_bot
     if who is None:
         raise MlgitError(f"cannot tell which {forge.name} user the token belongs to (GET /user failed)")
-    mine = [c for c in forge.comments(pr) if marker in c.body and c.author == who]
+    mine = _mine(forge, pr, marker, who)
     extra = max(0, len(mine) - 1)
     if not mine:
         if dry_run:
             return CommentOutcome("would-create", None, who, 0)
-        return CommentOutcome("created", forge.create(pr, body), who, 0)
+        return CommentOutcome("created", _create(forge, pr, body, marker, who), who, 0)
     target = mine[0]  # the oldest keeps its place in the conversation
     if target.body.strip() == body.strip():
         return CommentOutcome("unchanged", target, who, extra)
     if dry_run:
         return CommentOutcome("would-update", target, who, extra)
     return CommentOutcome("updated", forge.update(pr, target, body), who, extra)
+
+
+def _mine(forge: Forge, pr: int, marker: str, who: str) -> list[Comment]:
+    return [c for c in forge.comments(pr) if marker in c.body and c.author == who]
+
+
+def _create(forge: Forge, pr: int, body: str, marker: str, who: str) -> Comment:
+    """POST the comment; when the answer leaves unknown whether it was created (a 5xx after GitHub created it, a
+    broken connection), look for it before posting again, so a retry never leaves two sticky comments."""
+    for _ in range(MAX_ATTEMPTS - 1):
+        try:
+            return forge.create(pr, body)
+        except Unconfirmed:
+            found = _mine(forge, pr, marker, who)
+            if found:
+                return found[0]
+            sleep(2.0)
+    return forge.create(pr, body)

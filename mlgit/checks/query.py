@@ -179,7 +179,7 @@ def _plan(
 
 def _collect(source: table.Source, lf: pl.LazyFrame, plan: _Plan) -> dict[str, Any]:
     unique_aggs, same_as = _dedupe(plan.aggs)
-    res = dict(table.collect(lf.select(unique_aggs), source).row(0, named=True))
+    res = table.aggregate(lf, unique_aggs, source)
     res.update({alias: res[first] for alias, first in same_as.items()})
     for i, (mask, shown) in plan.masks.items():
         if res[f"\x1fr{i}n"]:

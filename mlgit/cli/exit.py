@@ -101,6 +101,10 @@ def _guarded(func: Callable[[], int]) -> int:
         return exit_code(exc)
     except Exception as exc:  # noqa: BLE001 - the last resort that turns a crash into a report
         return crashed(exc)
+    except BaseException as exc:  # a panic in a native library (pyo3's PanicException) is no Exception
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
+        return crashed(exc)
 
 
 def interrupted() -> int:

@@ -82,7 +82,7 @@ def _stats(lf: pl.LazyFrame, exprs: dict[str, pl.Expr], types: dict[str, str], s
                 aggs.append((~c.is_finite()).sum().alias(f"{i}nf"))
         elif t in ("date", "datetime"):
             aggs.append(c.min().alias(f"{i}lo"))
-    return dict(table.collect(lf.select(aggs), source).row(0, named=True))
+    return table.aggregate(lf, aggs, source)
 
 
 def _distinct(
@@ -90,8 +90,7 @@ def _distinct(
 ) -> dict[str, list[Any]]:
     if not names:
         return {}
-    q = lf.select([exprs[n].drop_nulls().unique().sort().implode().alias(n) for n in names])
-    row = table.collect(q, source).row(0, named=True)
+    row = table.aggregate(lf, [exprs[n].drop_nulls().unique().sort().implode().alias(n) for n in names], source)
     return {n: list(row[n]) for n in names}
 
 
@@ -107,7 +106,7 @@ def _decide_text_types(lf: pl.LazyFrame, names: list[str], source: table.Source)
             table.coerce(c, "float").is_not_null().sum().alias(f"{i}f"),
             c.filter(c.is_not_null() & table.coerce(c, "float").is_null()).head(3).implode().alias(f"{i}x"),
         ]
-    row = table.collect(lf.select(aggs), source).row(0, named=True)
+    row = table.aggregate(lf, aggs, source)
     types: dict[str, str] = {}
     notes: list[str] = []
     for i, n in enumerate(names):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgit.repo import git
 from mlgit.results.codes import Code
+from mlgit.system.files import looks_utf16
 
 if TYPE_CHECKING:
     import polars as pl
@@ -31,6 +32,11 @@ SAMPLE_ROWS = 100_000
 _SAMPLE_CHUNKS = 64
 _PARQUET_SLICES = 8
 _DELIMITERS = (";", "\t", "|")
+# Below this many bytes a dataset is read whole (memory: a few times its size, at most a few hundred MB): polars'
+# streaming engine keeps state per expression and thread, so its memory grows with columns x aggregates
+# (20,000 columns: many GB, issue 12), while larger data is streamed in bounded batches of rows.
+IN_MEMORY_BYTES = 64 * 1024 * 1024
+MAX_EXPRESSIONS = 2_000  # aggregates in one polars query (see aggregate)
 
 
 class TableError(Exception):
@@ -195,6 +201,13 @@ def _binary(head: bytes, rel: str, fmt: str) -> None:
         hint = "it is gzip-compressed: store it uncompressed (DVC deduplicates and compresses nothing itself)"
     elif head.startswith(b"PK\x03\x04"):
         hint = "it is a zip archive: unpack it"
+    if hint is None and looks_utf16(head):
+        raise TableError(
+            Code.DATA_ENCODING,
+            f"{rel}: UTF-16 text, not UTF-8 (a byte-order mark or NUL bytes between the characters)",
+            rel,
+            hint="re-encode the file as UTF-8, e.g. 'iconv -f utf-16 -t utf-8'",
+        )
     nul = head.find(b"\x00")
     if hint is not None or nul >= 0:
         where = f" (a NUL byte at offset {nul})" if nul >= 0 else ""
@@ -216,7 +229,15 @@ def _header(head: bytes, rel: str, size: int) -> list[str]:
             )
         eol = len(head)
     text = head[:eol].decode("utf-8", "replace").rstrip("\r").lstrip("\ufeff")
-    return next(csv.reader([text]), [])
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error as exc:  # a bare \r inside the line (old Mac line endings), a NUL, ...
+        raise TableError(
+            Code.DATA_UNREADABLE,
+            f"{rel}: the header cannot be read as CSV ({exc})",
+            rel,
+            hint="lines must end in \\n: convert the bare \\r line endings" if "\r" in text else None,
+        ) from None
 
 
 def sniff(source: Source) -> list[Problem]:
@@ -273,7 +294,7 @@ def _same_parquet_schema(source: Source, rel: str, first: dict[str, Any] | None)
 
     try:
         schema = dict(pl.read_parquet_schema(source.root / rel))
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
     if first is not None and schema != first:
         gone = [c for c in first if c not in schema]
@@ -330,7 +351,10 @@ def _csv_tail(tail: bytes, rel: str, width: int, *, whole: bool) -> list[Problem
     last = tail[tail.rfind(b"\n") + 1 :]
     if not last.strip() or (whole and b"\n" not in tail):
         return []
-    fields = next(csv.reader([last.decode("utf-8", "replace").rstrip("\r")]), [])
+    try:
+        fields = next(csv.reader([last.decode("utf-8", "replace").rstrip("\r")]), [])
+    except csv.Error:
+        return []  # the reader names what is wrong with that line
     if len(fields) < width:
         return [
             Problem(
@@ -464,8 +488,16 @@ def scan(
         if source.format == "jsonl":
             return pl.scan_ndjson(files, schema_overrides=overrides or None, infer_schema_length=infer_rows)
         return pl.scan_parquet(files)
-    except pl.exceptions.PolarsError as exc:
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a file with polars raises on bad input; a corrupt Parquet file can make its Rust code panic,
+    which reaches Python as a BaseException (issue 12: found by tests/cli/test_fuzz.py)."""
+    import polars as pl
+
+    return (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, MemoryError)
 
 
 def reading_error(exc: BaseException, source: Source) -> TableError:
@@ -483,17 +515,89 @@ def reading_error(exc: BaseException, source: Source) -> TableError:
         return TableError(Code.DATA_EMPTY_FILE, f"{where}: {first}", where)
     if isinstance(exc, MemoryError):
         return TableError(Code.DATA_OUT_OF_MEMORY, f"{where}: out of memory while reading", where)
+    bad = find_bad_line(source) if source.format != "parquet" else None
+    if bad is not None:
+        return bad
     return TableError(Code.DATA_UNREADABLE, f"{where}: cannot be read as {source.format.upper()}: {first[:300]}", where)
 
 
+def find_bad_line(source: Source) -> TableError | None:
+    """The first file and line the reader refused: a CSV row with more fields than the header, a JSONL line that
+    is not a JSON object (read line by line, only after the reader failed)."""
+    for rel in source.files:
+        with (source.root / rel).open(encoding="utf-8", errors="replace", newline="") as fh:
+            found = _bad_csv_row(fh) if source.format == "csv" else _bad_jsonl_line(fh)
+        if found is not None:
+            line, what = found
+            return TableError(
+                Code.DATA_UNREADABLE,
+                f"{rel}:{line}: {what}",
+                rel,
+                hint="fix or remove that line (a field holding the delimiter needs double quotes)"
+                if source.format == "csv"
+                else "every line must be one JSON object",
+            )
+    return None
+
+
+def _bad_csv_row(fh: io.TextIOBase) -> tuple[int, str] | None:
+    reader = csv.reader(fh)
+    try:
+        width = len(next(reader, []))
+        for row in reader:
+            if len(row) > width:
+                return reader.line_num, f"{len(row)} fields where the header has {width}"
+    except csv.Error as exc:
+        return reader.line_num, f"cannot be read as CSV ({exc})"
+    return None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _bad_jsonl_line(fh: io.TextIOBase) -> tuple[int, str] | None:
+    for number, text in enumerate(fh, 1):
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text.strip(), parse_constant=_not_json)
+        except json.JSONDecodeError as exc:
+            return number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+        except ValueError as exc:  # an integer past Python's digit limit
+            return number, f"not valid JSON ({exc})"
+        except RecursionError:
+            return number, "JSON nested too deep"
+        if not isinstance(value, dict):
+            return number, f"a JSON {type(value).__name__}, not an object"
+    return None
+
+
 def collect(query: pl.LazyFrame, source: Source) -> pl.DataFrame:
-    """Run a query with the streaming engine; reader errors name the file."""
-    import polars as pl
+    """Run a query (a small dataset in memory, a large one streamed); reader errors name the file."""
 
     try:
-        return query.collect(engine="streaming")
-    except (pl.exceptions.PolarsError, OSError, MemoryError) as exc:
+        return query.collect(engine="in-memory" if source.size <= IN_MEMORY_BYTES else "streaming")
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
+
+
+def aggregate(query: pl.LazyFrame, exprs: Sequence[pl.Expr], source: Source) -> dict[str, Any]:
+    """One row of aggregates (alias -> value) over `query`, computed a batch of expressions at a time.
+
+    polars keeps state for every expression of a query (kilobytes each; far more in the streaming engine), so
+    the thousands of aggregates of a wide table run in batches: memory is bounded by a batch, not by the
+    columns (issue 12). A small dataset is read once and each batch runs over that frame; a large one is
+    streamed again for each batch.
+    """
+    if len(exprs) <= MAX_EXPRESSIONS:
+        return dict(collect(query.select(exprs), source).row(0, named=True))
+    if source.size <= IN_MEMORY_BYTES:
+        query = collect(query, source).lazy()
+    out: dict[str, Any] = {}
+    for start in range(0, len(exprs), MAX_EXPRESSIONS):
+        out.update(collect(query.select(exprs[start : start + MAX_EXPRESSIONS]), source).row(0, named=True))
+    return out
 
 
 def column_types(source: Source, *, thorough: bool = True) -> dict[str, str]:
@@ -502,13 +606,20 @@ def column_types(source: Source, *, thorough: bool = True) -> dict[str, str]:
     `thorough` looks at 10,000 rows and recognizes dates (for inference); otherwise 500 rows suffice, since
     checks read declared columns as their declared types anyway.
     """
-    import polars as pl
 
     lf = scan(source) if thorough else scan(source, {}, infer_rows=500)
     try:
         schema = lf.collect_schema()
-    except pl.exceptions.PolarsError as exc:
+    except read_errors() as exc:
         raise reading_error(exc, source) from None
+    unnamed = [i for i, name in enumerate(schema, 1) if not name]
+    if unnamed:
+        raise TableError(
+            Code.DATA_UNNAMED_COLUMN,
+            f"{source.label}: column {unnamed[0]} has no name (an empty header cell)",
+            source.files[0] if len(source.files) == 1 else source.path,
+            hint="give every column a name (a pandas index written by to_csv? pass index=False, or name it)",
+        )
     return {name: type_name(dtype) for name, dtype in schema.items()}
 
 
@@ -533,12 +644,12 @@ def sample(source: Source, columns: Sequence[str], rows: int = SAMPLE_ROWS) -> p
 
     if source.format == "parquet":
         lf = pl.scan_parquet(source.abspaths).select(columns)
-        total = int(lf.select(pl.len()).collect().item())
+        total = int(collect(lf.select(pl.len()), source).item())
         if total <= rows:
-            return lf.collect()
+            return collect(lf, source)
         # Separate small slices: each one reads only the row groups it touches (a concat of them would not).
         per = max(1, rows // _PARQUET_SLICES)
-        return pl.concat([lf.slice(total * i // _PARQUET_SLICES, per).collect() for i in range(_PARQUET_SLICES)])
+        return pl.concat([collect(lf.slice(total * i // _PARQUET_SLICES, per), source) for i in range(_PARQUET_SLICES)])
     if source.size <= 16 * 1024 * 1024:
         df = collect(scan(source, dict.fromkeys(columns, "string"), as_text=columns).select(columns), source)
         return df

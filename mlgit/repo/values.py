@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgit.errors import InputError, MlgitError
-from mlgit.system import yamlsource
+from mlgit.system import files, yamlsource
 
 # A metric or parameter value as a metrics or params file holds it (not a data-schema bound: data.schema.Scalar).
 ParamValue = int | float | str | bool | None
@@ -75,7 +75,7 @@ def _load_json(raw: bytes, label: str) -> Any:
 
 
 def _encoding_hint(raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in raw[:64]:
+    if files.looks_utf16(raw[:64]):
         return " (it looks like UTF-16; save it as UTF-8)"
     return ""
 

@@ -46,6 +46,7 @@ class Code(str, Enum):
     DATA_NOT_TEXT = "data.not-text"
     DATA_NOT_PARQUET = "data.not-parquet"
     DATA_DUPLICATE_COLUMN = "data.duplicate-column"
+    DATA_UNNAMED_COLUMN = "data.unnamed-column"
     DATA_LINE_TOO_LONG = "data.line-too-long"
     DATA_PARTS_DISAGREE = "data.parts-disagree"
     DATA_UNREADABLE = "data.unreadable"
@@ -177,6 +178,7 @@ MEANING: dict[Code, str] = {
     Code.DATA_NOT_TEXT: "a text format holds binary data",
     Code.DATA_NOT_PARQUET: "a `.parquet` file that is not Parquet",
     Code.DATA_DUPLICATE_COLUMN: "two columns share a name",
+    Code.DATA_UNNAMED_COLUMN: "a column without a name (an empty CSV header cell, an empty JSON key)",
     Code.DATA_LINE_TOO_LONG: "a line longer than the reader accepts",
     Code.DATA_PARTS_DISAGREE: "the part files of a folder dataset have different columns",
     Code.DATA_UNREADABLE: "the file cannot be read",

@@ -21,6 +21,17 @@ MAX_VALUES_BYTES = 8 * 1024 * 1024  # one metrics or params file
 MAX_PROFILE_BYTES = 64 * 1024 * 1024  # a committed data profile (it grows with the column count)
 
 
+def looks_utf16(head: bytes) -> bool:
+    """Whether bytes look like UTF-16 text: a byte-order mark, or NUL bytes between (mostly ASCII) characters."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    pairs = len(head) // 2
+    if pairs < 2:
+        return False
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    return (odd >= pairs // 2 and even == 0) or (even >= pairs // 2 and odd == 0)
+
+
 def read_small(root: Path, rel: str, *, limit: int, links_into: Sequence[Path] = ()) -> bytes:
     """The bytes of `root/rel`: a regular file inside `root` or reached by a link into `links_into`.
 

@@ -43,6 +43,7 @@ class Fake:
     script: list[tuple[str, str, int, dict[str, str], bytes]] = field(default_factory=list)
     next_id: int = 1000
     heads: dict[int, str] = field(default_factory=dict)  # PR/MR number -> head commit
+    after_create: list[int] = field(default_factory=list)  # statuses answered to POSTs that DID create (e.g. 502)
 
     def add(self, pr: int, body: str, author: str | int) -> int:
         self.next_id += 1
@@ -98,7 +99,7 @@ class Fake:
             if self.write_status:
                 return self.write_status, {}, b'{"message": "Resource not accessible by integration"}'
             cid = self.add(pr, req.body["body"], self.login)
-            return 201, {}, json.dumps(self._gh(cid)).encode()
+            return self._created(json.dumps(self._gh(cid)).encode())
         if len(parts) == 6 and parts[3:5] == ["issues", "comments"] and req.method == "PATCH":
             if self.write_status:
                 return self.write_status, {}, b'{"message": "Resource not accessible by integration"}'
@@ -108,6 +109,12 @@ class Fake:
                         c["body"] = req.body["body"]
                         return 200, {}, json.dumps(self._gh(c["id"])).encode()
         return 404, {}, b'{"message": "Not Found"}'
+
+    def _created(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """201 with the new comment, or a scripted server error although the comment was created."""
+        if self.after_create:
+            return self.after_create.pop(0), {}, b"<html>502 Bad Gateway</html>"
+        return 201, {}, body
 
     def _gh(self, cid: int) -> dict[str, Any]:
         for items in self.comments.values():
@@ -134,10 +141,8 @@ class Fake:
             return 200, headers, json.dumps(body).encode()
         if len(parts) == 5 and req.method == "POST":
             nid = self.add(mr, req.body["body"], self.gitlab_user)
-            return (
-                201,
-                {},
-                json.dumps({"id": nid, "body": req.body["body"], "author": {"id": self.gitlab_user}}).encode(),
+            return self._created(
+                json.dumps({"id": nid, "body": req.body["body"], "author": {"id": self.gitlab_user}}).encode()
             )
         if len(parts) == 6 and req.method == "PUT":
             for c in self.comments.get(mr, []):
@@ -305,6 +310,46 @@ def test_rate_limits_are_waited_out_with_bounded_retries(fake: Fake, github: Pat
     assert slept == [31.0, 7.0, 2.0]  # reset - now + 1 s, retry-after, then a short server-error pause
     assert [w.method for w in fake.writes()] == ["POST", "POST"]  # the 502 was retried once
     assert len(fake.comments[12]) == 1
+
+
+@pytest.mark.parametrize(("forge_fixture", "number", "args"), [("github", 12, ("--pr", "12")), ("gitlab", 3, ())])
+def test_a_5xx_after_the_comment_was_created_never_leaves_two(
+    fake: Fake,
+    mlgit,
+    slept: list[float],
+    request: pytest.FixtureRequest,
+    forge_fixture: str,
+    number: int,
+    args: tuple[str, ...],
+) -> None:
+    # GitHub (and GitLab behind a proxy) can create the comment and still answer 502: a blind retry of the POST
+    # would post a second sticky comment (issue 12). mlgit looks before it posts again.
+    report: Path = request.getfixturevalue(forge_fixture)
+    fake.after_create += [502]
+    r = mlgit(report.parent, "comment", *args, "--file", str(report))
+    assert r.code == 0, r.err
+    (only,) = fake.comments[number]
+    assert MARKER in only["body"] and only["body"].endswith(report.read_text())
+    assert [w.method for w in fake.writes()] == ["POST"]
+    assert slept == []
+    # The next run updates that one comment.
+    report.write_text(report.read_text() + "second version\n")
+    r = mlgit(report.parent, "comment", *args, "--file", str(report))
+    assert r.code == 0, r.err
+    (only,) = fake.comments[number]
+    assert only["body"].endswith("second version\n")
+
+
+def test_a_post_that_keeps_failing_says_the_comment_may_exist(
+    fake: Fake, github: Path, mlgit, slept: list[float]
+) -> None:
+    path = "/api/v3/repos/octo/repo/issues/12/comments"
+    fake.script += [("POST", path, 503, {}, b"unavailable") for _ in range(forge.MAX_ATTEMPTS)]
+    r = mlgit(github.parent, "comment", "--pr", "12", "--file", str(github))
+    assert r.code == 2 and "Traceback" not in r.err
+    assert "answered HTTP 503" in r.err and "re-running 'mlgit comment' updates it" in r.err
+    assert [w.method for w in fake.writes()] == ["POST"] * forge.MAX_ATTEMPTS
+    assert slept == [2.0] * (forge.MAX_ATTEMPTS - 1)
 
 
 def test_rate_limit_gives_up_after_bounded_attempts(fake: Fake, github: Path, mlgit, slept: list[float]) -> None:

@@ -162,3 +162,129 @@ def test_any_metrics_and_params(fuzz_repo: Path, mlgit: Any, data: st.DataObject
     finally:
         metrics.write_text(saved[0])
         params.write_text(saved[1])
+
+
+# -- data files: CSV, JSONL and Parquet bytes (read by `check data` and `schema infer`) -------------------------
+
+DATA_CONFIG = """\
+version: 1
+datasets:
+  c:
+    path: data/c.csv
+  j:
+    path: data/j.jsonl
+  p:
+    path: data/p.parquet
+ci:
+  default_branch: main
+"""
+DATA_FILES = {"c": "data/c.csv", "j": "data/j.jsonl", "p": "data/p.parquet"}
+HOSTILE_CELLS = [
+    "", '"', '""', "a,b", "a\nb", "\r", "\x00", "::warning file=x::INJECTED", "\x1b[31m", "nan", "-inf", "1e309",
+    "9" * 400, "2020-13-45", "true", "\ufeff", "\u202e", "z" * 5000,
+]
+
+
+def _frame_rows(n: int = 30) -> list[dict[str, Any]]:
+    return [{"id": i, "x": i / 7, "cat": "abc"[i % 3], "ok": i % 2 == 0} for i in range(1, n + 1)]
+
+
+@pytest.fixture
+def data_repo(tmp_path: Path, mlgit: Any) -> Path:
+    """A git repository with one CSV, one JSONL and one Parquet dataset, their schemas committed."""
+    import polars as pl
+
+    from testing.datarepo import make_repo
+
+    frame = pl.DataFrame(_frame_rows())
+    repo = make_repo(tmp_path, {"data/c.csv": frame.write_csv()}, DATA_CONFIG)
+    (repo / "data" / "j.jsonl").write_text(frame.write_ndjson())
+    frame.write_parquet(repo / "data" / "p.parquet", statistics=False)
+    assert mlgit(repo, "schema", "infer").code == 0
+    commit_all(repo, "data and schemas")
+    return repo
+
+
+def _csv_variant(draw: st.DrawFn, original: bytes) -> bytes:
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(original.decode())))
+    r, c = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, len(rows[0]) - 1))
+    change = draw(st.sampled_from(["cell", "cell", "extra-field", "short-row", "drop-row", "encode"]))
+    if change == "cell":
+        rows[r][c] = draw(st.sampled_from(HOSTILE_CELLS) | st.text(max_size=8))
+    elif change == "extra-field":
+        rows[r].append(draw(st.sampled_from(HOSTILE_CELLS)))
+    elif change == "short-row":
+        rows[r] = rows[r][:c]
+    elif change == "drop-row":
+        del rows[r]
+    out = io.StringIO()
+    csv.writer(out, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"]))).writerows(rows)
+    text = out.getvalue()
+    if change == "encode":
+        return text.encode(draw(st.sampled_from(["utf-16", "utf-16-le", "latin-1", "utf-8-sig"])), "replace")
+    return text.encode()
+
+
+def _jsonl_variant(draw: st.DrawFn, original: bytes) -> bytes:
+    lines = original.decode().splitlines()
+    i = draw(st.integers(0, len(lines) - 1))
+    change = draw(st.sampled_from(["value", "value", "line", "drop-key"]))
+    record = json.loads(lines[i])
+    key = draw(st.sampled_from(sorted(record)))
+    if change == "value":
+        record[key] = draw(values)
+        lines[i] = json.dumps(record, allow_nan=True)
+    elif change == "drop-key":
+        del record[key]
+        lines[i] = json.dumps(record)
+    else:
+        lines[i] = draw(st.sampled_from(['{"id": ', "[1, 2]", "null", '{"id": NaN}', "{" * 5000, '{"": 1}']))
+    return ("\n".join(lines) + draw(st.sampled_from(["\n", ""]))).encode()
+
+
+def _parquet_variant(draw: st.DrawFn, original: bytes) -> bytes:
+    change = draw(st.sampled_from(["flip", "flip", "truncate", "frame"]))
+    if change == "truncate":
+        return original[: draw(st.integers(0, len(original) - 1))]
+    if change == "flip":
+        at = draw(st.integers(0, len(original) - 1))
+        return original[:at] + bytes([original[at] ^ draw(st.integers(1, 255))]) + original[at + 1 :]
+    import io
+
+    import polars as pl
+
+    rows = _frame_rows(draw(st.integers(0, 5)))
+    for row in rows:
+        row[draw(st.sampled_from(sorted(row)))] = draw(st.sampled_from(["", "::warning::x", None]))
+    buf = io.BytesIO()
+    pl.DataFrame(rows, schema={"id": pl.String, "x": pl.String, "cat": pl.String, "ok": pl.String}).write_parquet(buf)
+    return buf.getvalue()
+
+
+@st.composite
+def data_variants(draw: st.DrawFn, name: str, original: bytes) -> bytes:
+    """The bytes of a data file derived from `original` by one hostile change."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.binary(max_size=200))
+    variant = {"c": _csv_variant, "j": _jsonl_variant, "p": _parquet_variant}[name]
+    return variant(draw, original)
+
+
+@BUDGET
+@given(data=st.data())
+def test_any_data_file(data_repo: Path, mlgit: Any, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(DATA_FILES)))
+    path = data_repo / DATA_FILES[name]
+    schemas = {p: p.read_bytes() for p in (data_repo / "schemas").iterdir()}
+    original = path.read_bytes()
+    try:
+        path.write_bytes(data.draw(data_variants(name, original)))
+        _run(data_repo, mlgit, "check", "data", name, "--no-cache")
+        _run(data_repo, mlgit, "schema", "infer", name, "--force")
+    finally:
+        path.write_bytes(original)
+        for p, content in schemas.items():
+            p.write_bytes(content)

@@ -48,6 +48,10 @@ DEEP_LATIN1 = GOOD.encode() + csv_text(rows(2000, seed=3)).split("\n", 1)[1].enc
         (GOOD.replace("id,x,y", "id,x,x", 1).encode(), "data.duplicate-column", "repeats column names: 'x'"),
         (LONG_FIRST_LINE, "data.line-too-long", "the first line is longer than 1024 KiB"),
         (LONG_FIRST_LINE.replace(b"a" * 1000, b"a" * 999 + b"\r"), "data.line-too-long", "longer than"),
+        (GOOD.encode("utf-16"), "data.encoding", "data/t.csv: UTF-16 text, not UTF-8"),
+        (GOOD.encode("utf-16-be"), "data.encoding", "UTF-16 text, not UTF-8"),
+        (GOOD.replace("\n51,", "\n51,9,", 1).encode(), "data.unreadable", "data/t.csv:52: 6 fields where the header has 5"),
+        (GOOD.replace("id,x,y", "id,,y", 1).encode(), "data.unnamed-column", "column 2 has no name"),
     ],
     ids=[
         "empty",
@@ -62,6 +66,10 @@ DEEP_LATIN1 = GOOD.encode() + csv_text(rows(2000, seed=3)).split("\n", 1)[1].enc
         "duplicate-columns",
         "long-line",
         "cr-endings",
+        "utf16",
+        "utf16-be",
+        "ragged-row",
+        "unnamed-column",
     ],
 )
 def test_bad_csv_input_is_a_finding_naming_the_file(repo: Path, mlgit, content: bytes, code: str, words: str) -> None:
@@ -101,12 +109,31 @@ def test_a_very_long_field_is_read_and_cut_short_in_samples(repo: Path, mlgit) -
     assert len(sample) == 80 and sample.endswith("...")
 
 
-def test_bad_input_makes_infer_fail_cleanly_without_writing(tmp_path: Path, mlgit) -> None:
-    repo = make_repo(tmp_path, {"data/t.csv": b"id,x\n1,caf\xe9\n"})
+@pytest.mark.parametrize(
+    ("content", "words", "hint"),
+    [
+        (b"id,x\n1,caf\xe9\n", "dataset 't': data/t.csv: not UTF-8 text", "iconv"),
+        ("id,x\n1,café\n".encode("utf-16"), "dataset 't': data/t.csv: UTF-16 text, not UTF-8", "iconv -f utf-16"),
+        # A schema with an empty column name would be refused by the next command: none is written (issue 12).
+        (b"id,,y\n1,2,3\n", "dataset 't': data/t.csv: column 2 has no name (an empty header cell)", "index=False"),
+    ],
+    ids=["latin1", "utf16", "unnamed-column"],
+)
+def test_bad_input_makes_infer_fail_cleanly_without_writing(
+    tmp_path: Path, mlgit, content: bytes, words: str, hint: str
+) -> None:
+    repo = make_repo(tmp_path, {"data/t.csv": content})
     res = mlgit(repo, "schema", "infer")
     assert res.code == 2
-    assert "dataset 't': data/t.csv: not UTF-8 text" in res.err and "iconv" in res.err
+    assert words in res.err and hint in res.err and "Traceback" not in res.err
     assert not (repo / "schemas").exists()
+
+
+def test_a_short_row_is_read_with_nulls(repo: Path, mlgit) -> None:
+    # Documented: polars reads the missing fields of a short row as nulls, which the nulls rule then reports.
+    code, found, _ = check(mlgit, repo, GOOD.replace("\n51,", "\n51,1\n52,", 1).encode())
+    assert code == 1
+    assert {f["column"] for f in found if f["code"] == "data.nulls"} >= {"y", "cat", "label"}
 
 
 @pytest.mark.parametrize(
@@ -126,7 +153,9 @@ def test_bad_parquet(tmp_path: Path, mlgit, content: bytes, code: str) -> None:
     ("content", "code", "words"),
     [
         (b'{"a": 1}\n{"a": 2}\n{"a": ', "data.truncated", "the last line is not complete JSON"),
-        (b'{"a": 1, "b": NaN}\n', "data.unreadable", "cannot be read as JSONL"),
+        (b'{"a": 1, "b": NaN}\n', "data.unreadable", "data/t.jsonl:1: not valid JSON (NaN is not a JSON value)"),
+        (b'{"a": 1}\n{"a": 2}\n{"a": \n{"a": 3}\n', "data.unreadable", "data/t.jsonl:3: not valid JSON"),
+        (b'{"a": 1}\n\n[1, 2]\n', "data.unreadable", "data/t.jsonl:3: a JSON list, not an object"),
         (b"", "data.empty-file", "is empty"),
     ],
 )
@@ -165,3 +194,50 @@ def test_missing_file_not_tracked_by_dvc(tmp_path: Path, mlgit) -> None:
     res = mlgit(repo, "check", "data", "--json")
     (f,) = json.loads(res.out)["findings"][:1]
     assert f["code"] == "data.missing" and "data/t.csv does not exist" in f["message"]
+
+
+# -- memory: linear in columns (issue 12: 20,000 columns took many GB, then SIGABRT) -----------------------------
+
+WIDE_COLUMNS, WIDE_ROWS, GB = 20_000, 50, 1 << 30
+
+
+def _peak_rss(repo: Path, *args: str) -> tuple[int, int, str]:
+    """Run `mlgit ARGS` in a child process; its exit code, peak resident memory (bytes) and output."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:  # a guard so that a regression fails the test instead of the machine
+        resource.setrlimit(resource.RLIMIT_AS, (8 * GB, 8 * GB))
+
+    log = repo.parent / "out.txt"
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "mlgit", *args], cwd=repo, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, usage.ru_maxrss * 1024, log.read_text()
+
+
+def test_20000_columns_are_inferred_and_checked_in_under_1_gb(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(0)
+    header = ",".join(f"c{i}" for i in range(WIDE_COLUMNS))
+    kinds = [i % 4 for i in range(WIDE_COLUMNS)]  # ints, floats, short text, allowed values
+    lines = [header]
+    for _ in range(WIDE_ROWS):
+        cells = (str(rng.randint(0, 99)), f"{rng.random():.3f}", f"t{rng.randint(0, 999)}", rng.choice("ab"))
+        lines.append(",".join(cells[k] for k in kinds))
+    repo = make_repo(tmp_path, {"data/t.csv": "\n".join(lines) + "\n"})
+    code, peak, out = _peak_rss(repo, "schema", "infer")
+    assert code == 0, out
+    assert f"schemas/t.schema.yaml {WIDE_ROWS} {WIDE_COLUMNS}" in " ".join(out.split())
+    assert peak < GB, f"schema infer: {peak / GB:.2f} GB"
+    commit_all(repo, "schema")
+    code, peak, out = _peak_rss(repo, "check", "data", "--no-cache")
+    assert code == 0, out
+    assert f"{WIDE_ROWS} rows" in out and "PASSED: 0 errors" in out
+    assert peak < GB, f"check data: {peak / GB:.2f} GB"
