@@ -364,3 +364,14 @@ class DataCheck:
     def findings(self, ctx: Context) -> Iterator[Finding]:
         """Validation and drift findings of every declared dataset."""
         yield from check(ctx.repo, ctx.cfg, (), ctx.data_base).findings
+
+
+def data_base(repo: RepoState, cfg: Config, spec: str | None) -> tuple[str | None, list[Finding]]:
+    """The revision data is compared with for a `--base` in model terms (`baseline.for_data`), and its note.
+
+    `mlgit check`, `mlgit check data` and `mlgit report` all ask here, so they compare data with the same base.
+    """
+    rev, note = baseline.for_data(repo, spec, cfg.models)
+    return rev, [] if note is None else [
+        Finding(code=Code.CHECK_BASE, severity=Severity.INFO, subject="data", message=note)
+    ]

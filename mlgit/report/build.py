@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mlgit import __version__
+from mlgit.checks import data as datacheck
 from mlgit.checks import model as model_check
 from mlgit.checks import pipeline as pipeline_check
 from mlgit.checks.check import Check, Context, Family, Stale
@@ -648,14 +649,11 @@ def _data_base(
     """
     if base_spec is None:
         return base_commit, base_commit, []
-    data_base, note = baseline.for_data(repo, base_spec, cfg.models)
+    data_base, notes = datacheck.data_base(repo, cfg, base_spec)
     commit = git.resolve(repo.root, data_base) if data_base else None
     if commit is None:
         default, _why = baseline.or_reason(repo, None)
         commit = default.commit if default else None
-    notes = (
-        [] if note is None else [Finding(code=Code.CHECK_BASE, severity=Severity.INFO, subject="data", message=note)]
-    )
     return data_base, commit, notes
 
 

@@ -194,14 +194,17 @@ def test_check_and_report_compare_data_with_the_same_base_with_several_models(gi
     main = commit_all(git_repo, "more data")
     git("checkout", "-q", "-b", "feature", cwd=git_repo)
     checked = mlgit(git_repo, "check", "--json", "--base", "last-release")
+    data_only = mlgit(git_repo, "check", "data", "--json", "--base", "last-release")
     reported = mlgit(git_repo, "report", "--format", "json", "--base", "last-release")
-    assert checked.code in (0, 1) and reported.code == 0, checked.err + reported.err
+    assert checked.code in (0, 1) and data_only.code in (0, 1) and reported.code == 0, checked.err + reported.err
     report = json.loads(reported.out)
     drift = {
         "check": [f["message"] for f in json.loads(checked.out)["findings"] if f["code"] == "data.drift"],
+        "check data": [f["message"] for f in json.loads(data_only.out)["findings"] if f["code"] == "data.drift"],
         "report": [f["message"] for s in report["sections"] for f in s["findings"] if f["code"] == "data.drift"],
     }
-    # clf's release is not the data's base: with two models, both commands compare the data with main.
-    assert drift["check"] and drift["check"] == drift["report"]
+    # clf's release is not the data's base: with two models, every command compares the data with main.
+    assert drift["check"] and drift["check"] == drift["check data"] == drift["report"]
+    assert "check.base" in {f["code"] for f in json.loads(data_only.out)["findings"]}
     assert all(main[:8] in m for m in drift["check"]), drift
     assert [f["code"] for f in report["findings"] if f["code"] == "check.base"] == ["check.base"]

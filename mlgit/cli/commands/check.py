@@ -9,14 +9,12 @@ from pathlib import Path
 from mlgit.checks.check import Check, Context
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
-from mlgit.registry import baseline
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
-from mlgit.results.codes import Code
-from mlgit.results.finding import Finding, Severity, failed
+from mlgit.results.finding import Finding, failed
 
 
 def collect(
@@ -28,10 +26,9 @@ def collect(
         from mlgit.checks.suite import CHECKS
 
         checks = CHECKS
-    rev, note = baseline.for_data(repo, base, cfg.models)
-    found = (
-        [] if note is None else [Finding(code=Code.CHECK_BASE, severity=Severity.INFO, subject="data", message=note)]
-    )
+    from mlgit.checks.data import data_base  # imported here: `mlgit --help` must not pay for the check modules
+
+    rev, found = data_base(repo, cfg, base)
     ctx = Context(repo, cfg, base=base, data_base=rev)
     for c in checks:
         found += c.findings(ctx)

@@ -61,12 +61,12 @@ def run(
     root = git.toplevel(cwd)
     cfg = config.load(root)
     ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
-    report = datacheck.check(
-        RepoState(root, cfg.ci.default_branch), cfg, datasets, base, progress=ticker, use_cache=not no_cache
-    )
+    repo = RepoState(root, cfg.ci.default_branch)
+    rev, notes = datacheck.data_base(repo, cfg, base)  # as `mlgit check` and `mlgit report` read --base
+    report = datacheck.check(repo, cfg, datasets, rev, progress=ticker, use_cache=not no_cache)
     if update_profile:
         report = _update_profiles(root, cfg, report)
-    found = report.findings
+    found = notes + report.findings
     base_doc = {"rev": report.base.commit, "label": report.base.label} if report.base else None
     if json:
         doc = shared.document(
@@ -86,7 +86,7 @@ def run(
         mine = [*r.findings, *(f for f in report.drift if f.subject == r.name)]
         lines += datachecks.dataset_block(r.name, style(f"{r.path}  {rows}  {timing}", "dim"), mine, style)
     general = [f for f in report.drift if f.subject not in {r.name for r in report.results}]
-    lines += [style(f.message, "dim") for f in general]
+    lines += [style(f.message, "dim") for f in [*notes, *general]]
     lines.append(datachecks.verdict(found, style))
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_FAILED if failed(found) else EXIT_OK
