@@ -1,7 +1,12 @@
-"""The DVC project as files: dvc.yaml, dvc.lock and .dvc files, read without importing DVC."""
+"""The one DVC adapter: pipelines as DVC resolves them, dvc.lock and .dvc hashes, remotes, `dvc status`.
+
+dvc.yaml is resolved by DVC itself (templating, foreach/matrix, sub-projects), imported lazily and cached
+by content; dvc.lock and .dvc files, which hold resolved paths and hashes only, are read directly."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import posixpath
@@ -12,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgit import __version__
 from mlgit.errors import InputError, MlgitError
 from mlgit.repo import git
-from mlgit.system import files, process, yamlsource
+from mlgit.system import files, jsoncache, process, yamlsource
 
 _SKIP_DIRS = frozenset({".git", ".dvc", "node_modules", "__pycache__", ".venv", "venv"})
 
@@ -67,10 +73,9 @@ class Remote:
 
 @dataclass
 class Project:
-    """What the DVC files of a repository declare (paths relative to the repository root).
+    """What the DVC projects of a repository declare (paths relative to the git root), as DVC resolves it.
 
-    The one reading of DVC's files: callers ask this module, never parse dvc.yaml, dvc.lock or .dvc files
-    themselves, so its internals can later ask DVC's own resolver (foreach/matrix, `${}` interpolation).
+    The one reading of DVC's files: callers ask this module, never parse dvc.yaml, dvc.lock or .dvc files.
     """
 
     stages: list[Stage] = field(default_factory=list)
@@ -80,6 +85,7 @@ class Project:
     artifacts: list[DeclaredArtifact] = field(default_factory=list)
     metrics_by_base: dict[str, list[str]] = field(default_factory=dict)
     params_by_base: dict[str, list[str]] = field(default_factory=dict)
+    roots: list[str] = field(default_factory=list)  # DVC project roots ("" = the git root), from project_roots
 
 
 def cache_dirs(root: Path) -> tuple[Path, ...]:
@@ -122,83 +128,188 @@ def _entries(items: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield str(path), flags if isinstance(flags, dict) else {}
 
 
+def project_roots(root: Path) -> list[str]:
+    """Folders (relative to the git root, "" for the root) holding a DVC project (`.dvc/`), outermost first.
+
+    A sub-project (`dvc init --subdir`) is its own DVC project: DVC run at the git root does not see it.
+    """
+    found: list[str] = []
+    for dirpath, dirnames, _files in os.walk(root):
+        if ".dvc" in dirnames and os.path.isdir(os.path.join(dirpath, ".dvc")):
+            rel = os.path.relpath(dirpath, root)
+            found.append("" if rel == "." else rel.replace(os.sep, "/"))
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+    return found
+
+
+def project_of(roots: list[str], path: str) -> str:
+    """The innermost DVC project root holding `path` ("" when none but the git root)."""
+    best = ""
+    for r in roots:
+        if r and (path == r or path.startswith(f"{r}/")) and len(r) > len(best):
+            best = r
+    return best
+
+
 def read_stages(root: Path) -> list[Stage]:
-    """The stages of every dvc.yaml in the work tree (no .dvc file is read)."""
-    project = Project()
-    for rel in walk(root, "dvc.yaml"):
-        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES))
-    return project.stages
+    """The stages of every dvc.yaml in the work tree, as DVC resolves them (templating, foreach, matrix)."""
+    return read_project(root).stages
 
 
 def read_project(root: Path) -> Project:
-    """Parse every dvc.yaml and .dvc file in the work tree."""
-    project = Project()
-    for rel in walk(root, "dvc.yaml"):
-        _add_dvc_yaml(project, rel, files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES))
-    for rel in walk(root, ".dvc"):
-        data = yamlsource.load(files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES), rel)
-        base = posixpath.dirname(rel)
-        for out in (data or {}).get("outs", []) if isinstance(data, dict) else []:
-            if isinstance(out, dict) and "path" in out:
-                project.outs.append(
-                    Out(_join(base, str(out["path"])), None, cached=out.get("cache", True) is not False)
-                )
+    """Every DVC project of the work tree as DVC's own resolver sees it, cached by the content of its files.
+
+    DVC (`dvc.repo.Repo(...).index`) resolves `vars`, `${}` interpolation and `foreach`/`matrix`; each
+    sub-project (`dvc init --subdir`) is opened in its own root. Resolving costs DVC's import and a parse
+    (~0.5 s); a warm call reads one small JSON file keyed by the bytes of every file the answer depends on.
+    """
+    roots = project_roots(root)
+    key, inputs = _content_key(root, roots)
+    entry = _state_dir(root) / f"project-{key}.json" if _state_dir(root).parent.is_dir() else None
+    cached = jsoncache.get(entry)
+    if isinstance(cached, dict):
+        try:
+            return _project_from(cached)
+        except (KeyError, TypeError):
+            pass  # an entry from an older layout: resolve again
+    project = Project(roots=list(roots))
+    if not inputs:
+        return project
+    for base in roots or [""]:
+        _resolve_into(project, root, base, initialized=bool(roots))
+    _dedupe(project)
+    jsoncache.put(entry, dataclasses.asdict(project))
     return project
 
 
-def _add_dvc_yaml(project: Project, rel: str, raw: bytes) -> None:
-    data = yamlsource.load(raw, rel)
-    if not isinstance(data, dict):
+def _state_dir(root: Path) -> Path:
+    return root / ".git" / "mlgit" / "dvc"
+
+
+def _content_key(root: Path, roots: list[str]) -> tuple[str, list[str]]:
+    """A digest of what DVC's answer depends on: dvc.yaml, dvc.lock, .dvc and .dvcignore files, params files
+    and the files named in `vars:`, plus where the projects are. Also the dvc.yaml/.dvc files found."""
+    h = hashlib.sha256(f"{__version__}\0{roots}".encode())
+    found = [*walk(root, "dvc.yaml"), *walk(root, ".dvc")]
+    extra = [*walk(root, "dvc.lock"), *walk(root, ".dvcignore")]
+    for rel in found:
+        if rel.endswith("dvc.yaml"):
+            extra += [_join(posixpath.dirname(rel), name) for name in _vars_files(root, rel)]
+    for rel in [*found, *dict.fromkeys(extra)]:
+        h.update(rel.encode() + b"\0")
+        try:
+            h.update(files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES))
+        except (OSError, MlgitError):
+            h.update(b"\1")
+        h.update(b"\0")
+    return h.hexdigest()[:40], found
+
+
+def _vars_files(root: Path, rel: str) -> list[str]:
+    # Only to key the cache: which files DVC's resolver may read (`vars:` entries and the default params.yaml).
+    names = ["params.yaml"]
+    try:
+        data = yamlsource.load(files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES), rel)
+    except (OSError, MlgitError):
+        return names
+    if isinstance(data, dict):
+        for item in data.get("vars") or [] if isinstance(data.get("vars"), list) else []:
+            if isinstance(item, str):
+                names.append(item.split(":", 1)[0])
+        for item in _entries(data.get("params")):
+            names.append(item[0])
+    return names
+
+
+def _project_from(plain: dict[str, Any]) -> Project:
+    return Project(
+        stages=[Stage(**{**s, "deps": tuple(s["deps"]), "outs": tuple(s["outs"])}) for s in plain["stages"]],
+        outs=[Out(**o) for o in plain["outs"]],
+        metrics=list(plain["metrics"]),
+        params=list(plain["params"]),
+        artifacts=[DeclaredArtifact(**a) for a in plain["artifacts"]],
+        metrics_by_base={k: list(v) for k, v in plain["metrics_by_base"].items()},
+        params_by_base={k: list(v) for k, v in plain["params_by_base"].items()},
+        roots=list(plain["roots"]),
+    )
+
+
+def _resolve_into(project: Project, root: Path, base: str, *, initialized: bool) -> None:
+    """Add one DVC project's stages, outs, metrics, params and artifacts, resolved by DVC itself."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    where = base or "."
+    try:
+        with Repo(str(root / base) if base else str(root), uninitialized=not initialized) as repo:
+            index = repo.index
+            # DVC keeps the top-level sections per dvc.yaml in these attributes (what `dvc metrics show` reads).
+            for dvcfile, items in index._metrics.items():
+                folder = _rel(root, os.path.dirname(dvcfile))
+                project.metrics_by_base.setdefault(folder, []).extend(_join(folder, str(m)) for m in items)
+            for dvcfile, items in index._params.items():
+                folder = _rel(root, os.path.dirname(dvcfile))
+                project.params_by_base.setdefault(folder, []).extend(_join(folder, str(m)) for m in items)
+            for dvcfile, arts in index._artifacts.items():
+                folder = _rel(root, os.path.dirname(dvcfile))
+                for name, spec in arts.items():
+                    if isinstance(spec, dict) and "path" in spec:
+                        path = _join(folder, str(spec["path"]))
+                        project.artifacts.append(DeclaredArtifact(str(name), path, spec.get("type"), folder))
+            for stage in index.stages:
+                _add_stage(project, root, stage)
+    except DvcException as exc:
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        raise InputError(
+            f"DVC cannot read the pipeline: {str(exc).replace(str(root) + os.sep, '')}{cause}",
+            file=f"{where}/dvc.yaml" if base else "dvc.yaml",
+            hint=f"run 'dvc stage list' in {where} to see what DVC reports, and fix the file it names",
+        ) from None
+
+
+def _rel(root: Path, path: str) -> str:
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return "" if rel == "." else rel
+
+
+def _add_stage(project: Project, root: Path, stage: Any) -> None:
+    from dvc.dependency.param import ParamsDependency
+    from dvc.stage import PipelineStage
+
+    dvcfile = _rel(root, stage.path)
+    folder = posixpath.dirname(dvcfile)
+    outs = [(o, _rel(root, o.fs_path)) for o in stage.outs if getattr(o, "fs_path", None) and o.is_in_repo]
+    if not isinstance(stage, PipelineStage):  # a .dvc file: data DVC tracks, no pipeline
+        project.outs.extend(Out(path, None, cached=o.use_cache, base=folder) for o, path in outs)
         return
-    base = posixpath.dirname(rel)
-    metrics = project.metrics_by_base.setdefault(base, [])
-    params = project.params_by_base.setdefault(base, [])
-    for path, _flags in _entries(data.get("metrics")):
-        metrics.append(_join(base, path))
-    for path, _flags in _entries(data.get("params")):
-        params.append(_join(base, path))
-    for name, spec in (data.get("artifacts") or {}).items():
-        if isinstance(spec, dict) and "path" in spec:
-            artifact = DeclaredArtifact(str(name), _join(base, str(spec["path"])), spec.get("type"), base)
-            project.artifacts.append(artifact)
-    for sname, stage in (data.get("stages") or {}).items():
-        if not isinstance(stage, dict):
+    metrics = project.metrics_by_base.setdefault(folder, [])
+    params = project.params_by_base.setdefault(folder, [])
+    deps: list[str] = []
+    for d in stage.deps:
+        if not d.is_in_repo or getattr(d, "def_repo", None):
+            continue  # a URL, a path outside the repository, an import from another repository
+        path = _rel(root, d.fs_path)
+        if path.startswith("../"):
             continue
-        wdir = _join(base, str(stage.get("wdir", ".")))
-        wdir = "" if wdir == "." else wdir
-        project.stages.append(_stage(rel, str(sname), stage, wdir))
-        for kind in ("outs", "metrics", "plots"):
-            for path, flags in _entries(stage.get(kind)):
-                out = Out(
-                    _join(wdir, path),
-                    str(sname),
-                    metrics=kind == "metrics",
-                    plots=kind == "plots",
-                    cached=flags.get("cache", True) is not False,
-                    base=base,
-                )
-                project.outs.append(out)
-                if out.metrics:
-                    metrics.append(out.path)
-        for item in stage.get("params") or []:
-            if isinstance(item, dict):
-                params.extend(_join(wdir, str(f)) for f in item)
-            else:
-                params.append(_join(wdir, "params.yaml"))
-    metrics[:] = list(dict.fromkeys(metrics))
-    params[:] = list(dict.fromkeys(params))
-    project.metrics[:] = list(dict.fromkeys([*project.metrics, *metrics]))
-    project.params[:] = list(dict.fromkeys([*project.params, *params]))
+        deps.append(path)
+        if isinstance(d, ParamsDependency):
+            params.append(path)
+    for o, path in outs:
+        out = Out(path, stage.name, metrics=bool(o.metric), plots=bool(o.plot), cached=o.use_cache, base=folder)
+        project.outs.append(out)
+        if out.metrics:
+            metrics.append(path)
+    name = stage.name if dvcfile == "dvc.yaml" else f"{dvcfile}:{stage.name}"
+    lock = posixpath.join(folder, "dvc.lock") if folder else "dvc.lock"
+    project.stages.append(Stage(name, stage.name, lock, tuple(dict.fromkeys(deps)), tuple(p for _o, p in outs)))
 
 
-def _stage(rel: str, key: str, stage: dict[str, Any], wdir: str) -> Stage:
-    deps = [_join(wdir, path) for path, _flags in _entries(stage.get("deps"))]
-    for item in stage.get("params") or []:
-        deps.extend([_join(wdir, str(f)) for f in item] if isinstance(item, dict) else [_join(wdir, "params.yaml")])
-    outs = [_join(wdir, path) for kind in ("outs", "metrics", "plots") for path, _flags in _entries(stage.get(kind))]
-    folder = posixpath.dirname(rel)
-    name = key if rel == "dvc.yaml" else f"{rel}:{key}"
-    return Stage(name, key, posixpath.join(folder, "dvc.lock") if folder else "dvc.lock", tuple(deps), tuple(outs))
+def _dedupe(project: Project) -> None:
+    for table in (project.metrics_by_base, project.params_by_base):
+        for k, v in table.items():
+            table[k] = list(dict.fromkeys(v))
+    project.metrics = list(dict.fromkeys(p for v in project.metrics_by_base.values() for p in v))
+    project.params = list(dict.fromkeys(p for v in project.params_by_base.values() for p in v))
 
 
 def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
@@ -292,8 +403,6 @@ def hash_for(path: str, hashes: dict[str, str]) -> dict[str, str] | None:
 def refuse_special_files(root: Path) -> None:
     """Exit 2 when a stage names a device, pipe or socket: `dvc status` would hash `-> /dev/zero` forever."""
     for rel in dict.fromkeys(p for stage in read_stages(root) for p in (*stage.deps, *stage.outs)):
-        if "${" in rel:
-            continue  # interpolated: DVC resolves it, and the resolved files are checked by what reads them
         try:
             st = os.stat(root / rel)
         except (OSError, ValueError):
@@ -307,11 +416,37 @@ def refuse_special_files(root: Path) -> None:
 
 
 def stale_stages(root: Path) -> dict[str, list[str]] | None:
-    """Stages whose dvc.lock does not match the work tree (via `dvc status`); None if DVC cannot tell."""
+    """Stages whose dvc.lock does not match the work tree (`dvc status` in each DVC project); None if DVC cannot tell.
+
+    Names are as `read_stages` gives them (`train`, `sub/dvc.yaml:train`), whichever project holds the stage.
+    """
     if not any(True for _ in walk(root, "dvc.yaml")):
         return {}
     refuse_special_files(root)
-    res = process.run((process.tool("dvc"), "status", "--json"), cwd=root, check=False)
+    stale: dict[str, list[str]] = {}
+    for base in project_roots(root) or [""]:
+        found = _status_in(root / base if base else root)
+        if found is None:
+            return None
+        for name, reasons in found.items():
+            stale[_address(base, name)] = reasons
+    return stale
+
+
+def _address(base: str, name: str) -> str:
+    # `dvc status` in a project names a stage of its own dvc.yaml `train`, of another `sub/dvc.yaml:train`,
+    # and a .dvc file by its path; all relative to that project.
+    file, sep, key = name.rpartition(":")
+    if not sep:
+        if name.endswith(".dvc"):
+            return _join(base, name)
+        file, key = "dvc.yaml", name
+    rel = _join(base, file)
+    return key if rel == "dvc.yaml" else f"{rel}:{key}"
+
+
+def _status_in(folder: Path) -> dict[str, list[str]] | None:
+    res = process.run((process.tool("dvc"), "status", "--json"), cwd=folder, check=False)
     if res.returncode != 0:
         return None
     try:
@@ -319,7 +454,7 @@ def stale_stages(root: Path) -> dict[str, list[str]] | None:
     except json.JSONDecodeError:
         return None
     stale: dict[str, list[str]] = {}
-    for stage, changes in data.items():
+    for stage, changes in data.items() if isinstance(data, dict) else []:
         reasons: list[str] = []
         for change in changes if isinstance(changes, list) else []:
             if isinstance(change, dict):

@@ -11,7 +11,7 @@ stages:
   train:
     wdir: ..
     cmd: python train.py
-    deps: [src/train.py, {data/raw: {}}]
+    deps: [src/train.py, data/raw]
     params: [train.lr, {conf.yaml: [a]}]
     outs: [{models/m.pkl: {cache: true}}]
     metrics: [{metrics.json: {cache: false}}]
