@@ -78,6 +78,17 @@ def default_remote(root: Path) -> DvcRemote | None:
     return DvcRemote(found.name, found.url) if found else None
 
 
+def remote_warnings(root: Path, paths: list[str]) -> list[str]:
+    """What keeps a runner from pulling the DVC-tracked ones of `paths` (no remote, a local path, config.local)."""
+    outs = {o.path: "" for o in pipeline.read_project(root).outs if o.cached}
+    return pipeline.remote_problems(root) if any(pipeline.hash_for(p, outs) for p in paths) else []
+
+
+def config_paths(cfg: Config) -> list[str]:
+    """The files checks pull: every dataset and model path of mlgit.yaml."""
+    return [*(d.path for d in cfg.datasets), *(m.path for m in cfg.models)]
+
+
 def _release_paths(cfg: Config) -> list[str]:
     # `**/` also matches the root in GitHub's path filters: sub-folder pipelines (monorepos) count too.
     paths = {"mlgit.yaml", "**/dvc.yaml", "**/dvc.lock", "**/*.dvc"}
@@ -97,6 +108,44 @@ def _checked(key: str, value: str) -> str:
     return value
 
 
+# What `pip install` needs for each loader beyond the project's own requirements (which bring scikit-learn etc.).
+_LOADER_PACKAGES = {"joblib": "joblib", "skops": "skops", "onnx": "onnxruntime"}
+_SAFE_ARG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-\[\],<>=!~+]*$")
+
+
+def project_install(root: Path, cfg: Config) -> list[str]:
+    """pip arguments for the project's own dependencies: requirements files (`ci.requirements`, else every
+    `requirements*.txt` at the root and at each DVC project root, else `.` for a pyproject.toml with a
+    `[project]` table), then `ci.packages`, then the package each gated model's loader needs."""
+    from mlgit.model.artifact import loader_for
+
+    if cfg.ci.requirements is not None:
+        found = list(cfg.ci.requirements)
+    else:
+        folders = dict.fromkeys(["", *pipeline.project_roots(root)])
+        found = [
+            f"{base}/{p.name}" if base else p.name
+            for base in folders
+            for p in sorted((root / base).glob("requirements*.txt"))
+            if p.is_file()
+        ]
+    args = [a for path in found if _SAFE_ARG.match(path) for a in ("-r", path)]
+    if not found and _has_project_table(root / "pyproject.toml"):
+        args.append(".")
+    loaders = [_LOADER_PACKAGES.get(loader_for(m) or "") for m in cfg.models]
+    args += list(dict.fromkeys([*cfg.ci.packages, *(p for p in loaders if p)]))
+    return args
+
+
+def _has_project_table(path: Path) -> bool:
+    import tomllib
+
+    try:
+        return isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get("project"), dict)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
 def context(root: Path, cfg: Config) -> dict[str, Any]:
     """Everything the templates see, taken from mlgit.yaml and the repository."""
     remote = default_remote(root)
@@ -106,6 +155,8 @@ def context(root: Path, cfg: Config) -> dict[str, Any]:
     return {
         "mlgit_version": __version__,
         "install": install,
+        # One line of pip arguments (validated: no spaces inside one), split by xargs in the job.
+        "project_install": _checked("ci.packages/requirements", " ".join(project_install(root, cfg))),
         "dvc_plugin": remote.plugin if remote else None,
         "python": python,
         "image": f"python:{python}",

@@ -211,7 +211,7 @@ class ModelSpec(_Strict):
     params: list[RelPath] = Field(default_factory=list)
     datasets: list[str] | None = None
     policy: PolicySpec = Field(default_factory=PolicySpec)
-    loader: Literal["skops", "onnx", "joblib", "pickle"] | None = None
+    loader: Literal["skops", "onnx", "joblib", "pickle", "none"] | None = None
     trust_pickle: bool = False
     trusted_types: list[str] = Field(default_factory=list)
     max_size_mb: Annotated[float, Field(gt=0)] | None = None
@@ -243,6 +243,11 @@ class CISpec(_Strict):
     install: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True, pattern=r"^[^\r\n]+$")] | None = None
     python: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")] = "3.11"
     remote_secrets: dict[str, str] = Field(default_factory=dict)
+    # One pip requirement each (`scikit-learn==1.5.2`, `xgboost>=2`): no spaces, quotes or shell characters.
+    packages: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~+]*$")]] = Field(
+        default_factory=list
+    )
+    requirements: list[RelPath] | None = None
 
     @field_validator("remote_secrets")
     @classmethod

@@ -165,7 +165,7 @@ class Model:
     params: tuple[str, ...]
     datasets: tuple[str, ...] | None
     policy: Policy
-    loader: str | None = None  # skops | onnx | joblib | pickle; None: from the file extension
+    loader: str | None = None  # skops | onnx | joblib | pickle | none (metrics-only); None: from the extension
     trust_pickle: bool = False
     trusted_types: tuple[str, ...] = ()
     max_size_mb: float | None = None
@@ -184,6 +184,8 @@ class CI:
     install: str | None
     python: str
     remote_secrets: tuple[tuple[str, str], ...]
+    packages: tuple[str, ...] = ()  # extra pip requirements the checks need (model loaders' own dependencies)
+    requirements: tuple[str, ...] | None = None  # requirements files to install; None: the ones found
 
 
 @dataclass(frozen=True)
@@ -334,7 +336,15 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
         root=root,
         datasets=datasets,
         models=tuple(models),
-        ci=CI(ci["forge"], ci["default_branch"], ci["install"], ci["python"], tuple(ci["remote_secrets"].items())),
+        ci=CI(
+            ci["forge"],
+            ci["default_branch"],
+            ci["install"],
+            ci["python"],
+            tuple(ci["remote_secrets"].items()),
+            tuple(ci.get("packages") or ()),
+            None if ci.get("requirements") is None else tuple(ci["requirements"]),
+        ),
         registry=Registry(
             tuple(data["registry"]["stages"]), data["registry"]["enforce_order"], data["registry"]["serialize_pushes"]
         ),

@@ -163,6 +163,8 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
             )
         )
     loader = loader_for(model)
+    if loader == "none":
+        return  # a metrics-only pipeline: `path` is the output the release records, not a model to load
     if loader is None:
         raise _Skip(
             ctx.finding(
@@ -762,7 +764,9 @@ def golden_run(root: Path, model: Model, trusted: str | None) -> GoldenRun:
         )
     try:
         if loader in PICKLE_LOADERS and trusted is None:
-            raise _Skip(ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.ERROR, _untrusted_message(model, loader, None)))
+            raise _Skip(
+                ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.ERROR, _untrusted_message(model, loader, None))
+            )
         loaded = _load(root, model, loader, ctx)
         try:
             table = read_table(root / golden.input, golden.input)

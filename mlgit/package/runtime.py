@@ -199,7 +199,9 @@ def _flat(tensor: dict[str, Any], datatype: str) -> tuple[list[Any], list[int]]:
             raise BadRequest(f"input {tensor.get('name')!r}: data nested {depth} deep for a shape of {len(shape)} axes")
         data = list(_flatten(data, 0))
     if len(data) != math.prod(shape):
-        raise BadRequest(f"input {tensor.get('name')!r}: shape {shape} needs {math.prod(shape)} values, got {len(data)}")
+        raise BadRequest(
+            f"input {tensor.get('name')!r}: shape {shape} needs {math.prod(shape)} values, got {len(data)}"
+        )
     want = tensor.get("datatype")
     if want != datatype and not (want in _NUMERIC and datatype in _NUMERIC):
         raise BadRequest(f"input {tensor.get('name')!r}: datatype {want!r}, the model takes {datatype}")
@@ -652,8 +654,15 @@ def serve(bundle: Path, host: str, port: int, workers: int, app: App) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if children or workers <= 1:
-        emit("ready", url=f"http://{host}:{server.server_address[1]}", pid=os.getpid(), model=app.sig.model,
-             version=app.sig.version, digest=app.digest, workers=max(workers, 1))
+        emit(
+            "ready",
+            url=f"http://{host}:{server.server_address[1]}",
+            pid=os.getpid(),
+            model=app.sig.model,
+            version=app.sig.version,
+            digest=app.digest,
+            workers=max(workers, 1),
+        )
     server.serve_forever(poll_interval=0.05)
     server.server_close()
     for child in children:

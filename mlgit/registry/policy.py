@@ -83,7 +83,7 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
                 None,
                 None,
                 None,
-                f"{m} is missing from the candidate's metrics ({files})",
+                f"{m} is missing from the candidate's metrics ({files}){_why(candidate)}",
             )
         ]
     cand = number(raw)
@@ -104,6 +104,12 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
     if baseline is not None:
         out += _against_baseline(gate, cand, baseline, improved)
     return out
+
+
+def _why(snapshot: Snapshot) -> str:
+    # A file that could not be read at that revision says why (gitignored, DVC-cached and not pushed) and the fix.
+    reasons = [f.why for f in snapshot.files if f.why]
+    return f"; {'; '.join(reasons)}" if reasons else ""
 
 
 def _bounds(gate: Gate, cand: float) -> list[RuleResult]:
@@ -127,6 +133,7 @@ def _against_baseline(gate: Gate, cand: float, baseline: Snapshot, improved: lis
     if bwhere is None:
         # A gate's first appearance: refusing it would leave no way forward but a release without the gate.
         msg = f"{m} is missing from the baseline ({baseline.label}): a new gate, judged on its bounds alone"
+        msg += _why(baseline)
         return [RuleResult(Code.MODEL_METRIC_MISSING_BASELINE, m, "new", True, cand, None, None, msg)]
     base = number(braw)
     if base is None:

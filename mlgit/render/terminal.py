@@ -33,7 +33,7 @@ def file_diffs(title: str, diffs: list[FileDiff], style: Style, *, show_same: bo
             notes.append(f"{fd.path}: missing in both revisions")
             continue
         if fd.base_missing:
-            notes.append(f"{fd.path}: no baseline (the file does not exist at the base revision)")
+            notes.append(f"{fd.path}: no baseline ({fd.base_why or 'the file does not exist at the base revision'})")
         if fd.new_missing:
             notes.append(f"{fd.path}: missing in the new revision")
         for r in fd.rows:

@@ -501,3 +501,86 @@ def lock_line(root: Path, stage: Stage) -> int | None:
     except (OSError, MlgitError):
         return None
     return yamlsource.line_of(raw, ["stages", stage.key])
+
+
+def tracked_at(root: Path, rev: str, path: str) -> str | None:
+    """The md5 dvc.lock or a .dvc file records for `path` at `rev` (None: DVC does not track it there)."""
+    return hashes_at(root, rev).get(posixpath.normpath(path))
+
+
+def read_tracked(root: Path, path: str, rev: str, *, limit: int) -> bytes | None:
+    """A DVC-tracked file as it was at `rev`, read the way `dvc metrics show -a` reads it: through DVC, from the
+    cache or the default remote. None when DVC does not track it at `rev` or cannot get its content.
+
+    The bytes are kept by md5 under the state dir, so a second read of a release's metrics starts no DVC.
+    """
+    md5 = tracked_at(root, rev, path)
+    if md5 is None or md5.endswith(".dir"):
+        return None
+    entry = _state_dir(root) / "blobs" / f"{re.sub(r'[^0-9a-f]', '', md5)[:64]}.json"
+    cached = jsoncache.get(entry if _state_dir(root).parent.is_dir() else None)
+    if isinstance(cached, dict) and isinstance(cached.get("text"), str):
+        return bytes(cached["text"], "latin-1")
+    raw = _dvc_read(root, path, rev, limit)
+    if raw is not None and hashlib.md5(raw, usedforsecurity=False).hexdigest() == md5:
+        jsoncache.put(entry if _state_dir(root).parent.is_dir() else None, {"text": raw.decode("latin-1")})
+    return raw
+
+
+def _dvc_read(root: Path, path: str, rev: str, limit: int) -> bytes | None:
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    base = project_of(project_roots(root), path)
+    inner = path[len(base) + 1 :] if base else path
+    try:
+        with dvc.api.open(inner, repo=str(root / base) if base else str(root), rev=rev, mode="rb") as handle:
+            raw = handle.read(limit + 1)
+    except (DvcException, OSError, ValueError):
+        return None  # not in the cache, no remote, or the remote unreachable: the caller names the fix
+    if not isinstance(raw, bytes) or len(raw) > limit:
+        return None
+    return raw
+
+
+def remote_problems(root: Path) -> list[str]:
+    """Why a CI runner could not `dvc pull` this repository's DVC-tracked files, each with the command to fix it.
+
+    Checked per DVC project: no default remote, a remote only in `.dvc/config.local` (not in git), or a local
+    path (a folder on this machine, which a hosted runner cannot reach).
+    """
+    problems: list[str] = []
+    for base in project_roots(root):
+        folder = root / base if base else root
+        where = f" of the DVC project in {base}/" if base else ""
+        remote = default_remote(folder)
+        local_only = _config_local_remote(folder)
+        if remote is None and local_only:
+            problems.append(
+                f"the default DVC remote{where} is set only in .dvc/config.local, which is not committed, so CI "
+                f"has no remote: run 'dvc remote add -d {local_only} URL' (without --local) and commit .dvc/config"
+            )
+        elif remote is None:
+            problems.append(
+                f"no default DVC remote{where}: CI cannot 'dvc pull' the data and models; run "
+                "'dvc remote add -d storage s3://bucket/path' (or another URL a runner reaches), "
+                "commit .dvc/config and 'dvc push'"
+            )
+        elif "://" not in remote.url or remote.url.lower().startswith("file://"):
+            problems.append(
+                f"the default DVC remote{where} {remote.name!r} is a local path ({remote.url}) that a hosted "
+                f"runner cannot reach: run 'dvc remote modify {remote.name} url s3://bucket/path' (or another "
+                "URL a runner reaches), or run CI on a self-hosted runner that has this path"
+            )
+    return problems
+
+
+def _config_local_remote(folder: Path) -> str | None:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string((folder / ".dvc" / "config.local").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    return parser.get("core", "remote", fallback=None) if parser.has_section("core") else None

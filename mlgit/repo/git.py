@@ -319,3 +319,14 @@ def set_note(root: Path, ref: str, commit: str, text: str) -> None:
 def commit_time(root: Path, rev: str) -> int:
     """The committer timestamp of a commit (seconds since the epoch)."""
     return int(git("show", "-s", "--format=%ct", rev, cwd=root).out.strip())
+
+
+def ignored(root: Path, paths: Iterable[str]) -> set[str]:
+    """Which of the paths the repository's .gitignore rules hide (`git check-ignore`)."""
+    wanted = list(dict.fromkeys(paths))
+    if not wanted:
+        return set()
+    res = git(
+        "check-ignore", "-z", "--stdin", cwd=root, stdin=b"\0".join(p.encode() for p in wanted) + b"\0", check=False
+    )
+    return {p.decode() for p in res.stdout.split(b"\0") if p} if res.returncode in (0, 1) else set()

@@ -85,19 +85,52 @@ def read(
 def _value_file(
     root: Path, path: str, rev: str | None, label: str, blobs: dict[str, bytes | None], worktree_fallback: bool
 ) -> ValueFile:
-    raw: bytes | None
-    where = f" (at {label})"
-    if rev is not None and (blobs.get(path) is not None or not worktree_fallback):
-        raw = blobs.get(path)
+    """One file as `dvc metrics show -a` reads it: committed through git; else, for a DVC-cached output
+    (`cache: true` metrics), through DVC from its cache or remote. With `worktree_fallback` a DVC-cached file
+    DVC cannot get is read from the work tree. A file neither in git nor cached by DVC at `rev` is absent
+    there, with the reason (a gitignored metrics file) and the fix in `why`."""
+    raw: bytes | None = None
+    where, why = f" (at {label})", None
+    if rev is not None and blobs.get(path) is not None:
+        raw = blobs[path]
+    elif rev is not None:
+        raw, why, tracked = _untracked_at(root, path, rev, label)
+        if raw is None and worktree_fallback and tracked:
+            raw, where = _worktree(root, path), ""
     else:
-        try:
-            raw = files.read_small(root, path, limit=files.MAX_VALUES_BYTES, links_into=dvc.cache_dirs(root))
-            where = ""
-        except FileNotFoundError:
-            raw = None
-        except IsADirectoryError:
-            raise MlgitError(f"{path}: is a directory; list the metrics/params files inside it") from None
-    return ValueFile(path, _parse_at(root, path, raw, rev, where) if raw is not None else None)
+        raw, where = _worktree(root, path), ""
+    values = _parse_at(root, path, raw, rev, where) if raw is not None else None
+    return ValueFile(path, values, why if values is None else None)
+
+
+def _worktree(root: Path, path: str) -> bytes | None:
+    try:
+        return files.read_small(root, path, limit=files.MAX_VALUES_BYTES, links_into=dvc.cache_dirs(root))
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise MlgitError(f"{path}: is a directory; list the metrics/params files inside it") from None
+
+
+def _untracked_at(root: Path, path: str, rev: str, label: str) -> tuple[bytes | None, str | None, bool]:
+    """A file git does not hold at `rev`: DVC's copy, or why there is none; and whether DVC tracks it there."""
+    if dvc.tracked_at(root, rev, path) is not None:
+        raw = dvc.read_tracked(root, path, rev, limit=files.MAX_VALUES_BYTES)
+        why = (
+            f"{path} is a DVC-cached output at {label} that DVC could not get (not in the cache, and no reachable "
+            "remote holds it): run `dvc push` where it was built, or mark it `cache: false` in dvc.yaml and commit it"
+        )
+        return raw, None if raw is not None else why, True
+    if path in git.ignored(root, [path]):
+        return (
+            None,
+            (
+                f"{path} is ignored by .gitignore and not tracked by DVC, so it is in no commit ({label}); "
+                "commit it (remove it from .gitignore, and mark it `cache: false` in dvc.yaml) or let DVC track it"
+            ),
+            False,
+        )
+    return None, f"{path} is not committed at {label}", False
 
 
 def _parse_at(root: Path, path: str, raw: bytes, rev: str | None, where: str) -> dict[str, ParamValue]:
@@ -182,6 +215,7 @@ class FileDiff:
     base_missing: bool
     new_missing: bool
     rows: tuple[DiffRow, ...]
+    base_why: str | None = None  # why the base has no copy (gitignored, DVC-cached and not pushed), with the fix
 
 
 def diff(old: Snapshot, new: Snapshot) -> list[FileDiff]:
@@ -193,5 +227,5 @@ def diff(old: Snapshot, new: Snapshot) -> list[FileDiff]:
         ov, nv = of.values or {}, nf.values or {}
         keys = list(dict.fromkeys([*nv, *ov]))
         rows = tuple(DiffRow(nf.path, k, ov.get(k), nv.get(k), k in ov, k in nv) for k in keys)
-        out.append(FileDiff(nf.path, of.values is None, nf.values is None, rows))
+        out.append(FileDiff(nf.path, of.values is None, nf.values is None, rows, of.why))
     return out

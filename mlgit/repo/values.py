@@ -20,6 +20,7 @@ class ValueFile:
 
     path: str
     values: dict[str, ParamValue] | None
+    why: str | None = None  # when absent: why it could not be read at that revision, and the fix
 
     @property
     def present(self) -> bool:

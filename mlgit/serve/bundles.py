@@ -86,4 +86,3 @@ def _from_repo(arg: str, cwd: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="mlgit-package-") as tmp:
         built = bundle.build(repo, rel, Path(tmp))
         return built.stored
-

@@ -62,11 +62,15 @@ def run(cwd: Path, forge: str | None, json: bool = False) -> int:
     bad = [s for s in states if not s.ok]
     if json:
         files = [FileCheck(s.path, s.state, s.ok, None if s.ok or s.state == "missing" else s.diff()) for s in states]
-        sys.stdout.write(serialize.dumps({"forge": chosen, "ok": not bad, "files": files}) + "\n")
+        problems = workflows.remote_warnings(root, workflows.config_paths(cfg))
+        doc = {"forge": chosen, "ok": not bad, "files": files, "remote_problems": problems}
+        sys.stdout.write(serialize.dumps(doc) + "\n")
         return EXIT_FAILED if bad else 0
     if chosen is None:
         sys.stdout.write("ci.forge is 'none' in mlgit.yaml: no generated CI to check\n")
         return 0
+    for problem in workflows.remote_warnings(root, workflows.config_paths(cfg)):
+        sys.stdout.write(f"warning: {problem}\n")
     if not bad:
         sys.stdout.write(f"generated CI ({chosen}) is up to date: {', '.join(s.path for s in states)}\n")
         return 0

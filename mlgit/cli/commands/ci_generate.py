@@ -67,6 +67,8 @@ def run(cwd: Path, forge: str | None, force: bool) -> int:
         return 0
     done = generate(root, cfg, chosen, force)
     sys.stdout.write(report(done, Style.for_stdout()))
+    for problem in workflows.remote_warnings(root, workflows.config_paths(cfg)):
+        sys.stdout.write(f"warning: {problem}\n")
     if any(action not in {"unchanged", "kept"} for _, action in done):
         sys.stdout.write("Commit the generated files; 'mlgit ci check' tells when they need regenerating.\n")
     left = kept(done)

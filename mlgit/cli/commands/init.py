@@ -91,6 +91,8 @@ class Detected:
     gates: dict[str, list[tuple[str, str]]]  # model -> (metric, direction)
     default_branch: str
     scoped: dict[str, list[str]] = field(default_factory=dict)  # sub-folder model -> its datasets
+    loaders: dict[str, str] = field(default_factory=dict)  # model -> declared loader ("none": metrics-only)
+    notes: list[str] = field(default_factory=list)  # warnings to print: metrics files, DVC remotes
 
 
 def _table_format(root: Path, path: str) -> str | None:
@@ -105,30 +107,106 @@ def _table_format(root: Path, path: str) -> str | None:
     return None
 
 
-def detect(root: Path) -> Detected:
-    """Read dvc.yaml, .dvc files and metrics files in the work tree."""
-    project = pipeline.read_project(root)
+_NOT_MODELS = re.compile(r"encod|vectori[sz]|scaler|tokeni[sz]|transformer|imputer|vocab|preprocess|featur|label", re.I)
+
+
+def _path_name(path: str, base: str, taken: set[str]) -> str:
+    """A name from the path: the file's stem, or `folder/stem` when another one has that stem (never `stem-2`)."""
+    stem = posixpath.splitext(posixpath.basename(path))[0]
+    if re.sub(r"[^a-zA-Z0-9\-_]+", "-", stem).strip("-_") not in taken:
+        return _name(stem, taken)
+    folder = base or posixpath.dirname(path)
+    qualified = "/".join(
+        p for p in (re.sub(r"[^a-zA-Z0-9\-_]+", "-", x).strip("-_") for x in f"{folder}/{stem}".split("/")) if p
+    )
+    return _name(qualified, taken)
+
+
+def _datasets(root: Path, project: pipeline.Project) -> list[tuple[str, str, str]]:
+    """Tables the pipelines write (DVC outs, .dvc files) and git-tracked tables they read (deps no stage writes)."""
     taken: set[str] = set()
     datasets: list[tuple[str, str, str]] = []
-    for out in project.outs:
-        if out.metrics or out.plots:
+    candidates = [(o.path, o.base) for o in project.outs if not (o.metrics or o.plots)]
+    written = [o.path for o in project.outs]
+    inputs = [
+        (dep, posixpath.dirname(stage.lock))
+        for stage in project.stages
+        for dep in stage.deps
+        if not any(dep == w or dep.startswith(f"{w}/") for w in written)
+    ]
+    tracked = set(git.work_tree_files(root, [p for p, _b in inputs])) if inputs else set()
+    candidates += [(p, b) for p, b in inputs if p in tracked or any(t.startswith(f"{p}/") for t in tracked)]
+    for path, base in candidates:
+        fmt = _table_format(root, path)
+        if fmt and path not in {d[1] for d in datasets}:
+            datasets.append((_path_name(path, base, taken), path, fmt))
+    return datasets
+
+
+def _pipeline_models(project: pipeline.Project) -> list[tuple[str, str, str]]:
+    """Models of pipelines without `artifacts:`: the rule in the README ("How init finds models").
+
+    A model-like output (a model file extension, or `model` in its name) is a model when a stage that writes
+    metrics reads it, or when no stage reads it; and never when another model-like output is built from it
+    (an encoder, vectorizer or scaler feeding the training stage) or its name says it is such a transformer.
+    """
+    likes = [o for o in project.outs if not (o.metrics or o.plots) and _model_like(o.path)]
+    readers: dict[str, list[pipeline.Stage]] = {}
+    for stage in project.stages:
+        for dep in stage.deps:
+            readers.setdefault(dep, []).append(stage)
+    metric_stages = {o.stage for o in project.outs if o.metrics}
+    like_paths = {o.path for o in likes}
+    found: list[tuple[str, str, str]] = []
+    taken: set[str] = set()
+    for out in likes:
+        users = readers.get(out.path, [])
+        feeds_model = any(p in like_paths and p != out.path for s in users for p in s.outs)
+        if feeds_model or _NOT_MODELS.search(posixpath.basename(out.path)):
             continue
-        fmt = _table_format(root, out.path)
-        if fmt and out.path not in {d[1] for d in datasets}:
-            stem = posixpath.splitext(posixpath.basename(out.path))[0]
-            datasets.append((_name(stem, taken), out.path, fmt))
+        if users and not any(s.key in metric_stages for s in users):
+            continue
+        name = _path_name(out.path, "", taken)
+        found.append((f"{out.base}:{name}" if out.base else name, out.path, out.base))
+    return found
+
+
+def _model_like(path: str) -> bool:
+    base = posixpath.basename(path).lower()
+    return base.endswith(_MODEL_EXT) or "model" in base
+
+
+def _metrics_only(project: pipeline.Project) -> list[tuple[str, str, str]]:
+    """A pipeline with metrics but no model file: gate it as a model whose release records its main output."""
+    found: list[tuple[str, str, str]] = []
+    taken: set[str] = set()
+    for base, mfiles in project.metrics_by_base.items():
+        if not mfiles:
+            continue
+        metric_stage = next((o.stage for o in project.outs if o.path in mfiles and o.stage), None)
+        outs = [o.path for o in project.outs if o.base == base and not (o.metrics or o.plots)]
+        mine = [o.path for o in project.outs if o.stage == metric_stage and not (o.metrics or o.plots)]
+        path = (mine or outs or mfiles)[0]
+        name = _name(posixpath.basename(base) or "pipeline", taken)
+        found.append((f"{base}:{name}" if base else name, path, base))
+    return found
+
+
+def detect(root: Path) -> Detected:
+    """Read the DVC projects (as DVC resolves them) and the metrics files in the work tree."""
+    project = pipeline.read_project(root)
+    datasets = _datasets(root, project)
     model_taken: set[str] = set()
     # (name, artifact path, folder of the declaring dvc.yaml): GTO names sub-folder artifacts `dir:name`.
     found = [
         (_name_in(a.model_name, model_taken), a.path, a.base) for a in project.artifacts if a.type in (None, "model")
     ]
+    loaders: dict[str, str] = {}
     if not found:
-        for out in project.outs:
-            base = posixpath.basename(out.path).lower()
-            if not (out.metrics or out.plots) and (base.endswith(_MODEL_EXT) or "model" in base):
-                stem = posixpath.splitext(posixpath.basename(out.path))[0]
-                name = _name(stem, model_taken)
-                found.append((f"{out.base}:{name}" if out.base else name, out.path, out.base))
+        found = _pipeline_models(project)
+    if not found:
+        found = _metrics_only(project)
+        loaders = {name: "none" for name, _p, _b in found}
     models = []
     gates: dict[str, list[tuple[str, str]]] = {}
     params_of: dict[str, list[str]] = {}
@@ -136,21 +214,49 @@ def detect(root: Path) -> Detected:
         mine = project.metrics_by_base.get(base) or project.metrics
         params_of[name] = [p for p in (project.params_by_base.get(base) or project.params) if (root / p).is_file()]
         models.append((name, path, mine))
-        gates[name] = []
-        for mfile in mine:
-            try:
-                values = parse(mfile, files.read_small(root, mfile, limit=files.MAX_VALUES_BYTES))
-            except (OSError, MlgitError):
-                continue
-            qualify = len(mine) > 1
-            for key, value in values.items():
-                # A count (test-set size, support) changes with the data, not with how good the model is.
-                if number(value) is not None and not is_count(key):
-                    gates[name].append((f"{mfile}:{key}" if qualify else key, direction_for(key)))
+        gates[name] = _gates(root, mine)
     # A model in a sub-folder's dvc.yaml records only that folder's datasets in its lineage, so a change in one
     # project does not re-release the others.
     scoped = {name: [d[0] for d in datasets if d[1].startswith(f"{base}/")] for name, _path, base in found if base}
-    return Detected(datasets, models, params_of, gates, git.default_branch(root, None), scoped)
+    detected = Detected(datasets, models, params_of, gates, git.default_branch(root, None), scoped)
+    detected.loaders.update(loaders)
+    detected.notes.extend(_metrics_notes(root, project))
+    return detected
+
+
+def _gates(root: Path, mine: list[str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for mfile in mine:
+        try:
+            values = parse(
+                mfile, files.read_small(root, mfile, limit=files.MAX_VALUES_BYTES, links_into=pipeline.cache_dirs(root))
+            )
+        except (OSError, MlgitError):
+            continue
+        qualify = len(mine) > 1
+        for key, value in values.items():
+            # A count (test-set size, support) changes with the data, not with how good the model is.
+            if number(value) is not None and not is_count(key):
+                out.append((f"{mfile}:{key}" if qualify else key, direction_for(key)))
+    return out
+
+
+def _metrics_notes(root: Path, project: pipeline.Project) -> list[str]:
+    """What keeps a metrics file from being read at a release: gitignored and not DVC-tracked, or DVC-cached."""
+    cached = {o.path for o in project.outs if o.metrics and o.cached}
+    declared = [m for m in project.metrics if m not in cached]
+    notes = []
+    for path in sorted(git.ignored(root, declared)):
+        notes.append(
+            f"warning: {path} is ignored by .gitignore and DVC does not cache it, so no commit holds it and later "
+            f"pull requests would have no baseline; un-ignore it (e.g. add '!{path}' to .gitignore) and commit it"
+        )
+    for path in sorted(cached):
+        notes.append(
+            f"note: {path} is a DVC-cached metrics output (cache: true): baselines are read from the DVC cache or "
+            "remote, so 'dvc push' after each release; or mark it 'cache: false' in dvc.yaml and commit it"
+        )
+    return notes
 
 
 def render(d: Detected, forge: str = "github") -> str:
@@ -208,6 +314,8 @@ def _models_block(d: Detected) -> list[str]:
             else "    metrics: [metrics.json]  # none detected: point this at your metrics file"
         )
         out.append(f"    params: [{', '.join(_q(p) for p in d.params.get(name, []))}]")
+        if d.loaders.get(name) == "none":
+            out.append("    loader: none   # metrics-only pipeline: the release records this output; nothing is loaded")
         if name in d.scoped:
             out.append(f"    datasets: [{', '.join(_q(n) for n in d.scoped[name])}]  # the datasets in its lineage")
         out += _policy_block(d.gates.get(name, []))
@@ -241,7 +349,8 @@ def run(cwd: Path, force: bool, forge: str | None = None) -> int:
         raise MlgitError(f"{target} already exists; not overwriting it", hint="pass --force to replace it")
     if forge is None:
         forge = _previous_forge(root) if target.exists() else "github"
-    if pipeline.init(root):
+    # Only where no DVC project exists: sub-projects (`dvc init --subdir`) are each handled in their own root.
+    if not pipeline.project_roots(root) and pipeline.init(root):
         sys.stdout.write("initialized DVC (.dvc/)\n")
     detected = detect(root)
     text = render(detected, forge)
@@ -257,6 +366,8 @@ def run(cwd: Path, force: bool, forge: str | None = None) -> int:
         sys.stdout.write(f"  model {name}: {path}; gates: {gates or 'none yet'}\n")
     if not detected.models:
         sys.stdout.write("  models: none found (declare one in mlgit.yaml)\n")
+    for note in [*detected.notes, *(f"warning: {p}" for p in _remote_problems(root, detected))]:
+        sys.stdout.write(f"  {note}\n")
     sys.stdout.write("Review the metric directions, then commit mlgit.yaml.\n")
     if detected.datasets:
         sys.stdout.write(
@@ -265,6 +376,13 @@ def run(cwd: Path, force: bool, forge: str | None = None) -> int:
     if forge != "none":
         _generate_ci(root, forge)
     return 0
+
+
+def _remote_problems(root: Path, d: Detected) -> list[str]:
+    # Only when CI has something to pull: a dataset or model that DVC tracks.
+    from mlgit.actions import workflows
+
+    return workflows.remote_warnings(root, [p for _n, p, _f in d.datasets] + [p for _n, p, _m in d.models])
 
 
 def _previous_forge(root: Path) -> str:
