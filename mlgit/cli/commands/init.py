@@ -158,7 +158,7 @@ def _pipeline_models(project: pipeline.Project) -> list[tuple[str, str, str]]:
     metric_stages = {o.stage for o in project.outs if o.metrics}
     like_paths = {o.path for o in likes}
     found: list[tuple[str, str, str]] = []
-    taken: set[str] = set()
+    taken: dict[str, set[str]] = {}  # per project folder: `dir:name` keeps the folders apart
     for out in likes:
         users = readers.get(out.path, [])
         feeds_model = any(p in like_paths and p != out.path for s in users for p in s.outs)
@@ -166,7 +166,7 @@ def _pipeline_models(project: pipeline.Project) -> list[tuple[str, str, str]]:
             continue
         if users and not any(s.key in metric_stages for s in users):
             continue
-        name = _path_name(out.path, "", taken)
+        name = _path_name(out.path, "", taken.setdefault(out.base, set()))
         found.append((f"{out.base}:{name}" if out.base else name, out.path, out.base))
     return found
 

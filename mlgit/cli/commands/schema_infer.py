@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlgit.actions import profiles
 from mlgit.checks import data as datacheck
-from mlgit.cli.exit import EXIT_OK
+from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
 from mlgit.data import inference, table
 from mlgit.data import schema as schemas
@@ -19,6 +19,7 @@ from mlgit.render.style import table as text_table
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
+from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 
 
@@ -28,7 +29,8 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
     cfg = config.load(root)
     chosen = _chosen(root, cfg, datasets, force)
     ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
-    inferred = _infer_all(root, chosen, ticker)
+    skipped: list[Finding] = []
+    inferred = _infer_all(root, chosen, ticker, skipped)
     for ds, inf in inferred:
         profiles.write_schema(root, ds, inf.schema, inf.rows)
     # The first check against the new schemas measures each profile (written beside the schema by the action)
@@ -40,10 +42,12 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
     results = {r.name: r for r in report.results}
     out = [_summary(ds, inf, (*results[ds.name].findings, *written)) for ds, inf in inferred]
     if json:
-        sys.stdout.write(serialize.dumps({"datasets": out}) + "\n")
+        sys.stdout.write(serialize.dumps({"datasets": out, "skipped": [plain(f) for f in skipped]}) + "\n")
     else:
-        sys.stdout.write("\n".join(_lines(out, Style.for_stdout())) + "\n")
-    return EXIT_OK
+        lines = _lines(out, Style.for_stdout()) if out else []
+        lines += [f"skipped {f.subject}: {f.message}" for f in skipped]
+        sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_FAILED if skipped else EXIT_OK
 
 
 def _chosen(root: Path, cfg: config.Config, names: list[str], force: bool) -> list[config.Dataset]:
@@ -61,9 +65,10 @@ def _chosen(root: Path, cfg: config.Config, names: list[str], force: bool) -> li
 
 
 def _infer_all(
-    root: Path, chosen: list[config.Dataset], ticker: progress.Ticker | None
+    root: Path, chosen: list[config.Dataset], ticker: progress.Ticker | None, skipped: list[Finding]
 ) -> list[tuple[config.Dataset, inference.Inferred]]:
-    # Infer everything before writing anything: one unreadable dataset leaves every file as it was.
+    # Infer everything before writing anything: one unreadable dataset leaves every file as it was. A dataset
+    # that is only not pulled (DVC-tracked, absent here) is skipped with a finding; the others are written.
     hashes = table.dvc_hashes(root)
     inferred = []
     for ds in chosen:
@@ -77,6 +82,17 @@ def _infer_all(
                 if ticker is not None:
                     ticker.done(ds.name)
         except table.TableError as exc:
+            if exc.code is Code.DATA_NOT_PULLED and len(chosen) > 1:
+                skipped.append(
+                    Finding(
+                        code=exc.code,
+                        severity=Severity.ERROR,
+                        subject=ds.name,
+                        message=exc.message + (f"; {exc.hint}" if exc.hint else ""),
+                        file=exc.file or ds.path,
+                    )
+                )
+                continue
             raise MlgitError(f"dataset {ds.name!r}: {exc.message}", hint=exc.hint) from None
     return inferred
 
