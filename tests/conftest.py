@@ -150,6 +150,7 @@ def example_repo(_example_template: Path, tmp_path: Path) -> Path:
 
 # -- released models and their bundles (mlgit package / serve / check package) ---------------------------------
 
+
 def _session_env(git_config: Path, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -181,7 +182,11 @@ def _released_template(_example_template: Path, tmp_path_factory: pytest.TempPat
     )
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     env = _session_env(_git_config)
-    for args in (("git", "add", "-A"), ("git", "commit", "-q", "-m", "golden input"), (sys.executable, "-m", "mlgit", "promote")):
+    for args in (
+        ("git", "add", "-A"),
+        ("git", "commit", "-q", "-m", "golden input"),
+        (sys.executable, "-m", "mlgit", "promote"),
+    ):
         subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
     return repo
 
@@ -216,6 +221,13 @@ def bundle_python(packaged: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     subprocess.run((sys.executable, "-m", "venv", "--without-pip", str(venv)), check=True)
     folder = packaged.with_name(packaged.name.removesuffix(".tar.gz"))
     pip = [sys.executable, "-m", "pip", "--isolated", "--python", str(venv / "bin" / "python"), "install", "-q"]
-    pip += ["--no-index", "--find-links", str(folder / "wheelhouse"), "--require-hashes", "-r", str(folder / "requirements.txt")]
+    pip += [
+        "--no-index",
+        "--find-links",
+        str(folder / "wheelhouse"),
+        "--require-hashes",
+        "-r",
+        str(folder / "requirements.txt"),
+    ]
     subprocess.run(pip, check=True, capture_output=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
     return venv / "bin" / "python"

@@ -253,7 +253,8 @@ def _resolve_into(project: Project, root: Path, base: str, *, initialized: bool)
             for dvcfile, arts in index._artifacts.items():
                 folder = _rel(root, os.path.dirname(dvcfile))
                 for name, spec in arts.items():
-                    if isinstance(spec, dict) and "path" in spec:
+                    # An artifact stored outside the repository (`s3://...`) has nothing here to check or record.
+                    if isinstance(spec, dict) and "path" in spec and "://" not in str(spec["path"]):
                         path = _join(folder, str(spec["path"]))
                         project.artifacts.append(DeclaredArtifact(str(name), path, spec.get("type"), folder))
             for stage in index.stages:
@@ -504,39 +505,43 @@ def lock_line(root: Path, stage: Stage) -> int | None:
 
 
 def tracked_at(root: Path, rev: str, path: str) -> str | None:
-    """The md5 dvc.lock or a .dvc file records for `path` at `rev` (None: DVC does not track it there)."""
-    return hashes_at(root, rev).get(posixpath.normpath(path))
+    """The md5 dvc.lock or a .dvc file records for `path` (or the DVC-tracked folder holding it) at `rev`."""
+    entry = hash_for(posixpath.normpath(path), hashes_at(root, rev))
+    return entry["md5"] if entry else None
 
 
 def read_tracked(root: Path, path: str, rev: str, *, limit: int) -> bytes | None:
     """A DVC-tracked file as it was at `rev`, read the way `dvc metrics show -a` reads it: through DVC, from the
     cache or the default remote. None when DVC does not track it at `rev` or cannot get its content.
 
-    The bytes are kept by md5 under the state dir, so a second read of a release's metrics starts no DVC.
+    The bytes are kept by content (md5, and the path inside a tracked folder) under the state dir, so a second
+    read of a release's metrics starts no DVC.
     """
     md5 = tracked_at(root, rev, path)
-    if md5 is None or md5.endswith(".dir"):
+    if md5 is None:
         return None
-    entry = _state_dir(root) / "blobs" / f"{re.sub(r'[^0-9a-f]', '', md5)[:64]}.json"
-    cached = jsoncache.get(entry if _state_dir(root).parent.is_dir() else None)
+    key = hashlib.sha256(f"{md5}\0{path if md5.endswith('.dir') else ''}".encode()).hexdigest()[:40]
+    entry = _state_dir(root) / "blobs" / f"{key}.json" if _state_dir(root).parent.is_dir() else None
+    cached = jsoncache.get(entry)
     if isinstance(cached, dict) and isinstance(cached.get("text"), str):
         return bytes(cached["text"], "latin-1")
     raw = _dvc_read(root, path, rev, limit)
-    if raw is not None and hashlib.md5(raw, usedforsecurity=False).hexdigest() == md5:
-        jsoncache.put(entry if _state_dir(root).parent.is_dir() else None, {"text": raw.decode("latin-1")})
+    if raw is not None and (md5.endswith(".dir") or hashlib.md5(raw, usedforsecurity=False).hexdigest() == md5):
+        jsoncache.put(entry, {"text": raw.decode("latin-1")})
     return raw
 
 
 def _dvc_read(root: Path, path: str, rev: str, limit: int) -> bytes | None:
     import dvc.api
     from dvc.exceptions import DvcException
+    from dvc_data.index import DataIndexError
 
     base = project_of(project_roots(root), path)
     inner = path[len(base) + 1 :] if base else path
     try:
         with dvc.api.open(inner, repo=str(root / base) if base else str(root), rev=rev, mode="rb") as handle:
             raw = handle.read(limit + 1)
-    except (DvcException, OSError, ValueError):
+    except (DvcException, DataIndexError, OSError, ValueError, KeyError):
         return None  # not in the cache, no remote, or the remote unreachable: the caller names the fix
     if not isinstance(raw, bytes) or len(raw) > limit:
         return None

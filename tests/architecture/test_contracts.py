@@ -26,7 +26,9 @@ def _functions() -> list[tuple[str, str, int]]:
 
 
 def test_no_function_is_longer_than_sixty_lines() -> None:
-    long = [f"{rel}: {name} ({n} lines)" for rel, name, n in _functions() if n > MAX_LINES and (rel, name) not in TABLES]
+    long = [
+        f"{rel}: {name} ({n} lines)" for rel, name, n in _functions() if n > MAX_LINES and (rel, name) not in TABLES
+    ]
     assert long == []
 
 
@@ -62,7 +64,9 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     subprocess.run(["cp", "-r", str(PACKAGE), str(pkg)], check=True)
     (pkg / "data" / "upward.py").write_text("from mlgit.cli import main\n")
     lint = Path(sys.executable).parent / "lint-imports"
-    res = subprocess.run([str(lint), "--config", "pyproject.toml"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [str(lint), "--config", "pyproject.toml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert res.returncode != 0
     assert "mlgit.data.upward -> mlgit.cli" in res.stdout
 

@@ -15,10 +15,22 @@ from testing.repos import commit_all, git, set_param
 
 SAMPLE = [
     Finding(
-        code="data.out-of-range", severity=Severity.ERROR, subject="train", message="12 values above max 5", file="schemas/train.yaml", line=7, column="x"
+        code="data.out-of-range",
+        severity=Severity.ERROR,
+        subject="train",
+        message="12 values above max 5",
+        file="schemas/train.yaml",
+        line=7,
+        column="x",
     ),
     Finding(code="model.baseline", severity=Severity.INFO, subject="clf", message="baseline: main"),
-    Finding(code="model.slice-missing", severity=Severity.WARNING, subject="clf", message="slice a: gone\nsecond line", file="metrics.json"),
+    Finding(
+        code="model.slice-missing",
+        severity=Severity.WARNING,
+        subject="clf",
+        message="slice a: gone\nsecond line",
+        file="metrics.json",
+    ),
 ]
 
 
@@ -73,7 +85,10 @@ def test_document_is_json_ready() -> None:
 
 
 def test_many_info_findings_of_one_code_fold_into_one_line() -> None:
-    drift = [Finding(code="data.drift", severity=Severity.INFO, subject="train", message=f"col{i}: psi 0.01") for i in range(5)]
+    drift = [
+        Finding(code="data.drift", severity=Severity.INFO, subject="train", message=f"col{i}: psi 0.01")
+        for i in range(5)
+    ]
     out = render.lines([*drift, SAMPLE[0]], Style(False), fold=3)
     assert out[1].split() == ["info", "data.drift", "5", "findings", "(each", "with", "its", "values", "in", "--json)"]
     assert "col0" not in "\n".join(out)

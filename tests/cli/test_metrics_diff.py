@@ -45,7 +45,11 @@ def test_missing_baseline_is_not_zero(small_repo: Path, mlgit) -> None:
 
 
 def test_explicit_base_and_nested_yaml_toml(small_repo: Path, mlgit) -> None:
-    cfg = (small_repo / "mlgit.yaml").read_text().replace("metrics: [metrics.json]", "metrics: [metrics.json, eval.yaml, perf.toml]")
+    cfg = (
+        (small_repo / "mlgit.yaml")
+        .read_text()
+        .replace("metrics: [metrics.json]", "metrics: [metrics.json, eval.yaml, perf.toml]")
+    )
     (small_repo / "mlgit.yaml").write_text(cfg)
     (small_repo / "eval.yaml").write_text("test:\n  auc: 0.7\n  nested:\n    deep: 1\n")
     (small_repo / "perf.toml").write_text("[latency]\np95_ms = 12.5\n")

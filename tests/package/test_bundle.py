@@ -49,8 +49,11 @@ def test_registry_shows_the_digest_from_the_git_note(released_repo: Path, mlgit:
     assert note[f"{MODEL}@v0.1.0"]["sha256"] == built["sha256"]
     doc = json.loads(mlgit(released_repo, "registry", MODEL, "--json").out)
     version = doc["models"][0]["versions"][0]
-    assert version["bundle"] == {"sha256": built["sha256"], "python": note[f"{MODEL}@v0.1.0"]["python"],
-                                 "platform": note[f"{MODEL}@v0.1.0"]["platform"]}
+    assert version["bundle"] == {
+        "sha256": built["sha256"],
+        "python": note[f"{MODEL}@v0.1.0"]["python"],
+        "platform": note[f"{MODEL}@v0.1.0"]["platform"],
+    }
 
 
 def test_the_bundle_holds_everything_and_a_manifest_of_its_files(packaged: Path, _released_template: Path) -> None:

@@ -190,7 +190,17 @@ def test_request_log_records_sampled_requests(bundle_python: Path, packaged: Pat
     assert [r["id"] for r in records if r["status"] == 200] == ["req-1", "req-3", "req-5", "req-7", "req-9"]
     first = records[0]
     assert set(first) == {
-        "schema", "time", "id", "model", "version", "digest", "inputs", "outputs", "latency_ms", "status", "error"
+        "schema",
+        "time",
+        "id",
+        "model",
+        "version",
+        "digest",
+        "inputs",
+        "outputs",
+        "latency_ms",
+        "status",
+        "error",
     }
     assert first["model"] == MODEL and first["version"] == "v0.1.0" and first["digest"].startswith("sha256:")
     assert first["inputs"]["mean_radius"] == request["inputs"][0]["data"]
@@ -212,7 +222,10 @@ def test_predict_file_prints_one_prediction_per_row(
         batch.write_text("".join(json.dumps(dict(zip(names, r, strict=True))) + "\n" for r in rows))
     out = subprocess.run(
         [str(bundle_python), str(folder_of(packaged)), "predict", str(batch)],
-        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": ""},
     )
     got = [json.loads(line)["predict_proba"] for line in out.stdout.splitlines()]
     flat = outputs[0]["data"]

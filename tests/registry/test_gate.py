@@ -48,7 +48,9 @@ def test_first_release_semantics_only_on_the_default_branch(small_repo: Path, ml
 def _policy(repo: Path, base_yaml: str) -> None:
     cfg = repo / "mlgit.yaml"
     text = cfg.read_text().replace("          max_regression: 0.01\n", "          max_regression_rel: 0.02\n")
-    text = text.replace("          direction: lower\n", "          direction: lower\n          max_regression_rel: 0.02\n")
+    text = text.replace(
+        "          direction: lower\n", "          direction: lower\n          max_regression_rel: 0.02\n"
+    )
     cfg.write_text(text.replace("    policy:\n", "    policy:\n" + base_yaml, 1))
 
 

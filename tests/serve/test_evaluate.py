@@ -61,12 +61,15 @@ def test_budgets_no_machine_can_miss_pass_and_ones_none_can_meet_fail(
         "package.latency-over-budget",
         "package.memory-over-budget",
     }
-    assert "over the budget of 1e-06 MB (models.cancer-classifier.package.budgets.peak_rss_mb)" in failing[
-        "package.memory-over-budget"
-    ]
+    assert (
+        "over the budget of 1e-06 MB (models.cancer-classifier.package.budgets.peak_rss_mb)"
+        in failing["package.memory-over-budget"]
+    )
 
 
-def test_an_archive_with_one_byte_changed_is_refused(released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path) -> None:
+def test_an_archive_with_one_byte_changed_is_refused(
+    released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path
+) -> None:
     archive = _copy(packaged, tmp_path / "tampered")
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -115,7 +118,9 @@ def test_a_consistently_rewritten_bundle_is_refused_by_the_digest_git_carries(
     assert forged in finding["message"]
 
 
-def test_a_bundle_whose_manifest_is_garbage_is_refused(released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path) -> None:
+def test_a_bundle_whose_manifest_is_garbage_is_refused(
+    released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path
+) -> None:
     folder = tmp_path / folder_of(packaged).name
     shutil.copytree(folder_of(packaged), folder)
     (folder / "manifest.json").write_text('{"schema": "mlgit.bundle/1"}')

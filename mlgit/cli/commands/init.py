@@ -243,7 +243,8 @@ def _gates(root: Path, mine: list[str]) -> list[tuple[str, str]]:
 
 def _metrics_notes(root: Path, project: pipeline.Project) -> list[str]:
     """What keeps a metrics file from being read at a release: gitignored and not DVC-tracked, or DVC-cached."""
-    cached = {o.path for o in project.outs if o.metrics and o.cached}
+    tracked = {o.path: "" for o in project.outs if o.cached}
+    cached = {m for m in project.metrics if pipeline.hash_for(m, tracked)}
     declared = [m for m in project.metrics if m not in cached]
     notes = []
     for path in sorted(git.ignored(root, declared)):
