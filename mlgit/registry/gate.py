@@ -49,8 +49,10 @@ def evaluate(
     label = "work tree" if candidate_rev is None else f"commit {candidate_rev[:12]}"
     candidate = metrics.read(repo, model.metrics, candidate_rev, label, worktree_fallback=True)
     if not candidate.any_present:
+        reasons = [f.why for f in candidate.files if f.why and "not committed" not in f.why]
         raise MlgitError(
-            f"none of {model.name}'s metrics files exist in the {label}: {', '.join(model.metrics)}",
+            f"none of {model.name}'s metrics files exist in the {label}: {', '.join(model.metrics)}"
+            + "".join(f"; {why}" for why in reasons),
             hint="run the pipeline (dvc repro) and commit the metrics file",
         )
     base_metrics = _read(repo, model, base)

@@ -505,7 +505,14 @@ def lock_line(root: Path, stage: Stage) -> int | None:
 
 
 def tracked_at(root: Path, rev: str, path: str) -> str | None:
-    """The md5 dvc.lock or a .dvc file records for `path` (or the DVC-tracked folder holding it) at `rev`."""
+    """The md5 dvc.lock or a .dvc file records for `path` (or the DVC-cached folder holding it) at `rev`.
+
+    None also for an output DVC does not cache (`cache: false`, as the pipeline declares it now: dvc.lock does not
+    record the flag): only git can hold those.
+    """
+    cached = {o.path: "" for o in read_project(root).outs if o.cached}
+    if hash_for(posixpath.normpath(path), cached) is None:
+        return None
     entry = hash_for(posixpath.normpath(path), hashes_at(root, rev))
     return entry["md5"] if entry else None
 

@@ -160,3 +160,41 @@ def _first_release_and_improvement(repo: Path, mlgit, tag_name: str, base: str) 
     r = mlgit(repo, "promote")
     assert r.code == 1, r.out
     assert f"{tag_name}@v0.3.0" not in _tags(repo)
+
+
+def test_cached_metrics_are_read_at_a_revision_from_the_dvc_cache(templates: dict[str, Path], tmp_path: Path) -> None:
+    from mlgit.repo import metrics
+
+    repo = tmp_path / "cached"
+    shutil.copytree(templates["cached"], repo, symlinks=True)
+    first = git("rev-parse", "HEAD", cwd=repo).strip()
+    dvcshapes.set_threshold(repo, 0.6)
+    commit_all(repo, "better")
+    assert git("ls-files", "reports", cwd=repo) == ""  # in no commit: only DVC has it
+    old = metrics.read(repo, ["reports/metrics.json"], first, "first")
+    new = metrics.read(repo, ["reports/metrics.json"], "HEAD", "HEAD")
+    assert old.files[0].values == {"accuracy": 0.7, "loss": 0.3}
+    assert new.files[0].values == {"accuracy": 0.9, "loss": 0.1}
+
+
+def test_gitignored_uncached_metrics_are_refused_with_the_fix(
+    templates: dict[str, Path], tmp_path: Path, mlgit
+) -> None:
+    # `cache: false` under a folder .gitignore hides: no commit and no DVC cache holds it.
+    repo = tmp_path / "ignored"
+    shutil.copytree(templates["cached"], repo, symlinks=True)
+    text = (repo / "dvc.yaml").read_text()
+    (repo / "dvc.yaml").write_text(
+        text.replace(
+            "metrics: [reports/metrics.json]", "metrics:\n      - reports/metrics.json:\n          cache: false"
+        )
+    )
+    dvc("repro", "-q", cwd=repo)
+    r = mlgit(repo, "init")
+    assert r.code == 0, r.err
+    assert "warning: reports/metrics.json is ignored by .gitignore and DVC does not cache it" in r.out
+    commit_all(repo, "mlgit init")
+    r = mlgit(repo, "promote")
+    assert r.code in (1, 2), r.out + r.err  # refused: nothing at that commit to record in the lineage
+    assert "reports/metrics.json is ignored by .gitignore and not tracked by DVC" in r.out + r.err
+    assert git("tag", "--list", cwd=repo) == ""
