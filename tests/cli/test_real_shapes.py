@@ -198,3 +198,17 @@ def test_gitignored_uncached_metrics_are_refused_with_the_fix(
     assert r.code in (1, 2), r.out + r.err  # refused: nothing at that commit to record in the lineage
     assert "reports/metrics.json is ignored by .gitignore and not tracked by DVC" in r.out + r.err
     assert git("tag", "--list", cwd=repo) == ""
+
+
+def test_schema_infer_writes_what_it_can_and_names_the_dataset_not_pulled(
+    templates: dict[str, Path], tmp_path: Path, mlgit
+) -> None:
+    repo = tmp_path / "cached"
+    shutil.copytree(templates["cached"], repo, symlinks=True)
+    assert mlgit(repo, "init").code == 0
+    (repo / "data/prepared.csv").unlink()  # a DVC output this clone has not pulled
+    r = mlgit(repo, "schema", "infer")
+    assert r.code == 1, r.out + r.err
+    assert "skipped prepared:" in r.out and "dvc pull" in r.out
+    assert (repo / "schemas/raw.schema.yaml").is_file()
+    assert not (repo / "schemas/prepared.schema.yaml").exists()

@@ -274,7 +274,7 @@ def test_trusted_pickle_is_loaded(
         ({"golden": {"input": "golden.txt"}}, "the golden input must be a .csv or .json file"),
         ({"golden": {"input": "g.csv", "outputs": {}}}, "models.clf.golden.outputs: unknown key"),
         ({"golden": {"input": "g.csv", "output": {"min": 2, "max": 1}}}, "min (2.0) is greater than max (1.0)"),
-        ({"loader": "torch"}, "models.clf.loader: Input should be 'skops', 'onnx', 'joblib' or 'pickle'"),
+        ({"loader": "torch"}, "models.clf.loader: Input should be 'skops', 'onnx', 'joblib', 'pickle' or 'none'"),
     ],
 )
 def test_invalid_model_keys_exit_2(small_repo: Path, mlgit: Any, keys: dict[str, Any], message: str) -> None:
