@@ -20,7 +20,7 @@ from typing import Any
 from mlgit import __version__
 from mlgit.errors import InputError, MlgitError
 from mlgit.repo import git
-from mlgit.system import files, jsoncache, process, yamlsource
+from mlgit.system import files, jsoncache, process, statedir, yamlsource
 
 _SKIP_DIRS = frozenset({".git", ".dvc", "node_modules", "__pycache__", ".venv", "venv"})
 
@@ -165,7 +165,8 @@ def read_project(root: Path) -> Project:
     """
     roots = project_roots(root)
     key, inputs = _content_key(root, roots)
-    entry = _state_dir(root) / f"project-{key}.json" if _state_dir(root).parent.is_dir() else None
+    state = _state_dir(root)
+    entry = None if state is None else state / f"project-{key}.json"
     cached = jsoncache.get(entry)
     if isinstance(cached, dict):
         try:
@@ -182,8 +183,9 @@ def read_project(root: Path) -> Project:
     return project
 
 
-def _state_dir(root: Path) -> Path:
-    return root / ".git" / "mlgit" / "dvc"
+def _state_dir(root: Path) -> Path | None:
+    found = statedir.path(root)
+    return None if found is None else found / "dvc"
 
 
 def _content_key(root: Path, roots: list[str]) -> tuple[str, list[str]]:
@@ -528,7 +530,8 @@ def read_tracked(root: Path, path: str, rev: str, *, limit: int) -> bytes | None
     if md5 is None:
         return None
     key = hashlib.sha256(f"{md5}\0{path if md5.endswith('.dir') else ''}".encode()).hexdigest()[:40]
-    entry = _state_dir(root) / "blobs" / f"{key}.json" if _state_dir(root).parent.is_dir() else None
+    state = _state_dir(root)
+    entry = None if state is None else state / "blobs" / f"{key}.json"
     cached = jsoncache.get(entry)
     if isinstance(cached, dict) and isinstance(cached.get("text"), str):
         return bytes(cached["text"], "latin-1")

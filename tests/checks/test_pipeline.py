@@ -7,7 +7,9 @@ from pathlib import Path
 from mlgit.checks.pipeline import stale_findings
 
 DVC_YAML = "stages:\n  prepare:\n    cmd: 'true'\n  train:\n    foreach: [a, b]\n    do:\n      cmd: 'true'\n"
-DVC_LOCK = "schema: '2.0'\nstages:\n  prepare:\n    cmd: 'true'\n  train@a:\n    cmd: 'true'\n  train@b:\n    cmd: 'true'\n"
+DVC_LOCK = (
+    "schema: '2.0'\nstages:\n  prepare:\n    cmd: 'true'\n  train@a:\n    cmd: 'true'\n  train@b:\n    cmd: 'true'\n"
+)
 
 
 def test_stale_stages_point_at_their_dvc_lock_entries(tmp_path: Path) -> None:

@@ -180,8 +180,24 @@ ci:
 """
 DATA_FILES = {"c": "data/c.csv", "j": "data/j.jsonl", "p": "data/p.parquet"}
 HOSTILE_CELLS = [
-    "", '"', '""', "a,b", "a\nb", "\r", "\x00", "::warning file=x::INJECTED", "\x1b[31m", "nan", "-inf", "1e309",
-    "9" * 400, "2020-13-45", "true", "\ufeff", "\u202e", "z" * 5000,
+    "",
+    '"',
+    '""',
+    "a,b",
+    "a\nb",
+    "\r",
+    "\x00",
+    "::warning file=x::INJECTED",
+    "\x1b[31m",
+    "nan",
+    "-inf",
+    "1e309",
+    "9" * 400,
+    "2020-13-45",
+    "true",
+    "\ufeff",
+    "\u202e",
+    "z" * 5000,
 ]
 
 

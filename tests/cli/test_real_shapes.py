@@ -164,6 +164,7 @@ def _first_release_and_improvement(repo: Path, mlgit, tag_name: str, base: str) 
 
 def test_cached_metrics_are_read_at_a_revision_from_the_dvc_cache(templates: dict[str, Path], tmp_path: Path) -> None:
     from mlgit.repo import metrics
+    from mlgit.repo.state import RepoState
 
     repo = tmp_path / "cached"
     shutil.copytree(templates["cached"], repo, symlinks=True)
@@ -171,8 +172,9 @@ def test_cached_metrics_are_read_at_a_revision_from_the_dvc_cache(templates: dic
     dvcshapes.set_threshold(repo, 0.6)
     commit_all(repo, "better")
     assert git("ls-files", "reports", cwd=repo) == ""  # in no commit: only DVC has it
-    old = metrics.read(repo, ["reports/metrics.json"], first, "first")
-    new = metrics.read(repo, ["reports/metrics.json"], "HEAD", "HEAD")
+    state = RepoState(repo, "main")
+    old = metrics.read(state, ["reports/metrics.json"], first, "first")
+    new = metrics.read(state, ["reports/metrics.json"], git("rev-parse", "HEAD", cwd=repo).strip(), "HEAD")
     assert old.files[0].values == {"accuracy": 0.7, "loss": 0.3}
     assert new.files[0].values == {"accuracy": 0.9, "loss": 0.1}
 

@@ -50,7 +50,11 @@ DEEP_LATIN1 = GOOD.encode() + csv_text(rows(2000, seed=3)).split("\n", 1)[1].enc
         (LONG_FIRST_LINE.replace(b"a" * 1000, b"a" * 999 + b"\r"), "data.line-too-long", "longer than"),
         (GOOD.encode("utf-16"), "data.encoding", "data/t.csv: UTF-16 text, not UTF-8"),
         (GOOD.encode("utf-16-be"), "data.encoding", "UTF-16 text, not UTF-8"),
-        (GOOD.replace("\n51,", "\n51,9,", 1).encode(), "data.unreadable", "data/t.csv:52: 6 fields where the header has 5"),
+        (
+            GOOD.replace("\n51,", "\n51,9,", 1).encode(),
+            "data.unreadable",
+            "data/t.csv:52: 6 fields where the header has 5",
+        ),
         (GOOD.replace("id,x,y", "id,,y", 1).encode(), "data.unnamed-column", "column 2 has no name"),
     ],
     ids=[

@@ -42,7 +42,7 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
     results = {r.name: r for r in report.results}
     out = [_summary(ds, inf, (*results[ds.name].findings, *written)) for ds, inf in inferred]
     if json:
-        sys.stdout.write(serialize.dumps({"datasets": out, "skipped": [plain(f) for f in skipped]}) + "\n")
+        sys.stdout.write(serialize.dumps({"datasets": out, "skipped": skipped}) + "\n")
     else:
         lines = _lines(out, Style.for_stdout()) if out else []
         lines += [f"skipped {f.subject}: {f.message}" for f in skipped]
