@@ -23,10 +23,11 @@ def stale_findings(root: Path, stale: dict[str, list[str]] | None) -> list[Findi
     out = []
     for name, reasons in stale.items():
         # `dvc status` names a stage `name`, `sub/dvc.yaml:name` (`@item` for foreach), or a `.dvc` file by its path.
+        # The DVC adapter resolves foreach/matrix stages (`train@a`); a bare `train` entry also matches its items.
+        stage = by_name.get(name)
         stage_name, at, item = name.partition("@")
-        stage = by_name.get(stage_name)
-        if stage is not None and at:
-            stage = replace(stage, key=f"{stage.key}@{item}")  # dvc.lock records each foreach item on its own
+        if stage is None and at and stage_name in by_name:
+            stage = replace(by_name[stage_name], key=f"{by_name[stage_name].key}@{item}")
         file: str | None = name if name.endswith(".dvc") else None
         line = None
         if stage is not None:
