@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,9 @@ def _unpacked(archive_path: Path, digest: str, bundles_dir: Path) -> Path:
 
 def python_for(blessed: Blessed, venvs: Path) -> Path:
     """A virtualenv with the bundle's locked requirements, shared by every bundle locking the same ones."""
-    key = hashlib.sha256((blessed.folder / "requirements.txt").read_bytes()).hexdigest()[:24]
+    # The lock and the interpreter the venv is made from (a venv belongs to one Python build).
+    seed = (blessed.folder / "requirements.txt").read_bytes() + sys.version.encode() + sys.executable.encode()
+    key = hashlib.sha256(seed).hexdigest()[:24]
     venv = venvs / key
     python = venv / "bin" / "python"
     if python.is_file():

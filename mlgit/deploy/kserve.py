@@ -112,11 +112,9 @@ def sdk_available() -> str | None:
 
 def validate(doc: dict[str, Any]) -> list[str]:
     """Problems of a manifest against the SDK's InferenceService models and Kubernetes' own schemas."""
-    from mlgit.deploy import kserve_schema
+    from mlgit.deploy.kserve_schema import against_kubernetes, against_sdk
 
-    problems = kserve_schema.against_sdk(doc)
-    problems += kserve_schema.against_kubernetes(doc, K8S_VERSION)
-    return problems
+    return [*against_sdk(doc), *against_kubernetes(doc, K8S_VERSION)]
 
 
 def require_valid(doc: dict[str, Any]) -> bool:
