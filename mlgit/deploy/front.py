@@ -205,7 +205,8 @@ class Proxy(BaseHTTPRequestHandler):
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def _reply(self, status: int, data: bytes, ctype: str) -> None:
         self.send_response(status)

@@ -308,7 +308,13 @@ def test_command_target_gets_the_release_in_its_environment(deployed: Deployed) 
 
 
 def test_stop_and_status_down(deployed: Deployed) -> None:
-    assert deployed.mlgit("deploy", "apply", MODEL, "prod", "--dry-run").returncode == 0
+    planned = deployed.mlgit("deploy", "apply", MODEL, "prod", "--dry-run", "--json")
+    assert planned.returncode == 0 and json.loads(planned.stdout)["status"] == "unchanged"
+    assert deployed.mlgit("rollback", MODEL, "prod").returncode == 0
+    planned = json.loads(deployed.mlgit("deploy", "apply", MODEL, "prod", "--dry-run", "--json").stdout)
+    assert planned["status"] == "planned" and planned["message"].startswith(f"would deploy {MODEL} v0.1.0")
+    assert "replacing v0.2.0" in planned["message"]
+    assert json.loads(deployed.mlgit("deploy", "status", MODEL, "--json").stdout)["deployments"][0]["serving"] == "v0.2.0"
     stopped = deployed.mlgit("deploy", "stop", MODEL, "prod")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     status = deployed.mlgit("deploy", "status", MODEL, "--json")
