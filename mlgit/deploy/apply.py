@@ -70,6 +70,13 @@ class Row:
     where: str | None
 
 
+@dataclass(frozen=True)
+class StatusReport:
+    """`deploy status`: one row per model and stage with a target."""
+
+    deployments: tuple[Row, ...]
+
+
 def _config(root: Path) -> Config | None:
     return config.load(root) if (root / config.CONFIG_NAME).is_file() else None
 
@@ -257,13 +264,22 @@ def _roll_back(repo: RepoState, cfg: Config | None, outcome: Outcome, push: str 
     )
 
 
-def stop(cwd: Path, model: str, stage: str) -> bool:
-    """Stop a local deployment; False when none was running."""
+@dataclass(frozen=True)
+class Stopped:
+    """What `deploy stop` did."""
+
+    model: str
+    stage: str
+    stopped: bool  # False: nothing was running
+
+
+def stop(cwd: Path, model: str, stage: str) -> Stopped:
+    """Stop a local deployment (its front and every server behind it)."""
     repo = RepoState.open(cwd)
     where = state.folder(repo.root, model, stage)
     stopped = local.stop(where)
     (where / state.STATE).unlink(missing_ok=True)
-    return stopped
+    return Stopped(model, stage, stopped)
 
 
 def _observe(root: Path, model: str, target: DeployTarget) -> tuple[str | None, str | None]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.repo import git
-from mlgit.system import atomic
+from mlgit.system import atomic, statedir
 
 STATE = "state.json"
 VENVS_ENV = "MLGIT_DEPLOY_VENVS"
@@ -23,7 +23,7 @@ def _safe(name: str) -> str:
 
 def root_of(root: Path) -> Path:
     """Every deployment's state folder lives under this one."""
-    return git.git_dir(root) / "mlgit" / "deploy"
+    return statedir.inside(git.git_dir(root)) / "deploy"
 
 
 def folder(root: Path, model: str, stage: str) -> Path:

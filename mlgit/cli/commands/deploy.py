@@ -70,7 +70,7 @@ def run_status(cwd: Path, model: str | None, json: bool) -> int:
     """Desired (tags) against served, per stage; exit 1 when anything is out of sync."""
     rows = deploy.status(cwd, model)
     if json:
-        sys.stdout.write(serialize.dumps({"deployments": rows}) + "\n")
+        sys.stdout.write(serialize.dumps(deploy.StatusReport(tuple(rows))) + "\n")
     else:
         style = Style.for_stdout()
         colors = {"in-sync": "green", "drifted": "yellow", "down": "red"}
