@@ -285,13 +285,19 @@ def stop(cwd: Path, model: str, stage: str) -> Stopped:
 def _observe(root: Path, model: str, target: DeployTarget) -> tuple[str | None, str | None]:
     """(version, digest) the target serves now, (None, None) when nothing does."""
     if target.target == "local":
-        seen = local.served(target.host, target.port, model)
+        host, port = _address(root, model, target)
+        seen = local.served(host, port, model)
         return (seen["version"], seen["digest"]) if seen else (None, None)
     if target.target == "kserve":
         notes = kserve.read_annotations(root / kserve.path_of(target, model))
         return (notes.get("version"), notes.get("digest")) if notes else (None, None)
     doc = state.read(state.folder(root, model, target.stage))
     return (doc.get("version"), doc.get("digest")) if doc else (None, None)
+
+
+def _address(root: Path, model: str, target: DeployTarget) -> tuple[str, int]:
+    """Where a local deployment listens: as it was started (a --port override), else as configured."""
+    return local.recorded_address(state.folder(root, model, target.stage)) or (target.host, target.port)
 
 
 def status(cwd: Path, model: str | None) -> list[Row]:
@@ -321,7 +327,8 @@ def _row(repo: RepoState, art: stages.ModelState, target: DeployTarget) -> Row:
         noted = _noted_digest(repo.root, rel)
         digest = f"sha256:{noted}" if noted else None
     version, served = _observe(repo.root, art.display, target)
-    where = f"http://{target.host}:{target.port}" if target.target == "local" else None
+    host, port = _address(repo.root, art.display, target)
+    where = f"http://{host}:{port}" if target.target == "local" else None
     if target.target == "kserve":
         where = kserve.path_of(target, art.display)
     if desired is None:

@@ -44,7 +44,7 @@ def ensure_front(where: Path, host: str, port: int) -> dict[str, Any]:
     """The running front of this deployment, started on host:port (detached from this command) if none runs."""
     status = running(where)
     if status is not None:
-        recorded = _recorded_address(where)
+        recorded = recorded_address(where)
         if recorded is not None and recorded != (host, port):
             raise MlgitError(
                 f"this deployment already listens on {recorded[0]}:{recorded[1]}, not {host}:{port}",
@@ -66,7 +66,8 @@ def ensure_front(where: Path, host: str, port: int) -> dict[str, Any]:
     return status
 
 
-def _recorded_address(where: Path) -> tuple[str, int] | None:
+def recorded_address(where: Path) -> tuple[str, int] | None:
+    """The host and port a running deployment's front was started on (a --port override included)."""
     try:
         doc = json.loads((where / "address.json").read_text())
         return str(doc["host"]), int(doc["port"])
