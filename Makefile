@@ -8,7 +8,7 @@ STAMP := $(VENV)/.mlgit-installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,demo]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,demo,kserve]'
 	touch $(STAMP)
 
 # The demo needs only the demo extra (not the test tools): a smaller venv, built much faster from cold.

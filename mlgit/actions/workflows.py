@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgit import __version__
 from mlgit.actions import generated, pins
-from mlgit.config.settings import Config
+from mlgit.config.settings import Config, DeployTarget
 from mlgit.errors import MlgitError
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
@@ -29,6 +29,7 @@ class Target:
     path: str  # relative to the repository root
     template: str  # relative to workflow_templates/
     needs_models: bool = False  # release and stage assignment exist only when models are declared
+    needs_deploy: bool = False  # the deploy workflow exists only when mlgit.yaml declares deploy targets
 
 
 TARGETS: dict[str, tuple[Target, ...]] = {
@@ -37,6 +38,7 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target(".github/workflows/mlgit-comment.yml", "github/mlgit-comment.yml.j2"),
         Target(".github/workflows/mlgit-release.yml", "github/mlgit-release.yml.j2", needs_models=True),
         Target(".github/workflows/mlgit-assign.yml", "github/mlgit-assign.yml.j2", needs_models=True),
+        Target(".github/workflows/mlgit-deploy.yml", "github/mlgit-deploy.yml.j2", needs_models=True, needs_deploy=True),
     ),
     "gitlab": (Target(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
 }
@@ -168,6 +170,41 @@ def context(root: Path, cfg: Config) -> dict[str, Any]:
         # GitLab maps a variable onto itself for free; only renamed ones need a job variable.
         "remote_secrets_mapped": [(env, secret) for env, secret in secrets if env != secret],
         "pins": pins.ACTIONS,
+        **_deploy_context(cfg),
+    }
+
+
+def _deploy_context(cfg: Config) -> dict[str, Any]:
+    kinds = {t.target for t in cfg.deploy}
+    jobs = []
+    if kinds & {"local", "command"}:
+        push = any(t.auto_rollback for t in cfg.deploy if t.target != "kserve")
+        cond = "needs.target.outputs.kind == 'local' || needs.target.outputs.kind == 'command'"
+        jobs.append({"id": "deploy", "name": "mlgit deploy apply", "condition": cond, "pr": False, "push": push})
+    if "kserve" in kinds:
+        cond = "needs.target.outputs.kind == 'kserve'"
+        jobs.append({"id": "manifest", "name": "mlgit deploy apply (kserve: a pull request)", "condition": cond, "pr": True, "push": False})
+    return {
+        "deploy_stages": [(t.stage, t.target) for t in cfg.deploy],
+        "deploy_targets": " ".join(f"{t.stage}={t.target}" for t in cfg.deploy),
+        "deploy_folders": sorted({f"{t.folder}/{t.stage}" for t in cfg.deploy if t.target == "kserve"}),
+        "deploy_jobs": jobs,
+        "deploy_pairs": [_pair(m.name, t) for m in cfg.models for t in cfg.deploy if t.serves(m.name)],
+    }
+
+
+def _pair(model: str, target: DeployTarget) -> dict[str, Any]:
+    tag_name = model.replace(":", "=")  # GTO's monorepo form inside tags
+    escaped = re.escape(f"{tag_name}#{target.stage}").replace("/", "\\/")
+    return {
+        "model": model,
+        "stage": target.stage,
+        "kind": target.target,
+        "spec": f"{model}#{target.stage}",
+        "slug": re.sub(r"[^A-Za-z0-9_-]+", "-", f"{model}-{target.stage}"),
+        "tag_regex": f"/^{escaped}!?#[0-9]+$/",
+        "folder": f"{target.folder}/{target.stage}",
+        "push": target.auto_rollback,
     }
 
 
@@ -211,7 +248,7 @@ def render(root: Path, cfg: Config, forge: str) -> dict[str, str | None]:
     command = f"mlgit ci generate --forge {forge}"
     files: dict[str, str | None] = {}
     for target in TARGETS[forge]:
-        if target.needs_models and not cfg.models:
+        if (target.needs_models and not cfg.models) or (target.needs_deploy and not cfg.deploy):
             files[target.path] = None
             continue
         try:

@@ -160,6 +160,30 @@ def _parser() -> argparse.ArgumentParser:
     cpackage = csub.add_parser("package", help="install a bundle offline, serve it, compare golden outputs, budgets")
     cpackage.add_argument("bundle", metavar="BUNDLE", help="bundle folder, .tar.gz, sha256:DIGEST or release")
     cpackage.add_argument("--json", action="store_true", help="machine-readable output")
+    # -- deployment (issue 15) --
+    deploy = sub.add_parser("deploy", help="converge a stage's deploy target to the version its tags name")
+    dsub = deploy.add_subparsers(dest="deploy_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    dapply = dsub.add_parser("apply", help="deploy the version a stage holds (refuses unblessed bundles)")
+    dapply.add_argument("model", metavar="MODEL")
+    dapply.add_argument("stage", metavar="STAGE")
+    dapply.add_argument("--bundle", metavar="PATH", help="the bundle archive (default: packaged before, else now)")
+    dapply.add_argument("--target", choices=["local", "kserve", "command"], help="instead of deploy.<stage>.target")
+    dapply.add_argument("--port", type=int, metavar="N", help="local: the stable port (instead of deploy.<stage>.port)")
+    dapply.add_argument(
+        "--auto-rollback", action="store_true", help="on a failed smoke test, also roll the stage's tags back"
+    )
+    dapply.add_argument("--dry-run", action="store_true", help="say what would change; start and write nothing")
+    dapply.add_argument(
+        "--push", nargs="?", const="origin", metavar="REMOTE", help="push the rollback tags an auto-rollback writes"
+    )
+    dapply.add_argument("--json", action="store_true", help="machine-readable output")
+    dstop = dsub.add_parser("stop", help="stop a local deployment")
+    dstop.add_argument("model", metavar="MODEL")
+    dstop.add_argument("stage", metavar="STAGE")
+    dstop.add_argument("--json", action="store_true", help="machine-readable output")
+    dstatus = dsub.add_parser("status", help="desired version (tags) against what each target serves")
+    dstatus.add_argument("model", nargs="?", metavar="MODEL")
+    dstatus.add_argument("--json", action="store_true", help="machine-readable output")
     # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 
@@ -332,6 +356,35 @@ def _check_package(cwd: Path, a: argparse.Namespace) -> int:
     return check_package.run(cwd, bundle=a.bundle, json=a.json)
 
 
+def _deploy_apply(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import deploy
+
+    return deploy.run_apply(
+        cwd,
+        model=a.model,
+        stage=a.stage,
+        bundle=a.bundle,
+        target=a.target,
+        port=a.port,
+        auto_rollback=a.auto_rollback,
+        dry_run=a.dry_run,
+        push=a.push,
+        json=a.json,
+    )
+
+
+def _deploy_stop(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import deploy
+
+    return deploy.run_stop(cwd, model=a.model, stage=a.stage, json=a.json)
+
+
+def _deploy_status(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import deploy
+
+    return deploy.run_status(cwd, model=a.model, json=a.json)
+
+
 # One entry per runnable parser path; a parent path not listed here (`metrics`, `schema`, `ci`) needs a subcommand.
 COMMANDS: dict[tuple[str, ...], Command] = {
     ("init",): Command(_init),
@@ -355,6 +408,9 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("package",): Command(_package),
     ("serve",): Command(_serve),
     ("check", "package"): Command(_check_package),
+    ("deploy", "apply"): Command(_deploy_apply),
+    ("deploy", "stop"): Command(_deploy_stop),
+    ("deploy", "status"): Command(_deploy_status),
     # mlgit:dispatch-end (new subcommands are dispatched above this line)
 }
 

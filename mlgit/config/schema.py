@@ -281,12 +281,86 @@ class RegistrySpec(_Strict):
         return v
 
 
+_KSERVE_KEYS = (
+    "namespace",
+    "storage",
+    "folder",
+    "runtime",
+    "model_format",
+    "resources",
+    "min_replicas",
+    "max_replicas",
+)
+_LOCAL_KEYS = ("host", "port")
+_COMMAND_KEYS = ("command",)
+ResourceQuantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")]
+
+
+class ResourcesSpec(_Strict):
+    requests: dict[Literal["cpu", "memory"], ResourceQuantity] = Field(default_factory=dict)
+    limits: dict[Literal["cpu", "memory"], ResourceQuantity] = Field(default_factory=dict)
+
+
+class DeploySpec(_Strict):
+    """Where one stage's models run: `deploy.<stage>` in mlgit.yaml."""
+
+    target: Literal["local", "kserve", "command"]
+    auto_rollback: bool = False
+    models: list[Annotated[str, StringConstraints(pattern=MODEL_NAME_RE)]] | None = None
+    # local: a supervising front on a stable port of this machine
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:\-]+$")] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # kserve: an InferenceService manifest per model under <folder>/<stage>/<model>.yaml
+    namespace: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] | None = (
+        None
+    )
+    storage: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\s]+$")] | None = None
+    folder: RelPath | None = None
+    runtime: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")] | None = None
+    model_format: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")] | None = None
+    resources: ResourcesSpec | None = None
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] | None = None
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] | None = None
+    # command: run with MLGIT_MODEL, MLGIT_VERSION, MLGIT_STAGE, MLGIT_BUNDLE, MLGIT_DIGEST in its environment
+    command: Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)] | None = None
+
+    @field_validator("folder")
+    @classmethod
+    def _relative_folder(cls, v: str | None) -> str | None:
+        return None if v is None else _relative_path(v)
+
+    @model_validator(mode="after")
+    def _keys_of_target(self) -> DeploySpec:
+        own = {"local": _LOCAL_KEYS, "kserve": _KSERVE_KEYS, "command": _COMMAND_KEYS}[self.target]
+        foreign = [
+            k for k in (*_LOCAL_KEYS, *_KSERVE_KEYS, *_COMMAND_KEYS) if k not in own and getattr(self, k) is not None
+        ]
+        if foreign:
+            raise ValueError(
+                f"{', '.join(foreign)}: not a setting of the {self.target} target (its keys: {', '.join(own)})"
+            )
+        if self.target == "command" and self.command is None:
+            raise ValueError("the command target needs 'command': the program and its arguments, as a list")
+        if self.min_replicas is not None and self.max_replicas is not None and self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) is greater than max_replicas ({self.max_replicas})")
+        return self
+
+
 class ConfigFile(_Strict):
     version: Literal[1] = 1
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     ci: CISpec = Field(default_factory=CISpec)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    deploy: dict[str, DeploySpec] = Field(default_factory=dict)
+
+    @field_validator("deploy")
+    @classmethod
+    def _deploy_stages(cls, v: dict[str, DeploySpec]) -> dict[str, DeploySpec]:
+        for stage in v:
+            if not re.match(NAME_RE, stage):
+                raise ValueError(f"stage {stage!r} is not a valid GTO stage name: letters, digits, '-', '_' and '/'")
+        return v
 
     @field_validator("models", "datasets")
     @classmethod
@@ -322,9 +396,37 @@ def validate(data: Any) -> dict[str, Any]:
 def cross_reference_errors(normalized: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Errors between sections (a model naming an undeclared dataset), each with its key path."""
     declared = normalized["datasets"]
-    return [
+    errors: list[tuple[tuple[str | int, ...], str]] = [
         (("models", mname, "datasets", i), f"names unknown dataset {ds!r} (declared: {', '.join(declared) or 'none'})")
         for mname, model in normalized["models"].items()
         for i, ds in enumerate(model["datasets"] or [])
         if ds not in declared
     ]
+    return errors + _deploy_reference_errors(normalized)
+
+
+def _deploy_reference_errors(normalized: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    stages = normalized["registry"]["stages"]
+    models = normalized["models"]
+    errors: list[tuple[tuple[str | int, ...], str]] = []
+    for stage, spec in normalized["deploy"].items():
+        if stages and stage not in stages:
+            errors.append(
+                (("deploy", stage, "target"), f"stage {stage!r} is not in registry.stages ({', '.join(stages)})")
+            )
+        for i, name in enumerate(spec["models"] or []):
+            if name not in models:
+                errors.append(
+                    (
+                        ("deploy", stage, "models", i),
+                        f"names unknown model {name!r} (declared: {', '.join(models) or 'none'})",
+                    )
+                )
+    ports: dict[tuple[str, int], str] = {}
+    for stage, spec in normalized["deploy"].items():
+        if spec["target"] == "local" and spec["port"] is not None:
+            key = (spec["host"] or "127.0.0.1", spec["port"])
+            if key in ports:
+                errors.append((("deploy", stage, "port"), f"port {key[1]} is also the port of stage {ports[key]!r}"))
+            ports.setdefault(key, stage)
+    return errors

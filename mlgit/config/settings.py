@@ -198,6 +198,31 @@ class Registry:
 
 
 @dataclass(frozen=True)
+class DeployTarget:
+    """Where a stage's models run (`deploy.<stage>`): a local service, KServe manifests, or a user command."""
+
+    stage: str
+    target: str  # local | kserve | command
+    auto_rollback: bool = False
+    models: tuple[str, ...] | None = None  # None: every model
+    host: str = "127.0.0.1"  # local
+    port: int = 8080  # local: the stable port
+    namespace: str | None = None  # kserve
+    storage: str | None = None  # kserve: where bundles are uploaded under their digest (default: the DVC remote)
+    folder: str = "deploy"  # kserve: manifests go to <folder>/<stage>/<model>.yaml
+    runtime: str | None = None  # kserve: a ServingRuntime name
+    model_format: str | None = None  # kserve: default from the model's loader
+    resources: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # kserve: (requests|limits, ((cpu, 1), ...))
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    command: tuple[str, ...] = ()  # command: argv, run in the repository root
+
+    def serves(self, model: str) -> bool:
+        """Whether this stage's target deploys the model."""
+        return self.models is None or model in self.models
+
+
+@dataclass(frozen=True)
 class TrustSource:
     """Where a config's trust and gate settings come from: mlgit.yaml as the remote's default branch has it.
 
@@ -226,6 +251,7 @@ class Config:
     ci: CI
     registry: Registry = Registry()
     trust: TrustSource | None = None  # None: read from the work tree alone (see mlgit.repo.trust)
+    deploy: tuple[DeployTarget, ...] = ()
 
     def model(self, name: str | None) -> Model:
         """The named model, or the only one when no name is given."""
@@ -242,6 +268,10 @@ class Config:
             if m.name == name:
                 return m
         raise UsageError(f"unknown model {name!r}; {CONFIG_NAME} declares: {', '.join(names) or '(none)'}")
+
+    def deploy_target(self, stage: str) -> DeployTarget | None:
+        """The target a stage deploys to, if `deploy:` declares one."""
+        return next((t for t in self.deploy if t.stage == stage), None)
 
     def datasets_of(self, model: Model) -> tuple[Dataset, ...]:
         """The datasets a model's lineage records."""
@@ -348,6 +378,30 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
         registry=Registry(
             tuple(data["registry"]["stages"]), data["registry"]["enforce_order"], data["registry"]["serialize_pushes"]
         ),
+        deploy=tuple(_deploy_target(stage, d) for stage, d in (data.get("deploy") or {}).items()),
+    )
+
+
+def _deploy_target(stage: str, d: dict[str, Any]) -> DeployTarget:
+    res = d.get("resources") or {}
+    resources = tuple(
+        (kind, tuple(sorted((res.get(kind) or {}).items()))) for kind in ("requests", "limits") if res.get(kind)
+    )
+    optional = {k: d[k] for k in ("host", "port", "folder") if d.get(k) is not None}
+    return DeployTarget(
+        stage=stage,
+        target=d["target"],
+        auto_rollback=bool(d.get("auto_rollback")),
+        models=tuple(d["models"]) if d.get("models") is not None else None,
+        namespace=d.get("namespace"),
+        storage=d.get("storage"),
+        runtime=d.get("runtime"),
+        model_format=d.get("model_format"),
+        resources=resources,
+        min_replicas=d.get("min_replicas"),
+        max_replicas=d.get("max_replicas"),
+        command=tuple(d.get("command") or ()),
+        **optional,
     )
 
 

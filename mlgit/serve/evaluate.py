@@ -76,7 +76,7 @@ def evaluate(bundle: Opened, budgets: Budgets, requests: int) -> Evaluation:
         return ev
     with tempfile.TemporaryDirectory(prefix="mlgit-check-package-") as tmp:
         venv = Path(tmp) / "venv"
-        python = _install(bundle.folder, venv, ev)
+        python = install(bundle.folder, venv, ev)
         if python is not None:
             _serve_and_measure(python, bundle, doc, ev, requests, Path(tmp))
     _judge(ev, budgets)
@@ -124,7 +124,8 @@ def network_isolation() -> list[str]:
     return [tool, "-n"] if probe.returncode == 0 else []
 
 
-def _install(folder: Path, venv: Path, ev: Evaluation) -> Path | None:
+def install(folder: Path, venv: Path, ev: Evaluation) -> Path | None:
+    """A fresh virtualenv with the bundle's locked wheels, installed offline; None (with a finding) on failure."""
     made = process.run((sys.executable, "-m", "venv", "--without-pip", str(venv)), check=False)
     python = venv / "bin" / "python"
     if made.returncode != 0:
@@ -378,3 +379,22 @@ def with_noted_digest(root: Path | None, bundle: Opened, doc: dict[str, Any]) ->
     if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
         return replace(bundle, recorded=entry["sha256"])
     return bundle
+
+
+def smoke(url: str, bundle: Opened, doc: dict[str, Any]) -> Evaluation:
+    """What a deploy checks on a started server before it takes traffic: readiness, metadata, golden outputs."""
+    ev = Evaluation(doc["model"], doc["version"], bundle.digest)
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        status, _ready = _call(conn, "GET", "/v2/health/ready")
+        if status != 200:
+            ev.finding(Code.PACKAGE_START_FAILED, Severity.ERROR, f"GET /v2/health/ready answered {status}")
+            return ev
+        _metadata(conn, doc, bundle, ev)
+        _golden(conn, bundle.folder, doc, ev)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        ev.finding(Code.PACKAGE_START_FAILED, Severity.ERROR, f"the server stopped answering: {exc}")
+    finally:
+        conn.close()
+    return ev

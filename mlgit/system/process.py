@@ -131,10 +131,26 @@ def stream(args: Sequence[str], *, cwd: Path | str | None = None, env: Mapping[s
 
 
 def spawn(
-    args: Sequence[str], *, stderr: IO[bytes], cwd: Path | str | None = None, env: Mapping[str, str] | None = None
+    args: Sequence[str],
+    *,
+    stderr: IO[bytes],
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    detach: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start a long-running command (a server): stdout piped to read its status lines, stderr to a file."""
+    """Start a long-running command (a server): stdout piped to read its status lines, stderr to a file.
+
+    `detach`: a session of its own and no stdin, so it outlives this command and its terminal (a deployment).
+    """
     try:
-        return subprocess.Popen(list(args), cwd=cwd, env=_clean_env(env), stdout=subprocess.PIPE, stderr=stderr)
+        return subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=_clean_env(env),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL if detach else None,
+            start_new_session=detach,
+        )
     except FileNotFoundError as exc:
         raise MlgitError(f"cannot run '{args[0]}': not found") from exc

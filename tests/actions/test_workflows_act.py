@@ -103,6 +103,8 @@ class Forge:
             f".github/workflows/{workflow}",
             "--platform",
             "ubuntu-latest=-self-hosted",
+            "--platform",
+            "self-hosted=-self-hosted",  # the deploy job of a local target asks for a self-hosted runner
             "--secret",
             "GITHUB_TOKEN=dummy",
             # Use the checkout stand-in (a clone of the bare 'GitHub' repo at GITHUB_SHA) instead of act's copy of
@@ -364,3 +366,89 @@ def test_improving_retrain_is_green_though_its_pickle_is_not_loaded(forge: Forge
     assert "## ⚠️ mlgit report: PASS WITH WARNINGS" in run.summary
     assert f"{MODEL} would be released as v0.2.0" in run.summary
     assert (forge.artifacts / "1" / "mlgit-report" / "report.html").is_file()
+
+
+@pytest.fixture
+def deploy_forge(_released_template: Path, tmp_path: Path, packaged: Path) -> Forge:
+    """The released example (golden input, pickle trust) with a local deploy target for prod, on 'GitHub'.
+
+    `packaged` fills the session's wheel cache: the job packages offline (PIP_NO_INDEX), as every act test runs.
+    """
+    import shutil
+
+    import yaml
+
+    work = tmp_path / "work"
+    shutil.copytree(_released_template, work, symlinks=True)
+    for tag in git("tag", "--list", cwd=work).split():
+        git("tag", "-d", tag, cwd=work)  # the release is made again below, after CI is committed
+    dvc("remote", "add", "-d", "storage", str(tmp_path / "dvc-remote"), cwd=work)
+    dvc("push", "-q", cwd=work)
+    _install_from_this_checkout(work)
+    cfg = yaml.safe_load((work / "mlgit.yaml").read_text())
+    cfg["deploy"] = {"prod": {"target": "local", "port": _free_port()}}
+    (work / "mlgit.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return _publish(work, tmp_path)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_pushed_stage_tag_deploys_to_the_local_target(deploy_forge: Forge, wheel_cache: Path) -> None:
+    import yaml
+
+    from mlgit.deploy import front, state
+    from testing.oip import WHEEL_CACHE_ENV, Served
+
+    work = deploy_forge.work
+    port = yaml.safe_load((work / "mlgit.yaml").read_text())["deploy"]["prod"]["port"]
+    assert main(["-C", str(work), "promote"]) == 0
+    assert main(["-C", str(work), "assign", MODEL, "prod"]) == 0
+    tag = git("tag", "--list", f"{MODEL}#prod#*", cwd=work).split()[0]
+    git("push", "-q", "origin", "--tags", cwd=work)
+    env = {WHEEL_CACHE_ENV: str(wheel_cache), state.VENVS_ENV: str(deploy_forge.tmp / "venvs")}
+    event = {"ref": f"refs/tags/{tag}", "after": deploy_forge.head()}
+    try:
+        run = deploy_forge.act("push", event, "mlgit-deploy.yml", env)
+        assert run.code == 0, run.log
+        assert run.step("Package and evaluate the release the stage holds") == "Success"
+        assert run.step("Deploy (converge the stage's target to its tags)") == "Success"
+        assert f"{MODEL} v0.1.0 -> prod (local): deployed" in run.log
+        conn = Served.__new__(Served)
+        conn.host, conn.port = "127.0.0.1", port
+        from testing.oip import call
+
+        status, meta = call(conn.connect(), "GET", f"/v2/models/{MODEL}")
+        assert status == 200 and meta["versions"] == ["v0.1.0"]
+    finally:
+        _stop_fronts_under(deploy_forge.tmp, front.__file__)
+
+
+def _stop_fronts_under(tmp: Path, script: str) -> None:
+    """SIGTERM the fronts the job left serving (act deletes its workspace, and with it their state folder)."""
+    import signal
+    import time
+
+    mine = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"mlgit/deploy/front.py") for a in args) and any(str(tmp).encode() in a for a in args):
+            mine.append(int(proc.name))
+    for pid in mine:
+        os.kill(pid, signal.SIGTERM)  # the front stops its backends, then exits
+    for pid in mine:
+        while True:  # cleanup only: waits for the exit, measures nothing
+            try:
+                if b"zombie" in Path(f"/proc/{pid}/status").read_bytes().lower():
+                    break
+            except OSError:
+                break
+            time.sleep(0.05)

@@ -67,6 +67,9 @@ def _build_variants(template: Path, tmp_path: Path) -> list[Path]:
     block = text[text.index("  cancer-classifier:\n") : text.index("\n# Generated CI")]
     cfg.write_text(
         text.replace(block, block + "\n" + block.replace("cancer-classifier", "services/api:other-model", 1))
+        # and every deploy target (the deploy workflow, the assign workflow's dispatch, GitLab's deploy jobs)
+        + "deploy:\n  prod: {target: local, port: 8080, auto_rollback: true}\n"
+        + "  staging: {target: kserve, namespace: models}\n  qa: {target: command, command: [./ship.sh]}\n"
     )
     out.append(second)
     # 3. a repository without models (no release or stage workflows) and a local remote
@@ -100,8 +103,13 @@ def zizmor(files: list[Path], *extra: str) -> list[dict[str, object]]:
 
 def test_variants_cover_the_templates(variants: list[Path]) -> None:
     files = workflows(variants)
-    assert len(files) == 4 + 4 + 2
+    assert len(files) == 4 + 5 + 2  # the second has a deploy workflow
     texts = "\n".join(f.read_text() for f in files)
+    assert 'mlgit deploy apply "$MODEL" "$STAGE" --push' in texts and "gh workflow run mlgit-deploy.yml" in texts
+    assert "gh pr create" in texts
+    gitlab = (variants[1] / ".gitlab-ci.yml").read_text()
+    assert "resource_group: \"mlgit-deploy-services-api-other-model-prod\"" in gitlab
+    assert "$CI_COMMIT_TAG =~ /^services\\/api=other\\-model\\#prod!?#[0-9]+$/" in gitlab
     assert (
         "dvc pull" in texts
         and "secrets.DVC_KEY_ID" in texts

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+from testing.oip import WHEEL_CACHE_ENV
 from testing.repos import BIN, REPO_ROOT, git, sh
 
 
-def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
+def test_demo_runs_the_whole_loop(tmp_path: Path, packaged: Path, wheel_cache: Path) -> None:
     where = tmp_path / "demo"
-    res = subprocess.run([str(BIN / "mlgit"), "demo", "--dir", str(where)], capture_output=True, text=True, check=False)
+    # `packaged` filled the session's wheel cache: the demo's bundles are built from it, not downloaded again.
+    env = {**os.environ, WHEEL_CACHE_ENV: str(wheel_cache)}
+    res = subprocess.run(
+        [str(BIN / "mlgit"), "demo", "--dir", str(where)], capture_output=True, text=True, check=False, env=env
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     out = res.stdout
     assert "PASSED: tagged cancer-classifier@v0.1.0" in out
@@ -24,6 +30,12 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert "# mlgit report" in out or "mlgit report" in out
     assert (where / "report.html").is_file() and "<svg" in (where / "report.html").read_text()
     assert "Rolled back cancer-classifier in prod: v0.2.0 -> v0.1.0" in out
+    deploy = out.split("6b. Deploy")[1].split("\n=== 7.")[0]
+    served = [line.split("served by ")[1].split(":")[0] for line in deploy.splitlines() if "served by " in line]
+    assert served == ["v0.1.0", "v0.2.0", "v0.1.0"]  # the served version follows the tag, rollback included
+    assert "now serves v0.2.0 (was v0.1.0)" in deploy and "now serves v0.1.0 (was v0.2.0)" in deploy
+    assert "drifted" in deploy and deploy.split("$ mlgit deploy status")[-1].lstrip().startswith("in-sync")
+    assert "stopped cancer-classifier in prod" in deploy
     bad = out.split("A bad data batch")[1]
     assert "data.out-of-range" in bad and "data.unexpected-value" in bad and "data.missing-column" in bad
     assert "schema.column-removed" in bad

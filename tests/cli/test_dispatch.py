@@ -122,6 +122,20 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
         {"bundle": "m#prod", "host": "0.0.0.0", "port": 0, "workers": 2, "log_dir": "l", "log_sample": 0.1},
     ),
     (["check", "package", "b.tar.gz", "--json"], ("check", "package"), {"bundle": "b.tar.gz", "json": True}),
+    (
+        ["deploy", "apply", "m", "prod", "--bundle", "b.tar.gz", "--target", "local", "--port", "9000", "--auto-rollback"],
+        ("deploy", "apply"),
+        {"model": "m", "stage": "prod", "bundle": "b.tar.gz", "target": "local", "port": 9000, "auto_rollback": True,
+         "dry_run": False, "push": None, "json": False},
+    ),
+    (
+        ["deploy", "apply", "m", "prod", "--dry-run", "--push", "--json"],
+        ("deploy", "apply"),
+        {"bundle": None, "target": None, "port": None, "auto_rollback": False, "dry_run": True, "push": "origin", "json": True},
+    ),
+    (["deploy", "stop", "m", "prod", "--json"], ("deploy", "stop"), {"model": "m", "stage": "prod", "json": True}),
+    (["deploy", "status", "m"], ("deploy", "status"), {"model": "m", "json": False}),
+    (["deploy", "status"], ("deploy", "status"), {"model": None, "json": False}),
 ]
 
 

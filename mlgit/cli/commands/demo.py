@@ -118,6 +118,7 @@ def run(where: Path | None) -> int:
     _first_release(d, repo)
     _improving_branch(d, html)
     _merge_and_stages(d)
+    _deploy_follows_the_tags(d)
     _degrading_branch(d)
     _bad_data_batch(d, repo)
     d.say("Registry state (read back by GTO)")
@@ -161,6 +162,7 @@ def _first_release(d: _Demo, repo: Path) -> None:
     d.say("2. mlgit init writes mlgit.yaml and the CI workflows; schema infer writes reviewable data schemas")
     d.mlgit("init")
     _trust_model(repo)
+    _golden_input(repo)
     d.mlgit("schema", "infer")
     d.git("add", "--all")
     d.git("commit", "--quiet", "--message", "Add mlgit.yaml, CI workflows and data schemas")
@@ -193,6 +195,68 @@ def _merge_and_stages(d: _Demo) -> None:
     d.mlgit("registry")
     d.mlgit("rollback", "cancer-classifier", "prod")
     d.mlgit("history", "cancer-classifier")
+
+
+def _golden_input(repo: Path) -> None:
+    """Five test rows as the golden input: what every bundle is smoke-tested on before it serves."""
+    lines = (repo / "data" / "prepared" / "test.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    keep = [i for i, name in enumerate(header) if name != "target"]
+    rows = [",".join(line.split(",")[i] for i in keep) for line in lines[:6]]
+    atomic.write_text(repo / "golden" / "input.csv", "\n".join(rows) + "\n")
+    path = repo / "mlgit.yaml"
+    anchor = "    trust_pickle: true  # the demo builds this joblib model itself\n"
+    golden = "    golden: {input: golden/input.csv, key: model, method: predict_proba}\n"
+    atomic.write_text(path, path.read_text().replace(anchor, anchor + golden))
+    sys.stdout.write("$ edit mlgit.yaml: golden input golden/input.csv (5 test rows), the bundles' smoke test\n")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _served(repo: Path, port: int) -> None:
+    """One prediction through the stable port, and the version that answered it."""
+    import json
+    import urllib.request
+
+    body = next((repo / ".git" / "mlgit" / "deploy" / "bundles").glob("*/*/golden/input.json")).read_bytes()
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v2/models/cancer-classifier/infer", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=60) as res:  # noqa: S310 - a fixed loopback URL
+        doc = json.loads(res.read())
+    first = doc["outputs"][0]
+    sys.stdout.write(
+        f"$ POST http://127.0.0.1:{port}/v2/models/cancer-classifier/infer\n"
+        f"  served by {doc['model_version']}: {first['name']} = {[round(v, 4) for v in first['data'][:4]]} ...\n"
+    )
+
+
+def _deploy_follows_the_tags(d: _Demo) -> None:
+    d.say("6b. Deploy: the stage tags are the desired state; a local service on a stable port follows them")
+    port = _free_port()
+    path = d.repo / "mlgit.yaml"
+    atomic.write_text(path, path.read_text() + f"deploy:\n  prod: {{target: local, port: {port}}}\n")
+    sys.stdout.write(f"$ edit mlgit.yaml: deploy: {{prod: {{target: local, port: {port}}}}}\n")
+    d.git("commit", "--quiet", "--all", "--message", "Deploy prod on this machine")
+    for version in ("v0.1.0", "v0.2.0"):  # packaged into the local store, installed offline, served, checked
+        d.mlgit("check", "package", f"cancer-classifier@{version}")
+    d.mlgit("deploy", "apply", "cancer-classifier", "prod")  # prod holds v0.1.0 since the rollback above
+    _served(d.repo, port)
+    d.mlgit("assign", "cancer-classifier", "prod")
+    d.mlgit("deploy", "status", expect=1)  # the tag moved; the service has not yet
+    d.mlgit("deploy", "apply", "cancer-classifier", "prod")
+    _served(d.repo, port)
+    d.mlgit("rollback", "cancer-classifier", "prod")
+    d.mlgit("deploy", "apply", "cancer-classifier", "prod")
+    _served(d.repo, port)
+    d.mlgit("deploy", "status")
+    d.mlgit("deploy", "stop", "cancer-classifier", "prod")
 
 
 def _degrading_branch(d: _Demo) -> None:

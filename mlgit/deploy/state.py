@@ -1,0 +1,70 @@
+"""Where a deployment keeps its state (`<git dir>/mlgit/deploy/<model>/<stage>/`), and the lock per stage."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mlgit.repo import git
+from mlgit.system import atomic, statedir
+
+STATE = "state.json"
+VENVS_ENV = "MLGIT_DEPLOY_VENVS"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def root_of(root: Path) -> Path:
+    """Every deployment's state folder lives under this one."""
+    return statedir.inside(git.git_dir(root)) / "deploy"
+
+
+def folder(root: Path, model: str, stage: str) -> Path:
+    """The state folder of one model in one stage."""
+    return root_of(root) / _safe(model) / _safe(stage)
+
+
+def venvs(root: Path) -> Path:
+    """Where bundle virtualenvs are kept, one per locked requirements (`$MLGIT_DEPLOY_VENVS` to share them)."""
+    shared = os.environ.get(VENVS_ENV)
+    return Path(shared) if shared else root_of(root) / "venvs"
+
+
+def read(where: Path) -> dict[str, Any] | None:
+    """The last applied deployment recorded in a state folder, if any."""
+    try:
+        doc = json.loads((where / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def write(where: Path, doc: dict[str, Any]) -> None:
+    """Record what a state folder's target now serves."""
+    atomic.write_text(where / STATE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+@contextmanager
+def locked(where: Path, on_wait: Callable[[str], None]) -> Iterator[None]:
+    """Hold the stage's deploy lock; `on_wait(holder)` is called first when another deploy holds it."""
+    where.mkdir(parents=True, exist_ok=True)
+    fd = os.open(where / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            on_wait(holder)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
