@@ -84,7 +84,7 @@ class _Context:
     def config_line(self, *keys: str | int) -> int | None:
         """The line of a key path in mlgit.yaml (the file is parsed for lines once per run)."""
         if self._lines is None:
-            self._lines = schemas.line_map(self.raw_cfg)
+            self._lines = schemas.line_map(self.raw_cfg, _cache_dir(self.root))
         return self._lines.get(".".join(str(k) for k in keys))
 
     def dataset_line(self, name: str) -> int | None:

@@ -25,7 +25,7 @@ from mlgit.registry import baseline
 from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
-from mlgit.system import files
+from mlgit.system import files, statedir
 
 NUMERIC_METHODS = ("psi", "jensen_shannon", "wasserstein")
 CATEGORICAL_METHODS = ("linf", "jensen_shannon", "chi2")
@@ -345,6 +345,6 @@ def _lines(root: Path, ds: Dataset) -> dict[str, int]:
         return {}
     return {
         k.split(".", 1)[1]: v
-        for k, v in schemas.line_map(raw).items()
+        for k, v in schemas.line_map(raw, statedir.path(root)).items()
         if k.count(".") == 1 and k.startswith("columns.")
     }

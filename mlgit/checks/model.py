@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlgit.checks.check import Context, Family, Stale
-from mlgit.config.settings import CONFIG_NAME, Config, Model
+from mlgit.config.settings import CONFIG_NAME, Config, Model, TrustSource
 from mlgit.errors import MlgitError
 from mlgit.model import artifact
 from mlgit.registry import baseline, gate, policy
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
+from mlgit.repo import cache as checkcache
 from mlgit.repo import changes, git, trust
 from mlgit.repo import dvc as pipeline
 from mlgit.repo.metrics import Snapshot, read
@@ -67,8 +69,48 @@ def findings(
         trusted = None
         if artifact.loader_for(model) in artifact.PICKLE_LOADERS and model.trust_pickle:
             trusted = artifact.pickle_trust(repo, model, trusted_bases(repo, cfg, model, result))
-        out.extend(artifact.check(root, model, trusted, cfg.trust))
+        out.extend(artifact_findings(root, model, trusted, cfg.trust))
     return out
+
+
+def artifact_findings(root: Path, model: Model, trusted: str | None, source: TrustSource | None) -> list[Finding]:
+    """`artifact.check`, cached by what it reads: loading and predicting cost seconds (importing scikit-learn).
+
+    The key holds the model file and the golden input (their bytes; size, mtime and inode for large files), the
+    model's settings, the trust decision made this run and where it came from, the installed distributions and
+    the interpreter (`checkcache.environment`), and the mlgit version. The trust decision is never cached: it is
+    made afresh each run (`pickle_trust`), so a cached result is only served for a file mlgit may load now.
+    """
+    if not (root / model.path).exists() or not checkcache.enabled():
+        return artifact.check(root, model, trusted, source)
+    digest = _artifact_key(root, model, trusted, source)
+    hit = checkcache.load(root, f"model:{model.name}", digest) if digest is not None else None
+    if hit is not None:
+        try:
+            return [Finding(**f) for f in hit["findings"]]
+        except (TypeError, KeyError, ValueError):
+            pass  # an entry from another mlgit version, or damaged: check again
+    found = artifact.check(root, model, trusted, source)
+    if digest is not None:
+        checkcache.store(root, f"model:{model.name}", digest, {"findings": [plain(f) for f in found]})
+    return found
+
+
+def _artifact_key(root: Path, model: Model, trusted: str | None, source: TrustSource | None) -> str | None:
+    reads = [model.path] + ([model.golden.input] if model.golden is not None else [])
+    try:
+        content = checkcache.fingerprint(root, reads)
+    except checkcache.Uncacheable:
+        return None
+    where = None if source is None else json.dumps([source.label, source.problem, plain(source.ignored)])
+    return checkcache.key(
+        "model-artifact/1",
+        json.dumps(plain(model), sort_keys=True, default=str),
+        trusted,
+        where,
+        content,
+        checkcache.environment(),
+    )
 
 
 def settings_findings(cfg: Config, models: Sequence[Model]) -> list[Finding]:

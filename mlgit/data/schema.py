@@ -104,8 +104,24 @@ def profile_path(schema_path: str) -> str:
 # -- parsing ---------------------------------------------------------------------------------------------
 
 
-def line_map(raw: bytes) -> dict[str, int]:
-    """Key paths (`columns.x.min`) to 1-based lines, without validating (cheap: no pydantic)."""
+def line_map(raw: bytes, cache_dir: Path | None = None) -> dict[str, int]:
+    """Key paths (`columns.x.min`) to 1-based lines, without validating (cheap: no pydantic).
+
+    With `cache_dir` (the repository's .git/mlgit), read back by content from a JSON cache: no YAML import.
+    """
+    entry = None
+    if cache_dir is not None:
+        digest = hashlib.sha256(b"lines/1\0" + raw).hexdigest()[:40]
+        entry = cache_dir / "values" / f"lines-{digest}.json"
+        cached = jsoncache.get(entry)
+        if isinstance(cached, dict) and all(isinstance(v, int) for v in cached.values()):
+            return cached
+    found = _line_map(raw)
+    jsoncache.put(entry, found)
+    return found
+
+
+def _line_map(raw: bytes) -> dict[str, int]:
     import yaml
 
     try:
@@ -170,7 +186,7 @@ def _cached(raw: bytes, source: str, cache_dir: Path | None) -> dict[str, Any]:
 def parse(raw: bytes, source: str, cache_dir: Path | None = None) -> Schema:
     """Validate a schema file's text; every error names the file, line and key path (exit 2)."""
     spec = _cached(raw, source, cache_dir)
-    lines = line_map(raw)
+    lines = line_map(raw, cache_dir)
     columns = tuple(
         Column(
             name=name,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgit.repo import git
+from mlgit.repo import cache, git
 from mlgit.results.codes import Code
 from mlgit.system.files import looks_utf16
 
@@ -100,7 +100,7 @@ def dvc_hashes(root: Path) -> dict[str, str]:
             files[rel] = (root / rel).read_bytes()
         except OSError:
             files[rel] = None
-    return pipeline.hashes_in(files, deps=False)
+    return pipeline.hashes_in(files, deps=False, root=root)
 
 
 def locate(root: Path, path: str, fmt: str | None, tracked: Collection[str] = ()) -> Source:
@@ -604,9 +604,27 @@ def column_types(source: Source, *, thorough: bool = True) -> dict[str, str]:
     """Actual column names and their schema types (reads only headers, metadata, or the first rows).
 
     `thorough` looks at 10,000 rows and recognizes dates (for inference); otherwise 500 rows suffice, since
-    checks read declared columns as their declared types anyway.
+    checks read declared columns as their declared types anyway. Cached by the files' content (`repo.cache`):
+    the schema check of unchanged data then does not even import polars.
     """
+    if not cache.enabled():
+        return _column_types(source, thorough)
+    try:
+        digest: str | None = cache.key(
+            "column-types/1", source.format, str(thorough), cache.fingerprint(source.root, source.files)
+        )
+    except cache.Uncacheable:
+        digest = None
+    hit = cache.load(source.root, f"columns:{source.path}", digest) if digest is not None else None
+    if hit is not None and isinstance(hit.get("types"), dict):
+        return {str(k): str(v) for k, v in hit["types"].items()}
+    found = _column_types(source, thorough)
+    if digest is not None:
+        cache.store(source.root, f"columns:{source.path}", digest, {"types": found})
+    return found
 
+
+def _column_types(source: Source, thorough: bool) -> dict[str, str]:
     lf = scan(source) if thorough else scan(source, {}, infer_rows=500)
     try:
         schema = lf.collect_schema()

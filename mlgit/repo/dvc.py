@@ -19,7 +19,7 @@ from typing import Any
 
 from mlgit import __version__
 from mlgit.errors import InputError, MlgitError
-from mlgit.repo import git
+from mlgit.repo import cache, git
 from mlgit.system import files, jsoncache, process, statedir, yamlsource
 
 _SKIP_DIRS = frozenset({".git", ".dvc", "node_modules", "__pycache__", ".venv", "venv"})
@@ -330,10 +330,32 @@ def hashes_at(root: Path, rev: str | None) -> dict[str, str]:
         wanted = [n for n in names if n.endswith(".dvc") or posixpath.basename(n) == "dvc.lock"]
         blobs = git.show_files(root, rev, wanted)
         where = f" at {rev[:12]}"
-    return hashes_in(blobs, where=where)
+    return hashes_in(blobs, where=where, root=root)
 
 
-def hashes_in(files: Mapping[str, bytes | None], *, deps: bool = True, where: str = "") -> dict[str, str]:
+def _load(root: Path | None, raw: bytes, rel: str) -> Any:
+    """A DVC file parsed, read back from a JSON cache by content when possible: a warm check imports no YAML."""
+    entry = None
+    state = statedir.path(root) if root is not None else None
+    if state is not None:
+        digest = hashlib.sha256(b"dvc-yaml/1\0" + raw).hexdigest()[:40]
+        entry = state / "values" / f"dvc-{digest}.json"
+        cached = jsoncache.get(entry)
+        if isinstance(cached, dict) and "data" in cached:
+            return cached["data"]
+    data = yamlsource.load(raw, rel)
+    try:
+        same = json.loads(json.dumps(data)) == data  # dates or non-text keys would not come back equal
+    except (TypeError, ValueError):
+        same = False
+    if same:
+        jsoncache.put(entry, {"data": data})
+    return data
+
+
+def hashes_in(
+    files: Mapping[str, bytes | None], *, deps: bool = True, where: str = "", root: Path | None = None
+) -> dict[str, str]:
     """path -> DVC md5 recorded in the given dvc.lock and .dvc files (path -> content; None: unreadable).
 
     `deps` False keeps outputs only: what DVC itself tracks, not the files it merely reads.
@@ -344,7 +366,7 @@ def hashes_in(files: Mapping[str, bytes | None], *, deps: bool = True, where: st
         if raw is None:
             continue
         try:
-            data = yamlsource.load(raw, f"{rel}{where}")
+            data = _load(root, raw, f"{rel}{where}")
         except MlgitError:
             continue  # a broken lock is reported by DVC itself; lineage just lacks its hashes
         if not isinstance(data, dict):
@@ -418,14 +440,21 @@ def refuse_special_files(root: Path) -> None:
             )
 
 
-def stale_stages(root: Path) -> dict[str, list[str]] | None:
+def stale_stages(root: Path, *, use_cache: bool = True) -> dict[str, list[str]] | None:
     """Stages whose dvc.lock does not match the work tree (`dvc status` in each DVC project); None if DVC cannot tell.
 
     Names are as `read_stages` gives them (`train`, `sub/dvc.yaml:train`), whichever project holds the stage.
+    The answer is cached by the content of every file `dvc status` compares (`_status_key`); `use_cache` False
+    (promote, before it writes a release tag) always asks DVC.
     """
     if not any(True for _ in walk(root, "dvc.yaml")):
         return {}
     refuse_special_files(root)
+    digest = _status_key(root) if use_cache and cache.enabled() else None
+    if digest is not None:
+        hit = cache.load(root, _STATUS_CACHE, digest)
+        if hit is not None and isinstance(hit.get("stale"), dict):
+            return {str(k): [str(r) for r in v] for k, v in hit["stale"].items()}
     stale: dict[str, list[str]] = {}
     for base in project_roots(root) or [""]:
         found = _status_in(root / base if base else root)
@@ -433,7 +462,47 @@ def stale_stages(root: Path) -> dict[str, list[str]] | None:
             return None
         for name, reasons in found.items():
             stale[_address(base, name)] = reasons
+    if digest is not None:
+        cache.store(root, _STATUS_CACHE, digest, {"stale": stale})
     return stale
+
+
+_STATUS_CACHE = "pipeline:dvc-status"
+# What makes `dvc status` look beyond the work tree (imports, external deps) or resolve paths mlgit does not
+# (templating): then the answer is never cached.
+_UNCACHEABLE = re.compile(rb"\$\{|^\s*(foreach|matrix|repo|url)\s*:", re.MULTILINE)
+
+
+def _status_key(root: Path) -> str | None:
+    """A digest of everything `dvc status` reads: DVC's files, every dep and out, DVC and Python; None: ask DVC."""
+    pipelines = [*walk(root, "dvc.yaml"), *walk(root, "dvc.lock")]
+    tracked = list(walk(root, ".dvc"))
+    own: dict[str, bytes | None] = {}
+    for rel in [*pipelines, *tracked]:
+        try:
+            own[rel] = files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES)
+        except (OSError, MlgitError):
+            return None
+    if any(_UNCACHEABLE.search(raw) for raw in own.values() if raw is not None):
+        return None
+    if any(b"deps:" in (own[rel] or b"") for rel in tracked):
+        return None  # an import (`dvc import`, `import-url`): its status depends on the source
+    try:
+        paths = {p for stage in read_stages(root) for p in (*stage.deps, *stage.outs)}
+    except MlgitError:
+        return None
+    if any("://" in p or p.startswith(("/", "..")) for p in paths):
+        return None  # an external dependency or output
+    paths.update(hashes_in(own, root=root))
+    for base in project_roots(root):
+        paths.update(_join(base, f".dvc/{name}") for name in ("config", "config.local"))
+    dvc_tool = process.tool("dvc")
+    try:
+        st = os.stat(dvc_tool)
+        content = cache.fingerprint(root, [*own, *paths])
+    except (OSError, cache.Uncacheable):
+        return None
+    return cache.key(_STATUS_CACHE, dvc_tool, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}", cache.environment(), content)
 
 
 def _address(base: str, name: str) -> str:

@@ -170,7 +170,7 @@ def _stale(
     repo: RepoState, models: Sequence[config.Model], allow_stale: bool, warnings: list[str]
 ) -> StaleRelease | None:
     """A stale pipeline refuses the release unless allowed; returns what the lineage records when allowed."""
-    stale = pipeline.stale_stages(repo.root)
+    stale = pipeline.stale_stages(repo.root, use_cache=False)  # about to tag a release: ask DVC itself
     if stale is None:
         warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
         return None
