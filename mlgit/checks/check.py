@@ -7,10 +7,11 @@ own checks instead. Checks only read: anything that changes the repository is an
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from mlgit.config.settings import Config
 from mlgit.repo.state import RepoState
@@ -28,11 +29,37 @@ class Family(str, Enum):
         return str(self.value)
 
 
-@dataclass(frozen=True)
 class Stale:
-    """A `dvc status` result (`repo.dvc.stale_stages`) the caller already has; None inside: DVC could not tell."""
+    """A `dvc status` result (`repo.dvc.stale_stages`) the caller already has; None inside: DVC could not tell.
 
-    stages: dict[str, list[str]] | None
+    `Stale.asking(root)` starts `dvc status` in a thread (it is a subprocess of most of a second when its cached
+    answer does not apply) so that it runs while the data, schema and artifact checks do; reading `stages` waits
+    for it, and an error it raised is raised there, where the model check would have raised it.
+    """
+
+    def __init__(self, stages: dict[str, list[str]] | None = None, *, pending: Future[Any] | None = None) -> None:
+        self._stages = stages
+        self._pending = pending
+
+    @property
+    def stages(self) -> dict[str, list[str]] | None:
+        """Stage name -> why it is stale; None: DVC could not tell."""
+        if self._pending is not None:
+            return cast("dict[str, list[str]] | None", self._pending.result())
+        return self._stages
+
+    @classmethod
+    def asking(cls, root: Path) -> Stale:
+        """`dvc status` of the work tree, started now in the background."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from mlgit.repo import dvc
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlgit-dvc-status")
+        try:
+            return cls(pending=pool.submit(dvc.stale_stages, root))
+        finally:
+            pool.shutdown(wait=False)
 
 
 @dataclass(frozen=True)

@@ -55,21 +55,28 @@ def findings(
     if repo.configured_branch != cfg.ci.default_branch:
         repo = RepoState(root, cfg.ci.default_branch)  # made from the change's own ci.default_branch
     models = [cfg.model(m.name) for m in models]
-    status = stale.stages if stale is not None else (pipeline.stale_stages(root) if models else {})
-    stages = pipeline.read_stages(root) if status else []
+    if stale is None:
+        stale = Stale.asking(root) if models else Stale({})  # runs while the gate and the artifact are checked
     out = settings_findings(cfg, models)
+    # Per model, in order: the model when its pipeline is to be judged (None: not evaluated), then its findings.
+    evaluated: list[tuple[Model | None, list[Finding]]] = []
     for model in models:
         if len(models) > 1 and (since := _unchanged_since(repo, cfg, model, base)):
             msg = f"{model.name}: inputs unchanged since {since}; not evaluated"
-            out.append(Finding(code=Code.MODEL_UNCHANGED, severity=Severity.INFO, subject=model.name, message=msg))
+            unchanged = Finding(code=Code.MODEL_UNCHANGED, severity=Severity.INFO, subject=model.name, message=msg)
+            evaluated.append((None, [unchanged]))
             continue
-        out.extend(pipeline_findings(root, model, status, stages))
         policy_out, result = policy_findings(repo, cfg, model, base)
-        out.extend(policy_out)
         trusted = None
         if artifact.loader_for(model) in artifact.PICKLE_LOADERS and model.trust_pickle:
             trusted = artifact.pickle_trust(repo, model, trusted_bases(repo, cfg, model, result))
-        out.extend(artifact_findings(root, model, trusted, cfg.trust))
+        evaluated.append((model, policy_out + artifact_findings(root, model, trusted, cfg.trust)))
+    status = stale.stages
+    stages = pipeline.read_stages(root) if status else []
+    for judged, rest in evaluated:
+        if judged is not None:
+            out.extend(pipeline_findings(root, judged, status, stages))
+        out.extend(rest)
     return out
 
 

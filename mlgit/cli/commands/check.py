@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlgit.checks.check import Check, Context
+from mlgit.checks.check import Check, Context, Family, Stale
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
 from mlgit.render import findings as render
@@ -28,8 +28,10 @@ def collect(
         checks = CHECKS
     from mlgit.checks.data import data_base  # imported here: `mlgit --help` must not pay for the check modules
 
+    # `dvc status` runs while the data, schema and artifact checks do (its answer is only needed for the models).
+    stale = Stale.asking(repo.root) if cfg.models and any(c.family is Family.MODEL for c in checks) else None
     rev, found = data_base(repo, cfg, base)
-    ctx = Context(repo, cfg, base=base, data_base=rev)
+    ctx = Context(repo, cfg, base=base, data_base=rev, stale=stale)
     for c in checks:
         found += c.findings(ctx)
     return found
