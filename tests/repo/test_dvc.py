@@ -55,3 +55,28 @@ def test_default_remote_from_dvc_config(tmp_path: Path) -> None:
     (tmp_path / ".dvc").mkdir()
     (tmp_path / ".dvc" / "config").write_text("[core]\n    remote = store\n['remote \"store\"']\n    url = s3://b/p\n")
     assert dvc.default_remote(tmp_path) == dvc.Remote("store", "s3://b/p")
+
+
+def _asked(root: Path) -> tuple[dict[str, list[str]] | None, bool]:
+    from mlgit.system import process
+
+    with process.recording() as commands:
+        stale = dvc.stale_stages(root)
+    return stale, any(c[1:3] == ("status", "--json") for c in commands)
+
+
+def test_pipeline_status_is_cached_by_content_except_where_dvc_looks_further(small_repo: Path) -> None:
+    (small_repo / "dvc.yaml").write_text("stages:\n  s:\n    cmd: cat data/table.csv\n    deps: [data/table.csv]\n")
+    first = _asked(small_repo)
+    assert first[1] and first[0] is not None and list(first[0]) == ["s"]  # never run: stale
+    assert _asked(small_repo) == (first[0], False)  # the same files: DVC is not asked again
+    assert dvc.stale_stages(small_repo, use_cache=False) == first[0]
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.2\n  depth: 3\n")  # not a dep of s: still cached
+    assert _asked(small_repo) == (first[0], False)
+    (small_repo / "data/table.csv").write_text("id,x,label\n1,0.5,0\n")  # a dep changed: asked again
+    assert _asked(small_repo)[1]
+    # Templated paths are resolved by DVC, not by mlgit: never cached.
+    (small_repo / "dvc.yaml").write_text(
+        "vars:\n  - src: data/table.csv\nstages:\n  s:\n    cmd: cat ${src}\n    deps: [\"${src}\"]\n"
+    )
+    assert _asked(small_repo)[1] and _asked(small_repo)[1]
