@@ -44,6 +44,7 @@ stress: $(STAMP)
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/metrics_diff.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/registry.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/check_warm.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
