@@ -91,6 +91,12 @@ def _aggregates(rule: Rule, i: int, c: pl.Expr | None, type_: str) -> list[pl.Ex
         return [count.alias(f"{a}n")]
     if rule.kind == "null_fraction":
         return [c.null_count().alias(f"{a}n")]
+    if rule.kind == "unique" and type_ == "int":
+        # Integer ids are usually written in order: a strictly monotonic column is unique, which the smallest
+        # and largest step between neighbours tell in the streaming pass, without a hash set of every value.
+        # Otherwise `_collect` counts distinct values exactly in a second query.
+        steps = c.drop_nulls().diff()
+        return [steps.min().alias(f"{a}d"), steps.max().alias(f"{a}e"), c.null_count().alias(f"{a}z")]
     if rule.kind == "unique":
         return [c.n_unique().alias(f"{a}u"), c.null_count().alias(f"{a}z")]
     finite = pl.when(c.is_finite()).then(c) if type_ == "float" else c.cast(pl.Float64)
@@ -181,11 +187,28 @@ def _collect(source: table.Source, lf: pl.LazyFrame, plan: _Plan) -> dict[str, A
     unique_aggs, same_as = _dedupe(plan.aggs)
     res = table.aggregate(lf, unique_aggs, source)
     res.update({alias: res[first] for alias, first in same_as.items()})
+    _distinct_ints(source, lf, plan, res)
     for i, (mask, shown) in plan.masks.items():
         if res[f"\x1fr{i}n"]:
             df = table.collect(lf.filter(mask).select(shown.alias("v")).head(SAMPLES), source)
             res[f"\x1fr{i}s"] = df["v"].to_list()
     return res
+
+
+def _distinct_ints(source: table.Source, lf: pl.LazyFrame, plan: _Plan, res: dict[str, Any]) -> None:
+    """`{a}u` (n_unique, null counted as one value) of each integer unique rule, from its steps when monotonic."""
+    unsorted: dict[str, pl.Expr] = {}
+    for i, r in enumerate(plan.rules):
+        a = f"\x1fr{i}"
+        if r.kind != "unique" or f"{a}d" not in res:
+            continue
+        low, high, nulls = res[f"{a}d"], res[f"{a}e"], int(res[f"{a}z"] or 0)
+        if low is None or low > 0 or high < 0:  # at most one value, or strictly increasing / decreasing
+            res[f"{a}u"] = int(res[ROWS]) - nulls + (1 if nulls else 0)
+        else:
+            unsorted[f"{a}u"] = plan.exprs[r.column or ""].n_unique().alias(f"{a}u")
+    if unsorted:
+        res.update(table.collect(lf.select(list(unsorted.values())), source).row(0, named=True))
 
 
 def run(

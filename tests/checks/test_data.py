@@ -393,3 +393,32 @@ def test_generated_ci_never_updates_profiles() -> None:
     templates = REPO_ROOT / "workflow_templates"
     texts = [p.read_text() for p in templates.rglob("*.j2")]
     assert texts and not any("--update-profile" in t or "schema infer" in t for t in texts)
+
+
+ID_ORDERS = {
+    "ascending": [1, 2, 3, 5, 8, 13],
+    "descending": [13, 8, 5, 3, 2, 1],
+    "shuffled": [5, 1, 13, 3, 8, 2],
+    "ascending with a repeat": [1, 2, 2, 3, 5, 8],
+    "descending with a repeat": [8, 5, 5, 3, 2, 1],
+    "shuffled with repeats": [5, 1, 5, 3, 1, 5],
+    "nulls between ascending": [1, None, 2, None, 3, 4],
+    "nulls and a repeat": [1, None, 1, None, 3, 4],
+    "all null": [None, None, None],
+    "one value": [7],
+}
+
+
+@pytest.mark.parametrize("order", list(ID_ORDERS))
+def test_integer_uniqueness_is_exact_whatever_the_order(order: str, tmp_path: Path, mlgit) -> None:
+    """Ordered ids are judged from their steps in the one pass, others by an exact count: both give the truth."""
+    ids = ID_ORDERS[order]
+    text = "id,x\n" + "".join(f"{'' if v is None else v},1.0\n" for v in ids)
+    schema = "version: 1\ncolumns:\n  id: {type: int, unique: true}\n  x: {type: float}\n"
+    repo = make_repo(tmp_path, {"data/t.csv": text, "schemas/t.schema.yaml": schema})
+    res = mlgit(repo, "check", "data", "--json", "--no-cache")
+    present = [v for v in ids if v is not None]
+    repeats = len(present) - len(set(present))
+    found = by_code(res.out, "data.not-unique")
+    assert [f["data"]["count"] for f in found] == ([repeats] if repeats else []), res.out
+    assert res.code == (1 if repeats else 0)
