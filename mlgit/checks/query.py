@@ -78,7 +78,7 @@ def _mask(rule: Rule, c: pl.Expr, type_: str) -> pl.Expr:
     raise AssertionError(rule.test)
 
 
-def _aggregates(rule: Rule, i: int, c: pl.Expr | None, type_: str) -> list[pl.Expr]:
+def _aggregates(rule: Rule, i: int, c: pl.Expr | None, type_: str, ordered: bool = False) -> list[pl.Expr]:
     import polars as pl
 
     a = f"\x1fr{i}"
@@ -91,10 +91,10 @@ def _aggregates(rule: Rule, i: int, c: pl.Expr | None, type_: str) -> list[pl.Ex
         return [count.alias(f"{a}n")]
     if rule.kind == "null_fraction":
         return [c.null_count().alias(f"{a}n")]
-    if rule.kind == "unique" and type_ == "int":
+    if rule.kind == "unique" and ordered:
         # Integer ids are usually written in order: a strictly monotonic column is unique, which the smallest
         # and largest step between neighbours tell in the streaming pass, without a hash set of every value.
-        # Otherwise `_collect` counts distinct values exactly in a second query.
+        # Ids that turn out unordered after all are counted exactly in a second query (`_distinct_ints`).
         steps = c.drop_nulls().diff()
         return [steps.min().alias(f"{a}d"), steps.max().alias(f"{a}e"), c.null_count().alias(f"{a}z")]
     if rule.kind == "unique":
@@ -161,7 +161,12 @@ def _frame(
 
 
 def _plan(
-    asked: Sequence[Rule], types: Mapping[str, str], as_text: list[str], specs: Sequence[profile.Spec], where: Where
+    asked: Sequence[Rule],
+    types: Mapping[str, str],
+    as_text: list[str],
+    specs: Sequence[profile.Spec],
+    where: Where,
+    ordered: frozenset[str] = frozenset(),
 ) -> _Plan:
     import polars as pl
 
@@ -178,7 +183,7 @@ def _plan(
             continue
         if r.kind == "mask":
             masks[i] = (_mask(r, exprs[name], types[name]), raws.get(name, exprs[name]))
-        aggs += _aggregates(r, i, exprs.get(name) if r.column else None, types.get(name, "other"))
+        aggs += _aggregates(r, i, exprs.get(name) if r.column else None, types.get(name, "other"), name in ordered)
     aggs += profile.expressions(list(specs), exprs)
     return _Plan(tuple(run), aggs, masks, exprs)
 
@@ -193,6 +198,28 @@ def _collect(source: table.Source, lf: pl.LazyFrame, plan: _Plan) -> dict[str, A
             df = table.collect(lf.filter(mask).select(shown.alias("v")).head(SAMPLES), source)
             res[f"\x1fr{i}s"] = df["v"].to_list()
     return res
+
+
+PROBE_ROWS = 4096
+
+
+def _ordered_ints(
+    source: table.Source, lf: pl.LazyFrame, asked: Sequence[Rule], types: Mapping[str, str]
+) -> frozenset[str]:
+    """Integer columns that must be unique and whose first rows are strictly monotonic (a cheap look at the head).
+
+    Those are judged from their steps in the one pass; any other column gets its exact distinct count there.
+    """
+    wanted = sorted({r.column for r in asked if r.kind == "unique" and r.column and types.get(r.column) == "int"})
+    if not wanted:
+        return frozenset()
+    head = table.collect(lf.select(wanted).head(PROBE_ROWS), source)
+    ordered = []
+    for name in wanted:
+        steps = head[name].drop_nulls().diff().drop_nulls()
+        if steps.len() == 0 or bool((steps > 0).all()) or bool((steps < 0).all()):
+            ordered.append(name)
+    return frozenset(ordered)
 
 
 def _distinct_ints(source: table.Source, lf: pl.LazyFrame, plan: _Plan, res: dict[str, Any]) -> None:
@@ -246,6 +273,6 @@ def _scan(
     as_text: list[str],
 ) -> Scan:
     lf = _frame(source, types, actual, typed, as_text)
-    plan = _plan(asked, types, as_text, specs, where)
+    plan = _plan(asked, types, as_text, specs, where, _ordered_ints(source, lf, asked, types))
     res = _collect(source, lf, plan)
     return Scan(plan.rules, res, int(res[ROWS]), lf, plan.exprs, source)

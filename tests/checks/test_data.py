@@ -406,6 +406,10 @@ ID_ORDERS = {
     "nulls and a repeat": [1, None, 1, None, 3, 4],
     "all null": [None, None, None],
     "one value": [7],
+    # Beyond the rows looked at first (query.PROBE_ROWS): ordered there, then not.
+    "ordered head, a repeat later": [*range(1, 5001), 17],
+    "ordered head, unordered unique later": [*range(1, 5001), 9000, 6000],
+    "ordered head, ordered to the end": [*range(5000, 0, -1)],
 }
 
 
