@@ -57,6 +57,7 @@ BENCH_ARGS ?=
 $(BENCH_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check duckdb  # a peer in the benchmark only
 	touch $(BENCH_STAMP)
 
 .PHONY: bench-data
