@@ -203,9 +203,7 @@ def _collect(source: table.Source, lf: pl.LazyFrame, plan: _Plan) -> dict[str, A
 PROBE_ROWS = 4096
 
 
-def _ordered_ints(
-    source: table.Source, lf: pl.LazyFrame, asked: Sequence[Rule], types: Mapping[str, str]
-) -> frozenset[str]:
+def _ordered_ints(lf: pl.LazyFrame, asked: Sequence[Rule], types: Mapping[str, str]) -> frozenset[str]:
     """Integer columns that must be unique and whose first rows are strictly monotonic (a cheap look at the head).
 
     Those are judged from their steps in the one pass; any other column gets its exact distinct count there.
@@ -213,7 +211,13 @@ def _ordered_ints(
     wanted = sorted({r.column for r in asked if r.kind == "unique" and r.column and types.get(r.column) == "int"})
     if not wanted:
         return frozenset()
-    head = table.collect(lf.select(wanted).head(PROBE_ROWS), source)
+    import polars as pl
+
+    try:
+        # The in-memory engine reads just these rows; reading errors are the main query's to report.
+        head = lf.select(wanted).head(PROBE_ROWS).collect()
+    except (pl.exceptions.PolarsError, OSError):
+        return frozenset()
     ordered = []
     for name in wanted:
         steps = head[name].drop_nulls().diff().drop_nulls()
@@ -273,6 +277,6 @@ def _scan(
     as_text: list[str],
 ) -> Scan:
     lf = _frame(source, types, actual, typed, as_text)
-    plan = _plan(asked, types, as_text, specs, where, _ordered_ints(source, lf, asked, types))
+    plan = _plan(asked, types, as_text, specs, where, _ordered_ints(lf, asked, types))
     res = _collect(source, lf, plan)
     return Scan(plan.rules, res, int(res[ROWS]), lf, plan.exprs, source)
