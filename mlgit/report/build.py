@@ -671,6 +671,7 @@ def build(
     head = repo.head
     if head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
+    pending = Stale.asking(root)  # `dvc status` runs while the gate and the checks do
     diff_base = change_base(repo, cfg, base_spec, target_branch)
     base_commit = diff_base.commit
     models = []
@@ -679,13 +680,12 @@ def build(
         report, gate_findings = _model_report(repo, cfg, model, base_spec, diff_base)
         models.append(report)
         findings += gate_findings
-    raw_stale = pipeline.stale_stages(root)
-    stale, stale_findings = _stale(root, raw_stale)
-    findings += stale_findings
     data_base, data_commit, note = _data_base(repo, cfg, base_spec, base_commit)
-    findings += note
-    ctx = Context(repo, cfg, base=base_commit, data_base=data_base, stale=Stale(raw_stale))
+    ctx = Context(repo, cfg, base=base_commit, data_base=data_base, stale=pending)
     sections = _sections(ctx, checks)
+    stale, stale_findings = _stale(root, pending.stages)
+    findings += stale_findings
+    findings += note
     for s in sections:
         findings += s.findings
     commits, total = _commits(root, base_commit)
