@@ -31,6 +31,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ENV = {
     **os.environ,
@@ -238,12 +239,10 @@ def generate(rows: int, folder: Path) -> tuple[Path, Path]:
     return csv_path, pq_path
 
 
-def _table(rows: int, rng: object, ids: object) -> object:
-    """The 12 columns of `rows` rows drawn from `rng`, with the given ids."""
+def _table(rows: int, rng: Any, ids: Any) -> Any:
+    """The 12 columns of `rows` rows drawn from `rng` (a numpy Generator), with the given ids."""
     import numpy as np
     import polars as pl
-
-    assert isinstance(rng, np.random.Generator)
 
     def with_nulls(values: object) -> pl.Series:
         series = pl.Series(values)
@@ -277,7 +276,7 @@ def write_data(rows: int, folder: Path) -> None:
     rng = np.random.default_rng(42)
     # Shuffled ids: the hard case for uniqueness (an exact distinct count); ids in order are cheaper.
     df = _table(rows, rng, rng.permutation(rows).astype(np.int64))
-    for path, write in ((csv_path, df.write_csv), (pq_path, df.write_parquet)):  # type: ignore[attr-defined]
+    for path, write in ((csv_path, df.write_csv), (pq_path, df.write_parquet)):
         tmp = path.with_suffix(path.suffix + ".tmp")
         write(tmp)
         tmp.replace(path)
@@ -300,7 +299,7 @@ def write_big_csv(rows: int, folder: Path) -> Path:
         for start in range(0, rows, CHUNK_ROWS):
             n = min(CHUNK_ROWS, rows - start)
             chunk = _table(n, np.random.default_rng([42, start]), np.arange(start, start + n, dtype=np.int64))
-            chunk.write_csv(fh, include_header=start == 0)  # type: ignore[attr-defined]
+            chunk.write_csv(fh, include_header=start == 0)
     tmp.replace(path)
     return path
 
