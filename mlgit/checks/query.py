@@ -211,12 +211,10 @@ def _ordered_ints(lf: pl.LazyFrame, asked: Sequence[Rule], types: Mapping[str, s
     wanted = sorted({r.column for r in asked if r.kind == "unique" and r.column and types.get(r.column) == "int"})
     if not wanted:
         return frozenset()
-    import polars as pl
-
     try:
         # The in-memory engine reads just these rows; reading errors are the main query's to report.
         head = lf.select(wanted).head(PROBE_ROWS).collect()
-    except (pl.exceptions.PolarsError, OSError):
+    except table.read_errors():
         return frozenset()
     ordered = []
     for name in wanted:
