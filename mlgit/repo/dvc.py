@@ -211,7 +211,7 @@ def _vars_files(root: Path, rel: str) -> list[str]:
     # Only to key the cache: which files DVC's resolver may read (`vars:` entries and the default params.yaml).
     names = ["params.yaml"]
     try:
-        data = yamlsource.load(files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES), rel)
+        data = _load(root, files.read_small(root, rel, limit=files.MAX_PIPELINE_BYTES), rel)
     except (OSError, MlgitError):
         return names
     if isinstance(data, dict):
