@@ -111,7 +111,7 @@ def _untrusted_settings(subject: str, msg: str, label: str | None, keys: Sequenc
 def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | None) -> str | None:
     """In a multi-model repo, the baseline a model's inputs are unchanged since (None: check it)."""
     try:
-        ref = baseline.resolve(repo, base or model.policy.base, model.name)
+        ref = baseline.resolve(repo, base or model.policy.base, model)
     except MlgitError:
         return None  # the policy check reports an unresolvable baseline
     if ref.commit is None or changes.inputs_changed(repo, cfg, model, ref.commit, None):
@@ -216,6 +216,7 @@ def _rule_data(r: policy.RuleResult) -> dict[str, Any]:
         "candidate": r.candidate,
         "baseline": r.baseline,
         "threshold": r.threshold,
+        "base": r.base,
     }
 
 

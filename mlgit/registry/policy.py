@@ -185,6 +185,7 @@ class SliceResult:
     file: str
     result: RuleResult | None
     compared: bool  # False: a new slice, only the absolute bounds applied
+    base: str | None = None  # set when the rule held against a further base (`policy.base` lists several)
 
 
 def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], ParamValue]:
@@ -203,12 +204,15 @@ def _one(snap: Snapshot, path: str, key: str, value: ParamValue) -> Snapshot:
     return Snapshot(snap.label, snap.rev, (ValueFile(path, {key: value}),))
 
 
-def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None) -> list[SliceResult]:
+def slice_results(
+    gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None, further: str | None = None
+) -> list[SliceResult]:
     """Each gate applied to `slices.<slice>.<metric>` of the metrics files.
 
     A slice on both sides gets the gate's bounds and regression rules (not `min_improvement`: requiring every
     slice to improve is not what a gate on the overall metric means); a slice new in the candidate gets the
-    bounds only; a slice gone from the candidate is reported with `result` None.
+    bounds only; a slice gone from the candidate is reported with `result` None. Against a `further` base (its
+    label), only the comparisons are added: the bounds, new and gone slices are the primary base's to say.
     """
     out: list[SliceResult] = []
     for g in gates:
@@ -222,10 +226,14 @@ def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot
             base_snap = None
             if baseline is not None and (file, name) in base:
                 base_snap = _one(baseline, file, key, base[(file, name)])
+            if further is not None and base_snap is None:
+                continue
             decision = evaluate((sub,), _one(candidate, file, key, value), base_snap)
-            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None) for r in decision.results)
-        for file, name in base.keys() - cand.keys():
-            out.append(SliceResult(name, g.metric, file, None, True))
+            if further is not None:
+                decision = also_against(Decision((), False, ()), decision, further)
+            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None, further) for r in decision.results)
+        if further is None:
+            out.extend(SliceResult(name, g.metric, file, None, True) for file, name in base.keys() - cand.keys())
     return out
 
 

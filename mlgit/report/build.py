@@ -351,7 +351,7 @@ def change_base(repo: RepoState, cfg: Config, spec: str | None, target_branch: s
     """The revision the change is compared with: `spec`, else the change's default (`baseline.for_change`)."""
     first = cfg.models[0] if cfg.models else None
     if spec is not None:
-        return baseline.resolve(repo, spec, first.name if first else None)
+        return baseline.resolve(repo, spec, first)
     return baseline.for_change(
         repo, first.name if first else None, first.policy.base if first else "main", target_branch
     )
