@@ -235,6 +235,8 @@ class TrustSource:
     commit: str | None
     problem: str | None = None
     ignored: tuple[tuple[str, str], ...] = ()
+    # The change's own models whose policy or slices differ from the default branch's: what applies once merged.
+    proposed: tuple[Model, ...] = ()
 
     def ignored_for(self, subject: str) -> tuple[str, ...]:
         """The settings of one model (or `ci`) that the change sets but that do not apply."""
