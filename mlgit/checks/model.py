@@ -246,7 +246,8 @@ def policy_findings(
                 severity=Severity.INFO if r.passed else Severity.ERROR,
                 subject=model.name,
                 message=f"{r.metric}: {r.message}",
-                file=_file_of(result.candidate, r.metric) or model.metrics[0],
+                file=CONFIG_NAME if r.line else _file_of(result.candidate, r.metric) or model.metrics[0],
+                line=r.line,
                 data=_rule_data(r),
             )
         )
@@ -301,7 +302,8 @@ def _slice_findings(model: Model, result: gate.GateResult) -> list[Finding]:
                 severity=Severity.INFO if r.passed else Severity.ERROR,
                 subject=model.name,
                 message=f"slice {s.slice}: {s.metric}: {r.message}",
-                file=s.file,
+                file=CONFIG_NAME if r.line else s.file,
+                line=r.line,
                 data={"slice": s.slice, **_rule_data(r), "metric": s.metric},
             )
         )
@@ -347,7 +349,7 @@ def gate_findings(
         line = None
         if r.rule in {"min", "max"}:
             file = CONFIG_NAME
-            line = _line(root, CONFIG_NAME, ["models", model.name, "policy", "gates", r.metric, r.rule])
+            line = r.line or _line(root, CONFIG_NAME, ["models", model.name, "policy", "gates", r.metric, r.rule])
         elif candidate is not None and (where := _file_of(candidate, r.metric)) is not None:
             file, line = where, _line(root, where, r.metric.rpartition(":")[2].split("."))
         data = {"metric": r.metric, "rule": r.rule, "candidate": r.candidate, "baseline": r.baseline}

@@ -449,7 +449,9 @@ def _validate(raw: bytes) -> dict[str, Any]:
     try:
         normalized = config_schema.validate(data)
     except ValidationError as exc:
-        problems = yamlsource.validation_problems(raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference")
+        problems = yamlsource.validation_problems(
+            raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference", config_schema.keys_at
+        )
         raise ConfigError("invalid configuration", problems=problems) from None
     refs = config_schema.cross_reference_errors(normalized)
     if refs:

@@ -6,14 +6,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgit.config.settings import BaseRule, Config, Gate, Model
+from mlgit.config.settings import CONFIG_NAME, BaseRule, Config, Gate, Model
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline, policy
 from mlgit.registry import tags as registry
 from mlgit.registry.baseline import Baseline
 from mlgit.repo import metrics
+from mlgit.system import yamlsource
 
 if TYPE_CHECKING:
     from mlgit.repo.state import RepoState
@@ -64,9 +66,38 @@ def evaluate(
         decision = policy.also_against(decision, policy.evaluate(gates, candidate, other_metrics), other.label)
         if model.slices:
             slices += policy.slice_results(gates, candidate, other_metrics, other.label)
+    decision, slices = _pointed(repo.root, model, decision, slices)
     decision = policy.with_slices(decision, slices)
     others = tuple(b for _, b in bases[1:])
     return GateResult(model, base, candidate, base_metrics, decision, tuple(slices), others)
+
+
+def _pointed(
+    root: Path, model: Model, decision: policy.Decision, slices: list[policy.SliceResult]
+) -> tuple[policy.Decision, list[policy.SliceResult]]:
+    """A failed bound's message ends with where the bound is set (`mlgit.yaml:17`): that line is what to change."""
+    bounds = ("min", "max")
+    failed = [r for r in decision.results if r.rule in bounds and not r.passed]
+    failed += [s.result for s in slices if s.result is not None and s.result.rule in bounds and not s.result.passed]
+    if not failed:
+        return decision, slices
+    try:
+        raw = (root / CONFIG_NAME).read_bytes()
+    except OSError:
+        return decision, slices
+    lines = {
+        (g.metric, b): yamlsource.line_of(raw, ["models", model.name, "policy", "gates", g.metric, b])
+        for g in model.policy.gates
+        for b in bounds
+    }
+
+    def point(r: policy.RuleResult, metric: str) -> policy.RuleResult:
+        line = lines.get((metric, r.rule)) if r.rule in bounds and not r.passed else None
+        return r if line is None else replace(r, message=f"{r.message} ({CONFIG_NAME}:{line})", line=line)
+
+    results = tuple(point(r, r.metric) for r in decision.results)
+    pointed = [replace(s, result=point(s.result, s.metric)) if s.result is not None else s for s in slices]
+    return replace(decision, results=results), pointed
 
 
 def resolve(repo: RepoState, model: Model, spec: str, evts: list[registry.Event]) -> baseline.Baseline:

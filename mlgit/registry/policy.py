@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from mlgit.config.settings import Gate
+from mlgit.config.settings import CONFIG_NAME, Gate
 from mlgit.repo.metrics import Snapshot
 from mlgit.repo.values import ParamValue, ValueFile, number
+from mlgit.results import serialize
 from mlgit.results.codes import Code
+from mlgit.system import yamlsource
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class RuleResult:
     message: str
     slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
     base: str | None = None  # set when the rule held against a further base (`policy.base` lists several)
+    # A failed bound (`min`/`max`): the line of mlgit.yaml that sets it (for findings; the message says it too).
+    line: int | None = field(default=None, metadata=serialize.OMIT)
 
     @property
     def notice(self) -> bool:
@@ -74,18 +78,8 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
     raw, where = candidate.lookup(m)
     if where is None:
         files = ", ".join(f.path for f in candidate.files)
-        return [
-            RuleResult(
-                Code.MODEL_METRIC_MISSING,
-                m,
-                "present",
-                False,
-                None,
-                None,
-                None,
-                f"{m} is missing from the candidate's metrics ({files}){_why(candidate)}",
-            )
-        ]
+        msg = f"{m} is missing from the candidate's metrics ({files}){_why(candidate)}{_did_you_mean(m, candidate)}"
+        return [RuleResult(Code.MODEL_METRIC_MISSING, m, "present", False, None, None, None, msg)]
     cand = number(raw)
     if cand is None:
         return [
@@ -110,6 +104,20 @@ def _why(snapshot: Snapshot) -> str:
     # A file that could not be read at that revision says why (gitignored, DVC-cached and not pushed) and the fix.
     reasons = [f.why for f in snapshot.files if f.why]
     return f"; {'; '.join(reasons)}" if reasons else ""
+
+
+def _did_you_mean(metric: str, snap: Snapshot) -> str:
+    """`; did you mean 'accuracy'?` when a metric of the snapshot is close to the gate's (a typo), else ''."""
+    path, sep, _ = metric.rpartition(":")
+    names = [
+        f"{f.path}:{k}" if sep else k
+        for f in snap.files
+        if f.values is not None and (not sep or f.path == path)
+        for k in f.values
+        if not k.startswith(SLICES)
+    ]
+    meant = yamlsource.closest(metric, names)
+    return f"; did you mean '{meant}'? (the gates are named in {CONFIG_NAME} under policy.gates)" if meant else ""
 
 
 def _bounds(gate: Gate, cand: float) -> list[RuleResult]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mlgit.errors import InputError, Problem
@@ -158,8 +158,25 @@ def duplicate_keys(text: bytes | str) -> list[tuple[str, int]]:
     return found
 
 
-def validation_problems(raw: bytes, source: str, errors: list[Any], reference: str) -> list[Problem]:
-    """pydantic's errors, each placed at its file, line and key path (`reference`: where the keys are documented)."""
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice a typo most likely meant (difflib's ratio of at least 0.6), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def validation_problems(
+    raw: bytes,
+    source: str,
+    errors: list[Any],
+    reference: str,
+    keys_at: Callable[[Sequence[str | int]], Sequence[str]] | None = None,
+) -> list[Problem]:
+    """pydantic's errors, each placed at its file, line and key path (`reference`: where the keys are documented).
+
+    `keys_at` gives the keys allowed at a key path, so an unknown key can name the one it was probably meant to be.
+    """
     problems = []
     for err in errors:
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))]
@@ -167,7 +184,9 @@ def validation_problems(raw: bytes, source: str, errors: list[Any], reference: s
         line = line_of(raw, loc)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key (see {reference} for the keys allowed here)"
+            meant = closest(str(loc[-1]), keys_at(loc[:-1])) if keys_at is not None and loc else None
+            guess = f"; did you mean '{meant}'?" if meant else ""
+            msg = f"unknown key{guess} (see {reference} for the keys allowed here)"
         elif err["type"] == "missing":
             msg = "required key is missing"
         problems.append(Problem(msg, file=source, line=line or None, key=keypath))

@@ -245,7 +245,7 @@ def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, r
     md = (regressed / "report.md").read_text()
     assert "## ❌ mlgit report: FAIL" in md
     assert "clf would be rejected (3 rules failed)" in md
-    assert "| ❌ | `accuracy` | min | 0.45 &lt; min 0.5 |" in md
+    assert "| ❌ | `accuracy` | min | 0.45 &lt; min 0.5 (mlgit.yaml:15) |" in md
     assert "https://github.com/octo/repo/actions/runs/99" in md  # where the full report is
     assert summary.read_text().startswith("earlier step\n" + MARKER)  # appended, not replaced
     errors = [line for line in r.out.splitlines() if line.startswith("::error ")]
