@@ -611,3 +611,14 @@ def test_a_policy_change_shows_the_judging_and_the_proposed_rules_side_by_side(s
     assert doc["models"][0]["policy_change"] is None
     gate = doc["models"][0]["gate"]
     assert (gate["status"], gate["baseline"]["tag"]) == ("would-release", "clf@v0.1.0")
+
+
+def test_charts_keep_a_sane_y_range_in_markdown_and_html(regressed: Path, report) -> None:
+    # accuracy 0.8 at v0.1.0, 0.45 now: the axis spans the values with a 15 % margin, not 0..1 nor past 1.
+    md = report(regressed, "--format", "md").out
+    assert 'y-axis "accuracy" 0.3975 --> 0.8525' in md
+    assert 'y-axis "loss" 0.37 --> 0.63' in md
+    page = report(regressed, "--format", "html").out
+    (svg,) = [s for s in re.findall(r"<figure class=\"chart\">.*?</figure>", page, re.S) if ">accuracy" in s]
+    ticks = [float(t) for t in re.findall(r"<text[^>]*text-anchor=\"end\"[^>]*>([-0-9.]+)</text>", svg)]
+    assert ticks and 0.3975 <= min(ticks) and max(ticks) <= 0.8525
