@@ -149,9 +149,10 @@ def test_best_is_a_base_for_the_data_checks_and_the_report_too(small_repo: Path,
     assert base["message"].startswith("baseline: clf@v0.2.0 (best accuracy so far)")
     drift = [f for f in doc["findings"] if f["code"] == "data.drift"]
     assert drift and all(best[:8] in f["message"] for f in drift)
-    res = mlgit(small_repo, "check", "data", "--base", "best", "--json")
-    assert res.code == 0, res.out
-    assert json.loads(res.out)["base"]["rev"] == best
+    for command in ("data", "schema"):
+        res = mlgit(small_repo, "check", command, "--base", "best", "--json")
+        assert res.code == 0, res.out
+        assert json.loads(res.out)["base"]["rev"] == best, command
     # `mlgit report --base best`: the metric diff is against that release as well.
     res = mlgit(small_repo, "report", "--base", "best", "--format", "json")
     assert res.code == 0, res.err
