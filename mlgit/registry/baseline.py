@@ -199,7 +199,9 @@ def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str |
         return None, exc.message
 
 
-def for_change(repo: RepoState, model: str | None, policy_base: str, target_branch: str | None) -> Baseline:
+def for_change(
+    repo: RepoState, model: Model | str | None, policy_base: str, target_branch: str | None
+) -> Baseline:
     """The default baseline of a change (the report's): on a pull request (`target_branch`) or a branch off the
     default branch, the merge-base with the target; on the default branch itself, the model's policy base
     (its last release), which is what `promote` compares with.

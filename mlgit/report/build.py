@@ -354,9 +354,7 @@ def change_base(repo: RepoState, cfg: Config, spec: str | None, target_branch: s
     first = cfg.models[0] if cfg.models else None
     if spec is not None:
         return baseline.resolve(repo, spec, first)
-    return baseline.for_change(
-        repo, first.name if first else None, first.policy.base if first else "main", target_branch
-    )
+    return baseline.for_change(repo, first, first.policy.base if first else "main", target_branch)
 
 
 _TITLES = {Family.DATA: "Data", Family.SCHEMA: "Schema", Family.MODEL: "Model checks"}

@@ -161,6 +161,12 @@ def test_best_is_a_base_for_the_data_checks_and_the_report_too(small_repo: Path,
     rows = {r["key"]: (r["old"], r["new"]) for r in doc["models"][0]["metrics"]}
     assert rows["accuracy"] == (0.85, 0.846)
     assert doc["models"][0]["gate"]["baseline"]["tag"] == "clf@v0.2.0"
+    # On the default branch the report's base is the policy's first base: `best` there, too.
+    git("checkout", "-q", "main", cwd=small_repo)
+    _policy(small_repo, "      base: [best, last-release]\n")
+    commit_all(small_repo, "policy: the best release first")
+    doc = json.loads(mlgit(small_repo, "report", "--format", "json").out)
+    assert doc["base"]["tag"] == "clf@v0.2.0" and doc["base"]["label"] == "clf@v0.2.0 (best accuracy so far)"
 
 
 def test_slices_hold_against_each_base(small_repo: Path, mlgit: Any) -> None:
