@@ -159,10 +159,14 @@ def duplicate_keys(text: bytes | str) -> list[tuple[str, int]]:
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice a typo most likely meant (difflib's ratio of at least 0.6), or None."""
-    import difflib
+    """The choice a typo most likely meant (difflib's ratio of at least 0.6), or None.
 
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    Only the first 5,000 choices are compared: a hint must stay cheap whatever a file holds.
+    """
+    import difflib
+    import itertools
+
+    found = difflib.get_close_matches(word[:200], list(itertools.islice(choices, 5000)), n=1, cutoff=0.6)
     return found[0] if found else None
 
 
