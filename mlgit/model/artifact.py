@@ -219,8 +219,9 @@ def _untrusted_message(model: Model, loader: str, source: TrustSource | None) ->
     else:
         branch = f"the default branch ({source.label})" if source is not None else "the default branch"
         why = (
-            f"trust_pickle is set on {branch}, but this file is identical to none of {_VOUCHERS} (it comes from the "
-            f"change under review), and {TRUST_ENV}=1 does not say this CI job built it"
+            f"trust_pickle is set, but this file differs from the one on {branch} (its tip, or where this branch "
+            "forked from it), from the model's last release and from the release the gate compares with (it comes "
+            f"from the change under review), and {TRUST_ENV}=1 does not say this CI job built it"
         )
         hint = (
             "It is loaded once the change is merged (the default branch then records these bytes), or in a CI job "

@@ -250,8 +250,9 @@ def test_untrusted_pickle_is_never_unpickled(small_repo: Path, mlgit: Any, tmp_p
     assert "comes from the change under review" in found["model.untrusted-pickle"]["message"]
     assert found["model.untrusted-pickle"]["message"] == (
         f"{path.name} was not loaded (artifact checks skipped): unpickling ({loader}) can run arbitrary code, and "
-        f"trust_pickle is set on the default branch (main), but this file is identical to none of {vouchers} (it "
-        "comes from the change under review), and MLGIT_TRUSTED_ARTIFACT=1 does not say this CI job built it.\n"
+        "trust_pickle is set, but this file differs from the one on the default branch (main) (its tip, or where "
+        "this branch forked from it), from the model's last release and from the release the gate compares with "
+        "(it comes from the change under review), and MLGIT_TRUSTED_ARTIFACT=1 does not say this CI job built it.\n"
         "It is loaded once the change is merged (the default branch then records these bytes), or in a CI job "
         "that rebuilt it itself (dvc repro) and sets MLGIT_TRUSTED_ARTIFACT=1.\n"
         "Safer: save the model with skops (skops.io.dump) or export it to ONNX."
