@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import types
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -388,49 +386,6 @@ def _relative_path(v: str) -> str:
     if v.startswith("/") or ".." in v.split("/"):
         raise ValueError(f"{v!r} must be a path relative to the repository root, inside it")
     return v.removeprefix("./")
-
-
-def _expand(tp: Any) -> list[Any]:
-    """The concrete types a field annotation may hold (Annotated and unions unwrapped)."""
-    import typing
-
-    origin = typing.get_origin(tp)
-    if origin is Annotated:
-        return _expand(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [t for arg in typing.get_args(tp) for t in _expand(arg)]
-    return [tp]
-
-
-def _step(tp: Any, part: str | int) -> list[Any]:
-    import typing
-
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        for name, f in tp.model_fields.items():
-            if part in (name, f.alias):
-                return _expand(f.annotation)
-        return []
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is dict and isinstance(part, str) and len(args) == 2:
-        return _expand(args[1])
-    if origin is list and isinstance(part, int) and args:
-        return _expand(args[0])
-    return []
-
-
-def keys_at(loc: Sequence[str | int]) -> list[str]:
-    """The keys mlgit.yaml allows in the mapping at key path `loc` (what a typo is compared with)."""
-    here: list[Any] = [ConfigFile]
-    for part in loc:
-        # pydantic puts a union member's name in the path (`BaseSpec`, `list[...]`): not a key, so skip it.
-        here = [t for tp in here for t in _step(tp, part)] or here
-    keys = [
-        f.alias or name
-        for tp in here
-        if isinstance(tp, type) and issubclass(tp, BaseModel)
-        for name, f in tp.model_fields.items()
-    ]
-    return list(dict.fromkeys(keys))
 
 
 def validate(data: Any) -> dict[str, Any]:

@@ -450,7 +450,7 @@ def _validate(raw: bytes) -> dict[str, Any]:
         normalized = config_schema.validate(data)
     except ValidationError as exc:
         problems = yamlsource.validation_problems(
-            raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference", config_schema.keys_at
+            raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference", config_schema.ConfigFile
         )
         raise ConfigError("invalid configuration", problems=problems) from None
     refs = config_schema.cross_reference_errors(normalized)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mlgit.errors import InputError, Problem
@@ -170,16 +170,57 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
+def _expand(tp: Any) -> list[Any]:
+    """The concrete types a field annotation may hold (Annotated and unions unwrapped)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _expand(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(tp) for t in _expand(arg)]
+    return [tp]
+
+
+def _step(tp: Any, part: str | int) -> list[Any]:
+    import typing
+
+    fields = getattr(tp, "model_fields", None)
+    if isinstance(tp, type) and isinstance(fields, dict):
+        for name, f in fields.items():
+            if part in (name, f.alias):
+                return _expand(f.annotation)
+        return []
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is dict and isinstance(part, str) and len(args) == 2:
+        return _expand(args[1])
+    if origin is list and isinstance(part, int) and args:
+        return _expand(args[0])
+    return []
+
+
+def keys_at(model: type, loc: Sequence[str | int]) -> list[str]:
+    """The keys a pydantic `model` allows in the mapping at key path `loc` (what a typo is compared with)."""
+    here: list[Any] = [model]
+    for part in loc:
+        # pydantic puts a union member's name in the path (`BaseSpec`, `list[...]`): not a key, so skip it.
+        here = [t for tp in here for t in _step(tp, part)] or here
+    keys = [
+        f.alias or name
+        for tp in here
+        if isinstance(tp, type) and isinstance(getattr(tp, "model_fields", None), dict)
+        for name, f in tp.model_fields.items()  # type: ignore[attr-defined]  # a pydantic model, checked above
+    ]
+    return list(dict.fromkeys(keys))
+
+
 def validation_problems(
-    raw: bytes,
-    source: str,
-    errors: list[Any],
-    reference: str,
-    keys_at: Callable[[Sequence[str | int]], Sequence[str]] | None = None,
+    raw: bytes, source: str, errors: list[Any], reference: str, model: type | None = None
 ) -> list[Problem]:
     """pydantic's errors, each placed at its file, line and key path (`reference`: where the keys are documented).
 
-    `keys_at` gives the keys allowed at a key path, so an unknown key can name the one it was probably meant to be.
+    With the root pydantic `model`, an unknown key names the allowed key it was probably meant to be.
     """
     problems = []
     for err in errors:
@@ -188,7 +229,7 @@ def validation_problems(
         line = line_of(raw, loc)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            meant = closest(str(loc[-1]), keys_at(loc[:-1])) if keys_at is not None and loc else None
+            meant = closest(str(loc[-1]), keys_at(model, loc[:-1])) if model is not None and loc else None
             guess = f"; did you mean '{meant}'?" if meant else ""
             msg = f"unknown key{guess} (see {reference} for the keys allowed here)"
         elif err["type"] == "missing":
