@@ -24,7 +24,8 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     root = git.toplevel(cwd)
     cfg = config.load(root)
     repo = RepoState(root, cfg.ci.default_branch)
-    rev, notes = datacheck.data_base(repo, cfg, base)  # as `mlgit check` and `check data` read --base
+    # A model's version is read as `mlgit check` and `mlgit report` read it; `main` or a REV keeps its own label.
+    rev, notes = datacheck.data_base(repo, cfg, base) if base and baseline.names_a_version(base) else (base, [])
     ref = baseline.resolve(repo, rev or "main")
     assert ref.commit is not None
     found = notes + schemadiff.schema_findings(repo, cfg, rev)
