@@ -160,7 +160,7 @@ def _untrusted_settings(subject: str, msg: str, label: str | None, keys: Sequenc
 def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | None) -> str | None:
     """In a multi-model repo, the baseline a model's inputs are unchanged since (None: check it)."""
     try:
-        ref = baseline.resolve(repo, base or model.policy.base, model.name)
+        ref = baseline.resolve(repo, base or model.policy.base, model)
     except MlgitError:
         return None  # the policy check reports an unresolvable baseline
     if ref.commit is None or changes.inputs_changed(repo, cfg, model, ref.commit, None):
@@ -265,6 +265,7 @@ def _rule_data(r: policy.RuleResult) -> dict[str, Any]:
         "candidate": r.candidate,
         "baseline": r.baseline,
         "threshold": r.threshold,
+        "base": r.base,
     }
 
 
@@ -294,7 +295,8 @@ def policy_findings(
                 severity=Severity.INFO if r.passed else Severity.ERROR,
                 subject=model.name,
                 message=f"{r.metric}: {r.message}",
-                file=_file_of(result.candidate, r.metric) or model.metrics[0],
+                file=CONFIG_NAME if r.line else _file_of(result.candidate, r.metric) or model.metrics[0],
+                line=r.line,
                 data=_rule_data(r),
             )
         )
@@ -349,7 +351,8 @@ def _slice_findings(model: Model, result: gate.GateResult) -> list[Finding]:
                 severity=Severity.INFO if r.passed else Severity.ERROR,
                 subject=model.name,
                 message=f"slice {s.slice}: {s.metric}: {r.message}",
-                file=s.file,
+                file=CONFIG_NAME if r.line else s.file,
+                line=r.line,
                 data={"slice": s.slice, **_rule_data(r), "metric": s.metric},
             )
         )
@@ -395,7 +398,7 @@ def gate_findings(
         line = None
         if r.rule in {"min", "max"}:
             file = CONFIG_NAME
-            line = _line(root, CONFIG_NAME, ["models", model.name, "policy", "gates", r.metric, r.rule])
+            line = r.line or _line(root, CONFIG_NAME, ["models", model.name, "policy", "gates", r.metric, r.rule])
         elif candidate is not None and (where := _file_of(candidate, r.metric)) is not None:
             file, line = where, _line(root, where, r.metric.rpartition(":")[2].split("."))
         data = {"metric": r.metric, "rule": r.rule, "candidate": r.candidate, "baseline": r.baseline}

@@ -235,6 +235,8 @@ class TrustSource:
     commit: str | None
     problem: str | None = None
     ignored: tuple[tuple[str, str], ...] = ()
+    # The change's own models whose policy or slices differ from the default branch's: what applies once merged.
+    proposed: tuple[Model, ...] = ()
 
     def ignored_for(self, subject: str) -> tuple[str, ...]:
         """The settings of one model (or `ci`) that the change sets but that do not apply."""
@@ -447,7 +449,9 @@ def _validate(raw: bytes) -> dict[str, Any]:
     try:
         normalized = config_schema.validate(data)
     except ValidationError as exc:
-        problems = yamlsource.validation_problems(raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference")
+        problems = yamlsource.validation_problems(
+            raw, CONFIG_NAME, exc.errors(), "the README's mlgit.yaml reference", config_schema.ConfigFile
+        )
         raise ConfigError("invalid configuration", problems=problems) from None
     refs = config_schema.cross_reference_errors(normalized)
     if refs:

@@ -164,7 +164,9 @@ def _validate(raw: bytes, source: str) -> dict[str, Any]:
     try:
         return schema_format.SchemaFile.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
-        problems = yamlsource.validation_problems(raw, source, exc.errors(), "the README's schema file reference")
+        problems = yamlsource.validation_problems(
+            raw, source, exc.errors(), "the README's schema file reference", schema_format.SchemaFile
+        )
         raise ConfigError("invalid schema file", problems=problems) from None
 
 

@@ -194,28 +194,40 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
         _golden(root, model, model.golden, loaded, ctx, out)
 
 
+# What `pickle_trust` (with `checks.model.trusted_bases`) accepts, in the words every message and the README use.
+_VOUCHERS = (
+    "the bytes the default branch records (its tip, or where this branch forked from it), the model's last "
+    "release, or the release the gate compares with"
+)
+
+
 def _untrusted_message(model: Model, loader: str, source: TrustSource | None) -> str:
+    """Why a pickle was not loaded, and the one way forward that fits (its wording is tested and in the README)."""
+    head = f"{model.path} was not loaded (artifact checks skipped): unpickling ({loader}) can run arbitrary code"
+    opt_in = (
+        f"To opt in, set 'trust_pickle: true' on the model in the default branch's {CONFIG_NAME} (a change cannot "
+        f"set it for itself): mlgit then unpickles the file only when it is identical to {_VOUCHERS}, or when "
+        f"{TRUST_ENV}=1 says this CI job built it itself."
+    )
     if source is not None and source.label is None:
-        why = f"no trusted {CONFIG_NAME} allows it: {source.problem}"
+        why, hint = f"no trusted {CONFIG_NAME} allows it: {source.problem}", opt_in
     elif not model.trust_pickle:
         where = f" on the default branch ({source.label})" if source is not None else ""
-        why = f"models.{model.name}.trust_pickle is not set in {CONFIG_NAME}{where}"
+        why, hint = f"models.{model.name}.trust_pickle is not set in {CONFIG_NAME}{where}", opt_in
         if source is not None and "trust_pickle" in source.ignored_for(model.name):
             why += "; this change sets it, but a change cannot trust its own files: it applies once merged"
     else:
-        branch = f"the default branch ({source.label})" if source is not None else "the base branch"
+        branch = f"the default branch ({source.label})" if source is not None else "the default branch"
         why = (
-            f"trust_pickle is set, but this file differs from the one on {branch} and in the last release "
-            f"(it comes from the change under review) and {TRUST_ENV}=1 does not say it was built in this CI run"
+            f"trust_pickle is set, but this file differs from the one on {branch} (its tip, or where this branch "
+            "forked from it), from the model's last release and from the release the gate compares with (it comes "
+            f"from the change under review), and {TRUST_ENV}=1 does not say this CI job built it"
         )
-    return (
-        f"{model.path} was not loaded (artifact checks skipped): unpickling ({loader}) can run arbitrary code,"
-        f" and {why}.\n"
-        f"To opt in, set 'trust_pickle: true' on the model in the default branch's {CONFIG_NAME}: mlgit then loads "
-        "the file only when it is identical to the default branch's or the last release's, or when CI rebuilt it "
-        f"itself and sets {TRUST_ENV}=1.\n"
-        "Safer: save the model with skops (skops.io.dump) or export it to ONNX."
-    )
+        hint = (
+            "It is loaded once the change is merged (the default branch then records these bytes), or in a CI job "
+            f"that rebuilt it itself (dvc repro) and sets {TRUST_ENV}=1."
+        )
+    return f"{head}, and {why}.\n{hint}\nSafer: save the model with skops (skops.io.dump) or export it to ONNX."
 
 
 def _dvc_outs(root: Path) -> list[pipeline.Out]:

@@ -114,24 +114,62 @@ def validate_spec(root: Path, spec: str) -> None:
         revision(root, spec)
 
 
-def resolve(repo: RepoState, spec: str, model: str | None = None, events: list[Event] | None = None) -> Baseline:
-    """The one resolver: `main` (HEAD's merge-base with the default branch), `last-release` and `stage:NAME`
-    (of `model`: they name a model's version), or any REV. Without a model, a model form is read as a REV.
+MODEL_FORMS = ("last-release", "best")  # with `stage:NAME`: specs naming a version of one model
+
+
+def names_a_version(spec: str) -> bool:
+    """Whether `spec` names a model's version (`last-release`, `best`, `stage:NAME`) rather than a revision."""
+    return spec in MODEL_FORMS or spec.startswith("stage:")
+
+
+def resolve(
+    repo: RepoState, spec: str, model: Model | str | None = None, events: list[Event] | None = None
+) -> Baseline:
+    """The one resolver: `main` (HEAD's merge-base with the default branch), `last-release`, `best` and
+    `stage:NAME` (of `model`: they name a model's version), or any REV. Without a model, a model form is read as
+    a REV; `best` needs the model itself (its gates say what "best" means), not only its name.
     """
     if spec == "main":
         return merge_base_with_default(repo.root, repo.configured_branch)
-    if model is not None and (spec == "last-release" or spec.startswith("stage:")):
+    name = model if isinstance(model, str) or model is None else model.name
+    if name is not None and names_a_version(spec):
         from mlgit.registry import tags as registry
 
-        evts = registry.events(repo, model) if events is None else events
+        evts = registry.events(repo, name) if events is None else events
         if spec.startswith("stage:"):
-            return stage(repo.root, model, spec.removeprefix("stage:"), evts)
+            return stage(repo.root, name, spec.removeprefix("stage:"), evts)
+        if spec == "best":
+            if isinstance(model, str):
+                raise MlgitError(f"'best' needs {name}'s gates to tell which release is best")
+            assert model is not None
+            return best(repo, model, evts)
         active = registry.releases(evts)
         if not active:
             return Baseline("none", "no release yet", None)
         last = active[-1]
         return Baseline("release", last.tag, last.commit, last.version, last.tag)
     return revision(repo.root, spec)
+
+
+def best(repo: RepoState, model: Model, evts: list[Event]) -> Baseline:
+    """The release with the best value of the model's first gated metric so far (ties: the later release)."""
+    from mlgit.registry import tags as registry
+    from mlgit.repo import metrics
+    from mlgit.repo.values import number
+
+    active = registry.releases(evts)
+    if not active:
+        return Baseline("none", "no release yet", None)
+    chosen, top = active[-1], None
+    if model.policy.gates:
+        g = model.policy.gates[0]
+        for e in active:
+            raw, where = metrics.read(repo, model.metrics, e.commit, e.tag).lookup(g.metric)
+            value = number(raw) if where is not None else None
+            if value is not None and (top is None or (value >= top if g.higher_is_better else value <= top)):
+                chosen, top = e, value
+    what = f"best {model.policy.gates[0].metric} so far" if top is not None else "best so far"
+    return Baseline("release", f"{chosen.tag} ({what})", chosen.commit, chosen.version, chosen.tag)
 
 
 def before_first_release(repo: RepoState, base: Baseline) -> Baseline:
@@ -161,7 +199,9 @@ def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str |
         return None, exc.message
 
 
-def for_change(repo: RepoState, model: str | None, policy_base: str, target_branch: str | None) -> Baseline:
+def for_change(
+    repo: RepoState, model: Model | str | None, policy_base: str, target_branch: str | None
+) -> Baseline:
     """The default baseline of a change (the report's): on a pull request (`target_branch`) or a branch off the
     default branch, the merge-base with the target; on the default branch itself, the model's policy base
     (its last release), which is what `promote` compares with.
@@ -188,13 +228,11 @@ def for_data(repo: RepoState, spec: str | None, models: Sequence[Model]) -> tupl
         return None, None
     if spec == "main":
         return resolve(repo, spec).commit, None
-    if spec not in ("last-release", "best") and not spec.startswith("stage:"):
+    if not names_a_version(spec):
         return spec, None
     if len(models) != 1:
         return (
             None,
             f"--base {spec} names a version of each model; data and schema are compared with the default branch",
         )
-    from mlgit.registry import gate, tags  # the gate resolves `best`: it needs the model's gated metric
-
-    return gate.resolve(repo, models[0], spec, tags.events(repo, models[0].name)).commit, None
+    return before_first_release(repo, resolve(repo, spec, models[0])).commit, None

@@ -6,15 +6,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgit.config.settings import BaseRule, Config, Gate, Model
+from mlgit.config.settings import CONFIG_NAME, BaseRule, Config, Gate, Model
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline, policy
 from mlgit.registry import tags as registry
 from mlgit.registry.baseline import Baseline
 from mlgit.repo import metrics
-from mlgit.repo.values import number
+from mlgit.system import yamlsource
 
 if TYPE_CHECKING:
     from mlgit.repo.state import RepoState
@@ -56,38 +57,52 @@ def evaluate(
             hint="run the pipeline (dvc repro) and commit the metrics file",
         )
     base_metrics = _read(repo, model, base)
-    decision = policy.evaluate(_against(model.policy.gates, bases[0][0], primary=True), candidate, base_metrics)
+    gates = _against(model.policy.gates, bases[0][0], primary=True)
+    decision = policy.evaluate(gates, candidate, base_metrics)
+    slices = policy.slice_results(gates, candidate, base_metrics) if model.slices else []
     for rule, other in bases[1:]:
-        more = policy.evaluate(_against(model.policy.gates, rule, primary=False), candidate, _read(repo, model, other))
-        decision = policy.also_against(decision, more, other.label)
-    slices: tuple[policy.SliceResult, ...] = ()
-    if model.slices:
-        slices = tuple(policy.slice_results(model.policy.gates, candidate, base_metrics))
-        decision = policy.with_slices(decision, slices)
-    return GateResult(model, base, candidate, base_metrics, decision, slices, tuple(b for _, b in bases[1:]))
+        # Every gate holds against each base, and so does every slice of it.
+        gates, other_metrics = _against(model.policy.gates, rule, primary=False), _read(repo, model, other)
+        decision = policy.also_against(decision, policy.evaluate(gates, candidate, other_metrics), other.label)
+        if model.slices:
+            slices += policy.slice_results(gates, candidate, other_metrics, other.label)
+    decision, slices = _pointed(repo.root, model, decision, slices)
+    decision = policy.with_slices(decision, slices)
+    others = tuple(b for _, b in bases[1:])
+    return GateResult(model, base, candidate, base_metrics, decision, tuple(slices), others)
+
+
+def _pointed(
+    root: Path, model: Model, decision: policy.Decision, slices: list[policy.SliceResult]
+) -> tuple[policy.Decision, list[policy.SliceResult]]:
+    """A failed bound's message ends with where the bound is set (`mlgit.yaml:17`): that line is what to change."""
+    bounds = ("min", "max")
+    failed = [r for r in decision.results if r.rule in bounds and not r.passed]
+    failed += [s.result for s in slices if s.result is not None and s.result.rule in bounds and not s.result.passed]
+    if not failed:
+        return decision, slices
+    try:
+        raw = (root / CONFIG_NAME).read_bytes()
+    except OSError:
+        return decision, slices
+    lines = {
+        (g.metric, b): yamlsource.line_of(raw, ["models", model.name, "policy", "gates", g.metric, b])
+        for g in model.policy.gates
+        for b in bounds
+    }
+
+    def point(r: policy.RuleResult, metric: str) -> policy.RuleResult:
+        line = lines.get((metric, r.rule)) if r.rule in bounds and not r.passed else None
+        return r if line is None else replace(r, message=f"{r.message} ({CONFIG_NAME}:{line})", line=line)
+
+    results = tuple(point(r, r.metric) for r in decision.results)
+    pointed = [replace(s, result=point(s.result, s.metric)) if s.result is not None else s for s in slices]
+    return replace(decision, results=results), pointed
 
 
 def resolve(repo: RepoState, model: Model, spec: str, evts: list[registry.Event]) -> baseline.Baseline:
-    """One base of `model`: `best` here (it needs the gates), the other forms in the one resolver."""
-    found = best(repo, model, evts) if spec == "best" else baseline.resolve(repo, spec, model.name, evts)
-    return baseline.before_first_release(repo, found)
-
-
-def best(repo: RepoState, model: Model, evts: list[registry.Event]) -> baseline.Baseline:
-    """The release with the best value of the model's first gated metric so far (ties: the later release)."""
-    active = registry.releases(evts)
-    if not active:
-        return baseline.Baseline("none", "no release yet", None)
-    chosen, top = active[-1], None
-    if model.policy.gates:
-        g = model.policy.gates[0]
-        for e in active:
-            raw, where = metrics.read(repo, model.metrics, e.commit, e.tag).lookup(g.metric)
-            value = number(raw) if where is not None else None
-            if value is not None and (top is None or (value >= top if g.higher_is_better else value <= top)):
-                chosen, top = e, value
-    what = f"best {model.policy.gates[0].metric} so far" if top is not None else "best so far"
-    return baseline.Baseline("release", f"{chosen.tag} ({what})", chosen.commit, chosen.version, chosen.tag)
+    """One base of `model`, from the one resolver; before any release, a change's merge-base (see there)."""
+    return baseline.before_first_release(repo, baseline.resolve(repo, spec, model, evts))
 
 
 def _distinct(

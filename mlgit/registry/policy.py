@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from mlgit.config.settings import Gate
+from mlgit.config.settings import CONFIG_NAME, Gate
 from mlgit.repo.metrics import Snapshot
 from mlgit.repo.values import ParamValue, ValueFile, number
+from mlgit.results import serialize
 from mlgit.results.codes import Code
+from mlgit.system import yamlsource
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class RuleResult:
     message: str
     slice: str | None = None  # set when the rule applied to one slice (`slices.<slice>.<metric>`)
     base: str | None = None  # set when the rule held against a further base (`policy.base` lists several)
+    # A failed bound (`min`/`max`): the line of mlgit.yaml that sets it (for findings; the message says it too).
+    line: int | None = field(default=None, metadata=serialize.OMIT)
 
     @property
     def notice(self) -> bool:
@@ -74,18 +78,8 @@ def _gate(gate: Gate, candidate: Snapshot, baseline: Snapshot | None, improved: 
     raw, where = candidate.lookup(m)
     if where is None:
         files = ", ".join(f.path for f in candidate.files)
-        return [
-            RuleResult(
-                Code.MODEL_METRIC_MISSING,
-                m,
-                "present",
-                False,
-                None,
-                None,
-                None,
-                f"{m} is missing from the candidate's metrics ({files}){_why(candidate)}",
-            )
-        ]
+        msg = f"{m} is missing from the candidate's metrics ({files}){_why(candidate)}{_did_you_mean(m, candidate)}"
+        return [RuleResult(Code.MODEL_METRIC_MISSING, m, "present", False, None, None, None, msg)]
     cand = number(raw)
     if cand is None:
         return [
@@ -110,6 +104,20 @@ def _why(snapshot: Snapshot) -> str:
     # A file that could not be read at that revision says why (gitignored, DVC-cached and not pushed) and the fix.
     reasons = [f.why for f in snapshot.files if f.why]
     return f"; {'; '.join(reasons)}" if reasons else ""
+
+
+def _did_you_mean(metric: str, snap: Snapshot) -> str:
+    """`; did you mean 'accuracy'?` when a metric of the snapshot is close to the gate's (a typo), else ''."""
+    path, sep, _ = metric.rpartition(":")
+    names = [
+        f"{f.path}:{k}" if sep else k
+        for f in snap.files
+        if f.values is not None and (not sep or f.path == path)
+        for k in f.values
+        if not k.startswith(SLICES)
+    ]
+    meant = yamlsource.closest(metric, names)
+    return f"; did you mean '{meant}'? (the gates are named in {CONFIG_NAME} under policy.gates)" if meant else ""
 
 
 def _bounds(gate: Gate, cand: float) -> list[RuleResult]:
@@ -185,6 +193,7 @@ class SliceResult:
     file: str
     result: RuleResult | None
     compared: bool  # False: a new slice, only the absolute bounds applied
+    base: str | None = None  # set when the rule held against a further base (`policy.base` lists several)
 
 
 def _slice_values(snap: Snapshot, path: str | None, key: str) -> dict[tuple[str, str], ParamValue]:
@@ -203,12 +212,15 @@ def _one(snap: Snapshot, path: str, key: str, value: ParamValue) -> Snapshot:
     return Snapshot(snap.label, snap.rev, (ValueFile(path, {key: value}),))
 
 
-def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None) -> list[SliceResult]:
+def slice_results(
+    gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot | None, further: str | None = None
+) -> list[SliceResult]:
     """Each gate applied to `slices.<slice>.<metric>` of the metrics files.
 
     A slice on both sides gets the gate's bounds and regression rules (not `min_improvement`: requiring every
     slice to improve is not what a gate on the overall metric means); a slice new in the candidate gets the
-    bounds only; a slice gone from the candidate is reported with `result` None.
+    bounds only; a slice gone from the candidate is reported with `result` None. Against a `further` base (its
+    label), only the comparisons are added: the bounds, new and gone slices are the primary base's to say.
     """
     out: list[SliceResult] = []
     for g in gates:
@@ -222,10 +234,14 @@ def slice_results(gates: Sequence[Gate], candidate: Snapshot, baseline: Snapshot
             base_snap = None
             if baseline is not None and (file, name) in base:
                 base_snap = _one(baseline, file, key, base[(file, name)])
+            if further is not None and base_snap is None:
+                continue
             decision = evaluate((sub,), _one(candidate, file, key, value), base_snap)
-            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None) for r in decision.results)
-        for file, name in base.keys() - cand.keys():
-            out.append(SliceResult(name, g.metric, file, None, True))
+            if further is not None:
+                decision = also_against(Decision((), False, ()), decision, further)
+            out.extend(SliceResult(name, g.metric, file, r, base_snap is not None, further) for r in decision.results)
+        if further is None:
+            out.extend(SliceResult(name, g.metric, file, None, True) for file, name in base.keys() - cand.keys())
     return out
 
 

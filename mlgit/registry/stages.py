@@ -21,6 +21,7 @@ from mlgit.errors import MlgitError
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.registry.tags import STAGE_RE, Event, display_name
+from mlgit.repo import git
 from mlgit.results.status import Status
 
 if TYPE_CHECKING:
@@ -145,13 +146,25 @@ def require(repo: RepoState, scan: registry.Scan, model: str, cfg: Config | None
     if art is not None:
         return art
     declared = [m.name for m in cfg.models] if cfg else []
+    shallow = git.is_shallow(repo.root)
     if model in declared:
         raise MlgitError(
-            f"{model} has no release yet (no registry tags)", hint=f"release it first: mlgit promote {model}"
+            f"{model} has no release yet (no registry tags)",
+            hint=SHALLOW_HINT if shallow else f"release it first: mlgit promote {model}",
         )
     tagged = {display_name(e.artifact) for e in registry.scan(repo).events}
     known = ", ".join(sorted(tagged | set(declared))) or "(none)"
-    raise MlgitError(f"unknown model {model!r}; models in mlgit.yaml and the tags: {known}")
+    raise MlgitError(
+        f"unknown model {model!r}; models in mlgit.yaml and the tags: {known}", hint=SHALLOW_HINT if shallow else None
+    )
+
+
+# A `--depth 1` clone (CI's default) has the commit but usually not the registry tags: "no release yet" there is
+# a question of fetching, not a fact about the model.
+SHALLOW_HINT = (
+    "this is a shallow clone, registry tags may be missing here: fetch them with 'git fetch --tags'"
+    " (in GitHub Actions: actions/checkout with fetch-depth: 0)"
+)
 
 
 def stage_columns(rules: Registry, artifacts: Iterable[ModelState]) -> list[str]:

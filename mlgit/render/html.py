@@ -182,7 +182,24 @@ def _gate(m: ModelReport) -> str:
     ]
     if rows:
         out.append(_table(["", "Metric", "Rule", "Detail"], rows))
-    return "".join(out)
+    return "".join(out) + _policy_change(m)
+
+
+def _policy_change(m: ModelReport) -> str:
+    pc = m.policy_change
+    if pc is None:
+        return ""
+    rows = [
+        [
+            f"<strong><code>{_e(r.setting)}</code></strong>" if r.changed else f"<code>{_e(r.setting)}</code>",
+            _e(wording.setting(r.old)),
+            _e(wording.setting(r.new)),
+        ]
+        for r in pc.rows
+    ]
+    intro = wording.policy_intro(m.name, pc.trusted_from, len(pc.changed))
+    header = [h.format(label=pc.trusted_from) for h in wording.POLICY_HEADER]
+    return f'<h3 class="policy-change">Policy change</h3><p>{_e(intro)}</p>' + _table(header, rows)
 
 
 def _metrics(m: ModelReport) -> str:

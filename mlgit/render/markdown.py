@@ -70,7 +70,24 @@ def _gate(m: ModelReport) -> list[str]:
         lines += [*_table(["", "Metric", "Rule", "Detail"], rows, limit=50), ""]
     else:
         lines += ["*No gate rules apply (declare gates under `policy.gates` in mlgit.yaml).*", ""]
-    return lines
+    return lines + _policy_change(m)
+
+
+def _policy_change(m: ModelReport) -> list[str]:
+    pc = m.policy_change
+    if pc is None:
+        return []
+    header = [h.format(label=pc.trusted_from) for h in wording.POLICY_HEADER]
+    rows = [
+        [
+            (f"**{code(r.setting)}**" if r.changed else code(r.setting)),
+            cell(wording.setting(r.old)),
+            cell(wording.setting(r.new)),
+        ]
+        for r in pc.rows
+    ]
+    intro = f"**Policy change.** {cell(wording.policy_intro(m.name, pc.trusted_from, len(pc.changed)))}"
+    return [intro, "", *_table([cell(h) for h in header], rows, limit=50), ""]
 
 
 def _metrics(m: ModelReport) -> list[str]:

@@ -35,6 +35,7 @@ def _model(m: ModelReport, style: Style) -> list[str]:
             colors.append([("green",) if rule.passed else ("red", "bold"), (), (), ()])
         if raw:
             lines += _colored_table(["", "Metric", "Rule", "Detail"], raw, colors, style)
+    lines += _policy_change(m, style)
     if m.metrics:
         lines += ["", style(f"Metrics of {m.name} (against the base)", "bold")]
         mraw: list[list[str]] = []
@@ -73,6 +74,18 @@ def _model(m: ModelReport, style: Style) -> list[str]:
         if len(m.params) > 50:
             lines.append(f"  ... and {len(m.params) - 50} more")
     return lines
+
+
+def _policy_change(m: ModelReport, style: Style) -> list[str]:
+    pc = m.policy_change
+    if pc is None:
+        return []
+    rows = [
+        [("* " if r.changed else "  ") + r.setting, wording.setting(r.old), wording.setting(r.new)] for r in pc.rows
+    ]
+    header = [h.format(label=pc.trusted_from) for h in wording.POLICY_HEADER]
+    lines = ["", style("Policy change", "bold"), "  " + wording.policy_intro(m.name, pc.trusted_from, len(pc.changed))]
+    return lines + ["  " + line for line in table(header, rows)]
 
 
 def _section(s: Section, report: Report, style: Style) -> list[str]:

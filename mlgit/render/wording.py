@@ -47,6 +47,28 @@ def any_value(v: Any) -> str:
     return str(v)
 
 
+def setting(v: Any) -> str:
+    """A policy setting as mlgit.yaml would spell it (None: not set on that side)."""
+    if v is None:
+        return "(not set)"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {setting(x)}" for k, x in v.items()) or "(no rules)"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join("{" + setting(x) + "}" if isinstance(x, dict) else setting(x) for x in v) + "]"
+    return value(v)
+
+
+POLICY_HEADER = ("Setting", "Default branch ({label}): judges this change", "This change: applies once merged")
+
+
+def policy_intro(model: str, label: str, changed: int) -> str:
+    """The sentence above a policy change's side-by-side table."""
+    return (
+        f"This change sets {model}'s promotion policy differently ({changed} setting{'s' if changed != 1 else ''}): "
+        f"the default branch's rules ({label}) judge it; its own take effect once it is merged."
+    )
+
+
 def delta(row: MetricRow) -> str:
     """The signed change, with the relative change when it means something."""
     if row.change is None:

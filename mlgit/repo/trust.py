@@ -60,6 +60,7 @@ def _merged(change: Config, base: Config, label: str, commit: str) -> Config:
     on_base = {m.name: m for m in base.models}
     models: list[Model] = []
     ignored: list[tuple[str, str]] = []
+    proposed: list[Model] = []
     for m in change.models:
         b = on_base.get(m.name)
         if b is None:
@@ -68,6 +69,8 @@ def _merged(change: Config, base: Config, label: str, commit: str) -> Config:
             models.append(replace(m, trust_pickle=False, trusted_types=()))
             continue
         ignored += [(m.name, key) for key in differences(m, b)]
+        if (m.policy, m.slices) != (b.policy, b.slices):
+            proposed.append(m)
         models.append(
             replace(m, trust_pickle=b.trust_pickle, trusted_types=b.trusted_types, policy=b.policy, slices=b.slices)
         )
@@ -75,7 +78,9 @@ def _merged(change: Config, base: Config, label: str, commit: str) -> Config:
     if ci.default_branch != base.ci.default_branch:
         ignored.append(("ci", "default_branch"))
         ci = replace(ci, default_branch=base.ci.default_branch)
-    return replace(change, models=tuple(models), ci=ci, trust=TrustSource(label, commit, None, tuple(ignored)))
+    return replace(
+        change, models=tuple(models), ci=ci, trust=TrustSource(label, commit, None, tuple(ignored), tuple(proposed))
+    )
 
 
 def differences(change: Model, base: Model) -> list[str]:

@@ -29,6 +29,7 @@ from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
 from mlgit.repo.values import ParamValue, ValueFile, number
+from mlgit.report.policy import PolicyChange, change_of
 from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
@@ -176,6 +177,7 @@ class ModelReport:
     history_metrics: tuple[str, ...] = field(metadata=serialize.OMIT)  # in JSON under `history` (History)
     directions: Mapping[str, str] = field(metadata=serialize.OMIT)  # charted metric -> higher | lower
     history: tuple[HistoryPoint, ...] = field(metadata=serialize.OMIT)
+    policy_change: PolicyChange | None = None  # the change sets its policy differently (applies once merged)
 
     @property
     def history_section(self) -> History:
@@ -351,10 +353,8 @@ def change_base(repo: RepoState, cfg: Config, spec: str | None, target_branch: s
     """The revision the change is compared with: `spec`, else the change's default (`baseline.for_change`)."""
     first = cfg.models[0] if cfg.models else None
     if spec is not None:
-        return baseline.resolve(repo, spec, first.name if first else None)
-    return baseline.for_change(
-        repo, first.name if first else None, first.policy.base if first else "main", target_branch
-    )
+        return baseline.resolve(repo, spec, first)
+    return baseline.for_change(repo, first, first.policy.base if first else "main", target_branch)
 
 
 _TITLES = {Family.DATA: "Data", Family.SCHEMA: "Schema", Family.MODEL: "Model checks"}
@@ -635,6 +635,7 @@ def _model_report(
         names,
         {n: directions[n] for n in names if n in directions},
         history,
+        change_of(cfg, model),
     )
     return report, model_check.gate_findings(root, model, verdict.failures, candidate, verdict.error)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mlgit.errors import InputError, Problem
@@ -158,8 +158,70 @@ def duplicate_keys(text: bytes | str) -> list[tuple[str, int]]:
     return found
 
 
-def validation_problems(raw: bytes, source: str, errors: list[Any], reference: str) -> list[Problem]:
-    """pydantic's errors, each placed at its file, line and key path (`reference`: where the keys are documented)."""
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice a typo most likely meant (difflib's ratio of at least 0.6), or None.
+
+    Only the first 5,000 choices are compared: a hint must stay cheap whatever a file holds.
+    """
+    import difflib
+    import itertools
+
+    found = difflib.get_close_matches(word[:200], list(itertools.islice(choices, 5000)), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _expand(tp: Any) -> list[Any]:
+    """The concrete types a field annotation may hold (Annotated and unions unwrapped)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _expand(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(tp) for t in _expand(arg)]
+    return [tp]
+
+
+def _step(tp: Any, part: str | int) -> list[Any]:
+    import typing
+
+    fields = getattr(tp, "model_fields", None)
+    if isinstance(tp, type) and isinstance(fields, dict):
+        for name, f in fields.items():
+            if part in (name, f.alias):
+                return _expand(f.annotation)
+        return []
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is dict and isinstance(part, str) and len(args) == 2:
+        return _expand(args[1])
+    if origin is list and isinstance(part, int) and args:
+        return _expand(args[0])
+    return []
+
+
+def keys_at(model: type, loc: Sequence[str | int]) -> list[str]:
+    """The keys a pydantic `model` allows in the mapping at key path `loc` (what a typo is compared with)."""
+    here: list[Any] = [model]
+    for part in loc:
+        # pydantic puts a union member's name in the path (`BaseSpec`, `list[...]`): not a key, so skip it.
+        here = [t for tp in here for t in _step(tp, part)] or here
+    keys = [
+        f.alias or name
+        for tp in here
+        if isinstance(tp, type) and isinstance(getattr(tp, "model_fields", None), dict)
+        for name, f in tp.model_fields.items()  # type: ignore[attr-defined]  # a pydantic model, checked above
+    ]
+    return list(dict.fromkeys(keys))
+
+
+def validation_problems(
+    raw: bytes, source: str, errors: list[Any], reference: str, model: type | None = None
+) -> list[Problem]:
+    """pydantic's errors, each placed at its file, line and key path (`reference`: where the keys are documented).
+
+    With the root pydantic `model`, an unknown key names the allowed key it was probably meant to be.
+    """
     problems = []
     for err in errors:
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))]
@@ -167,7 +229,9 @@ def validation_problems(raw: bytes, source: str, errors: list[Any], reference: s
         line = line_of(raw, loc)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key (see {reference} for the keys allowed here)"
+            meant = closest(str(loc[-1]), keys_at(model, loc[:-1])) if model is not None and loc else None
+            guess = f"; did you mean '{meant}'?" if meant else ""
+            msg = f"unknown key{guess} (see {reference} for the keys allowed here)"
         elif err["type"] == "missing":
             msg = "required key is missing"
         problems.append(Problem(msg, file=source, line=line or None, key=keypath))

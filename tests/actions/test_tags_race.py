@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,31 @@ def _cli() -> list[str]:
 
 # A pre-push hook that holds every process's first push until all of them have planned: round one is then a
 # race by construction (all read the same remote state, exactly one lease wins), whatever the machine's speed.
-# Later rounds run free. The wait is bounded so that a process failing before its push cannot hang the others.
+# Later rounds run free. A process that exits before its first push counts as arrived (the test marks it), so
+# the barrier opens once every process has either planned or stopped: on a slow machine it only takes longer.
+# The loop's bound (30 min) is a guard against a hung test, never what opens the barrier.
 _BARRIER_HOOK = """#!/bin/sh
 passed="$(git rev-parse --absolute-git-dir)/mlgit-barrier-passed"
 [ -e "$passed" ] && exit 0
 touch "$passed" "$MLGIT_TEST_BARRIER/$$"
 i=0
-while [ "$(ls "$MLGIT_TEST_BARRIER" | wc -l)" -lt {n} ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
+while [ "$(ls "$MLGIT_TEST_BARRIER" | wc -l)" -lt {n} ] && [ $i -lt 36000 ]; do sleep 0.05; i=$((i + 1)); done
 exit 0
 """
+HANG_GUARD_S = 1800  # only a hung process reaches it: the result never depends on how fast the machine is
+
+
+def _counted_on_exit(proc: subprocess.Popen[str], barrier: Path) -> threading.Thread:
+    """Mark `proc` as arrived at the barrier when it exits (a process that fails before its push must not hold
+    the others); one that already passed the barrier adds a mark after it opened, which changes nothing."""
+
+    def wait() -> None:
+        proc.wait()
+        (barrier / f"exited-{proc.pid}").touch()
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    return thread
 
 
 def _hold_first_push(clone: Path, parties: int) -> None:
@@ -93,10 +110,13 @@ def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, t
     procs = [
         subprocess.Popen(cmd, cwd=c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in clones
     ]
+    watchers = [_counted_on_exit(proc, barrier) for proc in procs]
     results = []
     for proc, commit, clone in zip(procs, targets, clones, strict=True):
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=HANG_GUARD_S)
         results.append((proc.returncode, out, err, commit, clone))
+    for thread in watchers:
+        thread.join()
 
     tags = _remote_tags(remote)
     assert tags, "no release reached the remote"

@@ -113,3 +113,24 @@ def test_json_diffs_are_rounded_to_the_precision_of_their_inputs(small_repo: Pat
     assert doc["metrics"]["metrics.json"]["accuracy"]["diff"] == 0.05
     assert doc["metrics"]["metrics.json"]["loss"]["diff"] == -0.1
     assert doc["params"]["params.yaml"]["train.depth"]["diff"] == 2
+
+
+def test_a_models_version_is_a_base_too(small_repo: Path, mlgit) -> None:
+    r = mlgit(small_repo, "metrics", "diff", "--base", "last-release")
+    assert r.code == 2 and "--base last-release: no release yet" in r.err and "Traceback" not in r.err
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.9, "loss": 0.4}\n')
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.2\n  depth: 3\n")
+    commit_all(small_repo, "better")
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.895, "loss": 0.4}\n')
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.3\n  depth: 3\n")
+    commit_all(small_repo, "a little worse")
+    assert mlgit(small_repo, "promote").code == 0  # v0.2.1; the best is still v0.2.0
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.85, "loss": 0.4}\n')
+    for spec, label, old in (("best", "clf@v0.2.0 (best accuracy so far)", 0.9), ("last-release", "clf@v0.2.1", 0.895)):
+        doc = json.loads(mlgit(small_repo, "metrics", "diff", "--base", spec, "--json").out)
+        assert doc["base"]["label"] == label and doc["metrics"]["metrics.json"]["accuracy"]["old"] == old
+    assert mlgit(small_repo, "assign", "clf", "prod", "--version", "v0.1.0").code == 0
+    doc = json.loads(mlgit(small_repo, "metrics", "diff", "--base", "stage:prod", "--model", "clf", "--json").out)
+    assert doc["metrics"]["metrics.json"]["accuracy"] == {"old": 0.8, "new": 0.85, "diff": 0.05}

@@ -188,6 +188,40 @@ def test_a_new_gate_still_holds_its_bounds(small_repo: Path, mlgit) -> None:
     assert failed == [("max_error", "model.metric-above-max")]
 
 
+def test_a_max_violation_points_at_the_max_line(small_repo: Path, mlgit) -> None:
+    cfg = (small_repo / "mlgit.yaml").read_text()
+    cfg = cfg.replace("        loss:\n          direction: lower\n", "        loss:\n          direction: lower\n          max: 0.3\n")
+    (small_repo / "mlgit.yaml").write_text(cfg)
+    line = cfg.splitlines().index("          max: 0.3") + 1
+    commit_all(small_repo, "loss at most 0.3")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 1 and f"0.4 > max 0.3 (mlgit.yaml:{line})" in r.out
+    found = json.loads(mlgit(small_repo, "check", "model", "--json").out)["findings"]
+    (above,) = [f for f in found if f["code"] == "model.metric-above-max"]
+    assert (above["file"], above["line"]) == ("mlgit.yaml", line)
+    assert above["message"] == f"loss: 0.4 > max 0.3 (mlgit.yaml:{line})"
+
+
+def test_a_gate_on_a_misspelt_metric_names_the_closest_one(small_repo: Path, mlgit) -> None:
+    cfg = (small_repo / "mlgit.yaml").read_text().replace("        accuracy:\n", "        acuracy:\n")
+    (small_repo / "mlgit.yaml").write_text(cfg)
+    commit_all(small_repo, "a typo in a gate")
+    r = mlgit(small_repo, "promote", "--json")
+    assert r.code == 1
+    (missing,) = [x for x in json.loads(r.out)["results"] if not x["passed"]]
+    assert missing["code"] == "model.metric-missing"
+    assert missing["message"] == (
+        "acuracy is missing from the candidate's metrics (metrics.json); did you mean 'accuracy'? "
+        "(the gates are named in mlgit.yaml under policy.gates)"
+    )
+    # A name close to nothing gets no guess.
+    cfg = cfg.replace("        acuracy:\n", "        throughput:\n")
+    (small_repo / "mlgit.yaml").write_text(cfg)
+    commit_all(small_repo, "another metric")
+    (missing,) = [x for x in json.loads(mlgit(small_repo, "promote", "--json").out)["results"] if not x["passed"]]
+    assert missing["message"] == "throughput is missing from the candidate's metrics (metrics.json)"
+
+
 def test_a_gated_metric_that_disappears_still_fails(small_repo: Path, mlgit) -> None:
     assert mlgit(small_repo, "promote").code == 0
     (small_repo / "metrics.json").write_text('{"accuracy": 0.8}\n')

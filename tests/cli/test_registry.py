@@ -224,5 +224,13 @@ def test_registry_in_a_shallow_clone_hints_to_fetch_the_tags(small_repo: Path, m
     r = mlgit(clone, "registry")
     assert r.code == 0 and "no release yet" in r.out
     assert "shallow clone" in r.err and "git fetch --tags" in r.err
+    # Every registry command that finds no release there says the same.
+    r = mlgit(clone, "history", "clf")
+    assert r.code == 0 and "no registry events yet" in r.out and "git fetch --tags" in r.err
+    r = mlgit(clone, "assign", "clf", "prod")
+    assert r.code == 2 and "clf has no release yet" in r.err and "shallow clone" in r.err
+    assert "git fetch --tags" in r.err
     r = mlgit(small_repo, "registry")
     assert r.code == 0 and "shallow" not in r.err
+    r = mlgit(small_repo, "assign", "clf", "prod")
+    assert r.code == 2 and "release it first: mlgit promote clf" in r.err and "shallow" not in r.err

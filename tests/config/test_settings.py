@@ -29,6 +29,25 @@ def test_unknown_key_names_path_and_line(git_repo: Path, mlgit) -> None:
     assert f"mlgit.yaml:{line}: models.clf.policy.gates.accuracy.minimum: unknown key" in r.err
 
 
+def test_a_key_typo_names_the_closest_key(git_repo: Path, mlgit) -> None:
+    text = METRICS_YAML.replace("          max_regression: 0.01\n", "          max_regresion: 0.01\n")
+    text = text.replace("ci:\n", "registy:\n  stages: [prod]\nci:\n").replace("    policy:\n", "    polcy: {}\n    policy:\n")
+    _write(git_repo, text)
+    r = mlgit(git_repo, "promote", "--allow-dirty")
+    assert r.code == 2 and "Traceback" not in r.err
+    line = text.splitlines().index("          max_regresion: 0.01") + 1
+    assert (
+        f"mlgit.yaml:{line}: models.clf.policy.gates.accuracy.max_regresion: unknown key; did you mean "
+        "'max_regression'?" in r.err
+    )
+    assert "registy: unknown key; did you mean 'registry'?" in r.err
+    assert "models.clf.polcy: unknown key; did you mean 'policy'?" in r.err
+    # Nothing close: no guess.
+    _write(git_repo, METRICS_YAML.replace("          min: 0.5\n", "          min: 0.5\n          colour: blue\n"))
+    r = mlgit(git_repo, "promote", "--allow-dirty")
+    assert r.code == 2 and "accuracy.colour: unknown key (see" in r.err and "did you mean" not in r.err
+
+
 def test_wrong_type_names_key(git_repo: Path, mlgit) -> None:
     _write(git_repo, METRICS_YAML.replace("direction: higher", "direction: up"))
     r = mlgit(git_repo, "metrics", "diff")

@@ -33,6 +33,11 @@ def test_parse_a_valid_file_with_lines() -> None:
     ("text", "expected"),
     [
         (b"version: 1\ncolumns:\n  a: {type: int, colour: red}\n", "t.yaml:3: columns.a.colour: unknown key"),
+        (
+            b"version: 1\ncolumns:\n  a: {type: int, nullabel: true}\n",
+            "t.yaml:3: columns.a.nullabel: unknown key; did you mean 'nullable'?",
+        ),
+        (b"version: 1\nrow: {min: 1}\ncolumns: {}\n", "t.yaml:2: row: unknown key; did you mean 'rows'?"),
         (b"version: 1\ncolumns:\n  a: {type: number}\n", "t.yaml:3: columns.a.type: Input should be"),
         (b"version: 1\ncolumns:\n  a: {type: int, min: 5, max: 1}\n", "min (5) is greater than max (1)"),
         (b"version: 1\ncolumns:\n  a: {type: string, min: 1}\n", "min applies to int, float, date and datetime"),

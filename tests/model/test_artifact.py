@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mlgit.model.artifact import percentile, read_table
 from testing import envs
-from testing.repos import commit_all, git
+from testing.repos import REPO_ROOT, commit_all, git
 
 GOLDEN = "f1,f2,f3\n0.1,0.2,0.3\n0.9,0.8,0.7\n0.5,0.1,0.9\n0.3,0.6,0.2\n"
 
@@ -226,6 +226,21 @@ def test_untrusted_pickle_is_never_unpickled(small_repo: Path, mlgit: Any, tmp_p
     assert "model.loads" not in found
     msg = found["model.untrusted-pickle"]["message"]
     assert "trust_pickle is not set" in msg and "set 'trust_pickle: true'" in msg
+    loader = "pickle" if kind == "pickle" else "joblib"
+    vouchers = (
+        "the bytes the default branch records (its tip, or where this branch forked from it), the model's last "
+        "release, or the release the gate compares with"
+    )
+    assert msg == (
+        f"{path.name} was not loaded (artifact checks skipped): unpickling ({loader}) can run arbitrary code, and "
+        "models.clf.trust_pickle is not set in mlgit.yaml on the default branch (main).\n"
+        "To opt in, set 'trust_pickle: true' on the model in the default branch's mlgit.yaml (a change cannot set "
+        f"it for itself): mlgit then unpickles the file only when it is identical to {vouchers}, or when "
+        "MLGIT_TRUSTED_ARTIFACT=1 says this CI job built it itself.\n"
+        "Safer: save the model with skops (skops.io.dump) or export it to ONNX."
+    )
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert f"identical to {vouchers}" in readme  # the README's Safe loading says what the message says
     assert not marker.exists()
     # Opted in, but the file is new in this change (main holds another model.pkl, or none).
     data["models"]["clf"]["trust_pickle"] = True
@@ -233,6 +248,15 @@ def test_untrusted_pickle_is_never_unpickled(small_repo: Path, mlgit: Any, tmp_p
     git("commit", "-q", "-m", "opt in on main", "mlgit.yaml", cwd=small_repo)
     _, found = check(mlgit, small_repo)
     assert "comes from the change under review" in found["model.untrusted-pickle"]["message"]
+    assert found["model.untrusted-pickle"]["message"] == (
+        f"{path.name} was not loaded (artifact checks skipped): unpickling ({loader}) can run arbitrary code, and "
+        "trust_pickle is set, but this file differs from the one on the default branch (main) (its tip, or where "
+        "this branch forked from it), from the model's last release and from the release the gate compares with "
+        "(it comes from the change under review), and MLGIT_TRUSTED_ARTIFACT=1 does not say this CI job built it.\n"
+        "It is loaded once the change is merged (the default branch then records these bytes), or in a CI job "
+        "that rebuilt it itself (dvc repro) and sets MLGIT_TRUSTED_ARTIFACT=1.\n"
+        "Safer: save the model with skops (skops.io.dump) or export it to ONNX."
+    )
     assert "model.loads" not in found
     assert not marker.exists()
 

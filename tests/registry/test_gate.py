@@ -121,3 +121,76 @@ def test_best_is_the_best_release_not_the_last(small_repo: Path, mlgit: Any) -> 
     assert base["message"].endswith("; every gate also holds against clf@v0.2.0 (best accuracy so far)")
     assert [o["version"] for o in base["data"]["others"]] == ["v0.2.0"]
     assert [f["data"]["metric"] for f in found["model.metric-regressed"]] == ["accuracy"]
+
+
+def _release(repo: Path, mlgit: Any, values: dict[str, Any], lr: str) -> None:
+    (repo / "metrics.json").write_text(json.dumps(values) + "\n")
+    (repo / "params.yaml").write_text(f"train:\n  lr: {lr}\n  depth: 3\n")
+    commit_all(repo, f"release at lr {lr}")
+    r = mlgit(repo, "promote")
+    assert r.code == 0, r.out + r.err
+
+
+def test_best_is_a_base_for_the_data_checks_and_the_report_too(small_repo: Path, mlgit: Any) -> None:
+    assert mlgit(small_repo, "schema", "infer").code == 0  # a data profile, so drift has something to compare
+    commit_all(small_repo, "schemas")
+    assert mlgit(small_repo, "promote").code == 0
+    _release(small_repo, mlgit, {"accuracy": 0.85, "loss": 0.4}, "0.2")
+    best = git("rev-parse", "HEAD", cwd=small_repo).strip()
+    _release(small_repo, mlgit, {"accuracy": 0.845, "loss": 0.4}, "0.3")
+    git("checkout", "-q", "-b", "feature", cwd=small_repo)
+    _metrics(small_repo, 0.846, 0.4)
+    commit_all(small_repo, "feature")
+    # `mlgit check --base best`: the gate and the data both compare with the best release.
+    res = mlgit(small_repo, "check", "--base", "best", "--json")
+    assert res.code == 0, res.out
+    doc = json.loads(res.out)
+    (base,) = [f for f in doc["findings"] if f["code"] == "model.baseline"]
+    assert base["message"].startswith("baseline: clf@v0.2.0 (best accuracy so far)")
+    drift = [f for f in doc["findings"] if f["code"] == "data.drift"]
+    assert drift and all(best[:8] in f["message"] for f in drift)
+    for command in ("data", "schema"):
+        res = mlgit(small_repo, "check", command, "--base", "best", "--json")
+        assert res.code == 0, res.out
+        assert json.loads(res.out)["base"]["rev"] == best, command
+    # `mlgit report --base best`: the metric diff is against that release as well.
+    res = mlgit(small_repo, "report", "--base", "best", "--format", "json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert (doc["base"]["tag"], doc["base"]["commit"]) == ("clf@v0.2.0", best)
+    rows = {r["key"]: (r["old"], r["new"]) for r in doc["models"][0]["metrics"]}
+    assert rows["accuracy"] == (0.85, 0.846)
+    assert doc["models"][0]["gate"]["baseline"]["tag"] == "clf@v0.2.0"
+    # On the default branch the report's base is the policy's first base: `best` there, too.
+    git("checkout", "-q", "main", cwd=small_repo)
+    _policy(small_repo, "      base: [best, last-release]\n")
+    commit_all(small_repo, "policy: the best release first")
+    doc = json.loads(mlgit(small_repo, "report", "--format", "json").out)
+    assert doc["base"]["tag"] == "clf@v0.2.0" and doc["base"]["label"] == "clf@v0.2.0 (best accuracy so far)"
+
+
+def test_slices_hold_against_each_base(small_repo: Path, mlgit: Any) -> None:
+    def values(overall: float, a: float) -> dict[str, Any]:
+        return {"accuracy": overall, "loss": 0.4, "slices": {"region=a": {"accuracy": a}}}
+
+    _release(small_repo, mlgit, values(0.80, 0.90), "0.1")
+    _release(small_repo, mlgit, values(0.85, 0.95), "0.2")  # the best release, for the slice too
+    _release(small_repo, mlgit, values(0.845, 0.945), "0.3")
+    # Overall within 0.01 of both; the slice 0.008 below the last release (allowed) but 0.013 below the best.
+    (small_repo / "metrics.json").write_text(json.dumps(values(0.845, 0.937)) + "\n")
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.4\n  depth: 3\n")
+    commit_all(small_repo, "slice a a little worse again")
+    r = mlgit(small_repo, "promote", "--json")
+    doc = json.loads(r.out)
+    assert r.code == 1 and doc["status"] == "rejected"
+    failed = [(x["metric"], x["base"], x["baseline"]) for x in doc["results"] if not x["passed"]]
+    assert failed == [("accuracy [region=a]", "clf@v0.2.0 (best accuracy so far)", 0.95)]
+    passed_vs_last = [x for x in doc["results"] if x["slice"] == "region=a" and x["base"] is None]
+    assert [(x["rule"], x["passed"]) for x in passed_vs_last] == [("min", True), ("regression", True)]
+    # The pull-request check says the same, naming the base the slice failed against.
+    found = _policy_findings(mlgit, small_repo)
+    (bad,) = [f for f in found["model.metric-regressed"] if f["data"].get("slice")]
+    assert bad["message"].startswith("slice region=a: accuracy: vs clf@v0.2.0 (best accuracy so far): 0.937 vs 0.95")
+    assert bad["data"]["base"] == "clf@v0.2.0 (best accuracy so far)"
+    # With --base, one base only: the slice holds against the last release.
+    assert mlgit(small_repo, "promote", "--base", "last-release", "--dry-run").code == 0

@@ -245,7 +245,7 @@ def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, r
     md = (regressed / "report.md").read_text()
     assert "## ❌ mlgit report: FAIL" in md
     assert "clf would be rejected (3 rules failed)" in md
-    assert "| ❌ | `accuracy` | min | 0.45 &lt; min 0.5 |" in md
+    assert "| ❌ | `accuracy` | min | 0.45 &lt; min 0.5 (mlgit.yaml:15) |" in md
     assert "https://github.com/octo/repo/actions/runs/99" in md  # where the full report is
     assert summary.read_text().startswith("earlier step\n" + MARKER)  # appended, not replaced
     errors = [line for line in r.out.splitlines() if line.startswith("::error ")]
@@ -570,3 +570,55 @@ def test_a_report_reads_each_file_at_each_revision_once(improved: Path, mlgit) -
     base = git("rev-parse", f"{MODEL}@v0.1.0^{{commit}}", cwd=improved).strip()
     assert reads[f"{base}:metrics.json"] == 1 and reads[f"{base}:params.yaml"] == 1
     assert [line for line, n in reads.items() if n > 1] == []
+
+
+def test_a_policy_change_shows_the_judging_and_the_proposed_rules_side_by_side(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0  # v0.1.0 at accuracy 0.8
+    git("checkout", "-q", "-b", "loosen", cwd=small_repo)
+    path = small_repo / "mlgit.yaml"
+    text = path.read_text().replace("          max_regression: 0.01\n", "          max_regression: 0.2\n")
+    text = text.replace("        loss:\n          direction: lower\n", "").replace("    policy:\n", "    policy:\n      base: last-release\n")
+    path.write_text(text)
+    (small_repo / "metrics.json").write_text('{"accuracy": 0.7, "loss": 0.4}\n')  # 0.1 worse: only the new rules allow it
+    commit_all(small_repo, "worse model, looser gate")
+    doc = json.loads(mlgit(small_repo, "report", "--format", "json").out)
+    (model,) = doc["models"]
+    assert model["gate"]["status"] == "rejected"  # judged by main's rules
+    change = model["policy_change"]
+    assert change["trusted_from"] == "main"
+    rows = {r["setting"]: (r["old"], r["new"], r["changed"]) for r in change["rows"]}
+    assert rows["base"] == (["last-release", "best"], ["last-release"], True)
+    assert rows["gates.accuracy"] == (
+        {"direction": "higher", "min": 0.5, "max_regression": 0.01},
+        {"direction": "higher", "min": 0.5, "max_regression": 0.2},
+        True,
+    )
+    assert rows["gates.loss"] == ({"direction": "lower"}, None, True)
+    assert rows["first_version"] == ("0.1.0", "0.1.0", False)
+    md = mlgit(small_repo, "report", "--format", "md").out
+    assert "| Setting | Default branch (main): judges this change | This change: applies once merged |" in md
+    assert "| **`gates.accuracy`** | direction: higher, min: 0.5, max_regression: 0.01 | direction: higher, min: 0.5, max_regression: 0.2 |" in md
+    assert "| **`gates.loss`** | direction: lower | (not set) |" in md
+    assert "| `first_version` | 0.1.0 | 0.1.0 |" in md
+    assert "3 settings): the default branch's rules (main) judge it" in md
+    html = mlgit(small_repo, "report", "--format", "html").out
+    assert "<th>Default branch (main): judges this change</th><th>This change: applies once merged</th>" in html
+    assert "<td><strong><code>base</code></strong></td><td>[last-release, best]</td><td>[last-release]</td>" in html
+    # Once merged, the new rules judge: no side-by-side, and the change passes under them.
+    git("checkout", "-q", "main", cwd=small_repo)
+    git("merge", "-q", "--ff-only", "loosen", cwd=small_repo)
+    doc = json.loads(mlgit(small_repo, "report", "--format", "json").out)
+    assert doc["models"][0]["policy_change"] is None
+    gate = doc["models"][0]["gate"]
+    assert (gate["status"], gate["baseline"]["tag"]) == ("would-release", "clf@v0.1.0")
+
+
+def test_charts_keep_a_sane_y_range_in_markdown_and_html(regressed: Path, report) -> None:
+    # accuracy 0.8 at v0.1.0, 0.45 now: the axis spans the values with a 15 % margin, not 0..1 nor past 1.
+    md = report(regressed, "--format", "md").out
+    assert 'y-axis "accuracy" 0.3975 --> 0.8525' in md
+    assert 'y-axis "loss" 0.37 --> 0.63' in md
+    page = report(regressed, "--format", "html").out
+    (svg,) = [s for s in re.findall(r"<figure class=\"chart\">.*?</figure>", page, re.S) if ">accuracy" in s]
+    ticks = [float(t) for t in re.findall(r"<text[^>]*text-anchor=\"end\"[^>]*>([-0-9.]+)</text>", svg)]
+    assert ticks and 0.3975 <= min(ticks) and max(ticks) <= 0.8525

@@ -9,6 +9,7 @@ from pathlib import Path
 from mlgit.checks import data as datacheck
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
+from mlgit.registry import baseline
 from mlgit.render import datachecks, progress
 from mlgit.render import findings as shared
 from mlgit.render.style import Style
@@ -62,7 +63,8 @@ def run(
     cfg = config.load(root)
     ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
     repo = RepoState(root, cfg.ci.default_branch)
-    rev, notes = datacheck.data_base(repo, cfg, base)  # as `mlgit check` and `mlgit report` read --base
+    # A model's version is read as `mlgit check` and `mlgit report` read it; `main` or a REV keeps its own label.
+    rev, notes = datacheck.data_base(repo, cfg, base) if base and baseline.names_a_version(base) else (base, [])
     report = datacheck.check(repo, cfg, datasets, rev, progress=ticker, use_cache=not no_cache)
     if update_profile:
         report = _update_profiles(root, cfg, report)

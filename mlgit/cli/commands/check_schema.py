@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from mlgit.checks import data as datacheck
 from mlgit.checks import schema as schemadiff
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
@@ -23,9 +24,11 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     root = git.toplevel(cwd)
     cfg = config.load(root)
     repo = RepoState(root, cfg.ci.default_branch)
-    ref = baseline.resolve(repo, base or "main")
+    # A model's version is read as `mlgit check` and `mlgit report` read it; `main` or a REV keeps its own label.
+    rev, notes = datacheck.data_base(repo, cfg, base) if base and baseline.names_a_version(base) else (base, [])
+    ref = baseline.resolve(repo, rev or "main")
     assert ref.commit is not None
-    found = schemadiff.schema_findings(repo, cfg, base)
+    found = notes + schemadiff.schema_findings(repo, cfg, rev)
     if json:
         doc = shared.document(found, command="check schema", base={"rev": ref.commit, "label": ref.label})
         sys.stdout.write(serialize.dumps(doc) + "\n")

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgit.cli.commands.registry import when
+from mlgit.cli.commands.registry import shallow_hint, when
 from mlgit.registry import stages
 from mlgit.registry import tags as registry
 from mlgit.registry.tags import Event
@@ -65,6 +65,7 @@ def run(cwd: Path, model: str, json: bool) -> int:
     style = Style.for_stdout()
     if not events:
         sys.stdout.write(f"{model}: no registry events yet (release it with 'mlgit promote {model}')\n")
+        shallow_hint(root)
         return 0
     rows = []
     for e in events:

@@ -151,18 +151,14 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
         lines = _versions(shown[0], columns, cfg, style)
     sys.stdout.write("\n".join(lines) + "\n")
     if any(not a.releases for a in shown) or not shown:
-        _shallow_hint(root)
+        shallow_hint(root)
     return 0
 
 
-def _shallow_hint(root: Path) -> None:
-    # A `--depth 1` clone (CI's default) has the commit but usually not the release tags: "no release yet"
-    # there is a question of fetching, not a fact about the model.
+def shallow_hint(root: Path) -> None:
+    """On stderr, in a shallow clone: "no release yet" there is a question of fetching the tags (see the hint)."""
     if git.is_shallow(root):
-        sys.stderr.write(
-            "hint: this is a shallow clone, release tags may be missing here: fetch them with 'git fetch --tags'"
-            " (in GitHub Actions: actions/checkout with fetch-depth: 0)\n"
-        )
+        sys.stderr.write(f"hint: {stages.SHALLOW_HINT}\n")
 
 
 def _with_bundles(root: Path, docs: list[ModelDoc]) -> list[ModelDoc]:
