@@ -165,6 +165,20 @@ def test_hardening(repo: Path) -> None:
         assert next(iter(load(repo, name)["jobs"].values()))["permissions"] == {"contents": "write"}
 
 
+def test_registry_writes_are_never_cancelled_while_pending(repo: Path) -> None:
+    # Issue 12: GitHub cancels a group's *pending* run when a newer one queues. Releases keep one group (one
+    # promotion at a time; the newest run releases what the skipped one would have, see
+    # tests/cli/test_promote.py::test_a_skipped_release_run_is_caught_up_by_the_next); each assignment is its own
+    # group, serialized by the tag writer, so no dispatch is ever dropped.
+    release = load(repo, "mlgit-release.yml")["concurrency"]
+    assert release == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
+    assign = load(repo, "mlgit-assign.yml")["concurrency"]
+    assert assign == {"group": "${{ github.workflow }}-${{ github.run_id }}", "cancel-in-progress": False}
+    for step in steps(load(repo, "mlgit-assign.yml")):
+        if "mlgit assign" in step.get("run", ""):
+            assert "--push" in step["run"]  # through the tag writer's compare-and-swap
+
+
 def test_caches_only_in_the_checks_job(repo: Path) -> None:
     checks = steps(load(repo, "mlgit-checks.yml"))
     setup = next(s for s in checks if "setup-python" in s.get("uses", ""))
