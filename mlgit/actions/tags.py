@@ -180,6 +180,15 @@ def _race_warning(model: str, remote: str) -> Callable[[PushOutcome, Sequence[st
     )
 
 
+def unserialized_warning(model: str, remote: str) -> str:
+    """Said on every push while `registry.serialize_pushes` is false: the race it leaves open."""
+    return (
+        f"registry.serialize_pushes is false: this push to '{remote}' takes no lock, so a concurrent promotion or "
+        f"assignment of {model} can land between reading the registry and pushing, and only a clash of tag names "
+        "is detected; set it to true unless your git host refuses refs outside refs/heads and refs/tags"
+    )
+
+
 def write(
     repo: RepoState,
     model: str,
@@ -196,7 +205,7 @@ def write(
     for a lost race, `gave_up` the error after the last attempt.
     """
     artifact = registry.tag_name(model)
-    warnings: list[str] = []
+    warnings = [unserialized_warning(model, remote)] if remote is not None and not serialize else []
     for attempt in range(MAX_ATTEMPTS):
         lease = None
         if remote is not None:

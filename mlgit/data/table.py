@@ -542,6 +542,7 @@ def find_bad_line(source: Source) -> TableError | None:
 
 def _bad_csv_row(fh: io.TextIOBase) -> tuple[int, str] | None:
     reader = csv.reader(fh)
+    limit = csv.field_size_limit(1 << 31)  # a long field is data (the reader read it), not the problem
     try:
         width = len(next(reader, []))
         for row in reader:
@@ -549,6 +550,8 @@ def _bad_csv_row(fh: io.TextIOBase) -> tuple[int, str] | None:
                 return reader.line_num, f"{len(row)} fields where the header has {width}"
     except csv.Error as exc:
         return reader.line_num, f"cannot be read as CSV ({exc})"
+    finally:
+        csv.field_size_limit(limit)
     return None
 
 

@@ -6,6 +6,7 @@ from a remote), md5-checked; mlgit.yaml, the golden input and the schema are rea
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from mlgit.model import artifact
 from mlgit.package import archive, deps, manifest, store
 from mlgit.package.release import Release
 from mlgit.repo import dvc as pipeline
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.system import atomic
@@ -117,6 +118,23 @@ def config_at(repo: RepoState, commit: str) -> Config:
     return settings.from_bytes(repo.root, raw)
 
 
+def pickle_trust(repo: RepoState, cfg: Config, release: Release) -> tuple[Model, str | None]:
+    """The release's model with its trust settings as the remote's default branch has them (never the release
+    commit's own mlgit.yaml), and why its pickle may be loaded: only when that branch trusts pickles AND the
+    release commit is on it (or on a branch its `policy.release_branches` allows). A release tag on a change's
+    own commit (one fetched from a fork, or made by hand) vouches for nothing (issue 12)."""
+    trusted_cfg = trust.settings(repo.root, cfg)
+    model = trusted_cfg.model(release.model)
+    source = trusted_cfg.trust
+    if not model.trust_pickle or source is None or source.commit is None:
+        return model, None
+    if git.merge_base(repo.root, release.commit, source.commit) != release.commit:
+        branches = git.branches_containing(repo.root, release.commit)
+        if not any(fnmatch.fnmatchcase(b, p) for b in branches for p in model.policy.release_branches):
+            return model, None
+    return model, f"its bytes are the ones DVC recorded at {release.tag}, a release on {source.label}"
+
+
 def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging: Path) -> None:
     assert model.golden is not None
     model_bytes, md5 = artifact_bytes(repo, release.commit, model)
@@ -130,8 +148,9 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     (staging / bundled.path).write_bytes(model_bytes)
     assert bundled.golden is not None
     (staging / bundled.golden.input).write_bytes(golden_raw)
-    trusted = f"its bytes are the ones DVC recorded at {release.tag}" if model.trust_pickle else None
-    run = artifact.golden_run(staging, bundled, trusted)
+    trusted_model, trusted = pickle_trust(repo, cfg, release)
+    judged = replace(bundled, trust_pickle=trusted_model.trust_pickle, trusted_types=trusted_model.trusted_types)
+    run = artifact.golden_run(staging, judged, trusted)
     (staging / bundled.golden.input).unlink()
     sig = signature(release, bundled, run, _schema_types(repo, cfg, model, release.commit))
     _write_json(staging / "signature.json", sig)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgit.errors import MissingRevision, MlgitError
+from mlgit.config.settings import CONFIG_NAME
+from mlgit.errors import InputError, MissingRevision, MlgitError
 from mlgit.repo import git
 from mlgit.results import serialize
 
@@ -35,8 +37,19 @@ class Baseline:
     tag: str | None = field(default=None, metadata=serialize.OMIT)  # lineage and --json name the version only
 
 
-def merge_base_with_default(root: Path, default_branch: str | None) -> Baseline:
-    """The merge-base of HEAD with the default branch."""
+@contextmanager
+def setting(key: str | None) -> Iterator[None]:
+    """A base taken from mlgit.yaml that cannot be resolved names its key (`models.NAME.policy.base`, ...)."""
+    try:
+        yield
+    except MlgitError as exc:
+        if key is None or exc.key is not None or type(exc) not in (MlgitError, InputError, MissingRevision):
+            raise
+        raise type(exc)(exc.reason, hint=exc.hint, file=CONFIG_NAME, key=key) from None
+
+
+def merge_base_with_default(root: Path, default_branch: str | None, *, key: str | None = None) -> Baseline:
+    """The merge-base of HEAD with the default branch (`key`: the mlgit.yaml key `default_branch` came from)."""
     branch = git.default_branch(root, default_branch)
     # The common case costs one git call; the diagnosis below runs only when it fails.
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
@@ -44,9 +57,10 @@ def merge_base_with_default(root: Path, default_branch: str | None) -> Baseline:
         if base is not None:
             return Baseline("branch", f"{branch} (merge-base {base[:8]})", base)
     if git.branch_ref(root, branch) is None:
-        raise MissingRevision(
-            f"the base branch '{branch}' is not in this clone", hint=_FETCH_HINT.format(branch=branch)
-        )
+        with setting(key):
+            raise MissingRevision(
+                f"the base branch '{branch}' is not in this clone", hint=_FETCH_HINT.format(branch=branch)
+            )
     if git.head(root) is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
     if git.is_shallow(root):
@@ -130,7 +144,7 @@ def resolve(
     a REV; `best` needs the model itself (its gates say what "best" means), not only its name.
     """
     if spec == "main":
-        return merge_base_with_default(repo.root, repo.configured_branch)
+        return merge_base_with_default(repo.root, repo.configured_branch, key=_branch_key(repo))
     name = model if isinstance(model, str) or model is None else model.name
     if name is not None and names_a_version(spec):
         from mlgit.registry import tags as registry
@@ -212,8 +226,15 @@ def for_change(
     if target_branch is None and model is not None:
         ref = git.branch_ref(repo.root, repo.default_branch)
         if ref is not None and git.merge_base(repo.root, head, ref) == head:
-            return resolve(repo, policy_base, model)
-    return merge_base_with_default(repo.root, target_branch or repo.configured_branch)
+            with setting(f"models.{model}.policy.base"):
+                return resolve(repo, policy_base, model)
+    if target_branch is not None:
+        return merge_base_with_default(repo.root, target_branch)
+    return merge_base_with_default(repo.root, repo.configured_branch, key=_branch_key(repo))
+
+
+def _branch_key(repo: RepoState) -> str | None:
+    return "ci.default_branch" if repo.configured_branch else None
 
 
 def for_data(repo: RepoState, spec: str | None, models: Sequence[Model]) -> tuple[str | None, str | None]:

@@ -45,7 +45,8 @@ def evaluate(
     """Gate `model` at `candidate_rev` (None: the work tree) against `base_spec` (default: its policy's bases)."""
     evts = registry.events(repo, model.name) if events is None else events
     rules = (BaseRule(base_spec),) if base_spec else model.policy.bases
-    bases = _distinct([(rule, resolve(repo, model, rule.spec, evts)) for rule in rules])
+    with baseline.setting(None if base_spec else f"models.{model.name}.policy.base"):
+        bases = _distinct([(rule, resolve(repo, model, rule.spec, evts)) for rule in rules])
     base = bases[0][1]
     label = "work tree" if candidate_rev is None else f"commit {candidate_rev[:12]}"
     candidate = metrics.read(repo, model.metrics, candidate_rev, label, worktree_fallback=True)

@@ -51,6 +51,41 @@ def repo(example_repo: Path, mlgit) -> Path:
     return example_repo
 
 
+MONO_STAGE = "stages:\n  train:\n    cmd: 'true'\n    outs: [models/model.pkl]\nartifacts:\n  clf:\n    path: models/model.pkl\n    type: model\n"
+
+
+def test_the_dvc_cache_key_hashes_every_lock_and_dvc_file_of_a_monorepo(tmp_path: Path, mlgit) -> None:
+    # Issue 12: hashFiles('dvc.lock', '**/*.dvc') matched no file in a monorepo (its dvc.lock files live in the
+    # sub-projects), so the cache key never changed. The key's patterns, evaluated like GitHub's hashFiles
+    # (`**` is zero or more folders), must match every dvc.lock and .dvc file the repository holds.
+    import glob
+
+    repo = tmp_path / "mono"
+    repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    dvc("remote", "add", "-d", "storage", str(tmp_path / "remote"), cwd=repo)
+    for sub in ("vision", "nlp"):
+        (repo / sub / "models").mkdir(parents=True)
+        (repo / sub / "dvc.yaml").write_text(MONO_STAGE)
+        (repo / sub / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    (repo / "nlp" / "data").mkdir()
+    (repo / "nlp" / "data" / "raw.csv").write_text("a\n1\n")
+    dvc("add", "-q", "nlp/data/raw.csv", cwd=repo)
+    r = mlgit(repo, "init")
+    assert r.code == 0, r.err
+    commit_all(repo, "two projects")
+    cache = next(s for s in steps(load(repo, "mlgit-checks.yml")) if "actions/cache@" in s.get("uses", ""))
+    call = re.search(r"hashFiles\(([^)]*)\)", cache["with"]["key"])
+    assert call is not None
+    patterns = [p.strip().strip("'") for p in call[1].split(",")]
+    matched = {m for p in patterns for m in glob.glob(p, root_dir=repo, recursive=True)}
+    tracked = git("ls-files", cwd=repo).split()
+    wanted = {f for f in tracked if f.endswith(".dvc") or Path(f).name == "dvc.lock"}
+    assert wanted == {"vision/dvc.lock", "nlp/dvc.lock", "nlp/data/raw.csv.dvc"}
+    assert matched == wanted
+
+
 def test_init_generates_github_ci_by_default(example_repo: Path) -> None:
     # The example_repo fixture ran `mlgit init`: its workflows are there and current.
     for name in FILES:
@@ -130,13 +165,27 @@ def test_hardening(repo: Path) -> None:
         assert next(iter(load(repo, name)["jobs"].values()))["permissions"] == {"contents": "write"}
 
 
+def test_registry_writes_are_never_cancelled_while_pending(repo: Path) -> None:
+    # Issue 12: GitHub cancels a group's *pending* run when a newer one queues. Releases keep one group (one
+    # promotion at a time; the newest run releases what the skipped one would have, see
+    # tests/cli/test_promote.py::test_a_skipped_release_run_is_caught_up_by_the_next); each assignment is its own
+    # group, serialized by the tag writer, so no dispatch is ever dropped.
+    release = load(repo, "mlgit-release.yml")["concurrency"]
+    assert release == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
+    assign = load(repo, "mlgit-assign.yml")["concurrency"]
+    assert assign == {"group": "${{ github.workflow }}-${{ github.run_id }}", "cancel-in-progress": False}
+    for step in steps(load(repo, "mlgit-assign.yml")):
+        if "mlgit assign" in step.get("run", ""):
+            assert "--push" in step["run"]  # through the tag writer's compare-and-swap
+
+
 def test_caches_only_in_the_checks_job(repo: Path) -> None:
     checks = steps(load(repo, "mlgit-checks.yml"))
     setup = next(s for s in checks if "setup-python" in s.get("uses", ""))
     assert setup["with"]["cache"] == "pip"
     cache = next(s for s in checks if "actions/cache@" in s.get("uses", ""))
     assert cache["with"]["path"] == ".dvc/cache"
-    assert "hashFiles('dvc.lock', '**/*.dvc')" in cache["with"]["key"]
+    assert "hashFiles('**/dvc.lock', '**/*.dvc')" in cache["with"]["key"]
     for name in ("mlgit-release.yml", "mlgit-assign.yml", "mlgit-comment.yml"):
         for step in steps(load(repo, name)):
             assert "actions/cache@" not in step.get("uses", ""), name

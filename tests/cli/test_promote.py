@@ -419,3 +419,21 @@ def test_two_releases_in_one_second_are_dated_apart_so_gto_orders_them(small_rep
     assert [d for d in dates if d] == ["clf@v0.1.0 2026-01-01T00:00:00+00:00", "clf@v0.2.0 2026-01-01T00:00:01+00:00"]
     shown = json.loads(sh(str(BIN / "gto"), "show", "clf", "--json", cwd=small_repo).stdout)
     assert [v["version"] for v in shown][:1] == ["v0.2.0"]
+
+
+def test_a_skipped_release_run_is_caught_up_by_the_next(small_repo: Path, mlgit) -> None:
+    # GitHub cancels a pending release run when a newer push queues (one run per group waits). The merge it
+    # would have promoted is not lost: the newer commit is gated against the last release, not the commit
+    # before it, so its release carries the skipped merge's change (README: The promotion gate).
+    assert mlgit(small_repo, "promote").code == 0
+    _metrics(small_repo, 0.9, 0.3)
+    commit_all(small_repo, "merge A: a better model (its release run is cancelled while pending)")
+    (small_repo / "params.yaml").write_text("train:\n  lr: 0.1\n  depth: 4\n")
+    head = commit_all(small_repo, "merge B: a param change (its run is the one that runs)")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0, r.err
+    assert _tags(small_repo) == ["clf@v0.1.0", "clf@v0.2.0"]
+    lineage = json.loads(_message(small_repo, "clf@v0.2.0").partition("\n\n")[2])
+    assert lineage["commit"] == head and lineage["baseline"]["label"].startswith("clf@v0.1.0")
+    assert lineage["metrics"]["metrics.json:accuracy"] == 0.9  # merge A's model
+    assert lineage["params"]["params.yaml:train.depth"] == 4  # merge B's change

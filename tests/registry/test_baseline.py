@@ -52,3 +52,25 @@ def test_default_of_a_change(repo: tuple[Path, str, str]) -> None:
     assert (on_main.kind, on_main.tag) == ("release", "clf@v0.1.0")
     assert baseline.or_reason(RepoState(root, "gone"), None)[0] is None
     assert "gone" in (baseline.or_reason(RepoState(root, "gone"), None)[1] or "")
+
+
+def test_a_bad_policy_base_names_its_key(git_repo: Path, mlgit) -> None:
+    cfg = git_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace("    policy:\n", "    policy:\n      base: no-such-rev\n", 1))
+    commit_all(git_repo, "a base that does not exist")
+    for args in (("promote", "--dry-run"), ("check", "model"), ("report", "--format", "json")):
+        r = mlgit(git_repo, *args)
+        assert r.code == 2, (args, r.err)
+        assert "error: mlgit.yaml: models.clf.policy.base: unknown revision 'no-such-rev'" in r.err, args
+        assert "Traceback" not in r.err
+
+
+def test_a_default_branch_missing_from_the_clone_names_its_key(git_repo: Path, mlgit) -> None:
+    cfg = git_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace("  default_branch: main\n", "  default_branch: nope\n"))
+    commit_all(git_repo, "a default branch that does not exist")
+    git("checkout", "-q", "-b", "feature", cwd=git_repo)
+    for args in (("metrics", "diff"), ("report", "--format", "json")):
+        r = mlgit(git_repo, *args)
+        assert r.code == 2, (args, r.err)
+        assert "error: mlgit.yaml: ci.default_branch: the base branch 'nope' is not in this clone" in r.err, args

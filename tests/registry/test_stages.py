@@ -315,3 +315,14 @@ def test_pushes_without_the_lease_ref_when_switched_off(git_repo: Path, tmp_path
     assert r.code == 0, r.err
     assert "clf#prod#1" in git("tag", "--list", cwd=remote).split()
     assert git("for-each-ref", "refs/mlgit", cwd=remote).strip() == ""
+    # The race this leaves open is said at run time, on every push (issue 12).
+    warning = "warning: registry.serialize_pushes is false: this push to 'origin' takes no lock"
+    assert warning in r.err
+    _metrics(git_repo, 0.95)
+    commit_all(git_repo, "better again")
+    r = mlgit(git_repo, "promote", "--push")
+    assert r.code == 0, r.err
+    assert warning.removeprefix("warning: ") in r.out + r.err
+    assert "clf@v0.3.0" in git("tag", "--list", cwd=remote).split()
+    r = mlgit(git_repo, "assign", "clf", "staging")
+    assert r.code == 0 and "serialize_pushes" not in r.err  # no push, no race

@@ -245,3 +245,42 @@ def test_settings_reads_the_remote_default_branch_not_the_work_tree(trusting: Pa
     assert set(cfg.trust.ignored) == {(MODEL, "slices"), (MODEL, "trusted_types"), ("ci", "default_branch")}
     # Resolved once: a second call changes nothing.
     assert trust.settings(trusting, cfg) is cfg
+
+
+def test_a_release_tag_on_the_change_itself_vouches_for_nothing(
+    released_repo: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    # mlgit package, serve and check package load a release's model to build its bundle (golden outputs). A
+    # change that tags its own commit as a release (a tag fetched with a fork's branch, or made by hand) and
+    # trusts pickles in its own mlgit.yaml must not get its pickle loaded by any of them (issue 12).
+    import subprocess
+    import sys
+
+    publish(released_repo, tmp_path)  # origin/main trusts the pipeline's joblib model and released v0.1.0
+    marker = tmp_path / "unpickled"
+    attack(released_repo, marker)
+    git("tag", "-a", f"{MODEL}@v9.0.0", "-m", "Release cancer-classifier v9.0.0", cwd=released_repo)
+    forged = f"{MODEL}@v9.0.0"
+    for args in (
+        ("package", forged, "--output", str(tmp_path / "dist")),
+        ("package", MODEL, "--output", str(tmp_path / "dist")),  # the latest release is the forged one
+        ("check", "package", forged),
+    ):
+        res = mlgit(released_repo, *args)
+        assert res.code == 2, (args, res.out, res.err)
+        assert not marker.exists(), args
+        assert "not loaded" in res.err or "untrusted" in res.err or "pickle" in res.err, (args, res.err)
+    # `mlgit serve` would serve for ever once loaded: run it in a child process with a bound on its life.
+    served = subprocess.run(
+        [sys.executable, "-m", "mlgit", "-C", str(released_repo), "serve", forged, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert served.returncode == 2, served.stderr
+    assert not marker.exists()
+    # The real release, whose commit is on origin/main, is still packaged (its model is loaded: it is trusted).
+    res = mlgit(released_repo, "package", f"{MODEL}@v0.1.0", "--output", str(tmp_path / "dist"))
+    assert res.code == 0, res.err
+    assert not marker.exists()

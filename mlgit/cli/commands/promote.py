@@ -118,6 +118,7 @@ def _release(
         on_race=lost,
         gave_up=f"gave up after {release.MAX_ATTEMPTS} attempts: other promotions keep taking the next version of {model.name}",
     )
+    out.warnings += [w for w in written.warnings if w not in out.warnings]  # races are in already (`lost`)
     if not written.plan.tags:
         return
     if written.unchanged:
