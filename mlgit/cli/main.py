@@ -184,6 +184,22 @@ def _parser() -> argparse.ArgumentParser:
     dstatus = dsub.add_parser("status", help="desired version (tags) against what each target serves")
     dstatus.add_argument("model", nargs="?", metavar="MODEL")
     dstatus.add_argument("--json", action="store_true", help="machine-readable output")
+    mon = sub.add_parser(
+        "monitor", help="profile prediction logs in the release's bins: drift, schema, volume, latency"
+    )
+    mon.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
+    mon.add_argument("--logs", nargs="+", required=True, metavar="PATH", help="log files, folders or URLs")
+    mon.add_argument("--window", metavar="START/END", help="only requests in this time span (ISO 8601, UTC)")
+    mon.add_argument(
+        "--base",
+        default="last-release",
+        metavar="BASE",
+        help="last-release, stage:NAME, vX.Y.Z (that release's training profile) or a stored window",
+    )
+    mon.add_argument("--labels", metavar="FILE", help="true values by request id (CSV, JSONL or Parquet: id, label)")
+    mon.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept")
+    mon.add_argument("--force", action="store_true", help="replace a stored profile of the same window")
+    mon.add_argument("--json", action="store_true", help="machine-readable output")
     # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 
@@ -373,6 +389,22 @@ def _deploy_apply(cwd: Path, a: argparse.Namespace) -> int:
     )
 
 
+def _monitor(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import monitor
+
+    return monitor.run(
+        cwd,
+        model=a.model,
+        logs_paths=a.logs,
+        window=a.window,
+        base=a.base,
+        labels=a.labels,
+        store=a.store,
+        force=a.force,
+        json=a.json,
+    )
+
+
 def _deploy_stop(cwd: Path, a: argparse.Namespace) -> int:
     from mlgit.cli.commands import deploy
 
@@ -411,6 +443,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("deploy", "apply"): Command(_deploy_apply),
     ("deploy", "stop"): Command(_deploy_stop),
     ("deploy", "status"): Command(_deploy_status),
+    ("monitor",): Command(_monitor),
     # mlgit:dispatch-end (new subcommands are dispatched above this line)
 }
 

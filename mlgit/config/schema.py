@@ -205,6 +205,16 @@ class PackageSpec(_Strict):
     budgets: BudgetSpec = Field(default_factory=BudgetSpec)
 
 
+class MonitorSpec(_Strict):
+    reference: str | None = None
+    label: str | None = None
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+    p99_ms: Annotated[float, Field(gt=0)] | None = None
+    volume_factor: Annotated[float, Field(gt=1)] = 3.0
+    min_rows: Annotated[int, Field(ge=1)] = 1
+
+
 class ModelSpec(_Strict):
     path: RelPath
     metrics: list[RelPath] = Field(min_length=1)
@@ -219,6 +229,7 @@ class ModelSpec(_Strict):
     latency: LatencySpec | None = None
     slices: bool = True
     package: PackageSpec = Field(default_factory=PackageSpec)
+    monitor: MonitorSpec = Field(default_factory=MonitorSpec)
 
     @model_validator(mode="after")
     def _latency_needs_golden(self) -> ModelSpec:

@@ -156,6 +156,19 @@ class Packaging:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """How `mlgit monitor` judges a model's traffic (`models.<name>.monitor`)."""
+
+    reference: str | None = None  # the dataset whose committed profile is the reference (default: a train set)
+    label: str | None = None  # the column of `--labels` holding the true value (default: label)
+    max_error_rate: float = 0.05
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    volume_factor: float = 3.0  # volume anomaly past this factor of the earlier windows' median rate
+    min_rows: int = 1  # fewer rows in a window is an error (no traffic)
+
+
+@dataclass(frozen=True)
 class Model:
     """A model artifact with its metrics, params and promotion policy."""
 
@@ -173,6 +186,7 @@ class Model:
     latency: Latency | None = None
     slices: bool = True
     package: Packaging = Packaging()
+    monitor: Monitoring = Monitoring()
 
 
 @dataclass(frozen=True)
@@ -359,6 +373,7 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                 package=Packaging(
                     tuple(m["package"]["requirements"]), m["package"]["requests"], Budgets(**m["package"]["budgets"])
                 ),
+                monitor=Monitoring(**m["monitor"]),
             )
         )
     ci = data["ci"]
