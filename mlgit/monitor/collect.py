@@ -11,7 +11,7 @@ import math
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mlgit.data.profile import QUANTILE_POINTS, Profile
@@ -240,7 +240,8 @@ class Collector:
         t = self.target
         c = self.counts
         start = t.start or c.first
-        end = t.end or c.last
+        # Windows are half-open, [start, end): without --window the end is just past the last request.
+        end = t.end or (c.last + timedelta(milliseconds=1) if c.last is not None else None)
         counters: list[tuple[str, NumericCounter | CategoryCounter]] = [*self.numeric.items(), *self.categorical.items()]
         inputs = tuple((name, counter.result()) for name, counter in counters if _used(counter))
         predictions = tuple(

@@ -73,7 +73,7 @@ class Binned:
             nonfinite=self.nonfinite + other.nonfinite,
             min=min(lows) if lows else None,
             max=max(highs) if highs else None,
-            total=self.total + other.total,
+            total=float(f"{self.total + other.total:.12g}"),
         )
 
     def profile(self, name: str) -> ColumnProfile:
@@ -189,7 +189,7 @@ class NumericCounter:
             nonfinite=self.nonfinite,
             min=float(f"{self.low:.6g}") if seen else None,
             max=float(f"{self.high:.6g}") if seen else None,
-            total=self.total,
+            total=float(f"{self.total:.12g}"),
         )
 
 
@@ -338,7 +338,7 @@ def _merge_violations(
 def _binned_dict(b: Binned) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": b.kind, "nulls": b.nulls}
     if b.kind == NUMERIC:
-        out.update(edges=list(b.edges), counts=list(b.counts), nonfinite=b.nonfinite, total=float(f"{b.total:.12g}"))
+        out.update(edges=list(b.edges), counts=list(b.counts), nonfinite=b.nonfinite, total=b.total)
         out.update(min=b.min, max=b.max)
     else:
         out.update(values=dict(b.values), other=b.other)
@@ -401,6 +401,8 @@ def loads(raw: bytes | str, source: str) -> Window:
         latency = d["latency_ms"]
         if [round(float(e), 6) for e in latency["edges"]] != list(LATENCY_EDGES):
             raise ValueError("latency buckets differ from this mlgit's")
+        if len(latency["counts"]) != len(LATENCY_EDGES) + 1:
+            raise ValueError("latency counts must have one more entry than edges")
         return Window(
             model=str(d["model"]),
             release=str(d["release"]),

@@ -1,0 +1,213 @@
+"""`mlgit monitor` on real request logs of a real `mlgit serve`, against a real release's committed profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlgit.monitor import window as windows
+from testing.oip import MODEL
+from tests.monitor.conftest import SIZE, rows
+
+STORE = Path("monitoring") / MODEL / "v0.1.0"
+
+
+def _monitor(mlgit: Any, repo: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    res = mlgit(repo, "monitor", *args, "--json")
+    assert res.code in (0, 1), res.err
+    return res.code, json.loads(res.out)
+
+
+def _codes(doc: dict[str, Any], severity: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in doc["findings"]:
+        if severity is None or f["severity"] == severity:
+            out.setdefault(f["code"], []).append(f)
+    return out
+
+
+def _monitor_config(repo: Path, **settings: object) -> None:
+    path = repo / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["models"][MODEL]["monitor"] = settings
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_training_like_traffic_passes_and_its_window_is_stored(
+    monitored: Path, served_logs: dict[str, Path], mlgit: Any
+) -> None:
+    code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]))
+    codes = _codes(doc)
+    assert code == 0, [f["message"] for f in doc["findings"] if f["severity"] != "info"]
+    assert "monitor.input-drift" not in codes and "monitor.prediction-drift" not in codes
+    measured = {f["column"]: f["data"] for f in codes["monitor.drift"]}
+    assert "mean_radius" in measured and len(measured) == 30  # every feature, each with its value and threshold
+    assert all(d["value"] <= d["threshold"] for d in measured.values())
+    [rate] = codes["monitor.error-rate"]
+    assert rate["data"] == {"errors": 3, "requests": 303, "rate": 3 / 303}  # the three bad requests, logged too
+    assert "monitor.latency" in codes and "monitor.no-prediction-reference" in codes
+    [stored] = (monitored / STORE).glob("*.json")
+    w = windows.loads(stored.read_bytes(), str(stored))
+    assert (w.model, w.release, w.requests, w.rows) == (MODEL, "v0.1.0", 303, 300)
+    assert w.reference == "schemas/train.profile.json"
+    assert len(stored.read_bytes()) < 40_000  # a window is small whatever the traffic
+    col = w.column("mean_radius")
+    assert col is not None and col.count == 300
+
+
+def test_shifted_features_are_caught_by_name_and_fail(
+    monitored: Path, served_logs: dict[str, Path], mlgit: Any
+) -> None:
+    _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]))  # the release's first window: the prediction reference
+    code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["shifted"]))
+    errors = _codes(doc, "error")
+    assert code == 1
+    assert {f["column"] for f in errors["monitor.input-drift"]} == set(SIZE)  # and none of the 24 others
+    drifted = errors["monitor.input-drift"][0]["data"]
+    assert drifted["method"] == "psi" and drifted["value"] > drifted["threshold"]
+    # Larger radii make the model predict the other class more often: its predictions drift too.
+    assert {f["column"] for f in errors["monitor.prediction-drift"]} & {"predict_proba:class", "predict_proba[1]"}
+    human = mlgit(monitored, "monitor", "--logs", str(served_logs["shifted"]))
+    assert human.code == 1 and "mean_radius drifted from" in human.out and "FAILED" in human.out
+
+
+def test_against_an_earlier_window(monitored: Path, served_logs: dict[str, Path], mlgit: Any) -> None:
+    _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]))
+    [first] = (monitored / STORE).glob("*.json")
+    code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["shifted"]), "--base", first.stem)
+    assert code == 1
+    drifted = _codes(doc, "error")["monitor.input-drift"]
+    assert {f["column"] for f in drifted} == set(SIZE)
+    assert {f["data"]["base"] for f in drifted} == {f"window {first.stem}"}
+
+
+def test_malformed_lines_are_counted_and_skipped(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
+    logs = tmp_path / "logs.jsonl"
+    good = [line for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
+    bad = ["{not json", '{"schema": "mlgit.request/1", "inputs": 7}', good[0][: len(good[0]) // 2], "[1, 2]"]
+    logs.write_text("\n".join(good[:100] + bad + good[100:]) + "\n")
+    code, doc = _monitor(mlgit, monitored, "--logs", str(logs))
+    [malformed] = _codes(doc)["monitor.malformed-records"]
+    assert malformed["severity"] == "warning" and malformed["data"]["count"] == 4
+    assert malformed["data"]["samples"][0].startswith(f"{logs}:101: not JSON")
+    assert f"{logs}:102: inputs is not an object of columns" in malformed["data"]["samples"]
+    assert code == 0  # the good records are all counted
+    [window] = _codes(doc)["monitor.window"]
+    assert "303 requests, 300 rows" in window["message"]
+
+
+def test_windows_merge_exactly(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
+    records = [json.loads(line) for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
+    for i, r in enumerate(records):  # two hours of traffic, the first 150 requests in the first hour
+        r["time"] = f"2026-12-01T{10 + (i >= 150):02d}:{i % 60:02d}:00.000Z"
+    logs = tmp_path / "timed.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in records))
+    spans = ["2026-12-01T10:00Z/2026-12-01T11:00Z", "2026-12-01T11:00Z/2026-12-01T12:00Z", "2026-12-01T10:00Z/2026-12-01T12:00Z"]
+    for span in spans:
+        _monitor(mlgit, monitored, "--logs", str(logs), "--window", span)
+    stored = {p.stem: windows.loads(p.read_bytes(), str(p)) for p in (monitored / STORE).glob("*.json")}
+    first, second, whole = (stored[n] for n in ("20261201T100000Z--20261201T110000Z", "20261201T110000Z--20261201T120000Z", "20261201T100000Z--20261201T120000Z"))
+    assert first.requests == 150 and second.requests == 153
+    merged = windows.merge([first, second])
+    assert (merged.requests, merged.rows, merged.errors, merged.latency) == (whole.requests, whole.rows, whole.errors, whole.latency)
+    for name, col in whole.inputs:
+        m = merged.column(name)
+        assert m is not None and (m.counts, m.values, m.other, m.nulls, m.min, m.max) == (
+            col.counts, col.values, col.other, col.nulls, col.min, col.max
+        ), name
+    assert dict(merged.violations) == dict(whole.violations)
+
+
+def test_labels_join_by_request_id(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
+    truth = rows(monitored)[:300]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\n" + "".join(f"train-{i},{int(r['target'])}\n" for i, r in enumerate(truth)) + "ghost,1\n")
+    code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--labels", str(labels))
+    [quality] = _codes(doc)["monitor.quality"]
+    assert code == 0 and quality["data"]["labelled"] == 300 and quality["data"]["value"] > 0.9
+    assert quality["data"]["released"] is not None
+    [unmatched] = _codes(doc)["monitor.labels-unmatched"]
+    assert unmatched["data"] == {"unmatched": 1, "labels": 301}
+    flipped = tmp_path / "flipped.csv"
+    flipped.write_text("id,label\n" + "".join(f"train-{i},{1 - int(r['target'])}\n" for i, r in enumerate(truth)))
+    code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--labels", str(flipped))
+    assert code == 1 and "monitor.quality-degraded" in _codes(doc, "error")
+
+
+def test_error_rate_and_latency_budgets(monitored: Path, served_logs: dict[str, Path], mlgit: Any) -> None:
+    _monitor_config(monitored, max_error_rate=0.001, p95_ms=1e-6)
+    code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]))
+    errors = _codes(doc, "error")
+    assert code == 1 and {"monitor.error-rate-high", "monitor.latency-over-budget"} <= errors.keys()
+    assert "monitor.max_error_rate" in errors["monitor.error-rate-high"][0]["message"]
+
+
+def test_kserve_cloudevents_and_tables_give_the_same_window(
+    monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path
+) -> None:
+    records = [json.loads(line) for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
+    ok = [r for r in records if r["status"] == 200]
+    events = tmp_path / "kserve.jsonl"
+    with events.open("w") as fh:
+        for r in ok:
+            inputs = [{"name": k, "shape": [1], "datatype": "FP64", "data": v} for k, v in r["inputs"].items()]
+            outputs = [{"name": k, "shape": [1, 2], "datatype": "FP64", "data": v} for k, v in r["outputs"].items()]
+            common = {"specversion": "1.0", "id": r["id"], "source": "http://localhost:9081/", "time": r["time"]}
+            fh.write(json.dumps({**common, "type": "org.kubeflow.serving.inference.request", "data": {"inputs": inputs}}) + "\n")
+            response = {"model_name": MODEL, "model_version": "v0.1.0", "outputs": outputs}
+            fh.write(json.dumps({**common, "type": "org.kubeflow.serving.inference.response", "data": response}) + "\n")
+    table = tmp_path / "table.csv"
+    names = list(ok[0]["inputs"])
+    table.write_text(
+        ",".join(["id", "time", *names, "prediction"]) + "\n"
+        + "".join(
+            ",".join([r["id"], r["time"], *(repr(r["inputs"][n][0]) for n in names), str(int(r["outputs"]["predict_proba"][1] > 0.5))]) + "\n"
+            for r in ok
+        )
+    )
+    got = {}
+    for source, store in ((events, "ce"), (table, "tab")):
+        code, doc = _monitor(mlgit, monitored, "--logs", str(source), "--store", store)
+        assert code == 0, [f["message"] for f in doc["findings"] if f["severity"] != "info"]
+        [path] = (monitored / store / MODEL / "v0.1.0").glob("*.json")
+        got[store] = windows.loads(path.read_bytes(), str(path))
+    assert got["ce"].rows == got["tab"].rows == 300
+    assert got["ce"].inputs == got["tab"].inputs
+    classes = got["tab"].column("prediction", predictions=True)
+    assert classes is not None and classes.count == 300
+
+
+def test_bad_input_is_one_message_and_exit_2(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
+    res = mlgit(monitored, "monitor", "--logs", str(tmp_path / "missing.jsonl"))
+    assert res.code == 2 and "missing.jsonl: no such log file or folder" in res.err and "Traceback" not in res.err
+    res = mlgit(monitored, "monitor", "--logs", str(served_logs["calm"]), "--window", "yesterday")
+    assert res.code == 2 and "--window 'yesterday': expected START/END" in res.err
+    res = mlgit(monitored, "monitor", "--logs", str(served_logs["calm"]), "--base", "v9.9.9")
+    assert res.code == 2 and "v9.9.9" in res.err
+    # A stored window is never replaced by another profile of the same span without --force.
+    assert mlgit(monitored, "monitor", "--logs", str(served_logs["calm"])).code == 0
+    [stored] = (monitored / STORE).glob("*.json")
+    before = stored.read_bytes()
+    extra = tmp_path / "more.jsonl"
+    lines = [line for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
+    extra.write_text("\n".join(lines[:-1]) + "\n")  # the same span without its last request: other counts
+    res = mlgit(monitored, "monitor", "--logs", str(extra), "--window", f"{_span(before)}")
+    assert res.code == 2 and "already holds another profile" in res.err and stored.read_bytes() == before
+    assert mlgit(monitored, "monitor", "--logs", str(extra), "--window", _span(before), "--force").code in (0, 1)
+    assert stored.read_bytes() != before
+
+
+def _span(raw: bytes) -> str:
+    w = windows.loads(raw, "stored")
+    return f"{w.start}/{w.end}"
+
+
+def test_no_traffic_is_an_error(monitored: Path, mlgit: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    code, doc = _monitor(mlgit, monitored, "--logs", str(empty))
+    assert code == 1 and "monitor.no-traffic" in _codes(doc, "error")
+    assert not (monitored / STORE).exists()  # nothing to keep
