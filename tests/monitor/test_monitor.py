@@ -127,7 +127,7 @@ def test_labels_join_by_request_id(monitored: Path, served_logs: dict[str, Path]
     labels.write_text("id,label\n" + "".join(f"train-{i},{int(r['target'])}\n" for i, r in enumerate(truth)) + "ghost,1\n")
     code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--labels", str(labels))
     [quality] = _codes(doc)["monitor.quality"]
-    assert code == 0 and quality["data"]["labelled"] == 300 and quality["data"]["value"] > 0.9
+    assert code == 0 and quality["data"]["labelled"] == 300 and quality["data"]["value"] > 0.8
     assert quality["data"]["released"] is not None
     [unmatched] = _codes(doc)["monitor.labels-unmatched"]
     assert unmatched["data"] == {"unmatched": 1, "labels": 301}
