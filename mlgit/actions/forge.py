@@ -76,6 +76,38 @@ class Comment:
     url: str | None
 
 
+@dataclass(frozen=True)
+class Pull:
+    """A pull request."""
+
+    number: int
+    url: str | None
+    draft: bool
+    body: str
+
+
+def _pull(p: Any) -> Pull:
+    if not isinstance(p, dict) or "number" not in p:
+        raise MlgitError("GitHub returned a pull request without a number")
+    return Pull(int(p["number"]), p.get("html_url"), bool(p.get("draft")), str(p.get("body") or ""))
+
+
+def one_pull(gh: GitHub, branch: str, base: str, title: str, body: str, draft: bool) -> tuple[str, Pull]:
+    """Open the one pull request of `branch`, or update it in place: (created | updated | unchanged, the PR).
+
+    A draft made when the gate refused stays a draft until a person marks it ready (REST cannot undraft).
+    """
+    if len(body) > gh.body_limit:
+        raise MlgitError(f"the pull request body has {len(body):,} characters; GitHub accepts {gh.body_limit:,}")
+    found = gh.open_pulls(branch)
+    if not found:
+        return "created", gh.create_pull(branch, base, title, body, draft)
+    first = min(found, key=lambda p: p.number)
+    if first.body.strip() == body.strip():
+        return "unchanged", first
+    return "updated", gh.update_pull(first.number, title, body)
+
+
 class Transport:
     """Authenticated JSON requests to one API root, with retries for rate limits and server errors."""
 
@@ -261,6 +293,29 @@ class GitHub:
         """Replace a comment's body."""
         res = self.t.request("PATCH", self.t.url(f"/repos/{self.repo}/issues/comments/{comment.id}"), {"body": body})
         return self._comment(res.json())
+
+    def open_pulls(self, branch: str) -> list[Pull]:
+        """Open pull requests whose head is `branch` of this repository."""
+        owner = self.repo.split("/", 1)[0]
+        query: dict[str, str | int] = {
+            "head": f"{urllib.parse.unquote(owner)}:{branch}",
+            "state": "open",
+            "per_page": 100,
+        }
+        res = self.t.request("GET", self.t.url(f"/repos/{self.repo}/pulls", query))
+        return [
+            _pull(p) for p in res.json() or [] if isinstance(p, dict) and (p.get("head") or {}).get("ref") == branch
+        ]
+
+    def create_pull(self, branch: str, base: str, title: str, body: str, draft: bool) -> Pull:
+        """Open a pull request from `branch` into `base`."""
+        payload = {"head": branch, "base": base, "title": title, "body": body, "draft": draft}
+        return _pull(self.t.request("POST", self.t.url(f"/repos/{self.repo}/pulls"), payload).json())
+
+    def update_pull(self, number: int, title: str, body: str) -> Pull:
+        """Replace a pull request's title and body."""
+        payload = {"title": title, "body": body}
+        return _pull(self.t.request("PATCH", self.t.url(f"/repos/{self.repo}/pulls/{number}"), payload).json())
 
     @staticmethod
     def _comment(c: Any) -> Comment:

@@ -200,6 +200,13 @@ def _parser() -> argparse.ArgumentParser:
     mon.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept")
     mon.add_argument("--force", action="store_true", help="replace a stored profile of the same window")
     mon.add_argument("--json", action="store_true", help="machine-readable output")
+    ret = sub.add_parser("retrain", help="decide whether to retrain (and why); retrain on a branch; one pull request")
+    ret.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
+    ret.add_argument("--trigger", default="manual", choices=["manual", "schedule", "new-data", "drift"])
+    ret.add_argument("--pr", action="store_true", help="open or update the one pull request of the retrain branch")
+    ret.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    ret.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept (drift)")
+    ret.add_argument("--json", action="store_true", help="machine-readable output")
     # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 
@@ -415,6 +422,10 @@ def _deploy_status(cwd: Path, a: argparse.Namespace) -> int:
     from mlgit.cli.commands import deploy
 
     return deploy.run_status(cwd, model=a.model, json=a.json)
+def _retrain(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import retrain
+
+    return retrain.run(cwd, model=a.model, trigger=a.trigger, pr=a.pr, dry_run=a.dry_run, store=a.store, json=a.json)
 
 
 # One entry per runnable parser path; a parent path not listed here (`metrics`, `schema`, `ci`) needs a subcommand.
@@ -444,6 +455,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("deploy", "stop"): Command(_deploy_stop),
     ("deploy", "status"): Command(_deploy_status),
     ("monitor",): Command(_monitor),
+    ("retrain",): Command(_retrain),
     # mlgit:dispatch-end (new subcommands are dispatched above this line)
 }
 

@@ -242,7 +242,10 @@ class Collector:
         start = t.start or c.first
         # Windows are half-open, [start, end): without --window the end is just past the last request.
         end = t.end or (c.last + timedelta(milliseconds=1) if c.last is not None else None)
-        counters: list[tuple[str, NumericCounter | CategoryCounter]] = [*self.numeric.items(), *self.categorical.items()]
+        counters: list[tuple[str, NumericCounter | CategoryCounter]] = [
+            *self.numeric.items(),
+            *self.categorical.items(),
+        ]
         inputs = tuple((name, counter.result()) for name, counter in counters if _used(counter))
         predictions = tuple(
             (name, counter.result(keep_new=True) if isinstance(counter, CategoryCounter) else counter.result())

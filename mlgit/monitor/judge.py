@@ -13,11 +13,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from mlgit.checks import drift
-from mlgit.config.settings import DriftSettings, Model, Monitoring
+from mlgit.config.settings import Config, DriftSettings, Model, Monitoring
 from mlgit.data.profile import Profile
+from mlgit.monitor import reference
 from mlgit.monitor.logs import Skipped
 from mlgit.monitor.reference import Reference
 from mlgit.monitor.window import Window, latency_quantile
+from mlgit.repo.state import RepoState
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 
@@ -332,3 +334,18 @@ def _released(ref: Reference, metric: str) -> float | None:
         if str(key).rsplit(":", 1)[-1] == metric and isinstance(value, int | float):
             return float(value)
     return None
+
+
+def latest_verdict(repo: RepoState, cfg: Config, model: Model, store: str) -> tuple[bool, list[str]]:
+    """Whether the latest stored window of the last release drifted, and the lines that say so."""
+    ref = reference.resolve(repo, cfg, model, "last-release", store)
+    stored = reference.stored(repo.root, store, model.name, ref.version)
+    if not stored:
+        return False, [f"no stored window of {ref.release.tag} under {store}/: run 'mlgit monitor' first"]
+    latest = stored[-1][1]
+    first = stored[0][1]
+    found = drift_findings(model.name, latest, ref, first)
+    drifted = [f for f in found if f.code in (Code.MONITOR_INPUT_DRIFT, Code.MONITOR_PREDICTION_DRIFT)]
+    if not drifted:
+        return False, [f"the latest window {latest.name} of {ref.release.tag} shows no drift"]
+    return True, [f"window {latest.name}: {f.message}" for f in drifted]

@@ -143,6 +143,11 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
         {"model": "m", "logs": ["a.jsonl", "b/"], "window": "2026-12-01/2026-12-02", "base": "stage:prod"}
         | {"labels": "l.csv", "store": "s", "force": True, "json": True},
     ),
+    (
+        ["retrain", "m", "--trigger", "drift", "--pr", "--dry-run", "--store", "s", "--json"],
+        ("retrain",),
+        {"model": "m", "trigger": "drift", "pr": True, "dry_run": True, "store": "s", "json": True},
+    ),
 ]
 
 
