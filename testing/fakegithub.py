@@ -22,6 +22,7 @@ class FakeGitHub:
     pulls: dict[int, str] = field(default_factory=dict)  # number -> head sha
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, authorization
+    opened: dict[int, dict[str, Any]] = field(default_factory=dict)  # pull requests made through the API
     url: str = ""
     _next_id: int = 1000
 
@@ -34,6 +35,9 @@ class FakeGitHub:
         route = path.split("?", 1)[0]
         if method == "GET" and route == "/user":
             return 403, {"message": "Resource not accessible by integration"}
+        answer = self._pulls(method, route, path, payload)
+        if answer is not None:
+            return answer
         m = re.fullmatch(rf"{re.escape(base)}/pulls/(\d+)", route)
         if method == "GET" and m:
             number = int(m[1])
@@ -66,6 +70,45 @@ class FakeGitHub:
                         comment["body"] = payload["body"]
                         return 200, comment
         return 404, {"message": "Not Found"}
+
+    def _pulls(self, method: str, route: str, path: str, payload: Any) -> tuple[int, Any] | None:
+        """List (by head and state), open and edit pull requests."""
+        from urllib.parse import parse_qs, urlsplit
+
+        base = f"/repos/{self.repo}/pulls"
+        if route == base and method == "GET":
+            q = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+            owner = self.repo.split("/")[0]
+            found = [
+                p
+                for p in self.opened.values()
+                if p["state"] == q.get("state", "open")
+                and ("head" not in q or q["head"] == f"{owner}:{p['head']['ref']}")
+            ]
+            return 200, found
+        if route == base and method == "POST":
+            if any(p["head"]["ref"] == payload["head"] and p["state"] == "open" for p in self.opened.values()):
+                return 422, {"message": f"A pull request already exists for {payload['head']}."}
+            self._next_id += 1
+            number = len(self.opened) + 1
+            pr = {
+                "number": number,
+                "state": "open",
+                "title": payload["title"],
+                "body": payload["body"],
+                "draft": bool(payload.get("draft")),
+                "head": {"ref": payload["head"]},
+                "base": {"ref": payload["base"]},
+                "html_url": f"https://github.test/{self.repo}/pull/{number}",
+            }
+            self.opened[number] = pr
+            return 201, pr
+        m = re.fullmatch(rf"{re.escape(base)}/(\d+)", route)
+        if m and method == "PATCH" and int(m[1]) in self.opened:
+            pr = self.opened[int(m[1])]
+            pr.update({k: v for k, v in payload.items() if k in ("title", "body", "state")})
+            return 200, pr
+        return None
 
 
 @contextmanager

@@ -137,8 +137,8 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
     (["deploy", "status", "m"], ("deploy", "status"), {"model": "m", "json": False}),
     (["deploy", "status"], ("deploy", "status"), {"model": None, "json": False}),
     (
-        ["monitor", "m", "--logs", "a.jsonl", "b/", "--window", "2026-12-01/2026-12-02", "--base", "stage:prod"]
-        + ["--labels", "l.csv", "--store", "s", "--force", "--json"],
+        [*("monitor", "m", "--logs", "a.jsonl", "b/", "--window", "2026-12-01/2026-12-02", "--base", "stage:prod"),
+         *("--labels", "l.csv", "--store", "s", "--force", "--json")],
         ("monitor",),
         {"model": "m", "logs": ["a.jsonl", "b/"], "window": "2026-12-01/2026-12-02", "base": "stage:prod"}
         | {"labels": "l.csv", "store": "s", "force": True, "json": True},

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,48 +10,9 @@ from pathlib import Path
 import pytest
 
 from testing.oip import MODEL, Served, call
-from testing.repos import BIN, FIXED_ENV, golden_csv
-
 
 # The size features, scaled together in the shifted traffic (larger tumours: the model's predictions move too).
 SIZE = ("mean_radius", "mean_perimeter", "mean_area", "worst_radius", "worst_perimeter", "worst_area")
-
-
-def _env(git_config: Path) -> dict[str, str]:
-    return {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(git_config), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-
-
-@pytest.fixture(scope="session")
-def _monitored_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
-    """The example repository with schemas and profiles committed, released as v0.1.0."""
-    import yaml
-
-    repo = tmp_path_factory.mktemp("monitored") / "repo"
-    shutil.copytree(_example_template, repo, symlinks=True)
-    golden_csv(repo)
-    path = repo / "mlgit.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["models"][MODEL].update(
-        trust_pickle=True, golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"}
-    )
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    env = _env(_git_config)
-    for args in (
-        (sys.executable, "-m", "mlgit", "schema", "infer"),
-        ("git", "add", "-A"),
-        ("git", "commit", "-q", "-m", "schemas and profiles"),
-        (sys.executable, "-m", "mlgit", "promote"),
-    ):
-        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
-    return repo
-
-
-@pytest.fixture
-def monitored(_monitored_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the monitored repository."""
-    dest = tmp_path / "monitored"
-    shutil.copytree(_monitored_template, dest, symlinks=True)
-    return dest
 
 
 def rows(repo: Path, name: str = "train") -> list[dict[str, float]]:
@@ -89,12 +47,17 @@ def serve_and_send(archive: Path, log_dir: Path, requests: list[dict[str, object
 
 
 @pytest.fixture(scope="module")
-def served_logs(_monitored_template: Path, packaged: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+def served_logs(
+    _monitored_template: Path, packaged: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Path]]:
     """Request logs of the real server: training-like traffic (with a few bad requests) and shifted traffic."""
     base = tmp_path_factory.mktemp("served")
     train = rows(_monitored_template)
     calm = [request(r, f"train-{i}") for i, r in enumerate(train[:300])]
-    bad = [{"id": f"bad-{i}", "inputs": [{"name": "nope", "shape": [1], "datatype": "FP64", "data": [1.0]}]} for i in range(3)]
+    bad = [
+        {"id": f"bad-{i}", "inputs": [{"name": "nope", "shape": [1], "datatype": "FP64", "data": [1.0]}]}
+        for i in range(3)
+    ]
     statuses = serve_and_send(packaged, base / "calm", calm + bad, base / "calm.err")
     assert statuses.count(200) == 300 and len(statuses) == 303
     shifted = [request(r, f"shift-{i}", dict.fromkeys(SIZE, 1.4)) for i, r in enumerate(train[:200])]

@@ -61,7 +61,8 @@ def test_training_like_traffic_passes_and_its_window_is_stored(
 def test_shifted_features_are_caught_by_name_and_fail(
     monitored: Path, served_logs: dict[str, Path], mlgit: Any
 ) -> None:
-    _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]))  # the release's first window: the prediction reference
+    # The release's first window: the reference for prediction drift.
+    _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]))
     code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["shifted"]))
     errors = _codes(doc, "error")
     assert code == 1
@@ -84,7 +85,9 @@ def test_against_an_earlier_window(monitored: Path, served_logs: dict[str, Path]
     assert {f["data"]["base"] for f in drifted} == {f"window {first.stem}"}
 
 
-def test_malformed_lines_are_counted_and_skipped(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
+def test_malformed_lines_are_counted_and_skipped(
+    monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path
+) -> None:
     logs = tmp_path / "logs.jsonl"
     good = [line for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
     bad = ["{not json", '{"schema": "mlgit.request/1", "inputs": 7}', good[0][: len(good[0]) // 2], "[1, 2]"]
@@ -100,23 +103,46 @@ def test_malformed_lines_are_counted_and_skipped(monitored: Path, served_logs: d
 
 
 def test_windows_merge_exactly(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
-    records = [json.loads(line) for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
+    records = [
+        json.loads(line) for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()
+    ]
     for i, r in enumerate(records):  # two hours of traffic, the first 150 requests in the first hour
         r["time"] = f"2026-12-01T{10 + (i >= 150):02d}:{i % 60:02d}:00.000Z"
     logs = tmp_path / "timed.jsonl"
     logs.write_text("".join(json.dumps(r) + "\n" for r in records))
-    spans = ["2026-12-01T10:00Z/2026-12-01T11:00Z", "2026-12-01T11:00Z/2026-12-01T12:00Z", "2026-12-01T10:00Z/2026-12-01T12:00Z"]
+    spans = [
+        "2026-12-01T10:00Z/2026-12-01T11:00Z",
+        "2026-12-01T11:00Z/2026-12-01T12:00Z",
+        "2026-12-01T10:00Z/2026-12-01T12:00Z",
+    ]
     for span in spans:
         _monitor(mlgit, monitored, "--logs", str(logs), "--window", span)
     stored = {p.stem: windows.loads(p.read_bytes(), str(p)) for p in (monitored / STORE).glob("*.json")}
-    first, second, whole = (stored[n] for n in ("20261201T100000Z--20261201T110000Z", "20261201T110000Z--20261201T120000Z", "20261201T100000Z--20261201T120000Z"))
+    first, second, whole = (
+        stored[n]
+        for n in (
+            "20261201T100000Z--20261201T110000Z",
+            "20261201T110000Z--20261201T120000Z",
+            "20261201T100000Z--20261201T120000Z",
+        )
+    )
     assert first.requests == 150 and second.requests == 153
     merged = windows.merge([first, second])
-    assert (merged.requests, merged.rows, merged.errors, merged.latency) == (whole.requests, whole.rows, whole.errors, whole.latency)
+    assert (merged.requests, merged.rows, merged.errors, merged.latency) == (
+        whole.requests,
+        whole.rows,
+        whole.errors,
+        whole.latency,
+    )
     for name, col in whole.inputs:
         m = merged.column(name)
         assert m is not None and (m.counts, m.values, m.other, m.nulls, m.min, m.max) == (
-            col.counts, col.values, col.other, col.nulls, col.min, col.max
+            col.counts,
+            col.values,
+            col.other,
+            col.nulls,
+            col.min,
+            col.max,
         ), name
     assert dict(merged.violations) == dict(whole.violations)
 
@@ -124,7 +150,9 @@ def test_windows_merge_exactly(monitored: Path, served_logs: dict[str, Path], ml
 def test_labels_join_by_request_id(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
     truth = rows(monitored)[:300]
     labels = tmp_path / "labels.csv"
-    labels.write_text("id,label\n" + "".join(f"train-{i},{int(r['target'])}\n" for i, r in enumerate(truth)) + "ghost,1\n")
+    labels.write_text(
+        "id,label\n" + "".join(f"train-{i},{int(r['target'])}\n" for i, r in enumerate(truth)) + "ghost,1\n"
+    )
     code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--labels", str(labels))
     [quality] = _codes(doc)["monitor.quality"]
     assert code == 0 and quality["data"]["labelled"] == 300 and quality["data"]["value"] > 0.8
@@ -148,7 +176,9 @@ def test_error_rate_and_latency_budgets(monitored: Path, served_logs: dict[str, 
 def test_kserve_cloudevents_and_tables_give_the_same_window(
     monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path
 ) -> None:
-    records = [json.loads(line) for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
+    records = [
+        json.loads(line) for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()
+    ]
     ok = [r for r in records if r["status"] == 200]
     events = tmp_path / "kserve.jsonl"
     with events.open("w") as fh:
@@ -156,15 +186,27 @@ def test_kserve_cloudevents_and_tables_give_the_same_window(
             inputs = [{"name": k, "shape": [1], "datatype": "FP64", "data": v} for k, v in r["inputs"].items()]
             outputs = [{"name": k, "shape": [1, 2], "datatype": "FP64", "data": v} for k, v in r["outputs"].items()]
             common = {"specversion": "1.0", "id": r["id"], "source": "http://localhost:9081/", "time": r["time"]}
-            fh.write(json.dumps({**common, "type": "org.kubeflow.serving.inference.request", "data": {"inputs": inputs}}) + "\n")
+            fh.write(
+                json.dumps({**common, "type": "org.kubeflow.serving.inference.request", "data": {"inputs": inputs}})
+                + "\n"
+            )
             response = {"model_name": MODEL, "model_version": "v0.1.0", "outputs": outputs}
             fh.write(json.dumps({**common, "type": "org.kubeflow.serving.inference.response", "data": response}) + "\n")
     table = tmp_path / "table.csv"
     names = list(ok[0]["inputs"])
     table.write_text(
-        ",".join(["id", "time", *names, "prediction"]) + "\n"
+        ",".join(["id", "time", *names, "prediction"])
+        + "\n"
         + "".join(
-            ",".join([r["id"], r["time"], *(repr(r["inputs"][n][0]) for n in names), str(int(r["outputs"]["predict_proba"][1] > 0.5))]) + "\n"
+            ",".join(
+                [
+                    r["id"],
+                    r["time"],
+                    *(repr(r["inputs"][n][0]) for n in names),
+                    str(int(r["outputs"]["predict_proba"][1] > 0.5)),
+                ]
+            )
+            + "\n"
             for r in ok
         )
     )
@@ -180,7 +222,9 @@ def test_kserve_cloudevents_and_tables_give_the_same_window(
     assert classes is not None and classes.count == 300
 
 
-def test_bad_input_is_one_message_and_exit_2(monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path) -> None:
+def test_bad_input_is_one_message_and_exit_2(
+    monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path
+) -> None:
     res = mlgit(monitored, "monitor", "--logs", str(tmp_path / "missing.jsonl"))
     assert res.code == 2 and "missing.jsonl: no such log file or folder" in res.err and "Traceback" not in res.err
     res = mlgit(monitored, "monitor", "--logs", str(served_logs["calm"]), "--window", "yesterday")

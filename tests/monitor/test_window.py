@@ -37,7 +37,11 @@ def _window(base: ColumnProfile, values: list[float]) -> windows.Binned:
 
 
 def _psi(base: ColumnProfile, binned: windows.Binned) -> drift.Measure:
-    [m] = drift.measure(Profile("t", "", "csv", None, base.count, (base,)), Profile("w", "", "window", None, binned.count, (binned.profile("x"),)), DriftSettings())
+    [m] = drift.measure(
+        Profile("t", "", "csv", None, base.count, (base,)),
+        Profile("w", "", "window", None, binned.count, (binned.profile("x"),)),
+        DriftSettings(),
+    )
     return m
 
 
