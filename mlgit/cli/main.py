@@ -207,6 +207,10 @@ def _parser() -> argparse.ArgumentParser:
     ret.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     ret.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept (drift)")
     ret.add_argument("--json", action="store_true", help="machine-readable output")
+    crepro = csub.add_parser("repro", help="re-run the pipeline in a temporary worktree; compare outputs with dvc.lock")
+    crepro.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
+    crepro.add_argument("--runs", type=int, default=1, metavar="N", help="re-run every stage N times (default 1)")
+    crepro.add_argument("--json", action="store_true", help="machine-readable output")
     # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 
@@ -428,6 +432,12 @@ def _retrain(cwd: Path, a: argparse.Namespace) -> int:
     return retrain.run(cwd, model=a.model, trigger=a.trigger, pr=a.pr, dry_run=a.dry_run, store=a.store, json=a.json)
 
 
+def _check_repro(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import check_repro
+
+    return check_repro.run(cwd, model=a.model, runs=a.runs, json=a.json)
+
+
 # One entry per runnable parser path; a parent path not listed here (`metrics`, `schema`, `ci`) needs a subcommand.
 COMMANDS: dict[tuple[str, ...], Command] = {
     ("init",): Command(_init),
@@ -456,6 +466,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("deploy", "status"): Command(_deploy_status),
     ("monitor",): Command(_monitor),
     ("retrain",): Command(_retrain),
+    ("check", "repro"): Command(_check_repro),
     # mlgit:dispatch-end (new subcommands are dispatched above this line)
 }
 

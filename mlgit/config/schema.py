@@ -149,6 +149,8 @@ class PolicySpec(_Strict):
     first_version: Annotated[str, StringConstraints(pattern=SEMVER_RE)] = "0.1.0"
     gates: dict[str, GateSpec] = Field(default_factory=dict)
     allow_stale: bool = False
+    reproducible: bool = False
+    repro_tolerance: Annotated[float, Field(ge=0)] = 1e-6
     release_branches: list[Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\s]+$")]] = Field(
         default_factory=list
     )

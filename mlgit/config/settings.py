@@ -98,6 +98,8 @@ class Policy:
     gates: tuple[Gate, ...]
     allow_stale: bool = False  # release even when `dvc status` says the pipeline is stale (recorded in lineage)
     release_branches: tuple[str, ...] = ()  # glob patterns of branches besides the default one that may release
+    reproducible: bool = False  # promote runs `mlgit check repro` first and records its verdict in the lineage
+    repro_tolerance: float = 1e-6  # what "within tolerance" allows (absolute and relative)
 
     @property
     def base(self) -> str:
@@ -362,6 +364,8 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                     gates,
                     pol["allow_stale"],
                     tuple(pol["release_branches"]),
+                    pol["reproducible"],
+                    pol["repro_tolerance"],
                 ),
                 loader=m["loader"],
                 trust_pickle=m["trust_pickle"],

@@ -173,6 +173,12 @@ class Code(str, Enum):
     MONITOR_QUALITY = "monitor.quality"
     MONITOR_QUALITY_DEGRADED = "monitor.quality-degraded"
     MONITOR_LABELS_UNMATCHED = "monitor.labels-unmatched"
+    # -- repro: re-running the pipeline --
+    REPRO_IDENTICAL = "repro.identical"
+    REPRO_WITHIN_TOLERANCE = "repro.within-tolerance"
+    REPRO_NOT_REPRODUCIBLE = "repro.not-reproducible"
+    REPRO_FAILED = "repro.failed"
+    REPRO_VERDICT = "repro.verdict"
 
 
 MEANING: dict[Code, str] = {
@@ -319,6 +325,11 @@ MEANING: dict[Code, str] = {
     Code.MONITOR_QUALITY: "model quality on the requests `--labels` joins by request id",
     Code.MONITOR_QUALITY_DEGRADED: "quality on labelled traffic is worse than the release's metric by more than its gate allows, beyond sampling noise",
     Code.MONITOR_LABELS_UNMATCHED: "labels whose request id is not in the window",
+    Code.REPRO_IDENTICAL: "a pipeline output re-run by `mlgit check repro` has the md5 dvc.lock records",
+    Code.REPRO_WITHIN_TOLERANCE: "an output's bytes differ, but the model's predictions on the golden inputs (or the gated metrics) agree within `policy.repro_tolerance`",
+    Code.REPRO_NOT_REPRODUCIBLE: "an output differs from dvc.lock beyond tolerance (names the stage and the output)",
+    Code.REPRO_FAILED: "`dvc repro` failed in the temporary worktree",
+    Code.REPRO_VERDICT: "the reproducibility verdict: bit-identical, within tolerance, or not reproducible",
 }
 
 

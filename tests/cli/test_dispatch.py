@@ -148,6 +148,7 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
         ("retrain",),
         {"model": "m", "trigger": "drift", "pr": True, "dry_run": True, "store": "s", "json": True},
     ),
+    (["check", "repro", "m", "--runs", "2", "--json"], ("check", "repro"), {"model": "m", "runs": 2, "json": True}),
 ]
 
 
