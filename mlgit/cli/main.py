@@ -199,6 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     mon.add_argument("--labels", metavar="FILE", help="true values by request id (CSV, JSONL or Parquet: id, label)")
     mon.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept")
     mon.add_argument("--force", action="store_true", help="replace a stored profile of the same window")
+    mon.add_argument("--report", metavar="FILE", help="also write the report with the trend: FILE.md or FILE.html")
+    mon.add_argument("--alert", action="store_true", help="keep one open GitHub issue per model while unhealthy")
+    mon.add_argument("--retrain", action="store_true", help="on drift, dispatch the retrain workflow (GitHub)")
     mon.add_argument("--json", action="store_true", help="machine-readable output")
     ret = sub.add_parser("retrain", help="decide whether to retrain (and why); retrain on a branch; one pull request")
     ret.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
@@ -413,6 +416,9 @@ def _monitor(cwd: Path, a: argparse.Namespace) -> int:
         store=a.store,
         force=a.force,
         json=a.json,
+        report=a.report,
+        alert=a.alert,
+        retrain=a.retrain,
     )
 
 

@@ -207,6 +207,9 @@ class PackageSpec(_Strict):
     budgets: BudgetSpec = Field(default_factory=BudgetSpec)
 
 
+CRON = r"^[0-9*/,-]+( [0-9A-Za-z*/,-]+){4}$"  # five cron fields, as GitHub's and GitLab's schedules take
+
+
 class MonitorSpec(_Strict):
     reference: str | None = None
     label: str | None = None
@@ -215,6 +218,14 @@ class MonitorSpec(_Strict):
     p99_ms: Annotated[float, Field(gt=0)] | None = None
     volume_factor: Annotated[float, Field(gt=1)] = 3.0
     min_rows: Annotated[int, Field(ge=1)] = 1
+    # Where the scheduled workflow reads the logs (paths in the checkout, or URLs DVC's filesystems read).
+    logs: list[Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\s$`'\"\\]+$")]] = Field(
+        default_factory=list
+    )
+    schedule: Annotated[str, StringConstraints(pattern=CRON)] = "17 6 * * *"
+    retrain_schedule: Annotated[str, StringConstraints(pattern=CRON)] | None = None
+    runner: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "ubuntu-latest"
+    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
 
 
 class ModelSpec(_Strict):

@@ -168,6 +168,11 @@ class Monitoring:
     p99_ms: float | None = None
     volume_factor: float = 3.0  # volume anomaly past this factor of the earlier windows' median rate
     min_rows: int = 1  # fewer rows in a window is an error (no traffic)
+    logs: tuple[str, ...] = ()  # where the scheduled monitor workflow reads the logs (none: no workflow)
+    schedule: str = "17 6 * * *"  # cron of the monitor workflow
+    retrain_schedule: str | None = None  # cron of scheduled retrains (none: manual and drift only)
+    runner: str = "ubuntu-latest"
+    timeout_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -377,7 +382,7 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                 package=Packaging(
                     tuple(m["package"]["requirements"]), m["package"]["requests"], Budgets(**m["package"]["budgets"])
                 ),
-                monitor=Monitoring(**m["monitor"]),
+                monitor=Monitoring(**{**m["monitor"], "logs": tuple(m["monitor"]["logs"])}),
             )
         )
     ci = data["ci"]

@@ -141,7 +141,7 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
          *("--labels", "l.csv", "--store", "s", "--force", "--json")],
         ("monitor",),
         {"model": "m", "logs": ["a.jsonl", "b/"], "window": "2026-12-01/2026-12-02", "base": "stage:prod"}
-        | {"labels": "l.csv", "store": "s", "force": True, "json": True},
+        | {"labels": "l.csv", "store": "s", "force": True, "json": True, "report": "r.md", "alert": True, "retrain": True},
     ),
     (
         ["retrain", "m", "--trigger", "drift", "--pr", "--dry-run", "--store", "s", "--json"],
