@@ -16,8 +16,9 @@ from typing import Any
 
 from mlgit.data.profile import QUANTILE_POINTS, Profile
 from mlgit.data.schema import Column, Schema
+from mlgit.monitor import vectorised
 from mlgit.monitor import window as windows
-from mlgit.monitor.logs import Request, Skipped
+from mlgit.monitor.logs import Request, Skipped, Table
 from mlgit.monitor.window import LATENCY_EDGES, Binned, CategoryCounter, NumericCounter, Window
 
 MAX_LABELLED = 2_000_000  # request ids kept for the labels join
@@ -170,6 +171,10 @@ class Collector:
         else:
             self.unexpected[name] = self.unexpected.get(name, 0) + 1
 
+    def _input_checks(self, name: str, col: Column, values: list[Any]) -> None:
+        for v in values:
+            self._check(name, col, v)
+
     def _check(self, name: str, col: Column | None, v: Any) -> None:
         if col is None:
             return
@@ -289,10 +294,16 @@ def _iso(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{t.microsecond // 1000:03d}Z"
 
 
-def collect(requests: Iterable[Request], target: Target, keep_predictions: bool, skipped: Skipped) -> Collector:
-    """One pass over the requests; `skipped` fills with the lines that were not requests."""
-    del skipped  # filled by the reader as it goes; passed here so the caller sees they belong together
+def collect(
+    items: Iterable[Request | Table], target: Target, keep_predictions: bool, skipped: Skipped, inputs: frozenset[str]
+) -> Collector:
+    """One pass over the logs; `skipped` fills with the lines that were not requests."""
     collector = Collector(target, keep_predictions)
-    for req in requests:
-        collector.add(req)
+    for item in items:
+        if isinstance(item, Table):
+            if not vectorised.add_table(collector, item):
+                for req in item.requests(inputs, skipped):
+                    collector.add(req)
+        else:
+            collector.add(item)
     return collector

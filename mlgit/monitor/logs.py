@@ -13,9 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mlgit.errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_PENDING = 100_000  # CloudEvents requests waiting for their response before they count as unanswered
@@ -228,18 +231,31 @@ def _json_lines(fh: IO[bytes], where: str, inputs: frozenset[str], skipped: Skip
     yield from events.rest()
 
 
-def _table(path: Path, where: str, inputs: frozenset[str], skipped: Skipped) -> Iterator[Request]:
+@dataclass
+class Table:
+    """A table log (CSV or Parquet), handed over whole so the collector can count it column by column."""
+
+    frame: pl.DataFrame
+    where: str
+    first_line: int  # the line (CSV) or row (Parquet) number of the first row
+
+    def requests(self, inputs: frozenset[str], skipped: Skipped) -> Iterator[Request]:
+        """Row by row: the reference behaviour the vectorised path must match, and its fallback."""
+        for number, row in enumerate(self.frame.iter_rows(named=True), start=self.first_line):
+            try:
+                yield _flat(row, inputs)
+            except ValueError as exc:
+                skipped.add(f"{self.where}:{number}", str(exc))
+
+
+def _table(path: Path, where: str) -> Table:
     import polars as pl
 
     try:
         frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema_length=10_000)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise InputError(f"{where}: cannot be read as a table ({str(exc).splitlines()[0][:200]})") from None
-    for number, row in enumerate(frame.iter_rows(named=True), start=2 if path.suffix == ".csv" else 1):
-        try:
-            yield _flat(row, inputs)
-        except ValueError as exc:
-            skipped.add(f"{where}:{number}", str(exc))
+    return Table(frame, where, 2 if path.suffix == ".csv" else 1)
 
 
 def _files(path: Path) -> list[Path]:
@@ -277,8 +293,8 @@ def _remote(url: str, inputs: frozenset[str], skipped: Skipped) -> Iterator[Requ
         yield from _json_lines(fh, url, inputs, skipped)
 
 
-def read(paths: Iterable[str], inputs: frozenset[str], skipped: Skipped) -> Iterator[Request]:
-    """Every request in the given logs, in file order; `inputs` names the model's input columns (for tables)."""
+def read(paths: Iterable[str], inputs: frozenset[str], skipped: Skipped) -> Iterator[Request | Table]:
+    """Every request in the given logs, in file order (a table whole); `inputs` names the model's input columns."""
     for spec in paths:
         if "://" in spec and not spec.startswith("file://"):
             if _kind(spec.rsplit("/", 1)[-1]) != "jsonl":
@@ -288,7 +304,7 @@ def read(paths: Iterable[str], inputs: frozenset[str], skipped: Skipped) -> Iter
         for path in _files(Path(spec.removeprefix("file://"))):
             kind = _kind(path.name)
             if kind in ("csv", "parquet"):
-                yield from _table(path, str(path), inputs, skipped)
+                yield _table(path, str(path))
                 continue
             try:
                 fh = path.open("rb")

@@ -17,10 +17,13 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgit.data.profile import QUANTILE_POINTS, ColumnProfile
 from mlgit.errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SCHEMA = "mlgit.window/1"
 NUMERIC = "numeric"
@@ -164,19 +167,37 @@ class NumericCounter:
             if len(self.buffer) >= _FLUSH:
                 self.flush()
 
+    def add_series(self, series: pl.Series) -> None:
+        """Many values at once (a column of a table log), counted exactly as `add` counts them one by one."""
+        import polars as pl
+
+        values = series.cast(pl.Float64)
+        self.nulls += values.null_count()
+        values = values.drop_nulls()
+        finite = values.is_finite()
+        self.nonfinite += int((~finite).sum())
+        self.flush()
+        self._bin(values.filter(finite))
+
     def flush(self) -> None:
         if not self.buffer:
             return
         import polars as pl
 
-        values = pl.Series("v", self.buffer, dtype=pl.Float64)
+        self._bin(pl.Series("v", self.buffer, dtype=pl.Float64))
+        self.buffer = array("d")
+
+    def _bin(self, values: pl.Series) -> None:
+        import polars as pl
+
+        if values.is_empty():
+            return
         self.low = min(self.low, float(values.min()))  # type: ignore[arg-type]  # a non-empty float series has a float min
         self.high = max(self.high, float(values.max()))  # type: ignore[arg-type]  # likewise its max
         self.total += float(values.sum())
         index = pl.Series("e", self.edges, dtype=pl.Float64).search_sorted(values, side="right")
         for i, n in index.value_counts().iter_rows():
             self.counts[int(i)] += int(n)
-        self.buffer = array("d")
 
     def result(self) -> Binned:
         self.flush()

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from mlgit.monitor import window as windows
+from testing import fakegithub
 from testing.oip import MODEL
 from tests.monitor.conftest import SIZE, rows
 
@@ -255,3 +257,90 @@ def test_no_traffic_is_an_error(monitored: Path, mlgit: Any, tmp_path: Path) -> 
     code, doc = _monitor(mlgit, monitored, "--logs", str(empty))
     assert code == 1 and "monitor.no-traffic" in _codes(doc, "error")
     assert not (monitored / STORE).exists()  # nothing to keep
+
+
+def test_one_alert_issue_opened_updated_and_closed_and_retrain_dispatched_on_drift(
+    monitored: Path, served_logs: dict[str, Path], mlgit: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with fakegithub.serve("acme/cancer") as fake:
+        monkeypatch.setenv("GITHUB_API_URL", fake.url)
+        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/cancer")
+        monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+        healthy = ("--logs", str(served_logs["calm"]), "--alert", "--retrain")
+        code, doc = _monitor(mlgit, monitored, *healthy)
+        assert code == 0 and doc["alert"] == {"action": "none", "issue": None, "url": None}
+        assert not doc["retrain_dispatched"] and fake.issues == {} and fake.dispatches == []
+        shifted = ("--logs", str(served_logs["shifted"]), "--alert", "--retrain", "--report", str(tmp_path / "r.md"))
+        code, doc = _monitor(mlgit, monitored, *shifted)
+        assert code == 1 and doc["alert"]["action"] == "opened" and doc["retrain_dispatched"]
+        [issue] = fake.issues.values()
+        assert issue["labels"] == ["mlgit-monitor"] and f"<!-- mlgit:monitor:{MODEL} -->" in issue["body"]
+        assert "monitor.input-drift" in issue["body"] and "FAILED" in issue["title"] + issue["body"]
+        assert fake.dispatches == [("mlgit-retrain.yml", {"ref": "main", "inputs": {"trigger": "drift"}})]
+        report = (tmp_path / "r.md").read_text()
+        assert "xychart-beta" in report and "| window | requests |" in report  # the trend over both windows
+        # Someone else's issue with the same marker is never touched.
+        fake.issues[999] = {**issue, "number": 999, "user": {"login": "someone"}}
+        code, doc = _monitor(mlgit, monitored, "--logs", str(served_logs["shifted"]), "--alert", "--force")
+        assert doc["alert"]["action"] in ("unchanged", "updated") and doc["alert"]["issue"] == issue["number"]
+        code, doc = _monitor(mlgit, monitored, *healthy)
+        assert code == 0 and doc["alert"]["action"] == "closed"
+        assert fake.issues[issue["number"]]["state"] == "closed" and fake.issues[999]["state"] == "open"
+        assert len(fake.dispatches) == 1
+
+
+def test_a_table_counted_column_by_column_equals_row_by_row(
+    monitored: Path, served_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    from mlgit.config import settings
+    from mlgit.monitor import collect, logs, reference
+    from mlgit.repo.state import RepoState
+
+    records = [
+        json.loads(line) for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()
+    ]
+    names = list(records[0]["inputs"])
+    lines = [",".join(["id", "time", "latency_ms", "status", *names, "score", "label"])]
+    for r in records:
+        ins = r["inputs"] or {}
+        score = r["outputs"]["predict_proba"][1] if r["outputs"] else ""
+        label = ("benign" if score and score > 0.5 else "malignant") if r["outputs"] else ""
+        cells = [r["id"], r["time"], str(r["latency_ms"]), str(r["status"])]
+        cells += [repr(ins[n][0]) if n in ins else "" for n in names] + [str(score), label]
+        lines.append(",".join(cells))
+    lines.append(",".join(["late", "2026-12-01T00:00:00Z", "1.0", "200", *(["1e9"] * len(names)), "0.5", "x"]))
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    repo = RepoState.open(monitored)
+    cfg = settings.load(monitored)
+    model = cfg.model(None)
+    ref = reference.resolve(repo, cfg, model, "last-release", "monitoring")
+    inputs = frozenset(c.name for c in ref.profile.columns)
+    target = collect.Target(
+        model.name, "v0.1.0", ref.release.commit, ref.profile_path, ref.profile, ref.schema, {}, None, None
+    )
+    got = []
+    for vectorised in (True, False):
+        skipped = logs.Skipped()
+        [table] = logs.read([str(tmp_path / "t.csv")], inputs, skipped)
+        assert isinstance(table, logs.Table)
+        items = [table] if vectorised else list(table.requests(inputs, skipped))
+        got.append(collect.collect(items, target, False, skipped, inputs).window())
+    fast, slow = got
+    assert (fast.requests, fast.rows, fast.errors, fast.latency) == (
+        slow.requests,
+        slow.rows,
+        slow.errors,
+        slow.latency,
+    )
+    assert (fast.start, fast.end, fast.violations) == (slow.start, slow.end, slow.violations)
+    assert dict(fast.violations)["mean_radius"] == (("out-of-range", 1),)  # the 1e9 row
+    for (n1, a), (n2, b) in zip(fast.inputs + fast.predictions, slow.inputs + slow.predictions, strict=True):
+        assert n1 == n2 and (a.counts, a.values, a.other, a.nulls, a.nonfinite, a.min, a.max) == (
+            b.counts,
+            b.values,
+            b.other,
+            b.nulls,
+            b.nonfinite,
+            b.min,
+            b.max,
+        ), n1

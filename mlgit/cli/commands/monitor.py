@@ -101,7 +101,8 @@ def _judge(
     )
     skipped = logs.Skipped()
     names = {c.name for c in ref.profile.columns} | {c.name for c in (ref.schema.columns if ref.schema else ())}
-    collector = collect.collect(logs.read(logs_paths, frozenset(names), skipped), target, labels is not None, skipped)
+    wanted = frozenset(names)
+    collector = collect.collect(logs.read(logs_paths, wanted, skipped), target, labels is not None, skipped, wanted)
     w = collector.window()
     subject = f"{m.name} {ref.version}"
     path = reference.folder(repo.root, store, m.name, ref.version) / f"{w.name}.json"
