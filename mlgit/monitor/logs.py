@@ -279,6 +279,25 @@ def _kind(name: str) -> str | None:
     return None
 
 
+class _Lines:
+    """`readline(limit)` over a file object that only reads (fsspec's remote files take no limit)."""
+
+    def __init__(self, fh: Any, chunk: int = 1 << 20) -> None:
+        self.fh, self.chunk, self.buf = fh, chunk, b""
+
+    def readline(self, limit: int = -1) -> bytes:
+        while b"\n" not in self.buf and (limit < 0 or len(self.buf) < limit):
+            more = self.fh.read(self.chunk)
+            if not more:
+                break
+            self.buf += more
+        end = self.buf.find(b"\n") + 1 or len(self.buf)
+        if limit >= 0:
+            end = min(end, limit)
+        line, self.buf = self.buf[:end], self.buf[end:]
+        return line
+
+
 def _remote(url: str, inputs: frozenset[str], skipped: Skipped) -> Iterator[Request]:
     """A URL read through DVC's filesystem for its scheme (s3://, gs://, azure://, http(s)://, ...)."""
     from dvc.fs import get_cloud_fs
@@ -290,7 +309,7 @@ def _remote(url: str, inputs: frozenset[str], skipped: Skipped) -> Iterator[Requ
     except Exception as exc:  # noqa: BLE001 - every filesystem raises its own types; the message is what matters
         raise InputError(f"{url}: cannot be opened ({type(exc).__name__}: {str(exc)[:200]})") from None
     with fh:
-        yield from _json_lines(fh, url, inputs, skipped)
+        yield from _json_lines(_Lines(fh), url, inputs, skipped)  # type: ignore[arg-type]  # readline is all it needs
 
 
 def read(paths: Iterable[str], inputs: frozenset[str], skipped: Skipped) -> Iterator[Request | Table]:

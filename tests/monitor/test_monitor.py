@@ -344,3 +344,34 @@ def test_a_table_counted_column_by_column_equals_row_by_row(
             b.min,
             b.max,
         ), n1
+
+
+def test_a_remote_log_is_read_through_dvcs_filesystem(
+    monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path
+) -> None:
+    import functools
+    import http.server
+    import threading
+
+    web = tmp_path / "web"
+    web.mkdir()
+    lines = [line for f in sorted(served_logs["calm"].glob("*.jsonl")) for line in f.read_text().splitlines()]
+    (web / "requests.jsonl").write_text("\n".join(lines) + "\nnot json\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(web))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/requests.jsonl"
+        code, doc = _monitor(mlgit, monitored, "--logs", url, "--store", "remote")
+    finally:
+        server.shutdown()
+        server.server_close()
+    code_local, local = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--store", "local")
+    assert code == code_local == 0
+    [malformed] = _codes(doc)["monitor.malformed-records"]
+    assert malformed["data"]["samples"] == [
+        f"{url}:{len(lines) + 1}: not JSON (Expecting value: line 1 column 1 (char 0))"
+    ]
+    [a] = (monitored / "remote" / MODEL / "v0.1.0").glob("*.json")
+    [b] = (monitored / "local" / MODEL / "v0.1.0").glob("*.json")
+    assert a.read_text() == b.read_text()
