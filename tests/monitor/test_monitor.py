@@ -366,7 +366,7 @@ def test_a_remote_log_is_read_through_dvcs_filesystem(
     finally:
         server.shutdown()
         server.server_close()
-    code_local, local = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--store", "local")
+    code_local, _ = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--store", "local")
     assert code == code_local == 0
     [malformed] = _codes(doc)["monitor.malformed-records"]
     assert malformed["data"]["samples"] == [
