@@ -29,7 +29,7 @@ def monitored_ci(example_repo: Path) -> Path:
         "logs": ["s3://bucket/serving/logs/", "logs/extra.jsonl"],
         "schedule": "5 * * * *",
         "retrain_schedule": "0 4 * * 1",
-        "runner": "gpu-large",
+        "runner": "ubuntu-latest-8-cores",
         "timeout_minutes": 240,
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -61,7 +61,7 @@ def test_schedules_runner_timeout_and_least_privilege(monitored_ci: Path) -> Non
         assert doc["permissions"] == {}
         [job] = doc["jobs"].values()
         assert job["permissions"] == perms
-        assert job["runs-on"] == "gpu-large" and job["timeout-minutes"] == 240
+        assert job["runs-on"] == "ubuntu-latest-8-cores" and job["timeout-minutes"] == 240
         for step in job["steps"]:
             if "uses" in step:
                 repo, _, sha = step["uses"].partition("@")

@@ -138,10 +138,11 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
     (["deploy", "status"], ("deploy", "status"), {"model": None, "json": False}),
     (
         [*("monitor", "m", "--logs", "a.jsonl", "b/", "--window", "2026-12-01/2026-12-02", "--base", "stage:prod"),
-         *("--labels", "l.csv", "--store", "s", "--force", "--json")],
+         *("--labels", "l.csv", "--store", "s", "--force", "--json", "--report", "r.md", "--alert", "--retrain")],
         ("monitor",),
         {"model": "m", "logs": ["a.jsonl", "b/"], "window": "2026-12-01/2026-12-02", "base": "stage:prod"}
-        | {"labels": "l.csv", "store": "s", "force": True, "json": True, "report": "r.md", "alert": True, "retrain": True},
+        | {"labels": "l.csv", "store": "s", "force": True, "json": True}
+        | {"report": "r.md", "alert": True, "retrain": True},
     ),
     (
         ["retrain", "m", "--trigger", "drift", "--pr", "--dry-run", "--store", "s", "--json"],
