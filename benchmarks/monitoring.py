@@ -62,14 +62,16 @@ from evidently import Report
 from evidently.presets import DataDriftPreset
 
 reference = pd.read_csv(sys.argv[1])
-current = pd.read_parquet(sys.argv[2])
+current = pd.read_parquet(sys.argv[2])[list(reference.columns)]
 snapshot = Report([DataDriftPreset()]).run(reference_data=reference, current_data=current)
 drifted = []
 for metric in snapshot.dict()["metrics"]:
     name = str(metric.get("metric_name", ""))
     if name.startswith("ValueDrift(column="):
         column = name.split("column=", 1)[1].split(",", 1)[0].rstrip(")")
-        if float(metric["value"]) >= 0.1:  # Evidently's default for large samples: normalized Wasserstein >= 0.1
+        method, threshold = str(metric["config"].get("method", "")), float(metric["config"]["threshold"])
+        value = float(metric["value"])
+        if (value < threshold) if "p_value" in method else (value >= threshold):
             drifted.append(column)
 print(json.dumps({"drifted": sorted(drifted)}))
 """
