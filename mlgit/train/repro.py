@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlgit.config.settings import Model
 from mlgit.errors import CommandFailed, MlgitError
 from mlgit.model import artifact
 from mlgit.repo import dvc, git, values
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
 from mlgit.system import process
@@ -40,10 +40,6 @@ class Verdict:
     runs: int
     tolerance: float
     outputs: dict[str, str]  # output path -> its classification
-
-    def lineage(self) -> dict[str, Any]:
-        """The lineage entry."""
-        return {"verdict": self.verdict, "runs": self.runs, "tolerance": self.tolerance, "outputs": self.outputs}
 
 
 @contextmanager
@@ -190,7 +186,7 @@ def check(repo: RepoState, model: Model, runs: int, trusted: str | None) -> tupl
             severity=Severity.ERROR if worst == NOT else Severity.INFO,
             subject=model.name,
             message=f"{model.name} at {repo.head[:12]}: {worst} ({runs} run(s) of every stage, tolerance {tol:g})",
-            data=verdict.lineage(),
+            data=serialize.plain(verdict),
         )
     )
     return verdict, findings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from mlgit.model import artifact
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.finding import failed
 from mlgit.train import repro
 
@@ -28,8 +28,8 @@ def run(cwd: Path, model: str | None, runs: int, json: bool) -> int:
     trusted = artifact.pickle_trust(repo, m, [("HEAD", repo.head)] if repo.head else [])
     verdict, found = repro.check(repo, m, runs, trusted)
     if json:
-        doc = render.document(found, command="check repro", verdict=verdict.lineage())
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        doc = render.document(found, command="check repro", verdict=verdict)
+        sys.stdout.write(serialize.dumps(doc) + "\n")
     else:
         title = f"Reproducibility: {m.name} ({verdict.verdict})"
         sys.stdout.write("\n".join(render.lines(found, Style.for_stdout(), title=title)) + "\n")

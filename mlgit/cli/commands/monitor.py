@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import os
 import sys
 from datetime import datetime
@@ -18,6 +17,7 @@ from mlgit.monitor import window as windows
 from mlgit.render import findings as render_findings
 from mlgit.render.style import Style
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity, failed
 from mlgit.system import atomic
@@ -163,7 +163,7 @@ def _show(
         doc = render_findings.document(
             findings, command="monitor", window=w.name, stored=str(path), written=written, **extra
         )
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(serialize.dumps(doc) + "\n")
     else:
         out = render_findings.lines(findings, Style.for_stdout(), title=f"Monitoring: {w.model} {w.release}")
         out.append(f"window profile: {path}" + ("" if written else " (unchanged)"))

@@ -215,7 +215,7 @@ def _reproducible(
             hint="run 'mlgit check repro' to see every output; make the pipeline deterministic, "
             "or raise policy.repro_tolerance",
         )
-    return verdict.lineage()
+    return serialize.plain(verdict)  # type: ignore[no-any-return]  # a dataclass is a JSON object
 
 
 def run(

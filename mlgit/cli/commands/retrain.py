@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import os
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.monitor import judge
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.results.serialize import plain
 from mlgit.train import plan as plans
 from mlgit.train import retrain
@@ -42,7 +42,7 @@ def run(cwd: Path, model: str | None, trigger: str, pr: bool, dry_run: bool, sto
             "dry_run": dry_run,
             "outcome": plain(outcome) if outcome else None,
         }
-        sys.stdout.write(jsonlib.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(serialize.dumps(doc) + "\n")
         return EXIT_OK
     decision = "retrain" if plan.run else "nothing to do"
     lines = [f"Retrain {plan.model} ({plan.trigger}): {decision}", *(f"  {r}" for r in plan.reasons)]
