@@ -152,6 +152,7 @@ def main() -> int:
     p.add_argument("--reference-rows", type=int, default=100_000)
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--data-dir", type=Path, default=Path.home() / ".cache" / "mlgit-bench-monitoring")
+    p.add_argument("--only-mlgit", action="store_true", help="skip Evidently (it takes minutes at 1M rows)")
     p.add_argument("--evidently", default=str(Path.home() / ".cache/mlgit/bench-monitoring/evidently/bin/python"))
     a = p.parse_args()
     a.data_dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +161,8 @@ def main() -> int:
     script = a.data_dir / "evidently_drift.py"
     script.write_text(textwrap.dedent(EVIDENTLY))
     has_evidently = (
-        Path(a.evidently).exists()
+        not a.only_mlgit
+        and Path(a.evidently).exists()
         and subprocess.run([a.evidently, "-c", "import evidently"], capture_output=True, check=False).returncode == 0
     )
     results: dict[str, list[tuple[float, float]]] = {"mlgit": [], "evidently": []}
