@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgit.actions import tags as release
 from mlgit.cli.exit import EXIT_FAILED
@@ -23,6 +24,9 @@ from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.status import Status
+
+if TYPE_CHECKING:
+    from mlgit.train.repro import Verdict
 
 
 class PromotionStatus(Status):
@@ -60,7 +64,7 @@ class Promotion:
     warnings: list[str] = field(default_factory=list)
     message: str = ""  # the tag message, once a version is chosen
     stale: StaleRelease | None = None  # the stale stages a release was allowed over (for the lineage)
-    reproducibility: dict[str, Any] | None = None  # `mlgit check repro`'s verdict when policy.reproducible
+    reproducibility: Verdict | None = None  # `mlgit check repro`'s verdict when policy.reproducible
 
 
 def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str | None, out: Promotion) -> None:
@@ -81,7 +85,7 @@ def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec
     if out.stale is not None:
         doc["stale"] = serialize.plain(out.stale)
     if out.reproducibility is not None:
-        doc["reproducibility"] = out.reproducibility
+        doc["reproducibility"] = serialize.plain(out.reproducibility)
     out.message = release.message(model.name, str(out.version), doc)
 
 
@@ -194,7 +198,7 @@ def _stale(
 
 def _reproducible(
     repo: RepoState, cfg: config.Config, model: config.Model, base: str | None, commit: str
-) -> dict[str, Any] | None:
+) -> Verdict | None:
     """With policy.reproducible, `mlgit check repro` first: a model that does not reproduce is not released.
 
     Only when the gate would release: re-running the whole pipeline to say "nothing to release" helps nobody.
@@ -215,7 +219,7 @@ def _reproducible(
             hint="run 'mlgit check repro' to see every output; make the pipeline deterministic, "
             "or raise policy.repro_tolerance",
         )
-    return serialize.plain(verdict)  # type: ignore[no-any-return]  # a dataclass is a JSON object
+    return verdict
 
 
 def run(
