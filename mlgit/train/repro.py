@@ -151,27 +151,7 @@ def check(repo: RepoState, model: Model, runs: int, trusted: str | None) -> tupl
                     continue
                 if md5s[-1] != expected[path]:
                     classes[path] = _classify(repo, wt, model, path, tol, trusted)
-    for path, want in sorted(expected.items()):
-        got = seen.get(path, [])
-        stage = stage_of.get(path, "?")
-        status, why = classes.get(path, (IDENTICAL, f"{runs} run(s) gave the md5 dvc.lock records"))
-        if status == IDENTICAL and any(m != want for m in got):
-            status, why = NOT, "a run gave other bytes than dvc.lock"
-        classes[path] = (status, why)
-        code = {IDENTICAL: Code.REPRO_IDENTICAL, WITHIN: Code.REPRO_WITHIN_TOLERANCE, NOT: Code.REPRO_NOT_REPRODUCIBLE}[
-            status
-        ]
-        severity = Severity.ERROR if status == NOT else Severity.INFO
-        findings.append(
-            Finding(
-                code=code,
-                severity=severity,
-                subject=model.name,
-                file="dvc.lock",
-                message=f"stage {stage}, output {path}: {status} ({why})",
-                data={"stage": stage, "output": path, "recorded": want, "reproduced": got, "status": status},
-            )
-        )
+    findings += _per_output(model.name, expected, seen, classes, stage_of, runs)
     worst = (
         NOT
         if any(s == NOT for s, _ in classes.values())
@@ -190,3 +170,37 @@ def check(repo: RepoState, model: Model, runs: int, trusted: str | None) -> tupl
         )
     )
     return verdict, findings
+
+
+def _per_output(
+    name: str,
+    expected: dict[str, str],
+    seen: dict[str, list[str]],
+    classes: dict[str, tuple[str, str]],
+    stage_of: dict[str, str],
+    runs: int,
+) -> list[Finding]:
+    """One finding per output dvc.lock records; `classes` is completed with the identical ones."""
+    findings: list[Finding] = []
+    for path, want in sorted(expected.items()):
+        got = seen.get(path, [])
+        stage = stage_of.get(path, "?")
+        status, why = classes.get(path, (IDENTICAL, f"{runs} run(s) gave the md5 dvc.lock records"))
+        if status == IDENTICAL and any(m != want for m in got):
+            status, why = NOT, "a run gave other bytes than dvc.lock"
+        classes[path] = (status, why)
+        code = {IDENTICAL: Code.REPRO_IDENTICAL, WITHIN: Code.REPRO_WITHIN_TOLERANCE, NOT: Code.REPRO_NOT_REPRODUCIBLE}[
+            status
+        ]
+        severity = Severity.ERROR if status == NOT else Severity.INFO
+        findings.append(
+            Finding(
+                code=code,
+                severity=severity,
+                subject=name,
+                file="dvc.lock",
+                message=f"stage {stage}, output {path}: {status} ({why})",
+                data={"stage": stage, "output": path, "recorded": want, "reproduced": got, "status": status},
+            )
+        )
+    return findings
