@@ -22,6 +22,9 @@ class FakeGitHub:
     pulls: dict[int, str] = field(default_factory=dict)  # number -> head sha
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, authorization
+    opened: dict[int, dict[str, Any]] = field(default_factory=dict)  # pull requests made through the API
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # issues (mlgit monitor --alert)
+    dispatches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # workflow, payload
     url: str = ""
     _next_id: int = 1000
 
@@ -34,6 +37,9 @@ class FakeGitHub:
         route = path.split("?", 1)[0]
         if method == "GET" and route == "/user":
             return 403, {"message": "Resource not accessible by integration"}
+        answer = self._pulls(method, route, path, payload) or self._issues(method, route, path, payload)
+        if answer is not None:
+            return answer
         m = re.fullmatch(rf"{re.escape(base)}/pulls/(\d+)", route)
         if method == "GET" and m:
             number = int(m[1])
@@ -67,6 +73,83 @@ class FakeGitHub:
                         return 200, comment
         return 404, {"message": "Not Found"}
 
+    def _pulls(self, method: str, route: str, path: str, payload: Any) -> tuple[int, Any] | None:
+        """List (by head and state), open and edit pull requests."""
+        from urllib.parse import parse_qs, urlsplit
+
+        base = f"/repos/{self.repo}/pulls"
+        if route == base and method == "GET":
+            q = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+            owner = self.repo.split("/")[0]
+            found = [
+                p
+                for p in self.opened.values()
+                if p["state"] == q.get("state", "open")
+                and ("head" not in q or q["head"] == f"{owner}:{p['head']['ref']}")
+            ]
+            return 200, found
+        if route == base and method == "POST":
+            if any(p["head"]["ref"] == payload["head"] and p["state"] == "open" for p in self.opened.values()):
+                return 422, {"message": f"A pull request already exists for {payload['head']}."}
+            self._next_id += 1
+            number = len(self.opened) + 1
+            pr = {
+                "number": number,
+                "state": "open",
+                "title": payload["title"],
+                "body": payload["body"],
+                "draft": bool(payload.get("draft")),
+                "head": {"ref": payload["head"]},
+                "base": {"ref": payload["base"]},
+                "html_url": f"https://github.test/{self.repo}/pull/{number}",
+            }
+            self.opened[number] = pr
+            return 201, pr
+        m = re.fullmatch(rf"{re.escape(base)}/(\d+)", route)
+        if m and method == "PATCH" and int(m[1]) in self.opened:
+            pr = self.opened[int(m[1])]
+            pr.update({k: v for k, v in payload.items() if k in ("title", "body", "state")})
+            return 200, pr
+        return None
+
+
+    def _issues(self, method: str, route: str, path: str, payload: Any) -> tuple[int, Any] | None:
+        """List (by state and label), open and edit issues; record workflow dispatches."""
+        from urllib.parse import parse_qs, urlsplit
+
+        base = f"/repos/{self.repo}"
+        m = re.fullmatch(rf"{re.escape(base)}/actions/workflows/([^/]+)/dispatches", route)
+        if m and method == "POST":
+            self.dispatches.append((m[1], payload))
+            return 204, None
+        if route == f"{base}/issues" and method == "GET":
+            q = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+            found = [
+                i
+                for i in self.issues.values()
+                if i["state"] == q.get("state", "open") and ("labels" not in q or q["labels"] in i["labels"])
+            ]
+            return 200, found
+        if route == f"{base}/issues" and method == "POST":
+            number = 100 + len(self.issues)
+            issue = {
+                "number": number,
+                "state": "open",
+                "title": payload["title"],
+                "body": payload["body"],
+                "labels": list(payload.get("labels") or []),
+                "user": {"login": BOT},
+                "html_url": f"https://github.test/{self.repo}/issues/{number}",
+            }
+            self.issues[number] = issue
+            return 201, issue
+        m = re.fullmatch(rf"{re.escape(base)}/issues/(\d+)", route)
+        if m and method == "PATCH" and int(m[1]) in self.issues:
+            issue = self.issues[int(m[1])]
+            issue.update({k: v for k, v in payload.items() if k in ("title", "body", "state")})
+            return 200, issue
+        return None
+
 
 @contextmanager
 def serve(repo: str) -> Iterator[FakeGitHub]:
@@ -81,7 +164,7 @@ def serve(repo: str) -> Iterator[FakeGitHub]:
             with lock:
                 fake.requests.append((self.command, self.path, self.headers.get("Authorization")))
                 status, doc = fake.handle(self.command, self.path, json.loads(raw) if raw else None)
-            body = json.dumps(doc).encode()
+            body = b"" if status == 204 else json.dumps(doc).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -231,3 +231,38 @@ def bundle_python(packaged: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     ]
     subprocess.run(pip, check=True, capture_output=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
     return venv / "bin" / "python"
+
+
+# -- a release with committed data profiles (mlgit monitor / retrain) ---------------------------------------------
+
+@pytest.fixture(scope="session")
+def _monitored_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    """The example repository with schemas and profiles committed, released as v0.1.0."""
+    import yaml
+
+    repo = tmp_path_factory.mktemp("monitored") / "repo"
+    shutil.copytree(_example_template, repo, symlinks=True)
+    golden_csv(repo)
+    path = repo / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["models"][MODEL].update(
+        trust_pickle=True, golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"}
+    )
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    env = _session_env(_git_config)
+    for args in (
+        (sys.executable, "-m", "mlgit", "schema", "infer"),
+        ("git", "add", "-A"),
+        ("git", "commit", "-q", "-m", "schemas and profiles"),
+        (sys.executable, "-m", "mlgit", "promote"),
+    ):
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+    return repo
+
+
+@pytest.fixture
+def monitored(_monitored_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the monitored repository."""
+    dest = tmp_path / "monitored"
+    shutil.copytree(_monitored_template, dest, symlinks=True)
+    return dest

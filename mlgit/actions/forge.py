@@ -76,6 +76,82 @@ class Comment:
     url: str | None
 
 
+@dataclass(frozen=True)
+class Pull:
+    """A pull request."""
+
+    number: int
+    url: str | None
+    draft: bool
+    body: str
+
+
+def _pull(p: Any) -> Pull:
+    if not isinstance(p, dict) or "number" not in p:
+        raise MlgitError("GitHub returned a pull request without a number")
+    return Pull(int(p["number"]), p.get("html_url"), bool(p.get("draft")), str(p.get("body") or ""))
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue."""
+
+    number: int
+    author: str
+    body: str
+    url: str | None
+
+
+def _issue(i: Any) -> Issue:
+    if not isinstance(i, dict) or "number" not in i:
+        raise MlgitError("GitHub returned an issue without a number")
+    user = i.get("user") or {}
+    return Issue(int(i["number"]), str(user.get("login", "")), str(i.get("body") or ""), i.get("html_url"))
+
+
+ALERT_LABEL = "mlgit-monitor"
+
+
+def alert(
+    gh: GitHub, marker: str, author: str | None, title: str, body: str, healthy: bool
+) -> tuple[str, Issue | None]:
+    """Keep one open issue per marker: opened when unhealthy, updated in place, closed when healthy.
+
+    Only issues with the marker written by `author` (the token's user, else github-actions[bot]) are touched.
+    """
+    who = author or gh.me() or gh.default_bot
+    mine = sorted(
+        (i for i in gh.open_issues(ALERT_LABEL) if marker in i.body and i.author == who), key=lambda i: i.number
+    )
+    if healthy:
+        if not mine:
+            return "none", None
+        for i in mine:
+            gh.edit_issue(i.number, body=body, state="closed")
+        return "closed", mine[0]
+    if not mine:
+        return "opened", gh.create_issue(title, body, ALERT_LABEL)
+    if mine[0].body.strip() == body.strip():
+        return "unchanged", mine[0]
+    return "updated", gh.edit_issue(mine[0].number, title=title, body=body)
+
+
+def one_pull(gh: GitHub, branch: str, base: str, title: str, body: str, draft: bool) -> tuple[str, Pull]:
+    """Open the one pull request of `branch`, or update it in place: (created | updated | unchanged, the PR).
+
+    A draft made when the gate refused stays a draft until a person marks it ready (REST cannot undraft).
+    """
+    if len(body) > gh.body_limit:
+        raise MlgitError(f"the pull request body has {len(body):,} characters; GitHub accepts {gh.body_limit:,}")
+    found = gh.open_pulls(branch)
+    if not found:
+        return "created", gh.create_pull(branch, base, title, body, draft)
+    first = min(found, key=lambda p: p.number)
+    if first.body.strip() == body.strip():
+        return "unchanged", first
+    return "updated", gh.update_pull(first.number, title, body)
+
+
 class Transport:
     """Authenticated JSON requests to one API root, with retries for rate limits and server errors."""
 
@@ -261,6 +337,55 @@ class GitHub:
         """Replace a comment's body."""
         res = self.t.request("PATCH", self.t.url(f"/repos/{self.repo}/issues/comments/{comment.id}"), {"body": body})
         return self._comment(res.json())
+
+    def open_pulls(self, branch: str) -> list[Pull]:
+        """Open pull requests whose head is `branch` of this repository."""
+        owner = self.repo.split("/", 1)[0]
+        query: dict[str, str | int] = {
+            "head": f"{urllib.parse.unquote(owner)}:{branch}",
+            "state": "open",
+            "per_page": 100,
+        }
+        res = self.t.request("GET", self.t.url(f"/repos/{self.repo}/pulls", query))
+        return [
+            _pull(p) for p in res.json() or [] if isinstance(p, dict) and (p.get("head") or {}).get("ref") == branch
+        ]
+
+    def create_pull(self, branch: str, base: str, title: str, body: str, draft: bool) -> Pull:
+        """Open a pull request from `branch` into `base`."""
+        payload = {"head": branch, "base": base, "title": title, "body": body, "draft": draft}
+        return _pull(self.t.request("POST", self.t.url(f"/repos/{self.repo}/pulls"), payload).json())
+
+    def update_pull(self, number: int, title: str, body: str) -> Pull:
+        """Replace a pull request's title and body."""
+        payload = {"title": title, "body": body}
+        return _pull(self.t.request("PATCH", self.t.url(f"/repos/{self.repo}/pulls/{number}"), payload).json())
+
+    def open_issues(self, label: str) -> Iterator[Issue]:
+        """Open issues carrying `label` (pull requests excluded), every page."""
+        url: str | None = self.t.url(f"/repos/{self.repo}/issues", {"state": "open", "labels": label, "per_page": 100})
+        seen: set[str] = set()
+        while url and url not in seen and len(seen) < MAX_PAGES:
+            seen.add(url)
+            res = self.t.request("GET", url)
+            for i in res.json() or []:
+                if isinstance(i, dict) and "pull_request" not in i:
+                    yield _issue(i)
+            url = _next_link(res.headers.get("link"))
+
+    def create_issue(self, title: str, body: str, label: str) -> Issue:
+        """Open an issue."""
+        payload = {"title": title, "body": body, "labels": [label]}
+        return _issue(self.t.request("POST", self.t.url(f"/repos/{self.repo}/issues"), payload).json())
+
+    def edit_issue(self, number: int, **fields: str) -> Issue:
+        """Change an issue's title, body or state."""
+        return _issue(self.t.request("PATCH", self.t.url(f"/repos/{self.repo}/issues/{number}"), fields).json())
+
+    def dispatch(self, workflow: str, ref: str, inputs: Mapping[str, str]) -> None:
+        """Start a workflow_dispatch run (the one event the job token may start)."""
+        path = f"/repos/{self.repo}/actions/workflows/{urllib.parse.quote(workflow, safe='')}/dispatches"
+        self.t.request("POST", self.t.url(path), {"ref": ref, "inputs": dict(inputs)})
 
     @staticmethod
     def _comment(c: Any) -> Comment:

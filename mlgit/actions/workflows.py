@@ -30,6 +30,7 @@ class Target:
     template: str  # relative to workflow_templates/
     needs_models: bool = False  # release and stage assignment exist only when models are declared
     needs_deploy: bool = False  # the deploy workflow exists only when mlgit.yaml declares deploy targets
+    needs_monitoring: bool = False  # monitor and retrain exist only when a model declares monitor.logs
 
 
 TARGETS: dict[str, tuple[Target, ...]] = {
@@ -39,6 +40,8 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target(".github/workflows/mlgit-release.yml", "github/mlgit-release.yml.j2", needs_models=True),
         Target(".github/workflows/mlgit-assign.yml", "github/mlgit-assign.yml.j2", needs_models=True),
         Target(".github/workflows/mlgit-deploy.yml", "github/mlgit-deploy.yml.j2", needs_models=True, needs_deploy=True),
+        Target(".github/workflows/mlgit-monitor.yml", "github/mlgit-monitor.yml.j2", needs_monitoring=True),
+        Target(".github/workflows/mlgit-retrain.yml", "github/mlgit-retrain.yml.j2", needs_monitoring=True),
     ),
     "gitlab": (Target(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
 }
@@ -171,6 +174,7 @@ def context(root: Path, cfg: Config) -> dict[str, Any]:
         "remote_secrets_mapped": [(env, secret) for env, secret in secrets if env != secret],
         "pins": pins.ACTIONS,
         **_deploy_context(cfg),
+        **_monitoring(cfg),
     }
 
 
@@ -205,6 +209,22 @@ def _pair(model: str, target: DeployTarget) -> dict[str, Any]:
         "tag_regex": f"/^{escaped}!?#[0-9]+$/",
         "folder": f"{target.folder}/{target.stage}",
         "push": target.auto_rollback,
+    }
+
+
+def _monitoring(cfg: Config) -> dict[str, Any]:
+    """The monitor and retrain workflows' settings: the models that declare where their logs are."""
+    monitored = [m for m in cfg.models if m.monitor.logs]
+    first = monitored[0].monitor if monitored else None
+    return {
+        "monitored": [
+            {"name": m.name, "logs": [_checked(f"models.{m.name}.monitor.logs", p) for p in m.monitor.logs]}
+            for m in monitored
+        ],
+        "monitor_crons": sorted({m.monitor.schedule for m in monitored}),
+        "retrain_crons": sorted({m.monitor.retrain_schedule for m in monitored if m.monitor.retrain_schedule}),
+        "monitor_runner": first.runner if first else "ubuntu-latest",
+        "monitor_timeout": first.timeout_minutes if first else 60,
     }
 
 
@@ -248,7 +268,11 @@ def render(root: Path, cfg: Config, forge: str) -> dict[str, str | None]:
     command = f"mlgit ci generate --forge {forge}"
     files: dict[str, str | None] = {}
     for target in TARGETS[forge]:
-        if (target.needs_models and not cfg.models) or (target.needs_deploy and not cfg.deploy):
+        if (
+            (target.needs_models and not cfg.models)
+            or (target.needs_deploy and not cfg.deploy)
+            or (target.needs_monitoring and not any(m.monitor.logs for m in cfg.models))
+        ):
             files[target.path] = None
             continue
         try:

@@ -184,6 +184,36 @@ def _parser() -> argparse.ArgumentParser:
     dstatus = dsub.add_parser("status", help="desired version (tags) against what each target serves")
     dstatus.add_argument("model", nargs="?", metavar="MODEL")
     dstatus.add_argument("--json", action="store_true", help="machine-readable output")
+    mon = sub.add_parser(
+        "monitor", help="profile prediction logs in the release's bins: drift, schema, volume, latency"
+    )
+    mon.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
+    mon.add_argument("--logs", nargs="+", required=True, metavar="PATH", help="log files, folders or URLs")
+    mon.add_argument("--window", metavar="START/END", help="only requests in this time span (ISO 8601, UTC)")
+    mon.add_argument(
+        "--base",
+        default="last-release",
+        metavar="BASE",
+        help="last-release, stage:NAME, vX.Y.Z (that release's training profile) or a stored window",
+    )
+    mon.add_argument("--labels", metavar="FILE", help="true values by request id (CSV, JSONL or Parquet: id, label)")
+    mon.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept")
+    mon.add_argument("--force", action="store_true", help="replace a stored profile of the same window")
+    mon.add_argument("--report", metavar="FILE", help="also write the report with the trend: FILE.md or FILE.html")
+    mon.add_argument("--alert", action="store_true", help="keep one open GitHub issue per model while unhealthy")
+    mon.add_argument("--retrain", action="store_true", help="on drift, dispatch the retrain workflow (GitHub)")
+    mon.add_argument("--json", action="store_true", help="machine-readable output")
+    ret = sub.add_parser("retrain", help="decide whether to retrain (and why); retrain on a branch; one pull request")
+    ret.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
+    ret.add_argument("--trigger", default="manual", choices=["manual", "schedule", "new-data", "drift"])
+    ret.add_argument("--pr", action="store_true", help="open or update the one pull request of the retrain branch")
+    ret.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    ret.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept (drift)")
+    ret.add_argument("--json", action="store_true", help="machine-readable output")
+    crepro = csub.add_parser("repro", help="re-run the pipeline in a temporary worktree; compare outputs with dvc.lock")
+    crepro.add_argument("model", nargs="?", metavar="MODEL", help="model name (optional when there is one)")
+    crepro.add_argument("--runs", type=int, default=1, metavar="N", help="re-run every stage N times (default 1)")
+    crepro.add_argument("--json", action="store_true", help="machine-readable output")
     # mlgit:parsers-end (new subcommands are declared above this line)
     return p
 
@@ -373,6 +403,25 @@ def _deploy_apply(cwd: Path, a: argparse.Namespace) -> int:
     )
 
 
+def _monitor(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import monitor
+
+    return monitor.run(
+        cwd,
+        model=a.model,
+        logs_paths=a.logs,
+        window=a.window,
+        base=a.base,
+        labels=a.labels,
+        store=a.store,
+        force=a.force,
+        json=a.json,
+        report=a.report,
+        alert=a.alert,
+        retrain=a.retrain,
+    )
+
+
 def _deploy_stop(cwd: Path, a: argparse.Namespace) -> int:
     from mlgit.cli.commands import deploy
 
@@ -383,6 +432,16 @@ def _deploy_status(cwd: Path, a: argparse.Namespace) -> int:
     from mlgit.cli.commands import deploy
 
     return deploy.run_status(cwd, model=a.model, json=a.json)
+def _retrain(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import retrain
+
+    return retrain.run(cwd, model=a.model, trigger=a.trigger, pr=a.pr, dry_run=a.dry_run, store=a.store, json=a.json)
+
+
+def _check_repro(cwd: Path, a: argparse.Namespace) -> int:
+    from mlgit.cli.commands import check_repro
+
+    return check_repro.run(cwd, model=a.model, runs=a.runs, json=a.json)
 
 
 # One entry per runnable parser path; a parent path not listed here (`metrics`, `schema`, `ci`) needs a subcommand.
@@ -411,6 +470,9 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("deploy", "apply"): Command(_deploy_apply),
     ("deploy", "stop"): Command(_deploy_stop),
     ("deploy", "status"): Command(_deploy_status),
+    ("monitor",): Command(_monitor),
+    ("retrain",): Command(_retrain),
+    ("check", "repro"): Command(_check_repro),
     # mlgit:dispatch-end (new subcommands are dispatched above this line)
 }
 

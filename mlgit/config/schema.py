@@ -149,6 +149,8 @@ class PolicySpec(_Strict):
     first_version: Annotated[str, StringConstraints(pattern=SEMVER_RE)] = "0.1.0"
     gates: dict[str, GateSpec] = Field(default_factory=dict)
     allow_stale: bool = False
+    reproducible: bool = False
+    repro_tolerance: Annotated[float, Field(ge=0)] = 1e-6
     release_branches: list[Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\s]+$")]] = Field(
         default_factory=list
     )
@@ -205,6 +207,27 @@ class PackageSpec(_Strict):
     budgets: BudgetSpec = Field(default_factory=BudgetSpec)
 
 
+CRON = r"^[0-9*/,-]+( [0-9A-Za-z*/,-]+){4}$"  # five cron fields, as GitHub's and GitLab's schedules take
+
+
+class MonitorSpec(_Strict):
+    reference: str | None = None
+    label: str | None = None
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+    p99_ms: Annotated[float, Field(gt=0)] | None = None
+    volume_factor: Annotated[float, Field(gt=1)] = 3.0
+    min_rows: Annotated[int, Field(ge=1)] = 1
+    # Where the scheduled workflow reads the logs (paths in the checkout, or URLs DVC's filesystems read).
+    logs: list[Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\s$`'\"\\]+$")]] = Field(
+        default_factory=list
+    )
+    schedule: Annotated[str, StringConstraints(pattern=CRON)] = "17 6 * * *"
+    retrain_schedule: Annotated[str, StringConstraints(pattern=CRON)] | None = None
+    runner: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "ubuntu-latest"
+    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
+
+
 class ModelSpec(_Strict):
     path: RelPath
     metrics: list[RelPath] = Field(min_length=1)
@@ -219,6 +242,7 @@ class ModelSpec(_Strict):
     latency: LatencySpec | None = None
     slices: bool = True
     package: PackageSpec = Field(default_factory=PackageSpec)
+    monitor: MonitorSpec = Field(default_factory=MonitorSpec)
 
     @model_validator(mode="after")
     def _latency_needs_golden(self) -> ModelSpec:

@@ -98,6 +98,8 @@ class Policy:
     gates: tuple[Gate, ...]
     allow_stale: bool = False  # release even when `dvc status` says the pipeline is stale (recorded in lineage)
     release_branches: tuple[str, ...] = ()  # glob patterns of branches besides the default one that may release
+    reproducible: bool = False  # promote runs `mlgit check repro` first and records its verdict in the lineage
+    repro_tolerance: float = 1e-6  # what "within tolerance" allows (absolute and relative)
 
     @property
     def base(self) -> str:
@@ -156,6 +158,24 @@ class Packaging:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """How `mlgit monitor` judges a model's traffic (`models.<name>.monitor`)."""
+
+    reference: str | None = None  # the dataset whose committed profile is the reference (default: a train set)
+    label: str | None = None  # the column of `--labels` holding the true value (default: label)
+    max_error_rate: float = 0.05
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    volume_factor: float = 3.0  # volume anomaly past this factor of the earlier windows' median rate
+    min_rows: int = 1  # fewer rows in a window is an error (no traffic)
+    logs: tuple[str, ...] = ()  # where the scheduled monitor workflow reads the logs (none: no workflow)
+    schedule: str = "17 6 * * *"  # cron of the monitor workflow
+    retrain_schedule: str | None = None  # cron of scheduled retrains (none: manual and drift only)
+    runner: str = "ubuntu-latest"
+    timeout_minutes: int = 60
+
+
+@dataclass(frozen=True)
 class Model:
     """A model artifact with its metrics, params and promotion policy."""
 
@@ -173,6 +193,7 @@ class Model:
     latency: Latency | None = None
     slices: bool = True
     package: Packaging = Packaging()
+    monitor: Monitoring = Monitoring()
 
 
 @dataclass(frozen=True)
@@ -350,6 +371,8 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                     gates,
                     pol["allow_stale"],
                     tuple(pol["release_branches"]),
+                    pol["reproducible"],
+                    pol["repro_tolerance"],
                 ),
                 loader=m["loader"],
                 trust_pickle=m["trust_pickle"],
@@ -361,6 +384,7 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
                 package=Packaging(
                     tuple(m["package"]["requirements"]), m["package"]["requests"], Budgets(**m["package"]["budgets"])
                 ),
+                monitor=Monitoring(**{**m["monitor"], "logs": tuple(m["monitor"]["logs"])}),
             )
         )
     ci = data["ci"]

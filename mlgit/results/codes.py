@@ -154,6 +154,31 @@ class Code(str, Enum):
     REPORT_SCHEMA_NOT_RUN = "report.schema-not-run"
     REPORT_MODEL_NOT_RUN = "report.model-not-run"
     CHECK_BASE = "check.base"
+    # -- monitor: production traffic against the release --
+    MONITOR_WINDOW = "monitor.window"
+    MONITOR_MALFORMED = "monitor.malformed-records"
+    MONITOR_SKIPPED = "monitor.records-skipped"
+    MONITOR_NO_TRAFFIC = "monitor.no-traffic"
+    MONITOR_VOLUME = "monitor.volume"
+    MONITOR_VOLUME_ANOMALY = "monitor.volume-anomaly"
+    MONITOR_DRIFT = "monitor.drift"
+    MONITOR_INPUT_DRIFT = "monitor.input-drift"
+    MONITOR_PREDICTION_DRIFT = "monitor.prediction-drift"
+    MONITOR_NO_PREDICTION_REFERENCE = "monitor.no-prediction-reference"
+    MONITOR_SCHEMA_VIOLATION = "monitor.schema-violation"
+    MONITOR_LATENCY = "monitor.latency"
+    MONITOR_LATENCY_OVER_BUDGET = "monitor.latency-over-budget"
+    MONITOR_ERROR_RATE = "monitor.error-rate"
+    MONITOR_ERROR_RATE_HIGH = "monitor.error-rate-high"
+    MONITOR_QUALITY = "monitor.quality"
+    MONITOR_QUALITY_DEGRADED = "monitor.quality-degraded"
+    MONITOR_LABELS_UNMATCHED = "monitor.labels-unmatched"
+    # -- repro: re-running the pipeline --
+    REPRO_IDENTICAL = "repro.identical"
+    REPRO_WITHIN_TOLERANCE = "repro.within-tolerance"
+    REPRO_NOT_REPRODUCIBLE = "repro.not-reproducible"
+    REPRO_FAILED = "repro.failed"
+    REPRO_VERDICT = "repro.verdict"
 
 
 MEANING: dict[Code, str] = {
@@ -282,6 +307,29 @@ MEANING: dict[Code, str] = {
     Code.REPORT_SCHEMA_NOT_RUN: "the report's schema checks could not run (with the reason)",
     Code.REPORT_MODEL_NOT_RUN: "the report's model checks could not run (with the reason)",
     Code.CHECK_BASE: "how `mlgit check --base` maps a model version onto the data's base",
+    Code.MONITOR_WINDOW: "the window `mlgit monitor` profiled: release, span, requests, rows, and where it is stored",
+    Code.MONITOR_MALFORMED: "log lines that are not requests (bad JSON, truncated, wrong types): counted and skipped",
+    Code.MONITOR_SKIPPED: "requests left out of the window: outside `--window`, or served by another version",
+    Code.MONITOR_NO_TRAFFIC: "the window holds fewer rows than `monitor.min_rows`",
+    Code.MONITOR_VOLUME: "requests and rows per hour in the window, against the earlier windows' median",
+    Code.MONITOR_VOLUME_ANOMALY: "the request rate is past `monitor.volume_factor` times (or below 1/factor of) the earlier windows' median",
+    Code.MONITOR_DRIFT: "drift of one input or prediction column against the reference (always reported, with the value)",
+    Code.MONITOR_INPUT_DRIFT: "an input column drifted past its threshold",
+    Code.MONITOR_PREDICTION_DRIFT: "the predictions drifted past their threshold",
+    Code.MONITOR_NO_PREDICTION_REFERENCE: "no earlier window of the release to measure prediction drift against",
+    Code.MONITOR_SCHEMA_VIOLATION: "logged inputs that break the release's schema file (range, values, nulls, types, columns)",
+    Code.MONITOR_LATENCY: "served latency p50/p95/p99 from the logs",
+    Code.MONITOR_LATENCY_OVER_BUDGET: "served latency over `monitor.p95_ms` / `monitor.p99_ms`",
+    Code.MONITOR_ERROR_RATE: "the share of requests answered with an error status",
+    Code.MONITOR_ERROR_RATE_HIGH: "the error rate is over `monitor.max_error_rate`",
+    Code.MONITOR_QUALITY: "model quality on the requests `--labels` joins by request id",
+    Code.MONITOR_QUALITY_DEGRADED: "quality on labelled traffic is worse than the release's metric by more than its gate allows, beyond sampling noise",
+    Code.MONITOR_LABELS_UNMATCHED: "labels whose request id is not in the window",
+    Code.REPRO_IDENTICAL: "a pipeline output re-run by `mlgit check repro` has the md5 dvc.lock records",
+    Code.REPRO_WITHIN_TOLERANCE: "an output's bytes differ, but the model's predictions on the golden inputs (or the gated metrics) agree within `policy.repro_tolerance`",
+    Code.REPRO_NOT_REPRODUCIBLE: "an output differs from dvc.lock beyond tolerance (names the stage and the output)",
+    Code.REPRO_FAILED: "`dvc repro` failed in the temporary worktree",
+    Code.REPRO_VERDICT: "the reproducibility verdict: bit-identical, within tolerance, or not reproducible",
 }
 
 

@@ -136,6 +136,20 @@ _CASES: list[tuple[list[str], tuple[str, ...], dict[str, Any]]] = [
     (["deploy", "stop", "m", "prod", "--json"], ("deploy", "stop"), {"model": "m", "stage": "prod", "json": True}),
     (["deploy", "status", "m"], ("deploy", "status"), {"model": "m", "json": False}),
     (["deploy", "status"], ("deploy", "status"), {"model": None, "json": False}),
+    (
+        [*("monitor", "m", "--logs", "a.jsonl", "b/", "--window", "2026-12-01/2026-12-02", "--base", "stage:prod"),
+         *("--labels", "l.csv", "--store", "s", "--force", "--json", "--report", "r.md", "--alert", "--retrain")],
+        ("monitor",),
+        {"model": "m", "logs": ["a.jsonl", "b/"], "window": "2026-12-01/2026-12-02", "base": "stage:prod"}
+        | {"labels": "l.csv", "store": "s", "force": True, "json": True}
+        | {"report": "r.md", "alert": True, "retrain": True},
+    ),
+    (
+        ["retrain", "m", "--trigger", "drift", "--pr", "--dry-run", "--store", "s", "--json"],
+        ("retrain",),
+        {"model": "m", "trigger": "drift", "pr": True, "dry_run": True, "store": "s", "json": True},
+    ),
+    (["check", "repro", "m", "--runs", "2", "--json"], ("check", "repro"), {"model": "m", "runs": 2, "json": True}),
 ]
 
 

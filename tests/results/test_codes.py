@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_code_has_a_meaning_and_a_family() -> None:
     assert set(MEANING) == set(Code)
-    assert {c.family for c in Code} <= {"data", "schema", "model", "package", "pipeline", "report", "check"}
+    families = {"data", "schema", "model", "package", "pipeline", "report", "check", "monitor", "repro"}
+    assert {c.family for c in Code} <= families
     assert len({c.value for c in Code}) == len(Code)
 
 

@@ -121,6 +121,7 @@ def run(where: Path | None) -> int:
     _deploy_follows_the_tags(d)
     _degrading_branch(d)
     _bad_data_batch(d, repo)
+    _monitoring(d, repo, base)
     d.say("Registry state (read back by GTO)")
     try:
         d.sh(process.tool("gto"), "show", label="gto show")
@@ -130,6 +131,36 @@ def run(where: Path | None) -> int:
         f"\nThe demo repository is at {repo}\n(DVC remote: {remote})\nThe HTML report of the improving branch: {html}\n"
     )
     return 0
+
+
+def _traffic(repo: Path, path: Path, day: str, scale: float) -> None:
+    """A day of logged traffic (a table log: time, latency, status, the features), size features scaled."""
+    import csv
+
+    sizes = {"mean_radius", "mean_perimeter", "mean_area", "worst_radius", "worst_perimeter", "worst_area"}
+    with open(repo / "data" / "prepared" / "test.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    names = [n for n in rows[0] if n != "target"]
+    lines = [",".join(["id", "time", "latency_ms", "status", *names])]
+    for i, r in enumerate(rows):
+        cells = [f"{day}-{i}", f"{day}T{i % 24:02d}:{i % 60:02d}:00Z", "0.8", "200"]
+        cells += [repr(float(r[n]) * (scale if n in sizes else 1.0)) for n in names]
+        lines.append(",".join(cells))
+    atomic.write_text(path, "\n".join(lines) + "\n")
+
+
+def _monitoring(d: _Demo, repo: Path, base: Path) -> None:
+    d.say("9. Production: logged traffic against the release's committed training profile (no training data read)")
+    calm, shifted = base / "traffic-2026-12-01.csv", base / "traffic-2026-12-02.csv"
+    _traffic(repo, calm, "2026-12-01", 1.0)
+    _traffic(repo, shifted, "2026-12-02", 1.4)
+    d.mlgit("monitor", "--logs", str(calm), "--store", str(base / "monitoring"))
+    d.say("   ... a day of larger tumours: the size features drift, so monitor fails (exit 1)")
+    d.mlgit("monitor", "--logs", str(shifted), "--store", str(base / "monitoring"), expect=1)
+    d.say("   ... and the retraining it would propose (a dry run: nothing is changed)")
+    d.mlgit("retrain", "--trigger", "drift", "--store", str(base / "monitoring"), "--dry-run")
+    d.say("   ... does the pipeline reproduce what dvc.lock records?")
+    d.mlgit("check", "repro")
 
 
 def _require_extras() -> None:

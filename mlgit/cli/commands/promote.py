@@ -7,11 +7,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgit.actions import tags as release
 from mlgit.cli.exit import EXIT_FAILED
 from mlgit.config import settings as config
-from mlgit.errors import MlgitError
+from mlgit.errors import MlgitError, Refused
 from mlgit.registry import baseline, policy, stages
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
@@ -23,6 +24,9 @@ from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.status import Status
+
+if TYPE_CHECKING:
+    from mlgit.train.repro import Verdict
 
 
 class PromotionStatus(Status):
@@ -60,6 +64,7 @@ class Promotion:
     warnings: list[str] = field(default_factory=list)
     message: str = ""  # the tag message, once a version is chosen
     stale: StaleRelease | None = None  # the stale stages a release was allowed over (for the lineage)
+    reproducibility: Verdict | None = None  # `mlgit check repro`'s verdict when policy.reproducible
 
 
 def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec: str | None, out: Promotion) -> None:
@@ -79,6 +84,8 @@ def _attempt(repo: RepoState, cfg: config.Config, model: config.Model, base_spec
         doc["warnings"] = list(out.warnings)
     if out.stale is not None:
         doc["stale"] = serialize.plain(out.stale)
+    if out.reproducibility is not None:
+        doc["reproducibility"] = serialize.plain(out.reproducibility)
     out.message = release.message(model.name, str(out.version), doc)
 
 
@@ -190,6 +197,32 @@ def _stale(
     return StaleRelease("--allow-stale" if allow_stale else "policy.allow_stale", stale)
 
 
+def _reproducible(
+    repo: RepoState, cfg: config.Config, model: config.Model, base: str | None, commit: str
+) -> Verdict | None:
+    """With policy.reproducible, `mlgit check repro` first: a model that does not reproduce is not released.
+
+    Only when the gate would release: re-running the whole pipeline to say "nothing to release" helps nobody.
+    """
+    if not model.policy.reproducible:
+        return None
+    if release_plan.plan(repo, cfg, model, base, commit=commit).status is not release_plan.ReleaseStatus.WOULD_RELEASE:
+        return None
+    from mlgit.model import artifact
+    from mlgit.train import repro
+
+    trusted = artifact.pickle_trust(repo, model, [("HEAD", repo.head)] if repo.head else [])
+    verdict, found = repro.check(repo, model, 1, trusted)
+    if verdict.verdict == repro.NOT:
+        why = "; ".join(f.message for f in found if f.severity == "error")
+        raise Refused(
+            f"{model.name} is not reproducible (policy.reproducible: true): {why}",
+            hint="run 'mlgit check repro' to see every output; make the pipeline deterministic, "
+            "or raise policy.repro_tolerance",
+        )
+    return verdict
+
+
 def run(
     cwd: Path,
     model_name: str | None,
@@ -224,6 +257,7 @@ def run(
         if push is not None and len(models) > 1:
             release.fetch_registry(root, push, registry.tag_name(model.name))
             repo.tags_changed()
+        out.reproducibility = _reproducible(repo, cfg, model, base, out.commit)
         _release(repo, cfg, model, base, dry_run, push, out)
         outcomes.append(out)
     _render(outcomes, as_json, dry_run)
