@@ -141,6 +141,7 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     names = deps.distributions(modules, run.loader, model.package.requirements)
     pins = deps.wheelhouse(deps.closure(names), deps.wheel_cache(repo.git_dir), staging / "wheelhouse")
     (staging / "requirements.txt").write_text("".join(p.line + "\n" for p in pins), encoding="utf-8")
+    (staging / deps.PYLOCK_NAME).write_text(deps.pylock(pins, f"mlgit {__version__}"), encoding="utf-8")
     (staging / "__main__.py").write_bytes(resources.files("mlgit.package").joinpath("runtime.py").read_bytes())
     _write_json(staging / manifest.NAME, _manifest(repo.root, release, run.loader, md5, model, pins, staging))
 

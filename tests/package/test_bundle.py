@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tarfile
+import tomllib
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from testing.oip import MODEL, folder_of
 from testing.repos import commit_all, git
@@ -111,3 +115,30 @@ def test_a_release_without_a_golden_input_is_refused(released_repo: Path, mlgit:
     assert promoted.code == 0 and "v0.1.1" in promoted.out, promoted.out + promoted.err
     res = mlgit(released_repo, "package", MODEL)
     assert res.code == 2 and "declares no golden input" in res.err
+
+
+def test_the_lock_is_a_pep_751_pylock_of_the_same_wheels(packaged: Path) -> None:
+    folder = folder_of(packaged)
+    text = (folder / "pylock.toml").read_text()
+    doc = tomllib.loads(text)
+    requirements = {
+        line.split("==")[0]: (line.split("==")[1].split(" ")[0], line.rsplit("sha256:", 1)[1])
+        for line in (folder / "requirements.txt").read_text().splitlines()
+    }
+    # The spec's structure (PEP 751), whatever packaging's version: the keys an installer reads.
+    assert doc["lock-version"] == "1.0" and doc["created-by"].startswith("mlgit ")
+    assert doc["requires-python"] == f"=={sys.version_info[0]}.{sys.version_info[1]}.*"
+    locked = {}
+    for pkg in doc["packages"]:
+        (wheel,) = pkg["wheels"]
+        assert wheel["path"] == f"wheelhouse/{wheel['name']}"
+        data = (folder / wheel["path"]).read_bytes()
+        assert wheel["size"] == len(data) and wheel["hashes"] == {"sha256": hashlib.sha256(data).hexdigest()}
+        locked[pkg["name"]] = (pkg["version"], wheel["hashes"]["sha256"])
+    assert locked == requirements
+    pylock = pytest.importorskip("packaging.pylock")
+    lock = pylock.Pylock.from_dict(doc)
+    # packaging's own selection (26.1+) installs exactly the locked wheels for this interpreter.
+    if hasattr(lock, "select"):
+        chosen = {pkg.name: dist.filename for pkg, dist in lock.select()}
+        assert sorted(chosen.values()) == sorted(p.name for p in (folder / "wheelhouse").iterdir())
