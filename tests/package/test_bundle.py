@@ -7,11 +7,11 @@ import json
 import os
 import sys
 import tarfile
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 
 from testing.oip import MODEL, folder_of
 from testing.repos import commit_all, git
@@ -27,7 +27,7 @@ def test_two_builds_are_byte_identical_and_ignore_the_work_tree(
     released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path
 ) -> None:
     # The work tree's model is not the release's: packaging reads the bytes DVC recorded at the release commit.
-    (released_repo / "models/model.joblib").write_bytes(b"not the released model")
+    (released_repo / "models/model.skops").write_bytes(b"not the released model")
     old = os.umask(0o077)
     try:
         first = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "one"))
@@ -71,10 +71,10 @@ def test_the_bundle_holds_everything_and_a_manifest_of_its_files(packaged: Path,
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
     assert set(manifest["files"]) == files
     assert all(hashlib.sha256((folder / f).read_bytes()).hexdigest() == h for f, h in manifest["files"].items())
-    assert {"__main__.py", "signature.json", "golden/input.json", "golden/output.json", "model/model.joblib"} <= files
+    assert {"__main__.py", "signature.json", "golden/input.json", "golden/output.json", "model/model.skops"} <= files
     requirements = (folder / "requirements.txt").read_text().splitlines()
     names = {line.split("==")[0] for line in requirements}
-    assert {"scikit-learn", "joblib", "numpy"} <= names
+    assert {"scikit-learn", "skops", "numpy"} <= names
     assert not names & {"mlgit", "dvc", "polars", "pydantic"}
     assert all(" --hash=sha256:" in line for line in requirements)
     wheels = {f.removeprefix("wheelhouse/") for f in files if f.startswith("wheelhouse/")}
