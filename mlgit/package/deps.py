@@ -222,7 +222,6 @@ def _toml(value: str) -> str:
 def _validate_pylock(text: str) -> None:
     try:
         import tomllib
-
         from packaging.pylock import Pylock, PylockValidationError
     except ImportError:  # Python 3.10, or packaging before 25.1: the structure is tested instead
         return
