@@ -90,6 +90,7 @@ def build_bundle(work: Path) -> tuple[Path, list[list[float]], list[str]]:
     repo = work / "repo"
     shutil.copytree(HERE / "example_repo", repo, ignore=shutil.ignore_patterns("__pycache__"))
     env = {**ENV, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{ENV['PATH']}"}
+    env.setdefault("MLGIT_WHEEL_CACHE", str(work.parent / "wheels"))
     mlgit = (sys.executable, "-m", "mlgit")
     sh("git", "init", "-q", "-b", "main", cwd=repo, env=env)
     sh(Path(sys.executable).parent / "dvc", "init", "-q", cwd=repo, env=env)

@@ -72,6 +72,13 @@ def _folder_entry(root: Path, model: Model, ctx: _Ctx) -> Model:
     return replace(model, path=f"{model.path}/{entry}")
 
 
+def skops_types(path: Path) -> list[str]:
+    """The types beyond skops' defaults a skops file needs to load (read as data, nothing built)."""
+    import skops.io as sio
+
+    return sorted(str(t) for t in sio.get_untrusted_types(file=path))
+
+
 def file_md5(path: Path) -> str:
     """The MD5 of a file's bytes: what DVC 3 records for a file output."""
     digest = hashlib.md5(usedforsecurity=False)

@@ -145,6 +145,8 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     run = artifact.golden_run(staging, bundled, trusted)
     (staging / bundled.golden.input).unlink()
     sig = signature(release, bundled, run, _schema_types(repo, cfg, model, release.commit))
+    if run.loader == "skops":  # golden_run loaded it: every type it needs is among the release's trusted_types
+        sig["trusted_types"] = artifact.skops_types(staging / bundled.path)
     _write_json(staging / "signature.json", sig)
     _write_json(staging / "golden" / "input.json", golden_request(sig, run))
     _write_json(staging / "golden" / "output.json", {"outputs": [_output(sig, run.output)]})

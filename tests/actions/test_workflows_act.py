@@ -224,7 +224,7 @@ def test_a_new_release_is_packaged_checked_and_kept_with_the_run(
     assert run.step("Keep the bundles and their evaluations with the run") == "Success"
     kept = forge.artifacts / "1" / "mlgit-bundles" / "1"
     name = f"{MODEL}-v0.1.0.tar.gz"
-    assert sorted(p.name for p in kept.iterdir()) == [name, f"{MODEL}-v0.1.0.evaluation.json", f"{name}.sha256"]
+    assert {p.name for p in kept.iterdir()} == {name, f"{name}.sha256", f"{MODEL}-v0.1.0.evaluation.json"}
     digest = hashlib.sha256((kept / name).read_bytes()).hexdigest()
     assert (kept / f"{name}.sha256").read_text() == f"{digest}  {name}\n"
     evaluation = json.loads((kept / f"{MODEL}-v0.1.0.evaluation.json").read_text())
