@@ -8,7 +8,8 @@ so every server gets the same fitted scikit-learn pipeline:
 - mlgit: the bundle installed offline into a fresh venv from its own wheelhouse, served by
   `python -I BUNDLE serve` (the runtime `mlgit serve` runs), OIP v2 `POST /v2/models/{m}/infer`;
 - MLServer (`mlserver` + `mlserver-sklearn`, in a venv of its own): the same pipeline saved with joblib,
-  `mlserver start`, OIP v2, `outputs: [{"name": "predict_proba"}]`; default settings otherwise;
+  `mlserver start`, OIP v2, `outputs: [{"name": "predict_proba"}]`; `parallel_workers: 0` (see below),
+  default settings otherwise;
 - MLflow (`mlflow`, in a venv of its own): the same pipeline saved with `mlflow.sklearn.save_model(...,
   pyfunc_predict_fn="predict_proba")`, `mlflow models serve --env-manager local`, `POST /invocations`.
 
@@ -17,7 +18,7 @@ time (scikit-learn pinned to the version mlgit's environment has, so all three l
 
 Measured per server, servers interleaved within each of --runs rounds (medians over rounds):
 - spawn-to-ready: from starting the process to the first 200 of its readiness endpoint (polled every 5 ms,
-  the same way for all three: /v2/health/ready for the OIP servers, /ping for MLflow);
+  the same way for all three: the model's /v2/models/{m}/ready for the OIP servers, /ping for MLflow);
 - single-row latency p50/p99 at concurrency 1 and 8, and requests/s at concurrency 8: one client process
   (this one), keep-alive HTTP/1.1 connections (one per concurrent client thread), the same 143 test rows
   cycled, --requests requests per concurrency level after 20 warm-up requests; every answer must be a 200
@@ -213,7 +214,15 @@ def servers(
         folder = scratch / "mlserver"
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(mlserver_dir, folder)
-        settings = {"host": "127.0.0.1", "http_port": port, "grpc_port": free_port(), "metrics_port": free_port()}
+        # parallel_workers 0: MLServer 1.7.1's inference worker processes die at start-up here ("There is no
+        # current event loop in thread 'MainThread'"), so the model runs in the server process, as mlgit's does.
+        settings = {
+            "host": "127.0.0.1",
+            "http_port": port,
+            "grpc_port": free_port(),
+            "metrics_port": free_port(),
+            "parallel_workers": 0,
+        }
         (folder / "settings.json").write_text(json.dumps(settings))
         model = {
             "name": MODEL,
@@ -244,11 +253,11 @@ def servers(
         "MLFLOW_TRACKING_URI": "file:///dev/null",
     }
     return [
-        Server("mlgit", mlgit_args, "/v2/health/ready", path, oip_body, oip_probabilities),
+        Server("mlgit", mlgit_args, f"/v2/models/{MODEL}/ready", path, oip_body, oip_probabilities),
         Server(
             "MLServer",
             mlserver_args,
-            "/v2/health/ready",
+            f"/v2/models/{MODEL}/ready",
             path,
             oip_body,
             oip_probabilities,
