@@ -217,10 +217,13 @@ def _dir_listing(root: Path, commit: str, path: str, md5: str) -> dict[str, str]
             hint="dvc fetch the release's commit, or configure the remote",
         )
     try:
-        entries = json.loads(raw)
-        return {str(e["relpath"]): str(e["md5"]) for e in entries}
+        listing = {str(e["relpath"]): str(e["md5"]) for e in json.loads(raw)}
     except (ValueError, TypeError, KeyError) as exc:
         raise MlgitError(f"{path} at {commit[:12]}: DVC's listing of the folder ({md5}) is not valid: {exc}") from None
+    for rel in listing:  # each is written under the bundle's model/ folder: never outside it
+        if not rel or rel.startswith("/") or ".." in rel.split("/") or "\\" in rel:
+            raise MlgitError(f"{path} at {commit[:12]}: DVC's listing of the folder names {rel!r}, outside the folder")
+    return listing
 
 
 def _fetch(root: Path, commit: str, path: str) -> None:

@@ -131,3 +131,17 @@ def test_a_folder_without_one_model_file_is_refused_with_the_fix(released: Path,
     (finding,) = [f for f in json.loads(res.out)["findings"] if f["code"] == "model.loader-unknown"]
     assert f"{FOLDER} is a folder without exactly one model file" in finding["message"]
     assert f"point models.{MODEL}.path at the file to load" in finding["message"]
+
+
+@pytest.mark.parametrize("relpath", ["../outside.skops", "/etc/passwd", "a/../../b", ""])
+def test_a_folder_listing_naming_a_path_outside_the_folder_is_refused(tmp_path: Path, relpath: str) -> None:
+    from mlgit.errors import MlgitError
+    from mlgit.package import bundle
+
+    raw = json.dumps([{"md5": "0" * 32, "relpath": relpath}]).encode()
+    md5 = hashlib.md5(raw).hexdigest() + ".dir"
+    cached = tmp_path / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(raw)
+    with pytest.raises(MlgitError, match="outside the folder"):
+        bundle._dir_listing(tmp_path, "0" * 40, FOLDER, md5)
