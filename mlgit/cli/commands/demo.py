@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from mlgit.errors import MlgitError
+from mlgit.results import serialize
 from mlgit.system import atomic, process, resources
 
 _IDENTITY = {
@@ -325,7 +326,8 @@ def _serve_one_prediction(d: _Demo, archive: Path) -> None:
             conn = http.client.HTTPConnection(host, int(port), timeout=60)
             path = "/v2/models/cancer-classifier/infer"
             sys.stdout.write(f"$ curl -s -X POST {ready['url']}{path} -d '<one row: 30 features>'\n")
-            conn.request("POST", path, body=json.dumps(row), headers={"Content-Type": "application/json"})
+            body = serialize.dumps(row, indent=None)
+            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
             res = conn.getresponse()
             sys.stdout.write(f"HTTP {res.status}: {res.read().decode()}\n")
             conn.close()
