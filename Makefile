@@ -63,3 +63,9 @@ $(BENCH_STAMP): pyproject.toml
 .PHONY: bench-data
 bench-data: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/data_checks.py $(BENCH_ARGS)
+
+# The serving benchmark against MLServer and MLflow; each peer gets a venv of its own under
+# ~/.cache/mlgit/bench-serving (filled from the package index on the first run).
+.PHONY: bench-serving
+bench-serving: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py $(BENCH_ARGS)

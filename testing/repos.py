@@ -105,3 +105,30 @@ def golden_csv(repo: Path, rows: int = 5) -> str:
     (repo / "golden").mkdir(exist_ok=True)
     (repo / "golden/input.csv").write_text("\n".join(out) + "\n")
     return "golden/input.csv"
+
+
+# The example saves its model with skops; the tests of pickle trust need the same pipeline writing joblib.
+_JOBLIB_EDITS = {
+    "src/train.py": (
+        ("import skops.io as sio\n", "import joblib\n"),
+        ("sio.dump(", "joblib.dump("),
+        ("models/model.skops", "models/model.joblib"),
+    ),
+    "src/evaluate.py": (
+        ("import skops.io as sio\n", "import joblib\n"),
+        ("sio.load(MODEL_PATH)", "joblib.load(MODEL_PATH)"),
+        ("models/model.skops", "models/model.joblib"),
+    ),
+    "dvc.yaml": (("models/model.skops", "models/model.joblib"),),
+}
+
+
+def use_joblib(repo: Path) -> None:
+    """Make a copy of example_repo save and load its model with joblib (a pickle) instead of skops."""
+    for rel, edits in _JOBLIB_EDITS.items():
+        path = repo / rel
+        text = path.read_text()
+        for old, new in edits:
+            assert old in text, f"example_repo/{rel} no longer has {old!r}: update testing.repos.use_joblib"
+            text = text.replace(old, new)
+        path.write_text(text)

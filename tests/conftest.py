@@ -26,6 +26,7 @@ from testing.repos import (  # noqa: F401 - re-exported for older imports
     golden_csv,
     set_param,
     sh,
+    use_joblib,
 )
 
 
@@ -114,15 +115,14 @@ def small_repo(_small_template: Path, tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
-def _example_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
-    """example_repo after git init, dvc init, dvc repro and mlgit init, committed on main (built once)."""
-    repo = tmp_path_factory.mktemp("example") / "repo"
+def _build_example(repo: Path, git_config: Path, *, joblib: bool) -> Path:
     shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    if joblib:
+        use_joblib(repo)
     env = {
         **os.environ,
         **FIXED_ENV,
-        "GIT_CONFIG_GLOBAL": str(_git_config),
+        "GIT_CONFIG_GLOBAL": str(git_config),
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
     }
 
@@ -138,6 +138,26 @@ def _example_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Pat
     run("git", "add", "mlgit.yaml")
     run("git", "commit", "-q", "-m", "mlgit init")
     return repo
+
+
+@pytest.fixture(scope="session")
+def _example_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    """example_repo after git init, dvc init, dvc repro and mlgit init, committed on main (built once)."""
+    return _build_example(tmp_path_factory.mktemp("example") / "repo", _git_config, joblib=False)
+
+
+@pytest.fixture(scope="session")
+def _joblib_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
+    """The same, with the pipeline saving its model as a joblib pickle (models/model.joblib)."""
+    return _build_example(tmp_path_factory.mktemp("example-joblib") / "repo", _git_config, joblib=True)
+
+
+@pytest.fixture
+def joblib_repo(_joblib_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the prepared example repository whose model is a joblib pickle (pickle-trust tests)."""
+    dest = tmp_path / "example-joblib"
+    shutil.copytree(_joblib_template, dest, symlinks=True)
+    return dest
 
 
 @pytest.fixture
@@ -169,7 +189,7 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _released_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
-    """The example repository with a golden input, pickle trust, and its first release (v0.1.0)."""
+    """The example repository with a golden input and its first release (v0.1.0); its model is a skops file."""
     import yaml
 
     repo = tmp_path_factory.mktemp("released") / "repo"
@@ -177,9 +197,7 @@ def _released_template(_example_template: Path, tmp_path_factory: pytest.TempPat
     golden_csv(repo)
     path = repo / "mlgit.yaml"
     data = yaml.safe_load(path.read_text())
-    data["models"][MODEL].update(
-        trust_pickle=True, golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"}
-    )
+    data["models"][MODEL].update(golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"})
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     env = _session_env(_git_config)
     for args in (

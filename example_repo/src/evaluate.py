@@ -1,4 +1,4 @@
-"""Evaluate models/model.joblib on data/prepared/test.csv and write metrics.json."""
+"""Evaluate models/model.skops on data/prepared/test.csv and write metrics.json."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
+import skops.io as sio
 import yaml
 from sklearn.metrics import (
     accuracy_score,
@@ -20,7 +20,7 @@ from sklearn.metrics import (
 )
 
 TEST_PATH = Path("data/prepared/test.csv")
-MODEL_PATH = Path("models/model.joblib")
+MODEL_PATH = Path("models/model.skops")
 METRICS_PATH = Path("metrics.json")
 
 
@@ -41,7 +41,7 @@ def load_xy(path: Path, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     params = load_params()
-    bundle = joblib.load(MODEL_PATH)
+    bundle = sio.load(MODEL_PATH)  # skops' default trusted types only: the file needs no others
     X, y = load_xy(TEST_PATH, bundle["features"])
 
     proba = bundle["model"].predict_proba(X)[:, 1]

@@ -1,4 +1,8 @@
-"""Train a StandardScaler + LogisticRegression pipeline and save it to models/model.joblib."""
+"""Train a StandardScaler + LogisticRegression pipeline and save it to models/model.skops.
+
+skops writes the model as data, so loading it later (evaluate, mlgit check, a served bundle) runs no code from
+the file: unlike a pickle or joblib file, it needs no trust.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,15 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
+import skops.io as sio
 import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 TRAIN_PATH = Path("data/prepared/train.csv")
-MODEL_PATH = Path("models/model.joblib")
+MODEL_PATH = Path("models/model.skops")
 
 
 def load_params() -> dict[str, Any]:
@@ -54,7 +58,7 @@ def main() -> None:
     model.fit(X, y)
 
     MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump({"model": model, "features": features}, MODEL_PATH)
+    sio.dump({"model": model, "features": features}, MODEL_PATH)
     print(f"trained on {len(y)} rows with {len(features)} features -> {MODEL_PATH}")
 
 

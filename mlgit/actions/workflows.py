@@ -12,6 +12,7 @@ from mlgit import __version__
 from mlgit.actions import generated, pins
 from mlgit.config.settings import Config, DeployTarget
 from mlgit.errors import MlgitError
+from mlgit.registry.tags import tag_name
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.system import resources
@@ -167,6 +168,8 @@ def context(root: Path, cfg: Config) -> dict[str, Any]:
         "image": f"python:{python}",
         "default_branch": _checked("ci.default_branch", git.default_branch(root, cfg.ci.default_branch)),
         "models": [m.name for m in cfg.models],
+        # Models with a golden input can be packaged: the release job packages and checks each new release.
+        "packaged": {m.name: tag_name(m.name) for m in cfg.models if m.golden is not None},
         "release_paths": [_checked("models.*.metrics/params", p) for p in _release_paths(cfg)],
         "dvc_remote": remote is not None,
         "remote_secrets": secrets,

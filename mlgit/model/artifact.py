@@ -40,6 +40,45 @@ def loader_for(model: Model) -> str | None:
     return _EXTENSIONS.get(os.path.splitext(model.path)[1].lower())
 
 
+def entry_file(folder: Path, loader: str | None) -> str | None:
+    """The one model file inside a folder artifact (a DVC directory output), relative to it; None if not one.
+
+    A folder model holds exactly one file a loader opens (by extension, or of the declared loader); the other
+    files (vocabularies, feature lists, notes) travel with it.
+    """
+    suffixes = {ext for ext, name in _EXTENSIONS.items() if loader is None or name == loader}
+    found = sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+    )
+    return found[0] if len(found) == 1 else None
+
+
+def _folder_entry(root: Path, model: Model, ctx: _Ctx) -> Model:
+    """A folder model as its one model file; a finding when the folder holds none or several."""
+    from dataclasses import replace
+
+    entry = entry_file(root / model.path, model.loader)
+    if entry is None:
+        raise _Skip(
+            ctx.finding(
+                Code.MODEL_LOADER_UNKNOWN,
+                Severity.ERROR,
+                f"{model.path} is a folder without exactly one model file"
+                f" ({', '.join(sorted(_EXTENSIONS))}{'' if model.loader is None else ' of loader ' + model.loader});"
+                f" point models.{model.name}.path at the file to load, or declare models.{model.name}.loader",
+                file="mlgit.yaml",
+            )
+        )
+    return replace(model, path=f"{model.path}/{entry}")
+
+
+def skops_types(path: Path) -> list[str]:
+    """The types beyond skops' defaults a skops file needs to load (read as data, nothing built)."""
+    import skops.io as sio
+
+    return sorted(str(t) for t in sio.get_untrusted_types(file=path))
+
+
 def file_md5(path: Path) -> str:
     """The MD5 of a file's bytes: what DVC 3 records for a file output."""
     digest = hashlib.md5(usedforsecurity=False)
@@ -162,6 +201,8 @@ def _check(root: Path, model: Model, trusted: str | None, ctx: _Ctx, out: list[F
                 Code.MODEL_ARTIFACT_SIZE, Severity.INFO, f"{model.path} is {_human(size)}{budget}", size_bytes=size
             )
         )
+    if path.is_dir():
+        model = _folder_entry(root, model, ctx)
     loader = loader_for(model)
     if loader == "none":
         return  # a metrics-only pipeline: `path` is the output the release records, not a model to load

@@ -10,6 +10,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import sys
 import sysconfig
@@ -137,15 +138,25 @@ def pickle_trust(repo: RepoState, cfg: Config, release: Release) -> tuple[Model,
 
 def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging: Path) -> None:
     assert model.golden is not None
-    model_bytes, md5 = artifact_bytes(repo, release.commit, model)
+    files, md5 = artifact_files(repo, release.commit, model)
     golden_raw = repo.blobs(release.commit, [model.golden.input])[model.golden.input]
     if golden_raw is None:
         raise MlgitError(f"the golden input {model.golden.input} is not committed at {release.commit[:12]}")
     golden = replace(model.golden, input="golden/input" + Path(model.golden.input).suffix)
     bundled = replace(model, path=f"model/{Path(model.path).name}", golden=golden)
-    (staging / "model").mkdir(parents=True)
-    (staging / "golden").mkdir()
-    (staging / bundled.path).write_bytes(model_bytes)
+    (staging / "golden").mkdir(parents=True)
+    for rel, raw in files.items():
+        target = staging / bundled.path / rel if rel else staging / bundled.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(raw)
+    if md5.endswith(".dir"):  # a folder model: the runtime and the loaders open its one model file
+        entry = artifact.entry_file(staging / bundled.path, model.loader)
+        if entry is None:
+            raise MlgitError(
+                f"{model.path} at {release.tag} is a folder without exactly one model file to load",
+                hint=f"point models.{model.name}.path at the model file inside it, or declare models.{model.name}.loader",
+            )
+        bundled = replace(bundled, path=f"{bundled.path}/{entry}")
     assert bundled.golden is not None
     (staging / bundled.golden.input).write_bytes(golden_raw)
     trusted_model, trusted = pickle_trust(repo, cfg, release)
@@ -153,6 +164,8 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     run = artifact.golden_run(staging, judged, trusted)
     (staging / bundled.golden.input).unlink()
     sig = signature(release, bundled, run, _schema_types(repo, cfg, model, release.commit))
+    if run.loader == "skops":  # golden_run loaded it: every type it needs is among the release's trusted_types
+        sig["trusted_types"] = artifact.skops_types(staging / bundled.path)
     _write_json(staging / "signature.json", sig)
     _write_json(staging / "golden" / "input.json", golden_request(sig, run))
     _write_json(staging / "golden" / "output.json", {"outputs": [_output(sig, run.output)]})
@@ -160,26 +173,89 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     names = deps.distributions(modules, run.loader, model.package.requirements)
     pins = deps.wheelhouse(deps.closure(names), deps.wheel_cache(repo.git_dir), staging / "wheelhouse")
     (staging / "requirements.txt").write_text("".join(p.line + "\n" for p in pins), encoding="utf-8")
+    (staging / deps.PYLOCK_NAME).write_text(deps.pylock(pins, f"mlgit {__version__}"), encoding="utf-8")
     (staging / "__main__.py").write_bytes(resources.files("mlgit.package").joinpath("runtime.py").read_bytes())
-    _write_json(staging / manifest.NAME, _manifest(repo.root, release, run.loader, md5, model, pins, staging))
+    _write_json(staging / manifest.NAME, _manifest(repo.root, release, run.loader, md5, model, bundled, pins, staging))
 
 
 def artifact_bytes(repo: RepoState, commit: str, model: Model) -> tuple[bytes, str]:
-    """The model file's bytes as DVC recorded them at `commit`, md5-checked (or git's, if committed directly)."""
+    """The model file's bytes as DVC recorded them at `commit`, md5-checked (or git's, if committed directly).
+
+    A file inside a DVC-tracked folder is found through the folder's listing; a folder model has no single
+    file's bytes: use `artifact_files`.
+    """
+    files, md5 = artifact_files(repo, commit, model)
+    if md5.endswith(".dir"):
+        raise MlgitError(f"{model.path} is a folder (a DVC directory output): it has files, not bytes")
+    return files[""], md5
+
+
+def artifact_files(repo: RepoState, commit: str, model: Model) -> tuple[dict[str, bytes], str]:
+    """The artifact as DVC recorded it at `commit`: {"": bytes} for a file, {relpath: bytes} for a folder.
+
+    Every file is md5-checked against DVC's record; the md5 returned is DVC's for the artifact (a folder's ends
+    in `.dir`; a file inside a tracked folder gets its own, from the folder's listing).
+    """
     recorded = pipeline.hash_for(model.path, repo.dvc_hashes(commit))
     if recorded is None:
         raw = repo.blobs(commit, [model.path])[model.path]
         if raw is None:
             raise MlgitError(f"{model.path} is neither DVC-tracked nor committed at {commit[:12]}")
-        return raw, hashlib.md5(raw, usedforsecurity=False).hexdigest()
+        return {"": raw}, hashlib.md5(raw, usedforsecurity=False).hexdigest()
     md5 = recorded["md5"]
-    if md5.endswith(".dir") or "via" in recorded:
-        raise MlgitError(f"{model.path} is inside a DVC-tracked folder; bundles take single-file models for now")
-    raw = _from_cache(repo.root, md5) or _from_dvc(repo.root, commit, model.path)
+    if "via" in recorded:  # a file inside a DVC-tracked folder: its md5 is in the folder's listing
+        inner = posixpath.relpath(model.path, recorded["via"])
+        listing = _dir_listing(repo.root, commit, recorded["via"], md5)
+        if inner not in listing:
+            raise MlgitError(f"{model.path} is not in the DVC-tracked folder {recorded['via']} at {commit[:12]}")
+        md5 = listing[inner]
+        return {"": _file(repo.root, commit, model.path, md5)}, md5
+    if md5.endswith(".dir"):
+        listing = _dir_listing(repo.root, commit, model.path, md5)
+        return {rel: _file(repo.root, commit, f"{model.path}/{rel}", sub) for rel, sub in sorted(listing.items())}, md5
+    return {"": _file(repo.root, commit, model.path, md5)}, md5
+
+
+def _file(root: Path, commit: str, path: str, md5: str) -> bytes:
+    raw = _from_cache(root, md5) or _from_dvc(root, commit, path)
     got = hashlib.md5(raw, usedforsecurity=False).hexdigest()
     if got != md5:
-        raise MlgitError(f"{model.path}: the bytes found hash to {got}, but DVC recorded {md5} at {commit[:12]}")
-    return raw, md5
+        raise MlgitError(f"{path}: the bytes found hash to {got}, but DVC recorded {md5} at {commit[:12]}")
+    return raw
+
+
+def _dir_listing(root: Path, commit: str, path: str, md5: str) -> dict[str, str]:
+    """relpath -> md5 of a DVC directory output, from its `.dir` object (fetched through DVC if not cached)."""
+    raw = _from_cache(root, md5)
+    if raw is None:
+        _fetch(root, commit, path)
+        raw = _from_cache(root, md5)
+    if raw is None or hashlib.md5(raw, usedforsecurity=False).hexdigest() != md5.removesuffix(".dir"):
+        raise MlgitError(
+            f"{path} at {commit[:12]}: DVC's listing of the folder ({md5}) is missing or does not match its hash",
+            hint="dvc fetch the release's commit, or configure the remote",
+        )
+    try:
+        listing = {str(e["relpath"]): str(e["md5"]) for e in json.loads(raw)}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MlgitError(f"{path} at {commit[:12]}: DVC's listing of the folder ({md5}) is not valid: {exc}") from None
+    for rel in listing:  # each is written under the bundle's model/ folder: never outside it
+        if not rel or rel.startswith("/") or ".." in rel.split("/") or "\\" in rel:
+            raise MlgitError(f"{path} at {commit[:12]}: DVC's listing of the folder names {rel!r}, outside the folder")
+    return listing
+
+
+def _fetch(root: Path, commit: str, path: str) -> None:
+    from dvc.repo import Repo  # only when the local cache lacks the folder: DVC then reads its configured remote
+
+    try:
+        with Repo(str(root)) as dvc_repo:
+            dvc_repo.fetch(targets=[path], revs=[commit], workspace=False)
+    except Exception as exc:  # noqa: BLE001 - any DVC failure means the listing cannot be had
+        raise MlgitError(
+            f"{path} at {commit[:12]} is in neither the DVC cache nor a reachable remote: {exc}",
+            hint="dvc fetch the release's commit, or configure the remote",
+        ) from None
 
 
 def _from_cache(root: Path, md5: str) -> bytes | None:
@@ -258,7 +334,14 @@ def _output(sig: dict[str, Any], out: Any) -> dict[str, Any]:
 
 
 def _manifest(
-    root: Path, release: Release, loader: str, md5: str, model: Model, pins: list[deps.Pin], staging: Path
+    root: Path,
+    release: Release,
+    loader: str,
+    md5: str,
+    model: Model,
+    bundled: Model,
+    pins: list[deps.Pin],
+    staging: Path,
 ) -> dict[str, Any]:
     files = {p.relative_to(staging).as_posix(): archive.sha256_of(p) for p in sorted(staging.rglob("*")) if p.is_file()}
     doc = {
@@ -269,7 +352,7 @@ def _manifest(
         "commit": release.commit,
         "created": git.commit_time(root, release.commit),
         "loader": loader,
-        "artifact": {"path": model.path, "md5": md5, "bundled": f"model/{Path(model.path).name}"},
+        "artifact": {"path": model.path, "md5": md5, "bundled": bundled.path},
         "lineage": release.lineage,
         "python": {
             "implementation": sys.implementation.name,

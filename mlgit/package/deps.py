@@ -40,6 +40,7 @@ class Pin:
     version: str
     wheel: str
     sha256: str
+    size: int = 0
 
     @property
     def line(self) -> str:
@@ -166,8 +167,68 @@ def wheelhouse(pins: list[tuple[str, str]], cache: Path, dest: Path) -> list[Pin
         if wheel is None:
             raise MlgitError(f"no wheel of {name}=={version} for this Python and platform")
         shutil.copyfile(wheel, dest / wheel.name)
-        locked.append(Pin(name, version, wheel.name, hashlib.sha256(wheel.read_bytes()).hexdigest()))
+        raw = wheel.read_bytes()
+        locked.append(Pin(name, version, wheel.name, hashlib.sha256(raw).hexdigest(), len(raw)))
     return locked
+
+
+PYLOCK_NAME = "pylock.toml"
+
+
+def pylock(pins: list[Pin], created_by: str) -> str:
+    """The pins as a PEP 751 lock file (`pylock.toml`) for this Python and platform, wheels under wheelhouse/.
+
+    The lock holds exactly what requirements.txt holds (same versions, wheels and sha256), in the standard
+    format lock-aware tools read (`uv pip sync pylock.toml`); requirements.txt stays for pip, which installs
+    the bundle. It is checked with `packaging.pylock` where the installed packaging has it.
+    """
+    import platform
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    env = (
+        f"python_version == '{python}' and sys_platform == '{sys.platform}'"
+        f" and platform_machine == '{platform.machine()}' and implementation_name == '{sys.implementation.name}'"
+    )
+    lines = [
+        'lock-version = "1.0"',
+        f"environments = [{_toml(env)}]",
+        f"requires-python = {_toml('==' + python + '.*')}",
+        f"created-by = {_toml(created_by)}",
+        "",
+    ]
+    for pin in sorted(pins, key=lambda p: p.name):
+        lines += [
+            "[[packages]]",
+            f"name = {_toml(pin.name)}",
+            f"version = {_toml(pin.version)}",
+            "",
+            "[[packages.wheels]]",
+            f"name = {_toml(pin.wheel)}",
+            f"path = {_toml('wheelhouse/' + pin.wheel)}",
+            f"size = {pin.size}",
+            f"hashes = {{sha256 = {_toml(pin.sha256)}}}",
+            "",
+        ]
+    text = "\n".join(lines)
+    _validate_pylock(text)
+    return text
+
+
+def _toml(value: str) -> str:
+    # A JSON string with ASCII escapes is a valid TOML basic string.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _validate_pylock(text: str) -> None:
+    try:
+        import tomllib
+        from packaging.pylock import Pylock, PylockValidationError
+    except ImportError:  # Python 3.10, or packaging before 25.1: the structure is tested instead
+        return
+    try:
+        Pylock.from_dict(tomllib.loads(text))
+    except PylockValidationError as exc:  # a bug in the writer above, never bad user input
+        raise AssertionError(f"mlgit wrote an invalid {PYLOCK_NAME}: {exc}") from exc
 
 
 def _cached_wheel(cache: Path, name: str, version: str) -> Path | None:

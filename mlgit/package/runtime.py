@@ -71,6 +71,8 @@ class Signature:
     method: str
     inputs: tuple[Tensor, ...]
     outputs: tuple[Tensor, ...]
+    # skops: the types beyond skops' defaults the release declared trusted (`trusted_types`) and the file needs.
+    trusted_types: tuple[str, ...] = ()
 
     @classmethod
     def read(cls, bundle: Path) -> Signature:
@@ -85,6 +87,7 @@ class Signature:
             method=doc["method"],
             inputs=tuple(Tensor(t["name"], t["datatype"], tuple(t["shape"])) for t in doc["inputs"]),
             outputs=tuple(Tensor(t["name"], t["datatype"], tuple(t["shape"])) for t in doc["outputs"]),
+            trusted_types=tuple(doc.get("trusted_types") or ()),
         )
 
 
@@ -100,7 +103,7 @@ def load_model(bundle: Path, sig: Signature) -> Callable[[list[list[Any]]], Any]
     path = bundle / sig.file
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        obj = _load(path, sig.loader)
+        obj = _load(path, sig.loader, sig.trusted_types)
     if sig.loader == "onnx":
         return _onnx(obj, sig, np)
     if sig.key is not None:
@@ -123,11 +126,20 @@ def load_model(bundle: Path, sig: Signature) -> Callable[[list[list[Any]]], Any]
     return predict
 
 
-def _load(path: Path, loader: str) -> Any:
+def _load(path: Path, loader: str, trusted: tuple[str, ...]) -> Any:
     if loader == "skops":
         import skops.io as sio
 
-        return sio.load(path, trusted=sio.get_untrusted_types(file=path) or None)
+        # Only the types the release trusted, never whatever the file asks for: a swapped model file that needs
+        # other types is refused here, before anything of it is built.
+        unknown = [t for t in sio.get_untrusted_types(file=path) if t not in trusted]
+        if unknown:
+            sys.stderr.write(
+                f"error: {path.name} needs types the release did not trust: {', '.join(unknown)}"
+                " (signature.json trusted_types); the model is not loaded\n"
+            )
+            raise SystemExit(2)
+        return sio.load(path, trusted=list(trusted) or None)
     if loader == "onnx":
         import onnxruntime
 

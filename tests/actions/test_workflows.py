@@ -421,3 +421,32 @@ def test_release_jobs_run_only_when_a_release_input_can_have_changed(repo: Path,
     gitlab = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     (rule,) = gitlab[".mlgit-release"]["rules"]
     assert rule["changes"] == paths
+
+
+def test_each_new_release_with_a_golden_input_is_packaged_checked_and_kept(repo: Path, mlgit) -> None:
+    release = steps(load(repo, "mlgit-release.yml"))
+    assert not [s for s in release if s["name"].startswith("Package")]  # no golden input: nothing to package
+    cfg = repo / "mlgit.yaml"
+    golden = "  cancer-classifier:\n    golden: {input: g.csv}\n"
+    cfg.write_text(cfg.read_text().replace("  cancer-classifier:\n", golden, 1))
+    assert mlgit(repo, "ci", "generate").code == 0
+    release = steps(load(repo, "mlgit-release.yml"))
+    names = [s["name"] for s in release]
+    package = release[names.index("Promote cancer-classifier") + 1]
+    assert package["name"] == "Package cancer-classifier's new release and check the bundle"
+    assert package["if"] == "${{ !cancelled() }}"
+    assert package["env"]["MLGIT_TAG_PREFIX"] == "cancer-classifier@" and package["env"]["MLGIT_DIST"] == "mlgit-dist/1"
+    script = package["run"]
+    # Only a release made on this commit is packaged; its digest note is pushed; the bundle is checked.
+    assert script.index("git tag --points-at HEAD") < script.index("mlgit package") < script.index("mlgit check package")
+    assert "git push --quiet origin refs/notes/mlgit-bundles" in script
+    upload = release[-1]
+    pin = pins.ACTIONS["actions/upload-artifact"]
+    assert upload["uses"] == f"{pin.repo}@{pin.sha}"
+    assert upload["with"]["path"] == "mlgit-dist/" and upload["if"] == "${{ !cancelled() }}"
+    assert mlgit(repo, "ci", "generate", "--forge", "gitlab").code == 0
+    job = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())["mlgit-release-cancer-classifier"]
+    assert job["variables"]["MLGIT_TAG_PREFIX"] == "cancer-classifier@"
+    assert job["script"][0] == "mlgit promote cancer-classifier --push"
+    assert "mlgit check package mlgit-dist/*.tar.gz" in job["script"][-1]
+    assert job["artifacts"] == {"when": "always", "paths": ["mlgit-dist/"], "expire_in": "90 days"}

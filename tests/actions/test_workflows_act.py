@@ -8,6 +8,7 @@ the way users install it: `pip install` of `ci.install`, here pointing at this c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,7 +24,8 @@ import pytest
 from mlgit.actions import pins
 from mlgit.cli.main import main
 from testing import fakegithub
-from testing.repos import BIN, REPO_ROOT, commit_all, dvc, git, set_param
+from testing.oip import WHEEL_CACHE_ENV
+from testing.repos import BIN, REPO_ROOT, commit_all, dvc, git, golden_csv, set_param
 
 ACT = BIN / "act"
 OWNER_REPO = "acme/cancer-classifier"
@@ -169,12 +171,12 @@ def _publish(work: Path, tmp_path: Path) -> Forge:
 
 
 @pytest.fixture
-def forge(example_repo: Path, tmp_path: Path) -> Forge:
-    """example_repo with a local DVC remote, schemas, ci.install at this checkout, its CI, pushed to 'GitHub'."""
-    work = example_repo
+def forge(joblib_repo: Path, tmp_path: Path) -> Forge:
+    """example_repo (saving joblib) with a local DVC remote, schemas, ci.install at this checkout, its CI, pushed."""
+    work = joblib_repo
     dvc("remote", "add", "-d", "storage", str(tmp_path / "dvc-remote"), cwd=work)
     _install_from_this_checkout(work)
-    # The example's model is a joblib pickle: mlgit loads it only when the user opts in (and it is unchanged).
+    # This variant's model is a joblib pickle: mlgit loads it only when the user opts in (and it is unchanged).
     cfg = work / "mlgit.yaml"
     cfg.write_text(cfg.read_text().replace(f"  {MODEL}:\n", f"  {MODEL}:\n    trust_pickle: true\n", 1))
     assert main(["-C", str(work), "schema", "infer"]) == 0  # the data checks need committed schemas
@@ -187,6 +189,50 @@ def commenter(example_repo: Path, tmp_path: Path) -> Forge:
     """Just enough for the commenter workflow, which never sees the repository's files."""
     _install_from_this_checkout(example_repo)
     return _publish(example_repo, tmp_path)
+
+
+@pytest.fixture
+def skops_forge(example_repo: Path, tmp_path: Path) -> Forge:
+    """The example as it ships (a skops model, no pickle trust) with a golden input, its CI, pushed to 'GitHub'."""
+    import yaml
+
+    work = example_repo
+    dvc("remote", "add", "-d", "storage", str(tmp_path / "dvc-remote"), cwd=work)
+    _install_from_this_checkout(work)
+    golden_csv(work)
+    cfg = work / "mlgit.yaml"
+    data = yaml.safe_load(cfg.read_text())
+    data["models"][MODEL]["golden"] = {"input": "golden/input.csv", "key": "model", "method": "predict_proba"}
+    cfg.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["-C", str(work), "schema", "infer"]) == 0
+    dvc("push", "-q", cwd=work)
+    return _publish(work, tmp_path)
+
+
+def test_a_new_release_is_packaged_checked_and_kept_with_the_run(
+    skops_forge: Forge, packaged: Path, wheel_cache: Path
+) -> None:
+    # `packaged` filled the session's wheel cache with this environment's wheels: the job downloads nothing.
+    forge = skops_forge
+    head = forge.head()
+    event = {"ref": "refs/heads/main", "after": head}
+    run = forge.act("push", event, "mlgit-release.yml", {WHEEL_CACHE_ENV: str(wheel_cache)})
+    assert run.code == 0, run.log
+    assert f"PASSED: tagged {MODEL}@v0.1.0" in run.log
+    assert run.step(f"Package {MODEL}'s new release and check the bundle") == "Success"
+    assert "package.golden-match" in run.log
+    assert run.step("Keep the bundles and their evaluations with the run") == "Success"
+    kept = forge.artifacts / "1" / "mlgit-bundles" / "1"
+    name = f"{MODEL}-v0.1.0.tar.gz"
+    assert {p.name for p in kept.iterdir()} == {name, f"{name}.sha256", f"{MODEL}-v0.1.0.evaluation.json"}
+    digest = hashlib.sha256((kept / name).read_bytes()).hexdigest()
+    assert (kept / f"{name}.sha256").read_text() == f"{digest}  {name}\n"
+    evaluation = json.loads((kept / f"{MODEL}-v0.1.0.evaluation.json").read_text())
+    assert evaluation["passed"] is True
+    assert evaluation["bundle"] == {"sha256": digest, "model": MODEL, "version": "v0.1.0"}
+    # The digest was pushed as the git note on the release commit: every clone's `mlgit registry` shows it.
+    note = json.loads(git("notes", "--ref=mlgit-bundles", "show", head, cwd=forge.origin))
+    assert note[f"{MODEL}@v0.1.0"]["sha256"] == digest
 
 
 def _branch_with_param(forge: Forge, branch: str, c: str) -> str:

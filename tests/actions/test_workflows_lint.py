@@ -64,6 +64,8 @@ def _build_variants(template: Path, tmp_path: Path) -> list[Path]:
     )
     cfg = second / "mlgit.yaml"
     text = cfg.read_text()
+    # with a golden input, so each new release is packaged and its bundle checked in the release job
+    text = text.replace("  cancer-classifier:\n", "  cancer-classifier:\n    golden: {input: golden/input.csv}\n", 1)
     block = text[text.index("  cancer-classifier:\n") : text.index("\n# Generated CI")]
     cfg.write_text(
         text.replace(block, block + "\n" + block.replace("cancer-classifier", "services/api:other-model", 1))
@@ -116,6 +118,10 @@ def test_variants_cover_the_templates(variants: list[Path]) -> None:
         and "mlgit promote services/api:other-model --push" in texts
     )
     assert 'branches: ["trunk"]' in texts
+    assert texts.count('mlgit check package "$MLGIT_DIST"/*.tar.gz') == 2  # GitHub: both models of the second
+    assert texts.count("name: mlgit-bundles") == 1 and "MLGIT_TAG_PREFIX: \"services/api=other-model@\"" in texts
+    gitlab = (variants[1] / ".gitlab-ci.yml").read_text()
+    assert gitlab.count("mlgit check package mlgit-dist/*.tar.gz") == 2 and gitlab.count("paths: [mlgit-dist/]") == 2
 
 
 def test_actionlint_reports_nothing(variants: list[Path]) -> None:

@@ -61,7 +61,8 @@ TRUSTED_GOLDEN = {
 }
 
 
-def test_clean_example_passes_with_golden_input_and_trusted_joblib(example_repo: Path, mlgit: Any) -> None:
+def test_clean_example_passes_with_golden_input_and_trusted_joblib(joblib_repo: Path, mlgit: Any) -> None:
+    example_repo = joblib_repo
     golden_csv(example_repo)
     configure(example_repo, **TRUSTED_GOLDEN)
     commit_all(example_repo, "golden input")
@@ -84,11 +85,22 @@ def test_clean_example_passes_with_golden_input_and_trusted_joblib(example_repo:
     assert "model.latency" in res.out and "p95" in res.out
 
 
+def test_the_examples_skops_model_loads_and_predicts_without_any_trust(example_repo: Path, mlgit: Any) -> None:
+    golden_csv(example_repo)
+    configure(example_repo, golden=TRUSTED_GOLDEN["golden"])
+    commit_all(example_repo, "golden input")
+    code, found, _ = check(mlgit, example_repo)
+    assert code == 0, found
+    by_code = {f["code"]: f for f in found}
+    assert by_code["model.loads"]["message"] == "models/model.skops loads with skops"
+    assert by_code["model.predicts"]["data"]["shape"] == [5, 2]
+    assert not [c for c in by_code if c.startswith("model.untrusted")]
+
+
 def test_golden_output_declared_wrong_is_reported(example_repo: Path, mlgit: Any) -> None:
     golden_csv(example_repo)
     configure(
         example_repo,
-        trust_pickle=True,
         golden={"input": "golden/input.csv", "key": "model", "output": {"type": "float", "shape": [3], "max": 0.5}},
     )
     commit_all(example_repo, "wrong golden spec")
@@ -105,7 +117,7 @@ def test_golden_output_declared_wrong_is_reported(example_repo: Path, mlgit: Any
 
 def test_golden_key_missing_names_the_keys(example_repo: Path, mlgit: Any) -> None:
     golden_csv(example_repo)
-    configure(example_repo, trust_pickle=True, golden={"input": "golden/input.csv"})
+    configure(example_repo, golden={"input": "golden/input.csv"})
     commit_all(example_repo, "no key")
     code, found, _ = check(mlgit, example_repo)
     assert code == 1
@@ -149,11 +161,11 @@ def test_stale_stage_of_another_model_is_not_reported(example_repo: Path, mlgit:
 
 
 def test_missing_dvc_output_hints_dvc_pull(example_repo: Path, mlgit: Any) -> None:
-    (example_repo / "models/model.joblib").unlink()
+    (example_repo / "models/model.skops").unlink()
     code, found, _ = check(mlgit, example_repo)
     assert code == 1
     (missing,) = [f for f in found if f["code"] == "model.artifact-missing"]
-    assert "run 'dvc pull models/model.joblib'" in missing["message"]
+    assert "run 'dvc pull models/model.skops'" in missing["message"]
 
 
 SLICED_EVALUATE = """    radius = X[:, bundle["features"].index("mean_radius")]
@@ -165,9 +177,9 @@ SLICED_EVALUATE = """    radius = X[:, bundle["features"].index("mean_radius")]
 
 
 def test_regression_per_slice_and_pickle_trust_predict_promotion(
-    example_repo: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch
+    joblib_repo: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = example_repo
+    repo = joblib_repo
     evaluate = repo / "src/evaluate.py"
     anchor = '    with open(METRICS_PATH, "w", encoding="utf-8") as fh:\n'
     evaluate.write_text(evaluate.read_text().replace(anchor, SLICED_EVALUATE + anchor))

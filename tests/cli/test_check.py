@@ -95,19 +95,11 @@ def test_many_info_findings_of_one_code_fold_into_one_line() -> None:
     assert len(render.lines(drift[:3], Style(False), fold=3)) == 5  # 3 or fewer stay one by one
 
 
-def _set_model(repo: Path, **keys: Any) -> None:
-    path = repo / "mlgit.yaml"
-    data = yaml.safe_load(path.read_text())
-    next(iter(data["models"].values())).update(keys)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
 def _prepared(repo: Path, mlgit: Any) -> None:
-    """Schemas inferred and committed, the model trusted: every check passes."""
+    """Schemas inferred and committed (the example's skops model needs no trust): every check passes."""
     res = mlgit(repo, "schema", "infer")
     assert res.code == 0, res.err
-    _set_model(repo, trust_pickle=True)
-    commit_all(repo, "schemas; trust the joblib model on main")
+    commit_all(repo, "schemas")
 
 
 def _check(mlgit: Any, repo: Path, *args: str) -> tuple[int, dict[str, Any]]:

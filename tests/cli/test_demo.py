@@ -53,6 +53,20 @@ def test_demo_runs_the_whole_loop(tmp_path: Path, packaged: Path, wheel_cache: P
     assert shown["cancer-classifier"]["stage"] == {"prod": "v0.1.0"}  # after the rollback
     assert git("status", "--porcelain", "--untracked-files=no", cwd=repo) == ""
     assert any((where / "dvc-remote").rglob("*")), "dvc push filled the local remote"
+    # No pickle trust anywhere: the example saves its model with skops, which mlgit loads as data.
+    assert "trust_pickle" not in (repo / "mlgit.yaml").read_text() and "MLGIT_TRUSTED_ARTIFACT" not in out
+    assert "models/model.skops loads with skops" in out and "model.untrusted" not in out
+    # The first release packaged, its package checked offline, one prediction served by a real server.
+    served = out.split("9. The first release as a bundle")[1]
+    archive = where / "dist" / "cancer-classifier-v0.1.0.tar.gz"
+    assert f"archive: {archive}" in served and (archive.with_suffix(".gz.sha256")).is_file()
+    assert "package.golden-match" in served and "PASSED: 0 errors" in served
+    assert json.loads((where / "dist" / "cancer-classifier-v0.1.0.evaluation.json").read_text())["passed"] is True
+    answer = json.loads(served.split("HTTP 200: ", 1)[1].splitlines()[0])
+    assert (answer["model_name"], answer["model_version"]) == ("cancer-classifier", "v0.1.0")
+    (probs,) = answer["outputs"]
+    assert probs["shape"] == [1, 2] and abs(sum(probs["data"]) - 1) < 1e-9
+    assert '"event": "stopped"' in served and '"accepted": 1, "answered": 1' in served
 
 
 def test_demo_refuses_a_non_empty_dir(tmp_path: Path, mlgit) -> None:

@@ -13,7 +13,7 @@ from testing.repos import commit_all, git
 
 def test_example_config_detects_everything(example_repo: Path) -> None:
     text = (example_repo / "mlgit.yaml").read_text()
-    assert "cancer-classifier:\n    path: models/model.joblib" in text
+    assert "cancer-classifier:\n    path: models/model.skops" in text
     assert "metrics: [metrics.json]" in text and "params: [params.yaml]" in text
     for name, path in [("breast_cancer", "data/raw/breast_cancer.csv"), ("train", "data/prepared/train.csv")]:
         assert f"  {name}:\n    path: {path}\n    format: csv" in text

@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
+
+import pytest
+import tomllib
 
 from testing.oip import MODEL, folder_of
 from testing.repos import commit_all, git
@@ -23,7 +27,7 @@ def test_two_builds_are_byte_identical_and_ignore_the_work_tree(
     released_repo: Path, packaged: Path, mlgit: Any, tmp_path: Path
 ) -> None:
     # The work tree's model is not the release's: packaging reads the bytes DVC recorded at the release commit.
-    (released_repo / "models/model.joblib").write_bytes(b"not the released model")
+    (released_repo / "models/model.skops").write_bytes(b"not the released model")
     old = os.umask(0o077)
     try:
         first = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "one"))
@@ -67,10 +71,10 @@ def test_the_bundle_holds_everything_and_a_manifest_of_its_files(packaged: Path,
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
     assert set(manifest["files"]) == files
     assert all(hashlib.sha256((folder / f).read_bytes()).hexdigest() == h for f, h in manifest["files"].items())
-    assert {"__main__.py", "signature.json", "golden/input.json", "golden/output.json", "model/model.joblib"} <= files
+    assert {"__main__.py", "signature.json", "golden/input.json", "golden/output.json", "model/model.skops"} <= files
     requirements = (folder / "requirements.txt").read_text().splitlines()
     names = {line.split("==")[0] for line in requirements}
-    assert {"scikit-learn", "joblib", "numpy"} <= names
+    assert {"scikit-learn", "skops", "numpy"} <= names
     assert not names & {"mlgit", "dvc", "polars", "pydantic"}
     assert all(" --hash=sha256:" in line for line in requirements)
     wheels = {f.removeprefix("wheelhouse/") for f in files if f.startswith("wheelhouse/")}
@@ -111,3 +115,30 @@ def test_a_release_without_a_golden_input_is_refused(released_repo: Path, mlgit:
     assert promoted.code == 0 and "v0.1.1" in promoted.out, promoted.out + promoted.err
     res = mlgit(released_repo, "package", MODEL)
     assert res.code == 2 and "declares no golden input" in res.err
+
+
+def test_the_lock_is_a_pep_751_pylock_of_the_same_wheels(packaged: Path) -> None:
+    folder = folder_of(packaged)
+    text = (folder / "pylock.toml").read_text()
+    doc = tomllib.loads(text)
+    requirements = {
+        line.split("==")[0]: (line.split("==")[1].split(" ")[0], line.rsplit("sha256:", 1)[1])
+        for line in (folder / "requirements.txt").read_text().splitlines()
+    }
+    # The spec's structure (PEP 751), whatever packaging's version: the keys an installer reads.
+    assert doc["lock-version"] == "1.0" and doc["created-by"].startswith("mlgit ")
+    assert doc["requires-python"] == f"=={sys.version_info[0]}.{sys.version_info[1]}.*"
+    locked = {}
+    for pkg in doc["packages"]:
+        (wheel,) = pkg["wheels"]
+        assert wheel["path"] == f"wheelhouse/{wheel['name']}"
+        data = (folder / wheel["path"]).read_bytes()
+        assert wheel["size"] == len(data) and wheel["hashes"] == {"sha256": hashlib.sha256(data).hexdigest()}
+        locked[pkg["name"]] = (pkg["version"], wheel["hashes"]["sha256"])
+    assert locked == requirements
+    pylock = pytest.importorskip("packaging.pylock")
+    lock = pylock.Pylock.from_dict(doc)
+    # packaging's own selection (26.1+) installs exactly the locked wheels for this interpreter.
+    if hasattr(lock, "select"):
+        chosen = {pkg.name: dist.filename for pkg, dist in lock.select()}
+        assert sorted(chosen.values()) == sorted(p.name for p in (folder / "wheelhouse").iterdir())

@@ -230,3 +230,34 @@ def test_predict_file_prints_one_prediction_per_row(
     got = [json.loads(line)["predict_proba"] for line in out.stdout.splitlines()]
     flat = outputs[0]["data"]
     assert got == [flat[i : i + 2] for i in range(0, len(flat), 2)]
+
+
+def test_a_skops_model_loads_only_with_the_types_the_release_trusted(
+    packaged: Path, bundle_python: Path, tmp_path: Path
+) -> None:
+    import fractions
+    import shutil
+
+    import skops.io as sio
+
+    folder = tmp_path / "bundle"
+    shutil.copytree(folder_of(packaged), folder)
+    signature = json.loads((folder / "signature.json").read_text())
+    assert signature["trusted_types"] == []  # the example's pipeline needs none beyond skops' defaults
+    batch = tmp_path / "batch.csv"
+    names = [t["name"] for t in signature["inputs"]]
+    batch.write_text(",".join(names) + "\n" + ",".join(["1.0"] * len(names)) + "\n")
+    predict = [str(bundle_python), "-I", str(folder), "predict", str(batch)]
+    assert subprocess.run(predict, capture_output=True, text=True, check=False).returncode == 0
+    # The model file swapped for one that needs a type the release never trusted: it is not loaded.
+    model = folder / signature["file"]
+    obj = sio.load(model)
+    obj["note"] = fractions.Fraction(1, 3)
+    sio.dump(obj, model)
+    res = subprocess.run(predict, capture_output=True, text=True, check=False)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "needs types the release did not trust: fractions.Fraction" in res.stderr
+    # Listed in the signature (what packaging writes when the release declares it in trusted_types), it loads.
+    signature["trusted_types"] = ["fractions.Fraction"]
+    (folder / "signature.json").write_text(json.dumps(signature))
+    assert subprocess.run(predict, capture_output=True, text=True, check=False).returncode == 0

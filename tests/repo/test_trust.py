@@ -59,12 +59,12 @@ def publish(repo: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def trusting(example_repo: Path, tmp_path: Path) -> Path:
+def trusting(joblib_repo: Path, tmp_path: Path) -> Path:
     """The example with `trust_pickle: true` reviewed and merged on main, pushed to origin."""
-    edit_config(example_repo, {"trust_pickle": True})
-    commit_all(example_repo, "trust the joblib model built by the pipeline")
-    publish(example_repo, tmp_path)
-    return example_repo
+    edit_config(joblib_repo, {"trust_pickle": True})
+    commit_all(joblib_repo, "trust the joblib model built by the pipeline")
+    publish(joblib_repo, tmp_path)
+    return joblib_repo
 
 
 def attack(repo: Path, marker: Path) -> None:
@@ -135,11 +135,11 @@ def test_the_payload_runs_when_the_job_built_the_model_itself(
     assert "model.untrusted-pickle" not in found
 
 
-def test_trust_pickle_set_only_by_the_change_is_not_applied(example_repo: Path, mlgit: Any, tmp_path: Path) -> None:
-    publish(example_repo, tmp_path)
+def test_trust_pickle_set_only_by_the_change_is_not_applied(joblib_repo: Path, mlgit: Any, tmp_path: Path) -> None:
+    publish(joblib_repo, tmp_path)
     marker = tmp_path / "unpickled"
-    attack(example_repo, marker)
-    found = findings(mlgit, example_repo, "check", "model", "--json")
+    attack(joblib_repo, marker)
+    found = findings(mlgit, joblib_repo, "check", "model", "--json")
     assert not marker.exists()
     msg = found["model.untrusted-pickle"]["message"]
     assert "trust_pickle is not set in mlgit.yaml on the default branch (origin/main)" in msg

@@ -86,7 +86,7 @@ def test_a_bundle_folder_with_one_byte_changed_is_refused(
 ) -> None:
     folder = tmp_path / folder_of(packaged).name
     shutil.copytree(folder_of(packaged), folder)
-    model = folder / "model/model.joblib"
+    model = folder / "model/model.skops"
     data = bytearray(model.read_bytes())
     data[-1] ^= 0x01
     model.write_bytes(bytes(data))
@@ -94,7 +94,7 @@ def test_a_bundle_folder_with_one_byte_changed_is_refused(
     assert code == 1
     [finding] = [f for f in doc["findings"] if f["severity"] == "error"]
     assert finding["code"] == "package.integrity"
-    assert "model/model.joblib: sha256 differs from the manifest" in finding["message"]
+    assert "model/model.skops: sha256 differs from the manifest" in finding["message"]
 
 
 def test_a_consistently_rewritten_bundle_is_refused_by_the_digest_git_carries(
@@ -106,10 +106,10 @@ def test_a_consistently_rewritten_bundle_is_refused_by_the_digest_git_carries(
     assert res.code == 0, res.err
     folder = tmp_path / "forged" / f"{MODEL}-v0.1.0"
     shutil.copytree(Path(json.loads(res.out)["folder"]), folder)
-    model = folder / "model/model.joblib"
+    model = folder / "model/model.skops"
     model.write_bytes(model.read_bytes() + b"\0")
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["files"]["model/model.joblib"] = hashlib.sha256(model.read_bytes()).hexdigest()
+    manifest["files"]["model/model.skops"] = hashlib.sha256(model.read_bytes()).hexdigest()
     (folder / "manifest.json").write_text(json.dumps(manifest))
     forged = archive.write(folder, tmp_path / "forged.tar.gz", manifest["created"])
     code, doc = _check(mlgit, released_repo, tmp_path / "forged.tar.gz")

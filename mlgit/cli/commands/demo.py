@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from mlgit.errors import MlgitError
+from mlgit.results import serialize
 from mlgit.system import atomic, process, resources
 
 _IDENTITY = {
@@ -25,14 +26,8 @@ class _Demo:
         self.repo = repo
         # The pipeline's `python src/...` must be this interpreter, which has scikit-learn.
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-        # MLGIT_TRUSTED_ARTIFACT: every model the demo checks was just built by its own `dvc repro`.
-        self.env = {
-            **_IDENTITY,
-            "PATH": path,
-            "DVC_NO_ANALYTICS": "1",
-            "NO_COLOR": "1",
-            "MLGIT_TRUSTED_ARTIFACT": "1",
-        }
+        # No pickle trust anywhere: the example saves its model with skops, which loads as data.
+        self.env = {**_IDENTITY, "PATH": path, "DVC_NO_ANALYTICS": "1", "NO_COLOR": "1", _WHEELS: _wheel_cache()}
 
     def say(self, text: str) -> None:
         sys.stdout.write(f"\n=== {text}\n")
@@ -70,6 +65,38 @@ class _Demo:
         sys.stdout.write(f"$ edit params.yaml: {key} = {value}\n")
 
 
+_WHEELS = "MLGIT_WHEEL_CACHE"
+
+
+def _wheel_cache() -> str:
+    # The bundle's wheels are downloaded once per machine, not once per demo repository.
+    if os.environ.get(_WHEELS):
+        return os.environ[_WHEELS]
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlgit" / "wheels")
+
+
+def _golden_input(repo: Path) -> None:
+    """Five test rows without the target: the golden input packaging and `check model` predict on."""
+    import csv
+
+    with open(repo / "data" / "prepared" / "test.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))[:6]
+    keep = [i for i, name in enumerate(rows[0]) if name != "target"]
+    (repo / "golden").mkdir(exist_ok=True)
+    atomic.write_text(repo / "golden" / "input.csv", "".join(",".join(r[i] for i in keep) + "\n" for r in rows))
+    path = repo / "mlgit.yaml"
+    text = path.read_text()
+    anchor = "    path: models/model.skops\n"
+    if anchor not in text:
+        raise MlgitError("demo: mlgit.yaml has no models/model.skops model")
+    golden = "    golden:\n      input: golden/input.csv\n      key: model\n      method: predict_proba\n"
+    atomic.write_text(path, text.replace(anchor, anchor + golden))
+    sys.stdout.write(
+        "$ write golden/input.csv (5 test rows) and declare it in mlgit.yaml (golden: input, key: model,"
+        " method: predict_proba)\n"
+    )
+
+
 def _bad_batch(repo: Path) -> None:
     """A bad data batch: out-of-range values, an unseen category and a dropped column."""
     import csv
@@ -93,18 +120,6 @@ def _bad_batch(repo: Path) -> None:
     )
 
 
-def _trust_model(repo: Path) -> None:
-    path = repo / "mlgit.yaml"
-    text = path.read_text()
-    anchor = "    path: models/model.joblib\n"
-    if anchor not in text:
-        raise MlgitError("demo: mlgit.yaml has no models/model.joblib model")
-    atomic.write_text(
-        path, text.replace(anchor, anchor + "    trust_pickle: true  # the demo builds this joblib model itself\n")
-    )
-    sys.stdout.write("$ edit mlgit.yaml: trust_pickle: true (a joblib model is loaded only when trusted)\n")
-
-
 def run(where: Path | None) -> int:
     """Build a demo repository and walk it through checks, reports, releases, stages and refusals."""
     _require_extras()
@@ -121,6 +136,7 @@ def run(where: Path | None) -> int:
     _deploy_follows_the_tags(d)
     _degrading_branch(d)
     _bad_data_batch(d, repo)
+    _package_and_serve(d, base / "dist")
     _monitoring(d, repo, base)
     d.say("Registry state (read back by GTO)")
     try:
@@ -175,7 +191,7 @@ def _require_extras() -> None:
         )
 
 
-_EXTRAS = (("scikit-learn", "sklearn"), ("joblib", "joblib"))
+_EXTRAS = (("scikit-learn", "sklearn"), ("skops", "skops"))
 
 
 def _new_repository(d: _Demo, remote: Path) -> None:
@@ -192,7 +208,6 @@ def _new_repository(d: _Demo, remote: Path) -> None:
 def _first_release(d: _Demo, repo: Path) -> None:
     d.say("2. mlgit init writes mlgit.yaml and the CI workflows; schema infer writes reviewable data schemas")
     d.mlgit("init")
-    _trust_model(repo)
     _golden_input(repo)
     d.mlgit("schema", "infer")
     d.git("add", "--all")
@@ -226,20 +241,6 @@ def _merge_and_stages(d: _Demo) -> None:
     d.mlgit("registry")
     d.mlgit("rollback", "cancer-classifier", "prod")
     d.mlgit("history", "cancer-classifier")
-
-
-def _golden_input(repo: Path) -> None:
-    """Five test rows as the golden input: what every bundle is smoke-tested on before it serves."""
-    lines = (repo / "data" / "prepared" / "test.csv").read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    keep = [i for i, name in enumerate(header) if name != "target"]
-    rows = [",".join(line.split(",")[i] for i in keep) for line in lines[:6]]
-    atomic.write_text(repo / "golden" / "input.csv", "\n".join(rows) + "\n")
-    path = repo / "mlgit.yaml"
-    anchor = "    trust_pickle: true  # the demo builds this joblib model itself\n"
-    golden = "    golden: {input: golden/input.csv, key: model, method: predict_proba}\n"
-    atomic.write_text(path, path.read_text().replace(anchor, anchor + golden))
-    sys.stdout.write("$ edit mlgit.yaml: golden input golden/input.csv (5 test rows), the bundles' smoke test\n")
 
 
 def _free_port() -> int:
@@ -315,3 +316,55 @@ def _bad_data_batch(d: _Demo, repo: Path) -> None:
     d.mlgit("check", "data", "breast_cancer")
     d.git("checkout", "--quiet", "main")
     d.dvc("checkout", "--quiet", "--force")  # leave the repo as main describes it, so its checks pass
+
+
+# -- 9. Packaging and serving (issue 14): package the first release, check the package, serve one prediction ----
+
+
+def _package_and_serve(d: _Demo, dist: Path) -> None:
+    d.say("9. The first release as a bundle: packaged from its tag, checked offline, served over OIP v2")
+    archive = dist / "cancer-classifier-v0.1.0.tar.gz"
+    d.mlgit("package", "cancer-classifier@v0.1.0", "--output", str(dist))
+    d.mlgit("check", "package", str(archive))
+    _serve_one_prediction(d, archive)
+
+
+def _serve_one_prediction(d: _Demo, archive: Path) -> None:
+    """Start `mlgit serve` as a real server process, send one infer request over HTTP, then SIGTERM it."""
+    import http.client
+    import json
+    import selectors
+    import signal
+
+    folder = archive.with_name(archive.name.removesuffix(".tar.gz"))
+    golden = json.loads((folder / "golden" / "input.json").read_text(encoding="utf-8"))
+    row = {"inputs": [{**t, "shape": [1], "data": t["data"][:1]} for t in golden["inputs"]]}
+    args = (sys.executable, "-m", "mlgit", "serve", str(archive), "--port", "0")
+    sys.stdout.write(f"$ mlgit serve {archive} --port 0 &\n")
+    with tempfile.TemporaryFile() as err:
+        server = process.spawn(args, stderr=err, cwd=d.repo, env=d.env)
+        try:
+            assert server.stdout is not None
+            with selectors.DefaultSelector() as sel:
+                sel.register(server.stdout, selectors.EVENT_READ)
+                line = server.stdout.readline() if sel.select(120) else b""
+            ready = json.loads(line) if line.startswith(b"{") else {}
+            if ready.get("event") != "ready":
+                err.seek(0)
+                raise MlgitError(f"demo: mlgit serve did not start: {err.read().decode(errors='replace')[-1500:]}")
+            sys.stdout.write(line.decode())
+            host, port = str(ready["url"]).removeprefix("http://").rsplit(":", 1)
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            path = "/v2/models/cancer-classifier/infer"
+            sys.stdout.write(f"$ curl -s -X POST {ready['url']}{path} -d '<one row: 30 features>'\n")
+            body = serialize.dumps(row, indent=None)
+            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            res = conn.getresponse()
+            sys.stdout.write(f"HTTP {res.status}: {res.read().decode()}\n")
+            conn.close()
+        finally:
+            server.send_signal(signal.SIGTERM)
+            out, _ = server.communicate(timeout=60)
+        sys.stdout.write(out.decode())
+    if res.status != 200 or server.returncode != 0:
+        raise MlgitError(f"demo: the served prediction failed (HTTP {res.status}, server exit {server.returncode})")
