@@ -263,9 +263,7 @@ def _monitored_template(_example_template: Path, tmp_path_factory: pytest.TempPa
     golden_csv(repo)
     path = repo / "mlgit.yaml"
     data = yaml.safe_load(path.read_text())
-    data["models"][MODEL].update(
-        trust_pickle=True, golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"}
-    )
+    data["models"][MODEL].update(golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"})
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     env = _session_env(_git_config)
     for args in (
