@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlgit.render.style import Style
-from mlgit.results.finding import Finding, Severity, failed
-from mlgit.results.serialize import plain
+from mlgit.results.finding import Finding, Severity, counts, failed
+from mlgit.results.run import CheckRun
 
 _ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 _COLORS: dict[str, tuple[str, ...]] = {
@@ -15,14 +15,6 @@ _COLORS: dict[str, tuple[str, ...]] = {
     Severity.WARNING: ("yellow",),
     Severity.INFO: ("dim",),
 }
-
-
-def counts(findings: Sequence[Finding]) -> dict[str, int]:
-    """How many findings of each severity (every severity present as a key)."""
-    out: dict[str, int] = dict.fromkeys(_ORDER, 0)
-    for f in findings:
-        out[f.severity] = out.get(f.severity, 0) + 1
-    return out
 
 
 def location(f: Finding) -> str:
@@ -93,11 +85,6 @@ def lines(
     return out
 
 
-def document(findings: Sequence[Finding], **extra: Any) -> dict[str, Any]:
-    """The JSON document of a check run: verdict, counts, every finding, plus command-specific keys."""
-    return {
-        "passed": not failed(findings),
-        "counts": counts(findings),
-        **extra,
-        "findings": [plain(f) for f in findings],
-    }
+def document(findings: Sequence[Finding], **extra: Any) -> CheckRun:
+    """The JSON document of a check run: verdict, counts, command-specific keys, then every finding."""
+    return CheckRun(extra=extra, findings=tuple(findings))

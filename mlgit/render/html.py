@@ -12,7 +12,7 @@ from html import escape
 from mlgit import __version__
 from mlgit.render import wording
 from mlgit.report.build import GateStatus, HistoryPoint, ModelReport, Report, Section, SectionStatus
-from mlgit.results.finding import Finding, Severity
+from mlgit.results.finding import Finding, Severity, counts
 
 GENERATOR = "mlgit report"  # <meta name="generator">: how --output recognises a previous report
 
@@ -280,7 +280,7 @@ def _findings(findings: Sequence[Finding]) -> str:
 def _section(s: Section, report: Report) -> str:
     if s.status is SectionStatus.UNAVAILABLE:
         return ""
-    c = wording.counts(s.findings)
+    c = counts(s.findings)
     klass = "fail" if c[Severity.ERROR] else "warn" if c[Severity.WARNING] else "pass"
     out = [f'<h2><span class="badge {klass}">{_e(wording.counts_words(c))}</span> {_e(s.title)}</h2>']
     if s.note:

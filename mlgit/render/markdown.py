@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mlgit.render import wording
 from mlgit.report.build import GateStatus, HistoryPoint, ModelReport, Report, Section, SectionStatus
-from mlgit.results.finding import Finding, Severity
+from mlgit.results.finding import Finding, Severity, counts
 
 MARKER = "<!-- mlgit:report -->"  # finds the sticky comment again; GitHub and GitLab hide HTML comments
 LIMIT = 65_536
@@ -217,7 +217,7 @@ def _measurements(meas: Sequence[wording.Measurement], cols: Sequence[str]) -> l
 
 
 def _section(s: Section, report: Report) -> tuple[list[str], str]:
-    c = wording.counts(s.findings)
+    c = counts(s.findings)
     if s.status is SectionStatus.UNAVAILABLE:
         return [], ""
     icon = "❌" if c[Severity.ERROR] else "⚠️" if c[Severity.WARNING] else "✅"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlgit.render import wording
 from mlgit.render.style import Style, table
 from mlgit.report.build import GateStatus, ModelReport, Report, Section, SectionStatus
-from mlgit.results.finding import Severity
+from mlgit.results.finding import Severity, counts
 
 _SEV_COLOR: dict[str, str] = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 _TREND_COLOR = {"better": "green", "worse": "red"}
@@ -91,7 +91,7 @@ def _policy_change(m: ModelReport, style: Style) -> list[str]:
 def _section(s: Section, report: Report, style: Style) -> list[str]:
     if s.status is SectionStatus.UNAVAILABLE:
         return []
-    c = wording.counts(s.findings)
+    c = counts(s.findings)
     color = "red" if c[Severity.ERROR] else "yellow" if c[Severity.WARNING] else "green"
     lines = ["", style(f"{s.title}: {wording.counts_words(c)}", "bold", color)]
     if s.note:

@@ -104,14 +104,6 @@ def baseline_words(g: GateVerdict) -> str:
     return f"{b.label}{where} ({kind})"
 
 
-def counts(findings: Iterable[Finding]) -> dict[str, int]:
-    """Findings per severity."""
-    out: dict[str, int] = {Severity.ERROR: 0, Severity.WARNING: 0, Severity.INFO: 0}
-    for f in findings:
-        out[f.severity] = out.get(f.severity, 0) + 1
-    return out
-
-
 def counts_words(c: Mapping[str, int]) -> str:
     """`2 errors, 1 warning` (info is not counted as a problem)."""
     parts = []

@@ -40,3 +40,11 @@ class Finding:
 def failed(findings: Iterable[Finding]) -> bool:
     """Whether any finding is an error."""
     return any(f.severity is Severity.ERROR for f in findings)
+
+
+def counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """How many findings of each severity (every severity present as a key, errors first)."""
+    out: dict[str, int] = dict.fromkeys((Severity.ERROR, Severity.WARNING, Severity.INFO), 0)
+    for f in findings:
+        out[f.severity] += 1
+    return out

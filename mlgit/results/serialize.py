@@ -6,6 +6,7 @@ how its JSON differs from its fields in its own declaration, never in a hand-wri
 
 - `field(metadata=key("name"))` gives a field another JSON key, `metadata=OMIT` leaves it out, and
   `metadata=TEXT` writes it as its text (`str`, e.g. a version);
+- `metadata=SPREAD` on a mapping field writes its items in the type's own object, in place of the field;
 - a class attribute `JSON_COMPUTED = {"key": "attribute"}` adds values the type computes (properties such
   as a verdict), before the fields.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 OMIT: Mapping[str, Any] = {"json": None}
 TEXT: Mapping[str, Any] = {"text": True}
+SPREAD: Mapping[str, Any] = {"spread": True}
 
 
 def key(name: str) -> Mapping[str, Any]:
@@ -51,6 +53,9 @@ def _dataclass(value: Any) -> dict[str, Any]:
         if f.name.startswith("_") or name is None:
             continue
         item = getattr(value, f.name)
+        if f.metadata.get("spread"):
+            out.update(plain(item))
+            continue
         out[name] = (None if item is None else str(item)) if f.metadata.get("text") else plain(item)
     return out
 

@@ -18,6 +18,7 @@ from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import failed
+from mlgit.results.run import Revision
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def run(
     if update_profile:
         report = _update_profiles(root, cfg, report)
     found = notes + report.findings
-    base_doc = {"rev": report.base.commit, "label": report.base.label} if report.base else None
+    base_doc = Revision(report.base.commit, report.base.label) if report.base else None
     if json:
         doc = shared.document(
             found, command="check data", base=base_doc, datasets=[DatasetSummary.of(r) for r in report.results]

@@ -17,6 +17,7 @@ from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.finding import failed
+from mlgit.results.run import Revision
 
 
 def run(cwd: Path, base: str | None, json: bool) -> int:
@@ -30,7 +31,7 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     assert ref.commit is not None
     found = notes + schemadiff.schema_findings(repo, cfg, rev)
     if json:
-        doc = shared.document(found, command="check schema", base={"rev": ref.commit, "label": ref.label})
+        doc = shared.document(found, command="check schema", base=Revision(ref.commit, ref.label))
         sys.stdout.write(serialize.dumps(doc) + "\n")
         return EXIT_FAILED if failed(found) else EXIT_OK
     style = Style.for_stdout()

@@ -13,6 +13,7 @@ from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
 from mlgit.repo.values import ParamValue
 from mlgit.results import serialize
+from mlgit.results.run import WORK_TREE, Revision
 
 
 def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | None]:
@@ -84,8 +85,8 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
     pdiff = metrics.diff(old.subset(pfiles), new.subset(pfiles))
     if as_json:
         doc = {
-            "base": {"rev": ref.commit, "label": ref.label},
-            "new": {"rev": None, "label": "work tree"},
+            "base": Revision(ref.commit, ref.label),
+            "new": WORK_TREE,
             "metrics": _by_file(mdiff),
             "params": _by_file(pdiff),
             "no_baseline": [fd.path for fd in [*mdiff, *pdiff] if fd.base_missing],
