@@ -17,6 +17,7 @@ from typing import Any
 from mlgit.config.settings import DeployTarget
 from mlgit.deploy.blessed import Blessed
 from mlgit.errors import MlgitError
+from mlgit.registry import tags
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -37,8 +38,7 @@ def name_of(model: str, stage: str) -> str:
 
 def path_of(target: DeployTarget, model: str) -> str:
     """Where the manifest goes, relative to the repository root."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model)
-    return f"{target.folder}/{target.stage}/{safe}.yaml"
+    return f"{target.folder}/{target.stage}/{tags.tag_name(model)}.yaml"
 
 
 def manifest(blessed: Blessed, target: DeployTarget, storage: str) -> dict[str, Any]:

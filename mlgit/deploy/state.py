@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mlgit.registry import tags
 from mlgit.repo import git
 from mlgit.system import atomic, statedir
 
@@ -28,7 +29,7 @@ def root_of(root: Path) -> Path:
 
 def folder(root: Path, model: str, stage: str) -> Path:
     """The state folder of one model in one stage."""
-    return root_of(root) / _safe(model) / _safe(stage)
+    return root_of(root) / tags.tag_name(model) / _safe(stage)
 
 
 def venvs(root: Path) -> Path:
