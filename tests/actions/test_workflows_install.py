@@ -30,7 +30,7 @@ def test_requirements_packages_and_loaders_are_installed(example_repo: Path, mlg
         step = _project_step(example_repo, name)
         assert step is not None, name
         assert step["env"]["PROJECT_INSTALL"] == (
-            "-r requirements-dev.txt -r requirements.txt xgboost==2.1.1 lightgbm>=4 joblib"
+            "-r requirements-dev.txt -r requirements.txt xgboost==2.1.1 lightgbm>=4 skops"
         )
         assert "${{" not in step["run"] and "$PROJECT_INSTALL" in step["run"]
     # A declared list replaces the files found.
