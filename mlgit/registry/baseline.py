@@ -226,7 +226,7 @@ def for_change(
     if target_branch is None and model is not None:
         ref = git.branch_ref(repo.root, repo.default_branch)
         if ref is not None and git.merge_base(repo.root, head, ref) == head:
-            with setting(f"models.{model}.policy.base"):
+            with setting(f"models.{model if isinstance(model, str) else model.name}.policy.base"):
                 return resolve(repo, policy_base, model)
     if target_branch is not None:
         return merge_base_with_default(repo.root, target_branch)

@@ -10,6 +10,7 @@ import yaml
 
 from mlgit.render import findings as render
 from mlgit.render.style import Style
+from mlgit.results import serialize
 from mlgit.results.finding import Finding, Severity
 from testing.repos import commit_all, git, set_param
 
@@ -67,8 +68,9 @@ def test_colors_only_when_enabled() -> None:
 
 
 def test_document_is_json_ready() -> None:
-    doc = render.document(SAMPLE, command="check", base="main")
+    doc = serialize.plain(render.document(SAMPLE, command="check", base="main"))
     assert json.loads(json.dumps(doc)) == doc
+    assert list(doc) == ["passed", "counts", "command", "base", "findings"]  # the order every check* has had
     assert doc["passed"] is False
     assert doc["counts"] == {"error": 1, "warning": 1, "info": 1}
     assert doc["command"] == "check" and doc["base"] == "main"

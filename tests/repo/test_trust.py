@@ -12,7 +12,8 @@ import yaml
 
 from mlgit.config import settings as config
 from mlgit.repo import trust
-from testing.repos import commit_all, dvc, git, set_param
+from testing.oip import WHEEL_CACHE_ENV
+from testing.repos import commit_all, dvc, git, golden_csv, set_param
 
 MODEL = "cancer-classifier"
 # Every command that loads a model, in every output format.
@@ -248,7 +249,7 @@ def test_settings_reads_the_remote_default_branch_not_the_work_tree(trusting: Pa
 
 
 def test_a_release_tag_on_the_change_itself_vouches_for_nothing(
-    released_repo: Path, mlgit: Any, tmp_path: Path
+    trusting: Path, mlgit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wheel_cache: Path
 ) -> None:
     # mlgit package, serve and check package load a release's model to build its bundle (golden outputs). A
     # change that tags its own commit as a release (a tag fetched with a fork's branch, or made by hand) and
@@ -256,7 +257,14 @@ def test_a_release_tag_on_the_change_itself_vouches_for_nothing(
     import subprocess
     import sys
 
-    publish(released_repo, tmp_path)  # origin/main trusts the pipeline's joblib model and released v0.1.0
+    # origin/main trusts the pipeline's joblib model, declares a golden input and released v0.1.0.
+    monkeypatch.setenv(WHEEL_CACHE_ENV, str(wheel_cache))
+    released_repo = trusting
+    golden_csv(released_repo)
+    edit_config(released_repo, {"golden": {"input": "golden/input.csv", "key": "model", "method": "predict_proba"}})
+    commit_all(released_repo, "golden input")
+    assert mlgit(released_repo, "promote").code == 0
+    git("push", "-q", "origin", "main", cwd=released_repo)
     marker = tmp_path / "unpickled"
     attack(released_repo, marker)
     git("tag", "-a", f"{MODEL}@v9.0.0", "-m", "Release cancer-classifier v9.0.0", cwd=released_repo)
