@@ -116,11 +116,11 @@ SCENARIOS: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_same_findings_with_and_without_caches(
-    scenario: str, example_repo: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch
+    scenario: str, joblib_repo: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _prepare(example_repo, mlgit)
-    SCENARIOS[scenario](example_repo, monkeypatch)
-    (code_u, uncached), (code_c, cold), (code_w, warm) = _three_runs(mlgit, example_repo, monkeypatch)
+    _prepare(joblib_repo, mlgit)
+    SCENARIOS[scenario](joblib_repo, monkeypatch)
+    (code_u, uncached), (code_c, cold), (code_w, warm) = _three_runs(mlgit, joblib_repo, monkeypatch)
     assert code_u == code_c == code_w
     assert warm == cold
     assert _without_latency(uncached) == _without_latency(cold)
@@ -135,9 +135,9 @@ def test_same_findings_with_and_without_caches(
 
 
 def test_a_changed_model_and_changed_pipeline_inputs_get_every_check(
-    example_repo: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch
+    joblib_repo: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = example_repo
+    repo = joblib_repo
     _prepare(repo, mlgit)
     monkeypatch.setenv(artifact.TRUST_ENV, "1")
     code, warm = _check(mlgit, repo)
