@@ -40,10 +40,10 @@ def test_demo_runs_the_whole_loop(tmp_path: Path, packaged: Path, wheel_cache: P
     assert "data.out-of-range" in bad and "data.unexpected-value" in bad and "data.missing-column" in bad
     assert "schema.column-removed" in bad
     assert "PASSED" in bad.split("clean data passing")[1]
-    watch = out.split("9. Production")[1]
+    watch = out.split("10. Production")[1]
     assert "monitor.input-drift" in watch.split("a day of larger tumours")[1] and "mean_radius drifted" in watch
     assert "Retrain cancer-classifier (drift): retrain" in watch and "--dry-run: nothing was changed" in watch
-    assert "bit-identical" in watch
+    assert "within tolerance" in watch  # the skops model: bytes differ by object ids, predictions agree
     assert f"The demo repository is at {where / 'repo'}" in out
     repo = where / "repo"
     releases = git("tag", "--list", "cancer-classifier@*", cwd=repo).split()

@@ -166,7 +166,7 @@ def _traffic(repo: Path, path: Path, day: str, scale: float) -> None:
 
 
 def _monitoring(d: _Demo, repo: Path, base: Path) -> None:
-    d.say("9. Production: logged traffic against the release's committed training profile (no training data read)")
+    d.say("10. Production: logged traffic against the release's committed training profile (no training data read)")
     calm, shifted = base / "traffic-2026-12-01.csv", base / "traffic-2026-12-02.csv"
     _traffic(repo, calm, "2026-12-01", 1.0)
     _traffic(repo, shifted, "2026-12-02", 1.4)
