@@ -1,8 +1,9 @@
 """Run a generated .gitlab-ci.yml with gitlab-ci-local (shell executor), as act runs the GitHub workflows.
 
 gitlab-ci-local is a Node program that `make` installs, pinned, with npm into the venv (`.venv/gitlab-ci-local`).
-Its shell executor copies the repository's tracked files and `.git` into a build folder with rsync and runs each
-job's script there with bash: the job sees only what is committed, as a runner sees a clone.
+Its shell executor runs each job's script with bash in the project folder it is given (its --shell-isolation
+re-copies the tracked files before after_script, deleting what the script pulled, which no GitLab runner does),
+so the tests give it a fresh clone of the pushed branch: the job sees only what was pushed, as a runner does.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ class PipelineRun:
 
     code: int
     log: str
+    project: Path
+
+    def artifacts(self, job: str) -> Path:
+        """The folder gitlab-ci-local keeps a job's artifacts in."""
+        return self.project / STATE / "artifacts" / job
 
 
 STATE = ".gitlab-ci-local"  # inside the project: builds/<job>/ and artifacts/<job>/
@@ -93,4 +99,4 @@ def run(
     proc = subprocess.run(
         [*args, *jobs], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
-    return PipelineRun(proc.returncode, proc.stdout + proc.stderr)
+    return PipelineRun(proc.returncode, proc.stdout + proc.stderr, cwd)

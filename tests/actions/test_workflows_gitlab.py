@@ -39,20 +39,33 @@ class Project:
     origin: Path
     tmp: Path
 
-    def artifacts(self, job: str) -> Path:
-        return self.work / gitlabci.STATE / "artifacts" / job
-
     def head(self) -> str:
         return git("rev-parse", "HEAD", cwd=self.work).strip()
 
-    def run(self, job: str, variables: dict[str, str], env: dict[str, str] | None = None) -> gitlabci.PipelineRun:
-        """Run one job of the pipeline as the runner would for `variables` (CI/CD variables included)."""
+    def _job_gitconfig(self) -> Path:
+        path = self.tmp / "job-gitconfig"
+        base = Path(os.environ["GIT_CONFIG_GLOBAL"]).read_text()
+        path.write_text(f'{base}[url "{self.origin}"]\n\tinsteadOf = {SERVER}/{PROJECT}.git\n')
+        return path
+
+    def clone(self, branch: str) -> Path:
+        """The runner's clone of the pushed branch (full history and tags: GIT_DEPTH 0)."""
+        runner = self.tmp / f"runner-{len(list(self.tmp.glob('runner-*')))}"
+        git("clone", "-q", "-b", branch, str(self.origin), str(runner), cwd=self.tmp)
+        git("remote", "add", "gcl-origin", f"{SERVER}/{PROJECT}.git", cwd=runner)  # what gitlab-ci-local names CI_*
+        with (runner / ".git" / "info" / "exclude").open("a") as f:
+            f.write(f"/{gitlabci.STATE}/\n")
+        return runner
+
+    def run(
+        self, job: str, branch: str, variables: dict[str, str], env: dict[str, str] | None = None
+    ) -> gitlabci.PipelineRun:
+        """Run one job of the pipeline on `branch` as the runner would for `variables` (CI/CD variables included)."""
         home = self.tmp / "glci-home"
         home.mkdir(exist_ok=True)
         runner_env = {
             "PATH": f"{gitlabci.job_python(self.tmp)}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(home),
-            "GIT_CONFIG_GLOBAL": os.environ["GIT_CONFIG_GLOBAL"],
             "GIT_CONFIG_NOSYSTEM": "1",
             "DVC_NO_ANALYTICS": "1",
             "NO_COLOR": "1",
@@ -67,12 +80,10 @@ class Project:
             "CI_PROJECT_ID": PROJECT,
             # GitLab's own URL (the release job pushes to it, built from CI_SERVER_*) is the bare repository here.
             # A job variable, not the runner's environment: gitlab-ci-local itself must still see the GitLab URL.
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"url.{self.origin}.insteadOf",
-            "GIT_CONFIG_VALUE_0": f"{SERVER}/{PROJECT}.git",
+            "GIT_CONFIG_GLOBAL": str(self._job_gitconfig()),
             **variables,
         }
-        return gitlabci.run(self.work, [job], variables=pipeline, env=runner_env, home=home)
+        return gitlabci.run(self.clone(branch), [job], variables=pipeline, env=runner_env, home=home)
 
 
 @pytest.fixture
@@ -91,15 +102,11 @@ def project(example_repo: Path, tmp_path: Path) -> Project:
     assert main(["-C", str(work), "schema", "infer"]) == 0  # the data checks need committed schemas
     dvc("push", "-q", cwd=work)
     assert main(["-C", str(work), "ci", "generate", "--forge", "gitlab"]) == 0
-    with (work / ".git" / "info" / "exclude").open("a") as f:
-        f.write(f"/{gitlabci.STATE}/\n")
     commit_all(work, "CI by mlgit")
     origin = tmp_path / "origin.git"
     git("init", "-q", "--bare", str(origin), cwd=tmp_path)
     git("remote", "add", "origin", str(origin), cwd=work)
-    git("remote", "add", "gcl-origin", f"{SERVER}/{PROJECT}.git", cwd=work)  # what gitlab-ci-local names CI_*
     git("push", "-q", "origin", "main", cwd=work)
-    git("remote", "set-head", "origin", "main", cwd=work)
     return Project(work, origin, tmp_path)
 
 
@@ -121,12 +128,59 @@ def test_merge_request_checks_pass_and_post_one_note(project: Project) -> None:
     readme.write_text(readme.read_text() + "\nHow to retrain: `dvc repro`.\n")
     commit_all(project.work, "Document retraining")
     with fakegithub.serve_gitlab(PROJECT) as api:
-        run = project.run(CHECKS, _merge_request(project, "docs", api, 3))
+        run = project.run(CHECKS, "docs", _merge_request(project, "docs", api, 3))
     assert run.code == 0, run.log
     assert "generated CI (gitlab) is up to date" in run.log
-    kept = project.artifacts(CHECKS)
+    kept = run.artifacts(CHECKS)
     assert "## ✅ mlgit report: PASS" in (kept / "report.md").read_text()
     assert (kept / "report.html").is_file()
     notes = api.notes[3]
     assert len(notes) == 1 and "mlgit report: PASS" in notes[0]["body"]
     assert all(token == "note-token" for _, _, token in api.requests)
+
+
+def test_a_degrading_merge_request_fails_the_job_and_says_why_in_the_note(project: Project) -> None:
+    git("checkout", "-q", "-b", "worse-model", cwd=project.work)
+    set_param(project.work, "C", "0.0003")
+    dvc("repro", "-q", cwd=project.work)
+    commit_all(project.work, "Train with C=0.0003")
+    dvc("push", "-q", cwd=project.work)
+    with fakegithub.serve_gitlab(PROJECT) as api:
+        run = project.run(CHECKS, "worse-model", _merge_request(project, "worse-model", api, 4))
+    assert run.code != 0
+    assert f"FAIL  {CHECKS}" in run.log
+    assert "model.metric-regressed" in run.log
+    # after_script still wrote the report, kept it (artifacts: when: always) and posted it.
+    report = (run.artifacts(CHECKS) / "report.md").read_text()
+    assert "## ❌ mlgit report: FAIL" in report and "| ❌ | `accuracy` | regression |" in report
+    assert [n["body"] for n in api.notes[4]] == [report]
+
+
+def test_the_release_job_tags_packages_checks_and_keeps_the_bundle(
+    project: Project, packaged: Path, wheel_cache: Path
+) -> None:
+    # `packaged` filled the session's wheel cache with this environment's wheels: the job downloads nothing.
+    head = project.head()
+    push = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"}
+    run = project.run(RELEASE, "main", push, {WHEEL_CACHE_ENV: str(wheel_cache)})
+    assert run.code == 0, run.log
+    assert f"PASSED: tagged {MODEL}@v0.1.0" in run.log
+    assert "package.golden-match" in run.log
+    # The tag is on 'GitLab' (the bare origin), annotated, on the pushed commit, by the job's identity.
+    tag = f"refs/tags/{MODEL}@v0.1.0"
+    assert git("cat-file", "-t", tag, cwd=project.origin).strip() == "tag"
+    assert git("rev-parse", f"{tag}^{{commit}}", cwd=project.origin).strip() == head
+    assert git("tag", "-l", "--format=%(taggername)", f"{MODEL}@v0.1.0", cwd=project.origin).strip() == "mlgit"
+    assert git("tag", "--list", cwd=project.work).strip() == ""  # the developer's clone was never touched
+    # The archive, its digest and its evaluation are the job's artifacts; the bundle folder is not kept twice.
+    kept = run.artifacts(RELEASE) / "mlgit-dist"
+    name = f"{MODEL}-v0.1.0.tar.gz"
+    assert {p.name for p in kept.iterdir()} == {name, f"{name}.sha256", f"{MODEL}-v0.1.0.evaluation.json"}
+    digest = hashlib.sha256((kept / name).read_bytes()).hexdigest()
+    assert (kept / f"{name}.sha256").read_text() == f"{digest}  {name}\n"
+    evaluation = json.loads((kept / f"{MODEL}-v0.1.0.evaluation.json").read_text())
+    assert evaluation["passed"] is True
+    assert evaluation["bundle"] == {"sha256": digest, "model": MODEL, "version": "v0.1.0"}
+    note = json.loads(git("notes", "--ref=mlgit-bundles", "show", head, cwd=project.origin))
+    assert note[f"{MODEL}@v0.1.0"]["sha256"] == digest
+
