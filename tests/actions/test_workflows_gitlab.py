@@ -184,3 +184,51 @@ def test_the_release_job_tags_packages_checks_and_keeps_the_bundle(
     note = json.loads(git("notes", "--ref=mlgit-bundles", "show", head, cwd=project.origin))
     assert note[f"{MODEL}@v0.1.0"]["sha256"] == digest
 
+
+
+def test_the_deploy_job_converges_a_local_target_to_the_stage_tag(
+    _released_template: Path, tmp_path: Path, packaged: Path, wheel_cache: Path
+) -> None:
+    import shutil
+    import socket
+
+    import yaml
+
+    from mlgit.deploy import state
+    from testing.oip import Served, call
+
+    work = tmp_path / "work"
+    shutil.copytree(_released_template, work, symlinks=True)
+    for tag in git("tag", "--list", cwd=work).split():
+        git("tag", "-d", tag, cwd=work)  # released again below, after CI is committed
+    dvc("remote", "add", "-d", "storage", str(tmp_path / "dvc-remote"), cwd=work)
+    dvc("push", "-q", cwd=work)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    cfg = yaml.safe_load((work / "mlgit.yaml").read_text())
+    cfg.setdefault("ci", {})["install"] = str(REPO_ROOT)
+    cfg["deploy"] = {"prod": {"target": "local", "port": port}}
+    (work / "mlgit.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    assert main(["-C", str(work), "ci", "generate", "--forge", "gitlab"]) == 0
+    commit_all(work, "CI by mlgit, prod deployed locally")
+    origin = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    git("remote", "add", "origin", str(origin), cwd=work)
+    assert main(["-C", str(work), "promote"]) == 0
+    assert main(["-C", str(work), "assign", MODEL, "prod"]) == 0
+    git("push", "-q", "origin", "main", "--tags", cwd=work)
+    project = Project(work, origin, tmp_path)
+
+    web = {"CI_PIPELINE_SOURCE": "web", "MLGIT_DEPLOY": f"{MODEL}#prod", "CI_COMMIT_BRANCH": "main"}
+    env = {WHEEL_CACHE_ENV: str(wheel_cache), state.VENVS_ENV: str(tmp_path / "venvs")}
+    run = project.run("mlgit-deploy-cancer-classifier-prod", "main", web, env)
+    try:
+        assert run.code == 0, run.log
+        assert f"{MODEL} v0.1.0 -> prod (local): deployed" in run.log
+        conn = Served.__new__(Served)
+        conn.host, conn.port = "127.0.0.1", port
+        status, meta = call(conn.connect(), "GET", f"/v2/models/{MODEL}")
+        assert status == 200 and meta["versions"] == ["v0.1.0"]
+    finally:
+        main(["-C", str(run.project), "deploy", "stop", MODEL, "prod"])
