@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlgit.actions import forge
 from mlgit.cli.commands.comment import client
-from mlgit.cli.exit import EXIT_OK
+from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.monitor import judge
@@ -20,7 +20,10 @@ from mlgit.train import retrain
 
 
 def run(cwd: Path, model: str | None, trigger: str, pr: bool, dry_run: bool, store: str, json: bool) -> int:
-    """Print the plan; unless --dry-run (or there is nothing to do), carry it out. Exit 0 either way."""
+    """Print the plan; unless --dry-run (or there is nothing to do), carry it out.
+
+    Exit 1 when the retrained model's checks fail (its pull request, if any, is still opened, as a draft).
+    """
     repo = RepoState.open(cwd)
     cfg = config.load(repo.root)
     m = cfg.model(model)
@@ -43,7 +46,7 @@ def run(cwd: Path, model: str | None, trigger: str, pr: bool, dry_run: bool, sto
             "outcome": plain(outcome) if outcome else None,
         }
         sys.stdout.write(serialize.dumps(doc) + "\n")
-        return EXIT_OK
+        return _code(outcome)
     decision = "retrain" if plan.run else "nothing to do"
     lines = [f"Retrain {plan.model} ({plan.trigger}): {decision}", *(f"  {r}" for r in plan.reasons)]
     if plan.run:
@@ -54,7 +57,11 @@ def run(cwd: Path, model: str | None, trigger: str, pr: bool, dry_run: bool, sto
     if outcome is not None:
         lines += _outcome(plan, outcome)
     sys.stdout.write("\n".join(lines) + "\n")
-    return EXIT_OK
+    return _code(outcome)
+
+
+def _code(outcome: retrain.Outcome | None) -> int:
+    return EXIT_FAILED if outcome is not None and not outcome.checks_passed else EXIT_OK
 
 
 def _outcome(plan: plans.Plan, o: retrain.Outcome) -> list[str]:
