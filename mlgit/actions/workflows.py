@@ -155,12 +155,18 @@ def _has_project_table(path: Path) -> bool:
 def context(root: Path, cfg: Config) -> dict[str, Any]:
     """Everything the templates see, taken from mlgit.yaml and the repository."""
     remote = default_remote(root)
-    install = _checked("ci.install", cfg.ci.install or f"mlgit=={__version__}")
+    specs = cfg.ci.install or (f"mlgit=={__version__}",)
+    install = [_checked(f"ci.install[{i}]" if len(specs) > 1 else "ci.install", s) for i, s in enumerate(specs)]
+    # One variable per spec (MLGIT_INSTALL, MLGIT_INSTALL_2, ...), each quoted as one pip argument: a spec may hold
+    # spaces (`mlgit @ git+https://...`), and nothing of it is ever shell text.
+    install_env = [("MLGIT_INSTALL" + (f"_{i}" if i > 1 else ""), spec) for i, spec in enumerate(install, 1)]
     python = _checked("ci.python", cfg.ci.python)
     secrets = [(env, secret) for env, secret in cfg.ci.remote_secrets]
     return {
         "mlgit_version": __version__,
-        "install": install,
+        "install": install[0],
+        "install_env": install_env,
+        "install_args": " ".join(f'"${name}"' for name, _ in install_env),
         # One line of pip arguments (validated: no spaces inside one), split by xargs in the job.
         "project_install": _checked("ci.packages/requirements", " ".join(project_install(root, cfg))),
         "dvc_plugin": remote.plugin if remote else None,

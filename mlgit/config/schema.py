@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -261,10 +262,20 @@ class ModelSpec(_Strict):
         return [_relative_path(p) for p in v]
 
 
+def _one_or_many(value: object) -> object:
+    # A lone spec is a list of one, so an error in a list names its entry (ci.install.1), never both shapes.
+    return [value] if isinstance(value, str) else value
+
+
+_InstallSpec = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True, pattern=r"^[^\r\n]+$")]
+
+
 class CISpec(_Strict):
     forge: Literal["github", "gitlab", "none"] = "github"
     default_branch: str | None = None
-    install: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True, pattern=r"^[^\r\n]+$")] | None = None
+    # What the jobs `pip install` to get mlgit: one spec (`mlgit==0.5.0`, `mlgit @ git+https://...`) or a list of
+    # them (`[mlgit==0.5.0, dvc-s3]`), each passed to pip as one argument.
+    install: Annotated[list[_InstallSpec], BeforeValidator(_one_or_many)] | None = None
     python: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")] = "3.11"
     remote_secrets: dict[str, str] = Field(default_factory=dict)
     # One pip requirement each (`scikit-learn==1.5.2`, `xgboost>=2`): no spaces, quotes or shell characters.
@@ -272,6 +283,13 @@ class CISpec(_Strict):
         default_factory=list
     )
     requirements: list[RelPath] | None = None
+
+    @field_validator("install")
+    @classmethod
+    def _install_list(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not v:
+            raise ValueError("an empty list installs nothing: give one pip spec or a list of them, or leave it out")
+        return v
 
     @field_validator("remote_secrets")
     @classmethod

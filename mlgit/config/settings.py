@@ -202,7 +202,7 @@ class CI:
 
     forge: str
     default_branch: str | None
-    install: str | None
+    install: tuple[str, ...] | None  # pip specs, each one argument; None: this mlgit's version
     python: str
     remote_secrets: tuple[tuple[str, str], ...]
     packages: tuple[str, ...] = ()  # extra pip requirements the checks need (model loaders' own dependencies)
@@ -395,7 +395,7 @@ def _from_dict(root: Path, data: dict[str, Any]) -> Config:
         ci=CI(
             ci["forge"],
             ci["default_branch"],
-            ci["install"],
+            None if ci["install"] is None else tuple(ci["install"]),
             ci["python"],
             tuple(ci["remote_secrets"].items()),
             tuple(ci.get("packages") or ()),

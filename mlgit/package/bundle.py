@@ -27,7 +27,7 @@ from mlgit.config.settings import Config, Model
 from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 from mlgit.model import artifact
-from mlgit.package import archive, deps, manifest, store
+from mlgit.package import archive, build_backend, deps, manifest, store
 from mlgit.package.release import Release
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, trust
@@ -166,16 +166,25 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     sig = signature(release, bundled, run, _schema_types(repo, cfg, model, release.commit))
     if run.loader == "skops":  # golden_run loaded it: every type it needs is among the release's trusted_types
         sig["trusted_types"] = artifact.skops_types(staging / bundled.path)
-    _write_json(staging / "signature.json", sig)
-    _write_json(staging / "golden" / "input.json", golden_request(sig, run))
-    _write_json(staging / "golden" / "output.json", {"outputs": [_output(sig, run.output)]})
     modules = deps.model_modules(staging / bundled.path, run.loader)
     names = deps.distributions(modules, run.loader, model.package.requirements)
     pins = deps.wheelhouse(deps.closure(names), deps.wheel_cache(repo.git_dir), staging / "wheelhouse")
+    sig["module"] = build_backend.module_name(release.model, deps.import_names(p.name for p in pins))
+    _write_json(staging / "signature.json", sig)
+    _write_json(staging / "golden" / "input.json", golden_request(sig, run))
+    _write_json(staging / "golden" / "output.json", {"outputs": [_output(sig, run.output)]})
     (staging / "requirements.txt").write_text("".join(p.line + "\n" for p in pins), encoding="utf-8")
     (staging / deps.PYLOCK_NAME).write_text(deps.pylock(pins, f"mlgit {__version__}"), encoding="utf-8")
-    (staging / "__main__.py").write_bytes(resources.files("mlgit.package").joinpath("runtime.py").read_bytes())
+    _entry_points(staging)
     _write_json(staging / manifest.NAME, _manifest(repo.root, release, run.loader, md5, model, bundled, pins, staging))
+
+
+def _entry_points(staging: Path) -> None:
+    """`python BUNDLE serve` (the runtime as `__main__.py`), and `pip install BUNDLE` for `python -m MODULE`."""
+    package = resources.files("mlgit.package")
+    (staging / "__main__.py").write_bytes(package.joinpath("runtime.py").read_bytes())
+    (staging / build_backend.NAME).write_bytes(package.joinpath("build_backend.py").read_bytes())
+    (staging / "pyproject.toml").write_text(build_backend.PYPROJECT, encoding="utf-8")
 
 
 def artifact_bytes(repo: RepoState, commit: str, model: Model) -> tuple[bytes, str]:

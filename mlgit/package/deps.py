@@ -103,6 +103,20 @@ def distributions(modules: Iterable[str], loader: str, extra: Iterable[str]) -> 
     return sorted(names)
 
 
+def import_names(names: Iterable[str]) -> set[str]:
+    """The top-level modules the installed distributions `names` provide (and the names themselves, as modules)."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    wanted = {canonicalize_name(n) for n in names}
+    found = {n.replace("-", "_") for n in wanted}
+    for module, dists in metadata.packages_distributions().items():
+        if any(canonicalize_name(d) in wanted for d in dists):
+            found.add(module)
+    return found
+
+
 def closure(names: Iterable[str]) -> list[tuple[str, str]]:
     """(name, installed version) of the distributions and everything they require here, sorted."""
     from importlib import metadata

@@ -1,4 +1,5 @@
-"""The serving runtime that ships inside every bundle: `python BUNDLE serve` and `python BUNDLE predict FILE`.
+"""The serving runtime that ships inside every bundle: `python BUNDLE serve` and `python BUNDLE predict FILE`,
+or, once the bundle is installed with pip (see `build_backend`), `python -m MODULE serve` / `predict FILE`.
 
 It is copied verbatim into the bundle as `__main__.py`, so it imports only the standard library at module
 level and the model's own loader (joblib, skops or onnxruntime, with numpy) once at start-up: a bundle runs
@@ -627,10 +628,11 @@ def build_app(bundle: Path, digest: str | None, log_dir: Path | None, log_sample
 
 
 def read_digest(bundle: Path) -> str:
-    """The bundle's digest: recorded beside it (`NAME.tar.gz.sha256`), else hashed from the archive beside it."""
-    recorded = bundle.with_name(bundle.name + ".tar.gz.sha256")
-    if recorded.is_file():
-        return "sha256:" + recorded.read_text(encoding="utf-8").split()[0]
+    """The bundle's digest: recorded beside it (`NAME.tar.gz.sha256`), or inside it once installed with pip
+    (`bundle.sha256`, which the build backend copies from beside the folder), else hashed from the archive."""
+    for recorded in (bundle.with_name(bundle.name + ".tar.gz.sha256"), bundle / "bundle.sha256"):
+        if recorded.is_file():
+            return "sha256:" + recorded.read_text(encoding="utf-8").split()[0]
     archive = bundle.with_name(bundle.name + ".tar.gz")
     if archive.is_file():
         return "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
@@ -720,9 +722,10 @@ def predict_file(bundle: Path, path: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None, bundle: Path | None = None) -> int:
-    """`python BUNDLE serve ...` / `python BUNDLE predict FILE`."""
+    """`python BUNDLE serve ...` / `python BUNDLE predict FILE`; installed (`pip install BUNDLE`): `python -m MODULE`."""
     here = bundle or Path(__file__).resolve().parent
-    parser = argparse.ArgumentParser(prog=f"python {here.name}", description="serve or run the packaged model")
+    prog = f"python -m {__package__}" if bundle is None and __package__ else f"python {here.name}"
+    parser = argparse.ArgumentParser(prog=prog, description="serve or run the packaged model")
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="Open Inference Protocol v2 HTTP server")
     s.add_argument("--host", default="127.0.0.1")

@@ -48,6 +48,7 @@ class Evaluation:
     findings: list[Finding] = field(default_factory=list)
     measured: dict[str, float] = field(default_factory=dict)
     isolation: str = "not installed"
+    entry: str = "python BUNDLE"  # how the server was started: `python -m MODULE` once the bundle is installed
 
     def finding(self, code: Code, severity: Severity, message: str, **data: Any) -> None:
         self.findings.append(Finding(code=code, severity=severity, subject=self.model, message=message, data=data))
@@ -60,6 +61,7 @@ class Evaluation:
             "bundle": {"sha256": self.digest, "model": self.model, "version": self.version},
             "passed": not failed(self.findings),
             "isolation": self.isolation,
+            "entry": self.entry,
             "measured": self.measured,
             "budgets": plain(budgets),
             "findings": plain(self.findings),
@@ -76,7 +78,7 @@ def evaluate(bundle: Opened, budgets: Budgets, requests: int) -> Evaluation:
         return ev
     with tempfile.TemporaryDirectory(prefix="mlgit-check-package-") as tmp:
         venv = Path(tmp) / "venv"
-        python = install(bundle.folder, venv, ev)
+        python = install(bundle.folder, venv, ev, itself=True)
         if python is not None:
             _serve_and_measure(python, bundle, doc, ev, requests, Path(tmp))
     _judge(ev, budgets)
@@ -124,8 +126,13 @@ def network_isolation() -> list[str]:
     return [tool, "-n"] if probe.returncode == 0 else []
 
 
-def install(folder: Path, venv: Path, ev: Evaluation) -> Path | None:
-    """A fresh virtualenv with the bundle's locked wheels, installed offline; None (with a finding) on failure."""
+def install(folder: Path, venv: Path, ev: Evaluation, *, itself: bool = False) -> Path | None:
+    """A fresh virtualenv with the bundle's locked wheels, installed offline; None (with a finding) on failure.
+
+    With `itself`, the bundle is then installed too (`pip install --no-deps BUNDLE`, through its own build
+    backend), so that `python -m MODULE` runs it as a user who installed it would. Deploy venvs leave it out:
+    they are shared by every bundle with the same lock, and run a bundle by its folder.
+    """
     made = process.run((sys.executable, "-m", "venv", "--without-pip", str(venv)), check=False)
     python = venv / "bin" / "python"
     if made.returncode != 0:
@@ -134,8 +141,8 @@ def install(folder: Path, venv: Path, ev: Evaluation) -> Path | None:
     jail = network_isolation()
     ev.isolation = "unshare -n + --no-index" if jail else "--no-index only (no network namespace available)"
     pip = [sys.executable, "-m", "pip", "--isolated", "--python", str(python), "install", "--quiet", "--no-index"]
-    pip += ["--find-links", str(folder / "wheelhouse"), "--require-hashes", "-r", str(folder / "requirements.txt")]
-    res = process.run((*jail, *pip), env=_PIP_ISOLATION, check=False)
+    locked = ["--find-links", str(folder / "wheelhouse"), "--require-hashes", "-r", str(folder / "requirements.txt")]
+    res = process.run((*jail, *pip, *locked), env=_PIP_ISOLATION, check=False)
     ev.finding(Code.PACKAGE_OFFLINE, Severity.INFO, f"installed offline: {ev.isolation}", isolation=ev.isolation)
     if res.returncode != 0:
         tail = (res.err.strip() or res.out.strip())[-1500:]
@@ -145,15 +152,38 @@ def install(folder: Path, venv: Path, ev: Evaluation) -> Path | None:
             f"pip could not install the bundle from its wheelhouse (exit {res.returncode}): {tail}",
         )
         return None
+    module = installable(folder)
+    if itself and module is not None:
+        res = process.run((*jail, *pip, "--no-deps", str(folder)), env=_PIP_ISOLATION, check=False)
+        if res.returncode != 0:
+            tail = (res.err.strip() or res.out.strip())[-1500:]
+            ev.finding(
+                Code.PACKAGE_INSTALL_FAILED,
+                Severity.ERROR,
+                f"pip could not install the bundle itself (for python -m {module}), exit {res.returncode}: {tail}",
+            )
+            return None
+        ev.entry = f"python -m {module}"
     return python
+
+
+def installable(folder: Path) -> str | None:
+    """The module `python -m` runs once the bundle is installed; None for a bundle packaged before it had one."""
+    if not (folder / "pyproject.toml").is_file():
+        return None
+    module = json.loads((folder / "signature.json").read_text(encoding="utf-8")).get("module")
+    return module if isinstance(module, str) else None
 
 
 class _Server:
     """A bundle's server process, started from the fresh venv and synchronised on its status lines."""
 
-    def __init__(self, python: Path, bundle: Opened, log: Path) -> None:
+    def __init__(self, python: Path, bundle: Opened, log: Path, entry: str) -> None:
         # -I: only the venv's packages, nothing of mlgit's environment through PYTHONPATH or the user site.
-        args = [str(python), "-I", str(bundle.folder), "serve", "--host", "127.0.0.1", "--port", "0"]
+        # The installed module when check package installed the bundle itself, else the folder.
+        module = entry.removeprefix("python -m ") if entry.startswith("python -m ") else None
+        target = ["-m", module] if module else [str(bundle.folder)]
+        args = [str(python), "-I", *target, "serve", "--host", "127.0.0.1", "--port", "0"]
         if bundle.digest:
             args += ["--digest", f"sha256:{bundle.digest}"]
         self.log = log
@@ -207,7 +237,7 @@ class _Server:
 
 
 def _serve_and_measure(python: Path, bundle: Opened, doc: dict[str, Any], ev: Evaluation, n: int, tmp: Path) -> None:
-    server = _Server(python, bundle, tmp / "server.stderr")
+    server = _Server(python, bundle, tmp / "server.stderr", ev.entry)
     try:
         ready = server.wait_line("ready", READY_TIMEOUT_S)
         if ready is None:

@@ -47,6 +47,37 @@ def test_a_package_with_shell_characters_is_refused(example_repo: Path, mlgit) -
     assert r.code == 2 and "ci.packages" in r.err
 
 
+def test_ci_install_takes_a_list_each_spec_one_pip_argument(example_repo: Path, mlgit) -> None:
+    cfg = example_repo / "mlgit.yaml"
+    text = cfg.read_text()
+    install = '\nci:\n  install: ["mlgit[kserve] @ git+https://example.com/mlgit.git@v1", "dvc-s3>=3"]\n'
+    cfg.write_text(text.replace("\nci:\n", install, 1))
+    for forge in ("github", "gitlab"):
+        assert mlgit(example_repo, "ci", "generate", "--forge", forge).code == 0
+    for name in ("mlgit-checks.yml", "mlgit-release.yml", "mlgit-assign.yml"):
+        [step] = [s for s in _steps(example_repo, name) if s["name"].startswith("Install mlgit")]
+        assert step["env"]["MLGIT_INSTALL"] == "mlgit[kserve] @ git+https://example.com/mlgit.git@v1"
+        assert step["env"]["MLGIT_INSTALL_2"] == "dvc-s3>=3"
+        assert step["run"].startswith('python -m pip install "$MLGIT_INSTALL" "$MLGIT_INSTALL_2"')
+    gitlab = yaml.safe_load((example_repo / ".gitlab-ci.yml").read_text())
+    assert gitlab["variables"]["MLGIT_INSTALL_2"] == "dvc-s3>=3"
+    scripts = [line for job in gitlab.values() if isinstance(job, dict) for line in job.get("before_script", [])]
+    assert any(line.startswith('python -m pip install "$MLGIT_INSTALL" "$MLGIT_INSTALL_2"') for line in scripts)
+
+
+def test_a_bad_ci_install_list_is_refused_naming_the_entry(example_repo: Path, mlgit) -> None:
+    cfg = example_repo / "mlgit.yaml"
+    text = cfg.read_text()
+    for value, message in (
+        ("[]", "ci.install: an empty list installs nothing"),
+        ('[mlgit, "x ${{ github.event.issue.title }}"]', "ci.install[1]"),
+        ("[mlgit, 3]", "ci.install.1: Input should be a valid string"),
+    ):
+        cfg.write_text(text.replace("\nci:\n", f"\nci:\n  install: {value}\n", 1))
+        r = mlgit(example_repo, "ci", "generate")
+        assert r.code == 2 and message in r.err and "Traceback" not in r.err, (value, r.err)
+
+
 def test_remote_problems_are_named_with_the_fix(example_repo: Path, mlgit) -> None:
     # The example's model and tables are DVC outputs: without a remote no runner can pull them.
     r = mlgit(example_repo, "ci", "generate")

@@ -49,14 +49,14 @@ def _build_variants(template: Path, tmp_path: Path) -> list[Path]:
     shutil.copytree(template, example_repo, symlinks=True)
     # 1. the example as init left it: no DVC remote
     out = [example_repo]
-    # 2. the example with an S3 remote, renamed secrets, a custom install, two models
+    # 2. the example with an S3 remote, renamed secrets, a custom install of two specs, two models
     second = tmp_path / "remote"
     git("clone", "-q", str(example_repo), str(second), cwd=tmp_path)
     (second / "mlgit.yaml").write_text((example_repo / "mlgit.yaml").read_text())
     dvc("remote", "add", "-d", "storage", "s3://bucket/path", cwd=second)
     set_ci(
         second,
-        'install: "mlgit[extra] @ git+https://example.com/mlgit.git@v1"',
+        'install: ["mlgit[extra] @ git+https://example.com/mlgit.git@v1", "dvc-s3>=3"]',
         'python: "3.12"',
         "remote_secrets:",
         "  AWS_ACCESS_KEY_ID: DVC_KEY_ID",

@@ -49,6 +49,8 @@ def test_budgets_no_machine_can_miss_pass_and_ones_none_can_meet_fail(
     assert record["schema"] == "mlgit.evaluation/1" and record["passed"]
     assert record["bundle"] == {"sha256": digest, "model": MODEL, "version": "v0.1.0"}
     assert record["isolation"].endswith(("--no-index", "(no network namespace available)"))
+    # The golden outputs above were served by the bundle installed with pip, as a user runs it (issue 14).
+    assert record["entry"] == "python -m cancer_classifier"
     assert set(record["measured"]) == set(BUDGETS)
     stored = released_repo / ".git/mlgit/bundles" / f"{digest}.evaluation.json"
     assert json.loads(stored.read_text()) == record
