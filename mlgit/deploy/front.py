@@ -1,7 +1,8 @@
 """The supervising front of a `local` deployment: a small HTTP proxy on the stable port, and its backends.
 
 It runs as its own process (`python -m mlgit.deploy.front STATE_DIR HOST PORT`), outlives the command that
-started it, and imports nothing but the standard library. `mlgit deploy` drives it over a loopback control
+started it, and imports nothing but the standard library and mlgit's base (the atomic writer and the
+subprocess door, which import nothing else of mlgit). `mlgit deploy` drives it over a loopback control
 socket, whose port and secret token the front writes to `control.json` (mode 0600) in the state folder, with
 one JSON line per request:
 
@@ -31,6 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from mlgit.system import atomic, process
 
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
@@ -90,7 +93,8 @@ class Front:
     def start(self, folder: str, python: str, digest: str, version: str) -> dict[str, Any]:
         log = (self.state / "backends.log").open("ab")
         args = [python, "-I", folder, "serve", "--host", "127.0.0.1", "--port", "0", "--digest", digest]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        # Not detached: a backend lives and dies with this front (its stdin is the front's, /dev/null).
+        proc = process.spawn(args, stderr=log)
         log.close()
         ready = _line(proc, "ready", READY_TIMEOUT_S)
         if ready is None:
@@ -291,7 +295,8 @@ def main(argv: list[str]) -> int:
             {"front": front, "stop": stop, "done": done, "answered": answered, "token": token},
         ),
     )
-    _write_private(state / CONTROL, {"port": control.server_address[1], "token": token, "pid": os.getpid()})
+    doc = {"port": control.server_address[1], "token": token, "pid": os.getpid()}
+    atomic.write_text(state / CONTROL, json.dumps(doc), mode=0o600)  # the token is a secret: owner only
     for target in (proxy.serve_forever, control.serve_forever):
         threading.Thread(target=target, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -311,14 +316,6 @@ def main(argv: list[str]) -> int:
     answered.wait(5)  # a `shutdown` request is answered before the process exits
     control.shutdown()
     return 0
-
-
-def _write_private(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh)
-    os.replace(tmp, path)
 
 
 def request(state: Path, doc: dict[str, Any], timeout: float = READY_TIMEOUT_S + STOP_TIMEOUT_S) -> dict[str, Any]:

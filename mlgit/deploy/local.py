@@ -15,7 +15,7 @@ from mlgit.deploy.blessed import Blessed
 from mlgit.errors import MlgitError
 from mlgit.results.finding import Finding, failed
 from mlgit.serve import evaluate
-from mlgit.system import process
+from mlgit.system import atomic, process
 
 _START_TIMEOUT_S = 60.0
 
@@ -59,7 +59,7 @@ def ensure_front(where: Path, host: str, port: int) -> dict[str, Any]:
     if ready is None:
         tail = (where / "front.log").read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise MlgitError(f"the front could not listen on {host}:{port}: {tail[0]}", hint="is the port in use?")
-    (where / "address.json").write_text(json.dumps({"host": host, "port": port}) + "\n")
+    atomic.write_text(where / "address.json", json.dumps({"host": host, "port": port}) + "\n")
     status = running(where)
     if status is None:
         raise MlgitError(f"the front on {host}:{port} does not answer its control socket (see {where / 'front.log'})")

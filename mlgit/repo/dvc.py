@@ -12,7 +12,7 @@ import os
 import posixpath
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -668,3 +668,28 @@ def _config_local_remote(folder: Path) -> str | None:
     except (OSError, UnicodeDecodeError, configparser.Error):
         return None
     return parser.get("core", "remote", fallback=None) if parser.has_section("core") else None
+
+
+def use_cache(root: Path, cache_dir: Path) -> None:
+    """Point this checkout's DVC cache at `cache_dir` (`.dvc/config.local`, never committed)."""
+    process.run((process.tool("dvc"), "config", "--local", "cache.dir", str(cache_dir)), cwd=root)
+
+
+def checkout(root: Path) -> None:
+    """Fill the work tree from the cache; what is not cached is left missing (`dvc repro` then builds it)."""
+    process.run((process.tool("dvc"), "checkout", "-q"), cwd=root, check=False)
+
+
+def update(root: Path, targets: Sequence[str]) -> None:
+    """Re-import `targets` (`.dvc` files of `dvc import`) from their sources."""
+    process.run((process.tool("dvc"), "update", "-q", *targets), cwd=root)
+
+
+def repro(root: Path, *, force: bool = False) -> None:
+    """Run the pipeline's stale stages (`force`: every stage); a failure raises CommandFailed."""
+    process.run((process.tool("dvc"), "repro", *(("-f",) if force else ()), "-q"), cwd=root)
+
+
+def push(root: Path) -> None:
+    """Push the outputs in the cache to the default remote."""
+    process.run((process.tool("dvc"), "push", "-q"), cwd=root)

@@ -330,3 +330,52 @@ def ignored(root: Path, paths: Iterable[str]) -> set[str]:
         "check-ignore", "-z", "--stdin", cwd=root, stdin=b"\0".join(p.encode() for p in wanted) + b"\0", check=False
     )
     return {p.decode() for p in res.stdout.split(b"\0") if p} if res.returncode in (0, 1) else set()
+
+
+def worktree_add(root: Path, where: Path, rev: str) -> None:
+    """A detached worktree of `rev` at `where` (the user's own work tree is never touched)."""
+    git("worktree", "add", "--detach", str(where), rev, cwd=root)
+
+
+def worktree_remove(root: Path, where: Path) -> None:
+    """Remove a worktree and forget it; never fails (cleanup runs while another error may be on its way)."""
+    git("worktree", "remove", "--force", str(where), cwd=root, check=False)
+    git("worktree", "prune", cwd=root, check=False)
+
+
+def switch_new(root: Path, branch: str) -> None:
+    """Create (or reset) `branch` at HEAD and switch to it."""
+    git("switch", "-q", "-C", branch, cwd=root)
+
+
+def has_changes(root: Path) -> bool:
+    """Whether the work tree differs from HEAD at all, untracked files included."""
+    return bool(git("status", "--porcelain", cwd=root).out.strip())
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Stage every change (new files too) and commit it; the new commit's SHA."""
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-F", "-", cwd=root, stdin=message.encode())
+    return git("rev-parse", "HEAD", cwd=root).out.strip()
+
+
+def force_push_branch(root: Path, remote: str, branch: str) -> None:
+    """Push HEAD to `branch` on `remote`, replacing what is there (a branch only mlgit writes)."""
+    git("push", "-q", "--force", remote, f"HEAD:refs/heads/{branch}", cwd=root)
+
+
+def trailer(root: Path, rev: str, key: str) -> str | None:
+    """The value of the commit's `key:` trailer, if it carries one."""
+    out = git("log", "-1", f"--format=%(trailers:key={key},valueonly)", rev, cwd=root).out
+    return out.strip() or None
+
+
+def last_commit_with_trailer(root: Path, key: str) -> str | None:
+    """The newest commit reachable from HEAD whose message has a `key:` trailer line."""
+    return git("log", "-1", "--format=%H", "-E", f"--grep=^{key}: ", "HEAD", cwd=root).out.strip() or None
+
+
+def is_ancestor(root: Path, ancestor: str, rev: str) -> bool:
+    """Whether `ancestor` is `rev` or one of its ancestors."""
+    return git("merge-base", "--is-ancestor", ancestor, rev, cwd=root, check=False).returncode == 0

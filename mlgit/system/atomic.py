@@ -9,8 +9,11 @@ from pathlib import Path
 from mlgit.errors import InputError
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write `data` to `path` through a temp file in the same folder, fsynced, then renamed over it.
+
+    `mode`: the file's permission bits (e.g. 0o600 for a secret); by default an existing file's are kept.
+    The temp file is private (0600) from its creation, so a secret is never readable by others on the way.
 
     A symlink at `path` is refused: renaming over it would replace the link, and following it would let a
     committed link make mlgit write outside the repository.
@@ -27,16 +30,16 @@ def write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _mode(path))
+        os.chmod(tmp, _mode(path) if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write UTF-8 text (newlines as given) atomically; see `write_bytes`."""
-    write_bytes(path, text.encode("utf-8"))
+    write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
 def _mode(path: Path) -> int:

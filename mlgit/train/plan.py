@@ -8,6 +8,7 @@ retrain pull request does not look like new data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlgit.config.settings import Config, Model
 from mlgit.errors import MlgitError, UsageError
@@ -58,24 +59,19 @@ def branch_for(model: str) -> str:
     return BRANCH_PREFIX + tags.tag_name(model)
 
 
-def trailer(root_or_wt: object, rev: str) -> str | None:
+def trailer(root: Path, rev: str) -> str | None:
     """The commit's `Mlgit-Retrain:` trailer value, if it carries one."""
-    from pathlib import Path
-
-    out = git.git("log", "-1", f"--format=%(trailers:key={TRAILER},valueonly)", rev, cwd=Path(str(root_or_wt))).out
-    value = out.strip()
-    return value or None
+    return git.trailer(root, rev, TRAILER)
 
 
 def _since(repo: RepoState, release: releases.Release | None) -> str | None:
     """The commit new data is counted from: the later of the last release and the last retrain commit."""
-    last = git.git("log", "-1", "--format=%H", "-E", f"--grep=^{TRAILER}: ", "HEAD", cwd=repo.root).out.strip() or None
+    last = git.last_commit_with_trailer(repo.root, TRAILER)
     if release is None:
         return last
     if last is None:
         return release.commit
-    ancestor = git.git("merge-base", "--is-ancestor", release.commit, last, cwd=repo.root, check=False)
-    return last if ancestor.returncode == 0 else release.commit
+    return last if git.is_ancestor(repo.root, release.commit, last) else release.commit
 
 
 def _imports(repo: RepoState) -> tuple[str, ...]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,12 +19,11 @@ from pathlib import Path
 from mlgit.config.settings import Model
 from mlgit.errors import CommandFailed, MlgitError
 from mlgit.model import artifact
-from mlgit.repo import dvc, git, values
+from mlgit.repo import dvc, values, worktree
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
-from mlgit.system import process
 
 IDENTICAL = "bit-identical"
 WITHIN = "within tolerance"
@@ -45,25 +43,18 @@ class Verdict:
 @contextmanager
 def _isolated(repo: RepoState, rev: str) -> Iterator[Path]:
     """A detached worktree with its own empty DVC cache and the pipeline's source data copied in."""
-    with tempfile.TemporaryDirectory(prefix="mlgit-repro-") as tmp:
-        wt = Path(tmp) / "work"
-        git.git("worktree", "add", "--detach", str(wt), rev, cwd=repo.root)
-        try:
-            process.run([process.tool("dvc"), "config", "--local", "cache.dir", str(Path(tmp) / "cache")], cwd=wt)
-            produced = {o for s in dvc.read_stages(wt) for o in s.outs}
-            for path in repo.dvc_hashes(rev):
-                src = repo.root / path
-                if path in produced or not src.exists() or (wt / path).exists():
-                    continue
-                (wt / path).parent.mkdir(parents=True, exist_ok=True)
-                if src.is_dir():
-                    shutil.copytree(src, wt / path)
-                else:
-                    shutil.copyfile(src, wt / path)
-            yield wt
-        finally:
-            git.git("worktree", "remove", "--force", str(wt), cwd=repo.root, check=False)
-            git.git("worktree", "prune", cwd=repo.root, check=False)
+    with worktree.temporary(repo.root, rev, cache="own", prefix="mlgit-repro-") as wt:
+        produced = {o for s in dvc.read_stages(wt) for o in s.outs}
+        for path in repo.dvc_hashes(rev):
+            src = repo.root / path
+            if path in produced or not src.exists() or (wt / path).exists():
+                continue
+            (wt / path).parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, wt / path)
+            else:
+                shutil.copyfile(src, wt / path)
+        yield wt
 
 
 def _outs(root: Path, rev: str | None, repo: RepoState) -> dict[str, str]:
@@ -139,7 +130,7 @@ def check(repo: RepoState, model: Model, runs: int, trusted: str | None) -> tupl
     with _isolated(repo, repo.head) as wt:
         for n in range(1, runs + 1):
             try:
-                process.run([process.tool("dvc"), "repro", "-f", "-q"], cwd=wt)
+                dvc.repro(wt, force=True)
             except CommandFailed as exc:
                 message = f"dvc repro failed in run {n} of {runs}: {exc.message}"
                 failed = Finding(code=Code.REPRO_FAILED, severity=Severity.ERROR, subject=model.name, message=message)

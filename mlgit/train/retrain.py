@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.actions import forge
-from mlgit.repo import dvc, git
+from mlgit.repo import dvc, git, worktree
 from mlgit.system import process
 from mlgit.train.plan import TRAILER, Plan
 
@@ -36,22 +34,6 @@ class Outcome:
     notes: tuple[str, ...]
 
 
-@contextmanager
-def worktree(root: Path, rev: str) -> Iterator[Path]:
-    """A detached worktree of `rev` in a temporary folder, sharing the DVC cache; removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="mlgit-retrain-") as tmp:
-        wt = Path(tmp) / "work"
-        git.git("worktree", "add", "--detach", str(wt), rev, cwd=root)
-        try:
-            caches = [c for c in dvc.cache_dirs(root) if c.is_dir()]
-            if (root / ".dvc").is_dir() and caches:
-                process.run([process.tool("dvc"), "config", "--local", "cache.dir", str(caches[-1].resolve())], cwd=wt)
-            yield wt
-        finally:
-            git.git("worktree", "remove", "--force", str(wt), cwd=root, check=False)
-            git.git("worktree", "prune", cwd=root, check=False)
-
-
 def _mlgit(wt: Path, *args: str, env: Mapping[str, str] | None = None) -> process.Completed:
     return process.run([sys.executable, "-m", "mlgit", "-C", str(wt), *args], cwd=wt, env=env, check=False)
 
@@ -62,22 +44,19 @@ def execute(
     """Retrain in a temporary worktree and publish the branch (and, given a forge client, the one PR)."""
     env = dict(os.environ if env is None else env)
     notes: list[str] = []
-    with worktree(root, plan.head) as wt:
-        git.git("switch", "-q", "-C", plan.branch, cwd=wt)
-        dvc_bin = process.tool("dvc")
-        process.run([dvc_bin, "checkout", "-q"], cwd=wt, check=False)  # deps from the shared cache
+    with worktree.temporary(root, plan.head, cache="shared", prefix="mlgit-retrain-") as wt:
+        git.switch_new(wt, plan.branch)
+        dvc.checkout(wt)  # deps from the shared cache
         if plan.imports:
-            process.run([dvc_bin, "update", "-q", *plan.imports], cwd=wt)
-        process.run([dvc_bin, "repro", "-q"], cwd=wt)
-        if not git.dirty_paths(wt) and not git.git("status", "--porcelain", cwd=wt).out.strip():
+            dvc.update(wt, plan.imports)
+        dvc.repro(wt)
+        if not git.dirty_paths(wt) and not git.has_changes(wt):
             notes.append("dvc repro changed nothing: no commit, no push")
             return Outcome(False, None, None, False, False, None, None, None, tuple(notes))
-        git.git("add", "-A", cwd=wt)
         message = (
             f"Retrain {plan.model} ({plan.trigger})\n\n" + "\n".join(plan.reasons) + f"\n\n{TRAILER}: {plan.trigger}\n"
         )
-        git.git("commit", "-q", "-F", "-", cwd=wt, stdin=message.encode())
-        commit = git.head(wt)
+        commit = git.commit_all(wt, message)
         trusted = {**env, "MLGIT_TRUSTED_ARTIFACT": "1"}  # this job built the model itself, just now
         passed = _mlgit(wt, "check", env=trusted).returncode == 0
         report = Path(wt).parent / "report.md"
@@ -85,13 +64,13 @@ def execute(
         body = report.read_text(encoding="utf-8") if made.returncode == 0 and report.is_file() else made.err[-2000:]
         dvc_pushed = False
         if dvc.default_remote(wt) is not None:
-            process.run([dvc_bin, "push", "-q"], cwd=wt)
+            dvc.push(wt)
             dvc_pushed = True
         else:
             notes.append("no default DVC remote: outputs not pushed")
         pushed = "origin" in git.remotes(root)
         if pushed:
-            git.git("push", "-q", "--force", "origin", f"HEAD:refs/heads/{plan.branch}", cwd=wt)
+            git.force_push_branch(wt, "origin", plan.branch)
         else:
             notes.append("no 'origin' remote: the branch stays local")
         action, number, url = None, None, None
