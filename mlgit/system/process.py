@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,12 +38,14 @@ class Completed:
 
 def _clean_env(env: Mapping[str, str] | None) -> dict[str, str]:
     # A GIT_DIR/GIT_INDEX_FILE leaked from a hook would point our git calls at another repository.
-    base = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _GIT_KEEP}
+    # GIT_CONFIG_COUNT/KEY_n/VALUE_n is how CI credential setups hand config to every git below them: kept.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _GIT_KEEP or _GIT_CONFIG_ENV.match(k)}
     if env:
         base.update(env)
     return base
 
 
+_GIT_CONFIG_ENV = re.compile(r"GIT_CONFIG_(COUNT|KEY_[0-9]+|VALUE_[0-9]+)")
 _GIT_KEEP = frozenset(
     {
         "GIT_AUTHOR_NAME",
