@@ -270,6 +270,18 @@ def _one_or_many(value: object) -> object:
 _InstallSpec = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True, pattern=r"^[^\r\n]+$")]
 
 
+# git check-ref-format's rules for a branch name (man git-check-ref-format), checked without running git.
+_BAD_REF = re.compile(r"(\.\.|@\{|//|[\x00-\x20\x7f~^:?*\[\\])")
+
+
+def _is_branch_name(name: str) -> bool:
+    if not name or name == "@" or name.startswith(("-", "/")) or name.endswith(("/", ".", ".lock")):
+        return False
+    if _BAD_REF.search(name):
+        return False
+    return not any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
+
+
 class CISpec(_Strict):
     forge: Literal["github", "gitlab", "none"] = "github"
     default_branch: str | None = None
@@ -283,6 +295,15 @@ class CISpec(_Strict):
         default_factory=list
     )
     requirements: list[RelPath] | None = None
+
+    @field_validator("default_branch")
+    @classmethod
+    def _branch_name(cls, v: str | None) -> str | None:
+        # The name goes into git revisions (`origin/NAME`, merge-bases): `a..b` or `x^` would be a range or an
+        # ancestor, not a branch, and would judge a change against the wrong base.
+        if v is not None and not _is_branch_name(v):
+            raise ValueError(f"{v!r} is not a valid git branch name (see `git check-ref-format --branch`)")
+        return v
 
     @field_validator("install")
     @classmethod

@@ -130,3 +130,19 @@ def test_duplicate_keys_are_rejected(git_repo: Path, mlgit) -> None:
 def test_missing_directory_for_dash_c(tmp_path: Path, mlgit) -> None:
     r = mlgit(tmp_path / "nope", "registry")
     assert r.code == 2 and "no such directory" in r.err and "git" not in r.err.split("\n")[0].split(":")[0]
+
+
+@pytest.mark.parametrize("name", ["a..b", "main^", "-main", "feature/", "x.lock", "re lease", "a@{1}"])
+def test_a_default_branch_that_is_no_branch_name_is_refused(git_repo: Path, mlgit, name: str) -> None:
+    # `a..b` would be read as a range wherever the name goes into a revision: a change judged against no branch.
+    _write(git_repo, METRICS_YAML.replace("  default_branch: main\n", f"  default_branch: {name!r}\n"))
+    for cmd in (("check",), ("promote", "--allow-dirty", "--dry-run")):
+        r = mlgit(git_repo, *cmd)
+        assert r.code == 2 and "Traceback" not in r.err, (cmd, r.err)
+        assert "ci.default_branch" in r.err and "not a valid git branch name" in r.err, r.err
+
+
+def test_a_default_branch_with_slashes_is_accepted(git_repo: Path, mlgit) -> None:
+    _write(git_repo, METRICS_YAML.replace("  default_branch: main\n", "  default_branch: release/v2.x\n"))
+    r = mlgit(git_repo, "promote", "--allow-dirty", "--dry-run")
+    assert "ci.default_branch" not in r.err, r.err
