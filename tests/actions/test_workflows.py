@@ -253,8 +253,10 @@ def test_one_release_step_per_model_and_assign_choices(repo: Path, mlgit) -> Non
         "mlgit promote second-model --push",
     ]
     assert (
-        "if" not in promotes[0] and promotes[1]["if"] == "${{ !cancelled() }}"
-    )  # one rejection does not skip the next
+        "if" not in promotes[0] and promotes[1]["if"] == "${{ !cancelled() && steps.checks.outcome == 'success' }}"
+    )  # one rejection does not skip the next; failed checks skip them all
+    (check,) = [s for s in release if s.get("run") == "mlgit check"]
+    assert check["id"] == "checks" and "if" not in check
     assign = load(repo, "mlgit-assign.yml")
     assert assign["on"]["workflow_dispatch"]["inputs"]["model"]["options"] == ["cancer-classifier", "second-model"]
 
@@ -434,7 +436,7 @@ def test_each_new_release_with_a_golden_input_is_packaged_checked_and_kept(repo:
     names = [s["name"] for s in release]
     package = release[names.index("Promote cancer-classifier") + 1]
     assert package["name"] == "Package cancer-classifier's new release and check the bundle"
-    assert package["if"] == "${{ !cancelled() }}"
+    assert package["if"] == "${{ !cancelled() && steps.checks.outcome == 'success' }}"
     assert package["env"]["MLGIT_TAG_PREFIX"] == "cancer-classifier@" and package["env"]["MLGIT_DIST"] == "mlgit-dist/1"
     script = package["run"]
     # Only a release made on this commit is packaged; its digest note is pushed; the bundle is checked.
