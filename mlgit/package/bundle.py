@@ -129,7 +129,7 @@ def pickle_trust(repo: RepoState, cfg: Config, release: Release) -> tuple[Model,
     source = trusted_cfg.trust
     if not model.trust_pickle or source is None or source.commit is None:
         return model, None
-    if git.merge_base(repo.root, release.commit, source.commit) != release.commit:
+    if not git.is_ancestor(repo.root, release.commit, source.commit):
         branches = git.branches_containing(repo.root, release.commit)
         if not any(fnmatch.fnmatchcase(b, p) for b in branches for p in model.policy.release_branches):
             return model, None

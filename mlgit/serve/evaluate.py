@@ -48,7 +48,7 @@ class Evaluation:
     findings: list[Finding] = field(default_factory=list)
     measured: dict[str, float] = field(default_factory=dict)
     isolation: str = "not installed"
-    entry: str = "python BUNDLE"  # how the server was started: `python -m MODULE` once the bundle is installed
+    module: str | None = None  # the installed bundle's module the server ran as (`python -m MODULE`), if any
 
     def finding(self, code: Code, severity: Severity, message: str, **data: Any) -> None:
         self.findings.append(Finding(code=code, severity=severity, subject=self.model, message=message, data=data))
@@ -61,7 +61,7 @@ class Evaluation:
             "bundle": {"sha256": self.digest, "model": self.model, "version": self.version},
             "passed": not failed(self.findings),
             "isolation": self.isolation,
-            "entry": self.entry,
+            "entry": f"python -m {self.module}" if self.module else "python BUNDLE",
             "measured": self.measured,
             "budgets": plain(budgets),
             "findings": plain(self.findings),
@@ -144,27 +144,24 @@ def install(folder: Path, venv: Path, ev: Evaluation, *, itself: bool = False) -
     locked = ["--find-links", str(folder / "wheelhouse"), "--require-hashes", "-r", str(folder / "requirements.txt")]
     res = process.run((*jail, *pip, *locked), env=_PIP_ISOLATION, check=False)
     ev.finding(Code.PACKAGE_OFFLINE, Severity.INFO, f"installed offline: {ev.isolation}", isolation=ev.isolation)
-    if res.returncode != 0:
-        tail = (res.err.strip() or res.out.strip())[-1500:]
-        ev.finding(
-            Code.PACKAGE_INSTALL_FAILED,
-            Severity.ERROR,
-            f"pip could not install the bundle from its wheelhouse (exit {res.returncode}): {tail}",
-        )
+    if _pip_failed(res, ev, "the bundle from its wheelhouse"):
         return None
-    module = installable(folder)
-    if itself and module is not None:
+    module = installable(folder) if itself else None
+    if module is not None:
         res = process.run((*jail, *pip, "--no-deps", str(folder)), env=_PIP_ISOLATION, check=False)
-        if res.returncode != 0:
-            tail = (res.err.strip() or res.out.strip())[-1500:]
-            ev.finding(
-                Code.PACKAGE_INSTALL_FAILED,
-                Severity.ERROR,
-                f"pip could not install the bundle itself (for python -m {module}), exit {res.returncode}: {tail}",
-            )
+        if _pip_failed(res, ev, f"the bundle itself (for python -m {module})"):
             return None
-        ev.entry = f"python -m {module}"
+        ev.module = module
     return python
+
+
+def _pip_failed(res: process.Completed, ev: Evaluation, what: str) -> bool:
+    """Record pip's failure (the tail of what it said) as `package.install-failed`; whether it failed."""
+    if res.returncode == 0:
+        return False
+    tail = (res.err.strip() or res.out.strip())[-1500:]
+    ev.finding(Code.PACKAGE_INSTALL_FAILED, Severity.ERROR, f"pip could not install {what} (exit {res.returncode}): {tail}")
+    return True
 
 
 def installable(folder: Path) -> str | None:
@@ -178,10 +175,9 @@ def installable(folder: Path) -> str | None:
 class _Server:
     """A bundle's server process, started from the fresh venv and synchronised on its status lines."""
 
-    def __init__(self, python: Path, bundle: Opened, log: Path, entry: str) -> None:
+    def __init__(self, python: Path, bundle: Opened, log: Path, module: str | None) -> None:
         # -I: only the venv's packages, nothing of mlgit's environment through PYTHONPATH or the user site.
         # The installed module when check package installed the bundle itself, else the folder.
-        module = entry.removeprefix("python -m ") if entry.startswith("python -m ") else None
         target = ["-m", module] if module else [str(bundle.folder)]
         args = [str(python), "-I", *target, "serve", "--host", "127.0.0.1", "--port", "0"]
         if bundle.digest:
@@ -237,7 +233,7 @@ class _Server:
 
 
 def _serve_and_measure(python: Path, bundle: Opened, doc: dict[str, Any], ev: Evaluation, n: int, tmp: Path) -> None:
-    server = _Server(python, bundle, tmp / "server.stderr", ev.entry)
+    server = _Server(python, bundle, tmp / "server.stderr", ev.module)
     try:
         ready = server.wait_line("ready", READY_TIMEOUT_S)
         if ready is None:

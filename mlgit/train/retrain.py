@@ -50,7 +50,7 @@ def execute(
         if plan.imports:
             dvc.update(wt, plan.imports)
         dvc.repro(wt)
-        if not git.dirty_paths(wt) and not git.has_changes(wt):
+        if not git.has_changes(wt):  # tracked and untracked: what dvc repro wrote
             notes.append("dvc repro changed nothing: no commit, no push")
             return Outcome(False, None, None, False, False, None, None, None, tuple(notes))
         message = (
