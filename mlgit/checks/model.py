@@ -53,7 +53,8 @@ def findings(
     root = repo.root
     cfg = trust.settings(root, cfg)
     if repo.configured_branch != cfg.ci.default_branch:
-        repo = RepoState(root, cfg.ci.default_branch)  # made from the change's own ci.default_branch
+        # made from the change's own ci.default_branch
+        repo = RepoState(root, cfg.ci.default_branch, repo.target_branch)
     models = [cfg.model(m.name) for m in models]
     if stale is None:
         stale = Stale.asking(root) if models else Stale({})  # runs while the gate and the artifact are checked

@@ -187,16 +187,21 @@ def best(repo: RepoState, model: Model, evts: list[Event]) -> Baseline:
 
 
 def before_first_release(repo: RepoState, base: Baseline) -> Baseline:
-    """`base`, unless it is "no release yet" and HEAD is off the default branch: then the merge-base with it.
+    """`base`, unless it is "no release yet" and HEAD is off the branch the change goes into (a pull request's
+    target, else the default branch): then the merge-base with that branch.
 
     A change is always judged against something: "first release, only the bounds apply" holds only for the
-    default branch's own history, where there is nothing older to compare with.
+    default branch's own history, where there is nothing older to compare with. A pull request into
+    `release/1.x` is judged against `release/1.x`, which may be far from the default branch.
     """
     head = repo.head
     if base.commit is not None or head is None:
         return base
-    branch = repo.default_branch
+    branch = repo.change_target
     ref = git.branch_ref(repo.root, branch)
+    if ref is None and repo.target_branch is not None:
+        # The forge named the target: judging the change as a first release instead would let anything pass.
+        merge_base_with_default(repo.root, branch)  # raises, saying how to fetch it
     common = git.merge_base(repo.root, head, ref) if ref is not None else None
     if common is None or common == head:
         return base
@@ -208,6 +213,8 @@ def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str |
     if spec is not None:
         return resolve(repo, spec), None
     try:
+        if repo.target_branch is not None:  # a pull request: its data is compared with its own target
+            return merge_base_with_default(repo.root, repo.target_branch), None
         return resolve(repo, "main"), None
     except MlgitError as exc:
         return None, exc.message

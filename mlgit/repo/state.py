@@ -8,7 +8,7 @@ per revision are memoised inside it. Higher layers cache what they derive from t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +30,9 @@ class RepoState:
 
     root: Path
     configured_branch: str | None = None
+    # The branch a pull/merge request goes into (`target_branch(env)`); None: the default branch. A PR into
+    # `release/1.x` is judged against that branch, not against the default one.
+    target_branch: str | None = None
     _reads: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     _tag_derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -62,6 +65,11 @@ class RepoState:
     def default_branch(self) -> str:
         """The default branch: configured, else origin's HEAD, else main/master."""
         return git.default_branch(self.root, self.configured_branch)
+
+    @property
+    def change_target(self) -> str:
+        """The branch this change is judged against: the pull request's target, else the default branch."""
+        return self.target_branch or self.default_branch
 
     def tag_records(self) -> tuple[git.TagRecord, ...]:
         """Every tag with its message, from one `git for-each-ref` per command (until `tags_changed`)."""
@@ -101,3 +109,8 @@ class RepoState:
 
             self._reads[key] = dvc.hashes_at(self.root, rev)
         return cast("dict[str, str]", self._reads[key])
+
+
+def target_branch(env: Mapping[str, str]) -> str | None:
+    """The branch a pull/merge request targets, when running for one (GitHub, then GitLab)."""
+    return env.get("GITHUB_BASE_REF") or env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None

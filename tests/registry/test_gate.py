@@ -194,3 +194,32 @@ def test_slices_hold_against_each_base(small_repo: Path, mlgit: Any) -> None:
     assert bad["data"]["base"] == "clf@v0.2.0 (best accuracy so far)"
     # With --base, one base only: the slice holds against the last release.
     assert mlgit(small_repo, "promote", "--base", "last-release", "--dry-run").code == 0
+
+
+def test_a_pull_request_into_a_release_branch_is_judged_against_that_branch(
+    small_repo: Path, mlgit: Any, monkeypatch: Any
+) -> None:
+    git("checkout", "-q", "-b", "release/1.x", cwd=small_repo)
+    _metrics(small_repo, 0.95, 0.2)  # the maintenance line is far better than main (0.8)
+    target = commit_all(small_repo, "release line: better model")
+    git("checkout", "-q", "-b", "fix", cwd=small_repo)
+    _metrics(small_repo, 0.85, 0.2)  # better than main, a clear regression against release/1.x
+    commit_all(small_repo, "fix: worse than its target")
+    for env in ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):
+        monkeypatch.setenv(env, "release/1.x")
+        res = mlgit(small_repo, "check", "model", "--json")
+        assert res.code == 1, res.out
+        found = {f["code"]: f for f in json.loads(res.out)["findings"]}
+        assert found["model.baseline"]["message"] == f"baseline: release/1.x (merge-base {target[:8]}; no release yet)"
+        assert found["model.metric-regressed"]["data"]["baseline"] == 0.95
+        doc = json.loads(mlgit(small_repo, "report", "--format", "json").out)
+        assert doc["models"][0]["gate"]["baseline"]["commit"] == target
+        monkeypatch.delenv(env)
+    # Locally, the target is named with --base.
+    res = mlgit(small_repo, "check", "model", "--base", "release/1.x", "--json")
+    assert res.code == 1 and "model.metric-regressed" in res.out
+    # A target the clone does not have is a fetch to do, not a first release where anything passes.
+    monkeypatch.setenv("GITHUB_BASE_REF", "release/2.x")
+    res = mlgit(small_repo, "check", "model")
+    assert res.code == 2 and "the base branch 'release/2.x' is not in this clone" in res.err
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,7 @@ from mlgit.config import settings as config
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git, trust
-from mlgit.repo.state import RepoState
+from mlgit.repo.state import RepoState, target_branch
 from mlgit.results import serialize
 from mlgit.results.finding import Finding, failed
 
@@ -42,7 +43,7 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     root = git.toplevel(cwd)
     # The base, the gate and what may be unpickled: from the default branch's mlgit.yaml, not the change's.
     cfg = trust.settings(root, config.load(root))
-    found = collect(RepoState(root, cfg.ci.default_branch), cfg, base)
+    found = collect(RepoState(root, cfg.ci.default_branch, target_branch(os.environ)), cfg, base)
     if json:
         doc = render.document(
             found,

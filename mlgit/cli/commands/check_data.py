@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from mlgit.render import datachecks, progress
 from mlgit.render import findings as shared
 from mlgit.render.style import Style
 from mlgit.repo import git
-from mlgit.repo.state import RepoState
+from mlgit.repo.state import RepoState, target_branch
 from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import failed
@@ -63,7 +64,7 @@ def run(
     root = git.toplevel(cwd)
     cfg = config.load(root)
     ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
-    repo = RepoState(root, cfg.ci.default_branch)
+    repo = RepoState(root, cfg.ci.default_branch, target_branch(os.environ))
     # A model's version is read as `mlgit check` and `mlgit report` read it; `main` or a REV keeps its own label.
     rev, notes = datacheck.data_base(repo, cfg, base) if base and baseline.names_a_version(base) else (base, [])
     report = datacheck.check(repo, cfg, datasets, rev, progress=ticker, use_cache=not no_cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from mlgit.errors import MlgitError
 from mlgit.render import findings as render
 from mlgit.render.style import Style
 from mlgit.repo import git, trust
-from mlgit.repo.state import RepoState
+from mlgit.repo.state import RepoState, target_branch
 from mlgit.results import serialize
 from mlgit.results.finding import failed
 
@@ -25,7 +26,7 @@ def run(cwd: Path, model: str | None, base: str | None, json: bool) -> int:
     if model is None and not cfg.models:
         raise MlgitError(f"{config.CONFIG_NAME} declares no models", hint="add one under 'models:'")
     models = [cfg.model(model)] if model is not None else list(cfg.models)
-    found = modelcheck.findings(RepoState(root, cfg.ci.default_branch), cfg, models, base)
+    found = modelcheck.findings(RepoState(root, cfg.ci.default_branch, target_branch(os.environ)), cfg, models, base)
     if json:
         doc = render.document(found, command="check model", models=[m.name for m in models], base=base)
         sys.stdout.write(serialize.dumps(doc) + "\n")

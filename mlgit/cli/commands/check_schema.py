@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from mlgit.render import datachecks
 from mlgit.render import findings as shared
 from mlgit.render.style import Style
 from mlgit.repo import git
-from mlgit.repo.state import RepoState
+from mlgit.repo.state import RepoState, target_branch
 from mlgit.results import serialize
 from mlgit.results.finding import failed
 from mlgit.results.run import Revision
@@ -24,7 +25,7 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     """Compare schema files and the data's columns with `base`; exit 1 on a breaking change not accepted."""
     root = git.toplevel(cwd)
     cfg = config.load(root)
-    repo = RepoState(root, cfg.ci.default_branch)
+    repo = RepoState(root, cfg.ci.default_branch, target_branch(os.environ))
     # A model's version is read as `mlgit check` and `mlgit report` read it; `main` or a REV keeps its own label.
     rev, notes = datacheck.data_base(repo, cfg, base) if base and baseline.names_a_version(base) else (base, [])
     ref = baseline.resolve(repo, rev or "main")

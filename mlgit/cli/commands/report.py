@@ -18,7 +18,7 @@ from mlgit.checks.suite import CHECKS
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
 from mlgit.repo import git, trust
-from mlgit.repo.state import RepoState
+from mlgit.repo.state import RepoState, target_branch
 from mlgit.report import build as core
 from mlgit.results import serialize
 from mlgit.system import atomic
@@ -45,11 +45,6 @@ def links(env: Mapping[str, str]) -> dict[str, str]:
     if env.get("MLGIT_REPORT_URL"):
         out["full_report"] = env["MLGIT_REPORT_URL"]
     return out
-
-
-def target_branch(env: Mapping[str, str]) -> str | None:
-    """The branch a pull/merge request targets, when running for one."""
-    return env.get("GITHUB_BASE_REF") or env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None
 
 
 def render(report: core.Report, fmt: str, *, color: bool = False) -> str:
@@ -136,7 +131,7 @@ def run(
     fmt = _format(format, output)
     env = dict(os.environ)
     report = core.build(
-        RepoState(root, cfg.ci.default_branch),
+        RepoState(root, cfg.ci.default_branch, target_branch(env)),
         cfg,
         base_spec=base,
         target_branch=target_branch(env),
