@@ -166,24 +166,44 @@ def resolve(
 
 
 def best(repo: RepoState, model: Model, evts: list[Event]) -> Baseline:
-    """The release with the best value of the model's first gated metric so far (ties: the later release)."""
+    """The best release so far by all of the model's gates, compared in the order of `policy.gates`.
+
+    Each gate is compared in its own direction; the first gate on which two releases differ decides, so a later
+    gate breaks a tie on the earlier ones (a full tie goes to the later release). A release that lacks a gated
+    metric ranks below one that has it. With only the first gate, an equal accuracy would let the loss worsen
+    release after release unseen.
+    """
     from mlgit.registry import tags as registry
-    from mlgit.repo import metrics
-    from mlgit.repo.values import number
 
     active = registry.releases(evts)
     if not active:
         return Baseline("none", "no release yet", None)
-    chosen, top = active[-1], None
-    if model.policy.gates:
-        g = model.policy.gates[0]
-        for e in active:
-            raw, where = metrics.read(repo, model.metrics, e.commit, e.tag).lookup(g.metric)
-            value = number(raw) if where is not None else None
-            if value is not None and (top is None or (value >= top if g.higher_is_better else value <= top)):
-                chosen, top = e, value
-    what = f"best {model.policy.gates[0].metric} so far" if top is not None else "best so far"
+    gates = model.policy.gates
+    ranked = [(_rank(repo, model, e.commit, e.tag), i) for i, e in enumerate(active)]
+    (top, i), decider = max(ranked), None
+    chosen = active[i]
+    if gates and top[0][0]:
+        # Say which gate made it the best when the first one alone did not.
+        rivals = [r for r, _ in ranked if r[0] == top[0]]
+        decider = next((gates[k].metric for k in range(1, len(gates)) if any(r[k] != top[k] for r in rivals)), None)
+    what = "best so far"
+    if gates and top[0][0]:
+        what = f"best {gates[0].metric} so far" + (f", tie broken by {decider}" if decider else "")
     return Baseline("release", f"{chosen.tag} ({what})", chosen.commit, chosen.version, chosen.tag)
+
+
+def _rank(repo: RepoState, model: Model, commit: str, tag: str) -> tuple[tuple[bool, float], ...]:
+    """One release's gated values as a sort key: (present, value signed so that greater is better) per gate."""
+    from mlgit.repo import metrics
+    from mlgit.repo.values import number
+
+    snap = metrics.read(repo, model.metrics, commit, tag)
+    key = []
+    for g in model.policy.gates:
+        raw, where = snap.lookup(g.metric)
+        value = number(raw) if where is not None else None
+        key.append((False, 0.0) if value is None else (True, value if g.higher_is_better else -value))
+    return tuple(key)
 
 
 def before_first_release(repo: RepoState, base: Baseline) -> Baseline:

@@ -223,3 +223,24 @@ def test_a_pull_request_into_a_release_branch_is_judged_against_that_branch(
     res = mlgit(small_repo, "check", "model")
     assert res.code == 2 and "the base branch 'release/2.x' is not in this clone" in res.err
 
+
+def test_best_ranks_by_every_gate_so_a_tie_on_the_first_cannot_hide_drift_on_the_next(
+    small_repo: Path, mlgit: Any
+) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    text = cfg.read_text().replace("    policy:\n", "    policy:\n      base: best\n", 1)
+    cfg.write_text(
+        text.replace("          direction: lower\n", "          direction: lower\n          max_regression_rel: 0.05\n")
+    )
+    commit_all(small_repo, "policy: against the best release, 5 % on the loss")
+    assert mlgit(small_repo, "promote").code == 0  # clf@v0.1.0: accuracy 0.8, loss 0.4
+    for step, loss in enumerate((0.41, 0.43), start=1):
+        _metrics(small_repo, 0.8, loss)  # the same accuracy, the loss a little worse each time
+        (small_repo / "params.yaml").write_text(f"train:\n  lr: 0.{step + 1}\n  depth: 3\n")
+        commit_all(small_repo, f"loss {loss}")
+        r = mlgit(small_repo, "promote")
+    # 0.43 is within 5 % of the 0.41 release, not of the 0.4 one: the best by accuracy, then loss.
+    assert r.code == 1, r.out
+    assert "Baseline: clf@v0.1.0 (best accuracy so far, tie broken by loss)" in r.out
+    assert "REJECTED" in r.out
+    assert git("tag", "--list", cwd=small_repo).split() == ["clf@v0.1.0", "clf@v0.1.1"]
