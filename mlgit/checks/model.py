@@ -161,7 +161,7 @@ def _untrusted_settings(subject: str, msg: str, label: str | None, keys: Sequenc
 def _unchanged_since(repo: RepoState, cfg: Config, model: Model, base: str | None) -> str | None:
     """In a multi-model repo, the baseline a model's inputs are unchanged since (None: check it)."""
     try:
-        ref = baseline.resolve(repo, base or model.policy.base, model)
+        ref = baseline.resolve(repo, base or model.policy.base, model, configured=base is None)
     except MlgitError:
         return None  # the policy check reports an unresolvable baseline
     if ref.commit is None or changes.inputs_changed(repo, cfg, model, ref.commit, None):

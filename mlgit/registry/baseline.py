@@ -82,9 +82,15 @@ def revision(root: Path, rev: str) -> Baseline:
     return Baseline("rev", f"{rev} ({commit[:8]})" if not commit.startswith(rev) else commit[:8], commit)
 
 
-def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
-    """The version a stage holds now (`stage:prod`), as `gto show` reads it."""
+def stage(root: Path, model: str, name: str, evts: list[Event], *, configured: bool = False) -> Baseline:
+    """The version a stage holds now (`stage:prod`), as `gto show` reads it.
+
+    `configured`: the spec is the model's `policy.base`. Before the model's first release no stage can hold a
+    version, and none can be assigned until one is released: refusing would leave nothing ever releasable, so
+    that is a first release (said in the label); with releases, the hint names the `mlgit assign` to run.
+    """
     from mlgit.registry import stages
+    from mlgit.registry import tags as registry
     from mlgit.registry.tags import tag_name
 
     if not name:
@@ -96,6 +102,8 @@ def stage(root: Path, model: str, name: str, evts: list[Event]) -> Baseline:
     art = stages.build(evts).get(tag_name(model))
     held = art.current(name) if art else None
     if held is None:
+        if configured and not registry.releases(evts) and not git.is_shallow(root):
+            return Baseline("none", f"no release yet, so stage '{name}' holds none", None)
         hint = f"assign one first: mlgit assign {model} {name}"
         if git.is_shallow(root) or not evts:
             # The tags may be in the remote only: the user has to fetch, so it is not a verdict on the model.
@@ -137,11 +145,17 @@ def names_a_version(spec: str) -> bool:
 
 
 def resolve(
-    repo: RepoState, spec: str, model: Model | str | None = None, events: list[Event] | None = None
+    repo: RepoState,
+    spec: str,
+    model: Model | str | None = None,
+    events: list[Event] | None = None,
+    *,
+    configured: bool = False,
 ) -> Baseline:
     """The one resolver: `main` (HEAD's merge-base with the default branch), `last-release`, `best` and
     `stage:NAME` (of `model`: they name a model's version), or any REV. Without a model, a model form is read as
-    a REV; `best` needs the model itself (its gates say what "best" means), not only its name.
+    a REV; `best` needs the model itself (its gates say what "best" means), not only its name. `configured`:
+    `spec` is the model's `policy.base` (see `stage`).
     """
     if spec == "main":
         return merge_base_with_default(repo.root, repo.configured_branch, key=_branch_key(repo))
@@ -151,7 +165,7 @@ def resolve(
 
         evts = registry.events(repo, name) if events is None else events
         if spec.startswith("stage:"):
-            return stage(repo.root, name, spec.removeprefix("stage:"), evts)
+            return stage(repo.root, name, spec.removeprefix("stage:"), evts, configured=configured)
         if spec == "best":
             if isinstance(model, str):
                 raise MlgitError(f"'best' needs {name}'s gates to tell which release is best")
@@ -254,7 +268,7 @@ def for_change(
         ref = git.branch_ref(repo.root, repo.default_branch)
         if ref is not None and git.merge_base(repo.root, head, ref) == head:
             with setting(f"models.{model if isinstance(model, str) else model.name}.policy.base"):
-                return resolve(repo, policy_base, model)
+                return resolve(repo, policy_base, model, configured=True)
     if target_branch is not None:
         return merge_base_with_default(repo.root, target_branch)
     return merge_base_with_default(repo.root, repo.configured_branch, key=_branch_key(repo))

@@ -46,7 +46,7 @@ def evaluate(
     evts = registry.events(repo, model.name) if events is None else events
     rules = (BaseRule(base_spec),) if base_spec else model.policy.bases
     with baseline.setting(None if base_spec else f"models.{model.name}.policy.base"):
-        bases = _distinct([(rule, resolve(repo, model, rule.spec, evts)) for rule in rules])
+        bases = _distinct([(rule, resolve(repo, model, rule.spec, evts, configured=not base_spec)) for rule in rules])
     base = bases[0][1]
     label = "work tree" if candidate_rev is None else f"commit {candidate_rev[:12]}"
     candidate = metrics.read(repo, model.metrics, candidate_rev, label, worktree_fallback=True)
@@ -101,9 +101,14 @@ def _pointed(
     return replace(decision, results=results), pointed
 
 
-def resolve(repo: RepoState, model: Model, spec: str, evts: list[registry.Event]) -> baseline.Baseline:
-    """One base of `model`, from the one resolver; before any release, a change's merge-base (see there)."""
-    return baseline.before_first_release(repo, baseline.resolve(repo, spec, model, evts))
+def resolve(
+    repo: RepoState, model: Model, spec: str, evts: list[registry.Event], *, configured: bool = False
+) -> baseline.Baseline:
+    """One base of `model`, from the one resolver; before any release, a change's merge-base (see there).
+
+    `configured`: `spec` is the model's `policy.base`, not a `--base` given for this run."""
+    resolved = baseline.resolve(repo, spec, model, evts, configured=configured)
+    return baseline.before_first_release(repo, resolved)
 
 
 def _distinct(

@@ -244,3 +244,22 @@ def test_best_ranks_by_every_gate_so_a_tie_on_the_first_cannot_hide_drift_on_the
     assert "Baseline: clf@v0.1.0 (best accuracy so far, tie broken by loss)" in r.out
     assert "REJECTED" in r.out
     assert git("tag", "--list", cwd=small_repo).split() == ["clf@v0.1.0", "clf@v0.1.1"]
+
+
+def test_a_stage_base_before_any_release_is_a_first_release_not_a_deadlock(small_repo: Path, mlgit: Any) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace("    policy:\n", "    policy:\n      base: stage:prod\n", 1))
+    commit_all(small_repo, "policy: compare with what prod serves")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0, r.out + r.err
+    assert "Baseline: none (first release; no release yet, so stage 'prod' holds none)" in r.out
+    assert git("tag", "--list", cwd=small_repo).split() == ["clf@v0.1.0"]
+    # Released but not assigned: the next promotion names the command that unblocks it.
+    _metrics(small_repo, 0.82, 0.4)
+    commit_all(small_repo, "better")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2 and "no version of clf is assigned to stage 'prod'" in r.err
+    assert "mlgit assign clf prod" in r.err
+    assert mlgit(small_repo, "assign", "clf", "prod").code == 0
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0 and "Baseline: clf@v0.1.0 (stage prod)" in r.out, r.out

@@ -331,7 +331,8 @@ def _render_one(out: Promotion) -> None:
     assert out.base is not None and out.decision is not None
     lines = [style(f"Promote {out.model} at {out.commit[:8]}", "bold")]
     if out.decision.first_release:
-        lines.append("Baseline: none (first release): only absolute bounds (min/max) apply")
+        why = "" if out.base.label == "no release yet" else f"; {out.base.label}"
+        lines.append(f"Baseline: none (first release{why}): only absolute bounds (min/max) apply")
     else:
         lines.append(f"Baseline: {out.base.label}" + (f" at {out.base.commit[:8]}" if out.base.commit else ""))
     lines += terminal.decision(out.decision, style)
