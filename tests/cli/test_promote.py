@@ -87,6 +87,19 @@ def test_nothing_to_release_when_inputs_are_unchanged(small_repo: Path, mlgit) -
     assert _tags(small_repo) == ["clf@v0.1.0"]
 
 
+def test_a_new_model_committed_to_git_itself_is_something_to_release(small_repo: Path, mlgit) -> None:
+    assert mlgit(small_repo, "promote").code == 0
+    (small_repo / "model.pkl").write_text("retrained, same metrics\n")  # in git, not DVC-tracked
+    commit_all(small_repo, "retrained model, nothing else changed")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0 and "PASSED: tagged clf@v0.1.1" in r.out, r.out
+    (small_repo / "README").write_text("docs only\n")
+    commit_all(small_repo, "docs")
+    r = mlgit(small_repo, "promote")
+    assert r.code == 0 and "inputs unchanged since clf@v0.1.1" in r.out
+    assert _tags(small_repo) == ["clf@v0.1.0", "clf@v0.1.1"]
+
+
 def test_regression_refused_with_every_failing_rule(small_repo: Path, mlgit) -> None:
     mlgit(small_repo, "promote")
     _metrics(small_repo, 0.75, 0.5)
