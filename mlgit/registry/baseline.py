@@ -254,9 +254,7 @@ def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str |
         return None, exc.message
 
 
-def for_change(
-    repo: RepoState, model: Model | str | None, policy_base: str, target_branch: str | None
-) -> Baseline:
+def for_change(repo: RepoState, model: Model | str | None, policy_base: str, target_branch: str | None) -> Baseline:
     """The default baseline of a change (the report's): on a pull request (`target_branch`) or a branch off the
     default branch, the merge-base with the target; on the default branch itself, the model's policy base
     (its last release), which is what `promote` compares with.
@@ -282,9 +280,11 @@ def for_data(repo: RepoState, spec: str | None, models: Sequence[Model]) -> tupl
     """The revision data and schemas are compared with for a baseline `spec` given in model terms, and a note.
 
     None: the data checks' own default, the merge-base with the default branch. `main` is that merge-base's
-    commit, a REV stays itself; `last-release`, `best` and `stage:NAME` name a model's version: with one model,
-    its commit; with several the data has no single such version, so the default branch is used and the note
-    says so. `mlgit check` and `mlgit report` both ask here, so they compare data with the same revision.
+    commit, a REV stays itself; `last-release`, `best` and `stage:NAME` name a model's version: each model's
+    own (before its first release, the change's merge-base). When the models agree on one commit (released
+    together), the data is compared with it; otherwise the data has no single such version, so the default
+    branch is used and the note names each model's base.
+    `mlgit check` and `mlgit report` both ask here, so they compare data with the same revision.
     """
     if spec is None:
         return None, None
@@ -292,9 +292,13 @@ def for_data(repo: RepoState, spec: str | None, models: Sequence[Model]) -> tupl
         return resolve(repo, spec).commit, None
     if not names_a_version(spec):
         return spec, None
-    if len(models) != 1:
-        return (
-            None,
-            f"--base {spec} names a version of each model; data and schema are compared with the default branch",
-        )
-    return before_first_release(repo, resolve(repo, spec, models[0])).commit, None
+    voters = [m for m in models if m.datasets != ()] or list(models)  # `datasets: []`: the model reads none
+    bases = [(m.name, before_first_release(repo, resolve(repo, spec, m))) for m in voters]
+    commits = {b.commit for _, b in bases}
+    if len(bases) == 1 or (len(commits) == 1 and None not in commits):
+        return commits.pop(), None
+    each = ", ".join(f"{name}: {b.label}" for name, b in bases)
+    return (
+        None,
+        f"--base {spec} names no one version of the models ({each}); data and schema are compared with the default branch",
+    )

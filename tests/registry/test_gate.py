@@ -263,3 +263,32 @@ def test_a_stage_base_before_any_release_is_a_first_release_not_a_deadlock(small
     assert mlgit(small_repo, "assign", "clf", "prod").code == 0
     r = mlgit(small_repo, "promote")
     assert r.code == 0 and "Baseline: clf@v0.1.0 (stage prod)" in r.out, r.out
+
+
+def test_with_several_models_the_data_follows_their_release(small_repo: Path, mlgit: Any) -> None:
+    cfg = small_repo / "mlgit.yaml"
+    second = "  reg:\n    path: model.pkl\n    metrics: [reg.json]\n    policy:\n      gates:\n        r2: {direction: higher}\n"
+    cfg.write_text(cfg.read_text().replace("ci:\n", second + "ci:\n"))
+    (small_repo / "reg.json").write_text('{"r2": 0.5}\n')
+    assert mlgit(small_repo, "schema", "infer").code == 0
+    released = commit_all(small_repo, "two models, schemas")
+    assert mlgit(small_repo, "promote").code == 0  # both released on the same commit
+    (small_repo / "README").write_text("docs\n")
+    commit_all(small_repo, "docs after the release")
+    git("checkout", "-q", "-b", "feature", cwd=small_repo)
+    _metrics(small_repo, 0.81, 0.4)
+    commit_all(small_repo, "feature")
+    res = mlgit(small_repo, "check", "data", "--base", "last-release", "--json")
+    assert res.code == 0, res.out
+    doc = json.loads(res.out)
+    assert doc["base"]["rev"] == released
+    assert not [f for f in doc["findings"] if f["code"] == "check.base"]
+    # Released apart, the models name different versions: the default branch, and the note says whose is what.
+    git("checkout", "-q", "main", cwd=small_repo)
+    (small_repo / "reg.json").write_text('{"r2": 0.6}\n')
+    commit_all(small_repo, "better reg")
+    assert mlgit(small_repo, "promote", "reg").code == 0
+    git("checkout", "-q", "feature", cwd=small_repo)
+    doc = json.loads(mlgit(small_repo, "check", "data", "--base", "last-release", "--json").out)
+    (note,) = [f["message"] for f in doc["findings"] if f["code"] == "check.base"]
+    assert "clf: clf@v0.1.0" in note and "reg: reg@v0.2.0" in note and "compared with the default branch" in note
