@@ -350,6 +350,10 @@ def test_stale_pipeline_refuses_the_release_unless_allowed_and_recorded(example_
     assert r.code == 2 and "the pipeline is stale" in r.err and "cancer-classifier not released" in r.err
     assert "train" in r.err and "params.yaml" in r.err and "--allow-stale" in r.err and "dvc repro" in r.err
     assert _tags(example_repo) == []
+    r = mlgit(example_repo, "promote", "--dry-run")  # writes nothing: shows the gate, and that it would be refused
+    assert r.code == 0 and "would tag cancer-classifier@v0.1.0" in r.out
+    assert "the pipeline is stale" in r.err and "a real promotion would be refused" in r.err
+    assert _tags(example_repo) == []
     r = mlgit(example_repo, "promote", "--dry-run", "--allow-stale")
     assert r.code == 0
     assert "warning: the pipeline is stale" in r.err and "train" in r.err and "params.yaml" in r.err

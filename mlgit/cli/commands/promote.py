@@ -175,9 +175,12 @@ def _on_release_branch(repo: RepoState, models: Sequence[config.Model], dry_run:
 
 
 def _stale(
-    repo: RepoState, models: Sequence[config.Model], allow_stale: bool, warnings: list[str]
+    repo: RepoState, models: Sequence[config.Model], allow_stale: bool, dry_run: bool, warnings: list[str]
 ) -> StaleRelease | None:
-    """A stale pipeline refuses the release unless allowed; returns what the lineage records when allowed."""
+    """A stale pipeline refuses the release unless allowed; returns what the lineage records when allowed.
+
+    A dry run writes nothing, so it still shows what the gate would decide, with a warning (as off a release branch).
+    """
     stale = pipeline.stale_stages(repo.root, use_cache=False)  # about to tag a release: ask DVC itself
     if stale is None:
         warnings.append("could not tell whether the pipeline is up to date ('dvc status' failed)")
@@ -186,6 +189,12 @@ def _stale(
         return None
     what = "; ".join(f"{stage}: {', '.join(reasons) or 'changed'}" for stage, reasons in stale.items())
     refused = [m.name for m in models if not (allow_stale or m.policy.allow_stale)]
+    if refused and dry_run:
+        warnings.append(
+            f"the pipeline is stale, so the metrics may not be what it produces ({what}); "
+            "a real promotion would be refused: run 'dvc repro', or pass --allow-stale"
+        )
+        return None
     if refused:
         raise MlgitError(
             f"the pipeline is stale, so the metrics may not be what it produces ({what}); "
@@ -248,7 +257,7 @@ def run(
     if push is not None and push not in git.remotes(root):
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
     _on_release_branch(repo, models, dry_run, warnings)
-    stale = _stale(repo, models, allow_stale, warnings)
+    stale = _stale(repo, models, allow_stale, dry_run, warnings)
     if git.is_shallow(root) and push is None and (base or "last-release") == "last-release":
         warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
     outcomes = []
