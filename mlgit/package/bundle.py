@@ -148,7 +148,7 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     for rel, raw in files.items():
         target = staging / bundled.path / rel if rel else staging / bundled.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(raw)
+        atomic.write_bytes(target, raw)
     if md5.endswith(".dir"):  # a folder model: the runtime and the loaders open its one model file
         entry = artifact.entry_file(staging / bundled.path, model.loader)
         if entry is None:
@@ -158,7 +158,7 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
             )
         bundled = replace(bundled, path=f"{bundled.path}/{entry}")
     assert bundled.golden is not None
-    (staging / bundled.golden.input).write_bytes(golden_raw)
+    atomic.write_bytes(staging / bundled.golden.input, golden_raw)
     trusted_model, trusted = pickle_trust(repo, cfg, release)
     judged = replace(bundled, trust_pickle=trusted_model.trust_pickle, trusted_types=trusted_model.trusted_types)
     run = artifact.golden_run(staging, judged, trusted)
@@ -173,8 +173,8 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
     _write_json(staging / "signature.json", sig)
     _write_json(staging / "golden" / "input.json", golden_request(sig, run))
     _write_json(staging / "golden" / "output.json", {"outputs": [_output(sig, run.output)]})
-    (staging / "requirements.txt").write_text("".join(p.line + "\n" for p in pins), encoding="utf-8")
-    (staging / deps.PYLOCK_NAME).write_text(deps.pylock(pins, f"mlgit {__version__}"), encoding="utf-8")
+    atomic.write_text(staging / "requirements.txt", "".join(p.line + "\n" for p in pins))
+    atomic.write_text(staging / deps.PYLOCK_NAME, deps.pylock(pins, f"mlgit {__version__}"))
     _entry_points(staging)
     _write_json(staging / manifest.NAME, _manifest(repo.root, release, run.loader, md5, model, bundled, pins, staging))
 
@@ -182,9 +182,9 @@ def _stage(repo: RepoState, cfg: Config, model: Model, release: Release, staging
 def _entry_points(staging: Path) -> None:
     """`python BUNDLE serve` (the runtime as `__main__.py`), and `pip install BUNDLE` for `python -m MODULE`."""
     package = resources.files("mlgit.package")
-    (staging / "__main__.py").write_bytes(package.joinpath("runtime.py").read_bytes())
-    (staging / build_backend.NAME).write_bytes(package.joinpath("build_backend.py").read_bytes())
-    (staging / "pyproject.toml").write_text(build_backend.PYPROJECT, encoding="utf-8")
+    atomic.write_bytes(staging / "__main__.py", package.joinpath("runtime.py").read_bytes())
+    atomic.write_bytes(staging / build_backend.NAME, package.joinpath("build_backend.py").read_bytes())
+    atomic.write_text(staging / "pyproject.toml", build_backend.PYPROJECT)
 
 
 def artifact_bytes(repo: RepoState, commit: str, model: Model) -> tuple[bytes, str]:
@@ -378,4 +378,4 @@ def _manifest(
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic.write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")

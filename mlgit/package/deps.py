@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import pickletools
-import shutil
 import sys
 import zipfile
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.errors import MlgitError
-from mlgit.system import process, statedir
+from mlgit.system import atomic, process, statedir
 
 WHEEL_CACHE_ENV = "MLGIT_WHEEL_CACHE"
 # What each loader imports at start-up; numpy always, as the runtime builds arrays with it.
@@ -180,8 +179,8 @@ def wheelhouse(pins: list[tuple[str, str]], cache: Path, dest: Path) -> list[Pin
     for (name, version), wheel in found.items():
         if wheel is None:
             raise MlgitError(f"no wheel of {name}=={version} for this Python and platform")
-        shutil.copyfile(wheel, dest / wheel.name)
         raw = wheel.read_bytes()
+        atomic.write_bytes(dest / wheel.name, raw)
         locked.append(Pin(name, version, wheel.name, hashlib.sha256(raw).hexdigest(), len(raw)))
     return locked
 
