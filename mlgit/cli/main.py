@@ -194,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
         "--base",
         default="last-release",
         metavar="BASE",
-        help="last-release, stage:NAME, vX.Y.Z (that release's training profile) or a stored window",
+        help="last-release, best, stage:NAME, vX.Y.Z (that release's training profile) or a stored window",
     )
     mon.add_argument("--labels", metavar="FILE", help="true values by request id (CSV, JSONL or Parquet: id, label)")
     mon.add_argument("--store", default="monitoring", metavar="DIR", help="where window profiles are kept")

@@ -122,7 +122,7 @@ def apply(
     target = target_for(cfg, stage, target_name, port)
     if cfg is not None and not target.serves(model) and target_name is None:
         raise UsageError(f"deploy.{stage}.models does not list {model!r}")
-    rel = release.resolve(repo, f"{model}#{stage}")
+    rel = release.resolve(repo, release.spec(model, stage=stage))
     if dry_run:
         return _plan(repo.root, rel, stage, target)
     where = state.folder(repo.root, rel.model, stage)
@@ -323,7 +323,7 @@ def _row(repo: RepoState, art: stages.ModelState, target: DeployTarget) -> Row:
     desired = str(held.version) if held and held.version else None
     digest = None
     if desired is not None:
-        rel = release.resolve(repo, f"{art.display}@{desired}")
+        rel = release.resolve(repo, release.spec(art.display, version=desired))
         noted = _noted_digest(repo.root, rel)
         digest = f"sha256:{noted}" if noted else None
     version, served = _observe(repo.root, art.display, target)

@@ -1,7 +1,7 @@
 """What a window is measured against: the release, its training profile and schema, and stored windows.
 
-The release comes from the registry (`last-release`, `stage:NAME`, `vX.Y.Z`, through the one release
-resolver); its training profile and schema file are read at the release commit through git, so no training
+The release comes from the registry: `vX.Y.Z` in the release grammar (`MODEL@vX.Y.Z`), `last-release`, `best`
+or `stage:NAME` through the one baseline resolver; its training profile and schema file are read at the release commit through git, so no training
 data is read, ever. Stored windows live under `monitoring/<model in tag form>/<version>/<start>--<end>.json`.
 """
 
@@ -19,7 +19,8 @@ from mlgit.errors import InputError, MlgitError, UsageError
 from mlgit.monitor import window as windows
 from mlgit.monitor.window import Window
 from mlgit.package import release as releases
-from mlgit.registry import tags
+from mlgit.registry import baseline, tags
+from mlgit.registry.semver import Version
 from mlgit.repo.state import RepoState
 from mlgit.system import atomic
 
@@ -43,15 +44,21 @@ class Reference:
         return str(self.release.version)
 
 
-def release_spec(model: str, base: str) -> str:
-    """The release a `--base` names, in the release resolver's grammar."""
-    if base == "last-release":
-        return model
-    if base.startswith("stage:"):
-        return f"{model}#{base.removeprefix('stage:')}"
-    if base.startswith("v"):
-        return f"{model}@{base}"
-    raise UsageError(f"--base {base!r}: expected last-release, stage:NAME, vX.Y.Z or a stored window")
+def names_a_release(base: str) -> bool:
+    """Whether a `--base` names a release (a version, or a model form of the baseline resolver), not a window."""
+    return Version.parse(base) is not None or baseline.names_a_version(base)
+
+
+def named_release(repo: RepoState, model: Model, base: str) -> releases.Release:
+    """The release a `--base` names: `vX.Y.Z`, or `last-release`, `best`, `stage:NAME` as every command reads them."""
+    if Version.parse(base) is not None:
+        return releases.resolve(repo, releases.spec(model.name, version=base))
+    if not baseline.names_a_version(base):
+        raise UsageError(f"--base {base!r}: expected last-release, best, stage:NAME, vX.Y.Z or a stored window")
+    found = baseline.resolve(repo, base, model)
+    if found.version is None:
+        raise MlgitError(f"{model.name} has no release yet", hint=f"release one first: mlgit promote {model.name}")
+    return releases.resolve(repo, releases.spec(model.name, version=str(found.version)))
 
 
 def folder(root: Path, store: str, model: str, version: str) -> Path:
@@ -95,17 +102,12 @@ def _dataset(cfg: Config, model: Model, name: str | None) -> Dataset:
 def resolve(repo: RepoState, cfg: Config, model: Model, base: str, store: str) -> Reference:
     """The reference for `mlgit monitor --base BASE`."""
     base_window = None
-    wfile = (
-        None
-        if base == "last-release" or base.startswith(("stage:", "v"))
-        else _window_file(repo.root, store, model.name, base)
-    )
+    wfile = None if names_a_release(base) else _window_file(repo.root, store, model.name, base)
     if wfile is not None:
         base_window = windows.loads(wfile.read_bytes(), str(wfile))
-        spec = f"{model.name}@{base_window.release}"
+        release = releases.resolve(repo, releases.spec(model.name, version=base_window.release))
     else:
-        spec = release_spec(model.name, base)
-    release = releases.resolve(repo, spec)
+        release = named_release(repo, model, base)
     ds = _dataset(cfg, model, model.monitor.reference)
     rel = schemas.profile_path(ds.schema_path)
     blobs = repo.blobs(release.commit, [rel, ds.schema_path])

@@ -29,6 +29,13 @@ class Release:
         return f"{safe}-{self.version}"
 
 
+def spec(model: str, *, version: str | None = None, stage: str | None = None) -> str:
+    """The spec naming a model's release: `MODEL`, `MODEL@vX.Y.Z` or `MODEL#STAGE` (what `split` reads back)."""
+    if version is not None:
+        return f"{model}@{version}"
+    return f"{model}#{stage}" if stage is not None else model
+
+
 def split(spec: str) -> tuple[str, str | None, str | None]:
     """(model, version, stage) from `MODEL`, `MODEL@vX.Y.Z` or `MODEL#STAGE`."""
     if "@" in spec:

@@ -87,6 +87,19 @@ def test_against_an_earlier_window(monitored: Path, served_logs: dict[str, Path]
     assert {f["data"]["base"] for f in drifted} == {f"window {first.stem}"}
 
 
+def test_base_names_a_release_as_every_command_does(monitored: Path, served_logs: dict[str, Path], mlgit: Any) -> None:
+    # `stage:NAME` and `best` go through the one baseline resolver: same messages, same release as elsewhere.
+    res = mlgit(monitored, "monitor", "--logs", str(served_logs["calm"]), "--base", "stage:prod")
+    assert res.code == 2 and f"no version of {MODEL} is assigned to stage 'prod'" in res.err
+    assert f"mlgit assign {MODEL} prod" in res.err
+    assert mlgit(monitored, "assign", MODEL, "prod").code == 0
+    for base in ("stage:prod", "best", "v0.1.0"):
+        code, _doc = _monitor(mlgit, monitored, "--logs", str(served_logs["calm"]), "--base", base)
+        assert code == 0, base
+        [stored] = (monitored / STORE).glob("*.json")
+        assert windows.loads(stored.read_bytes(), str(stored)).release == "v0.1.0"
+
+
 def test_malformed_lines_are_counted_and_skipped(
     monitored: Path, served_logs: dict[str, Path], mlgit: Any, tmp_path: Path
 ) -> None:
