@@ -78,7 +78,7 @@ def _bless(root: Path, rel: release.Release, opened: Opened, doc: dict[str, Any]
     stored = store.keep(root, opened.archive, digest)
     record = store.folder(root) / f"{digest}.evaluation.json"
     _require_pass(record, digest, stored)
-    folder = _unpacked(stored, digest, deploy_root / "bundles")
+    folder = _unpacked(stored, digest, unpacked_root(deploy_root))
     return Blessed(rel.model, str(rel.version), digest, stored, folder, doc, record)
 
 
@@ -99,6 +99,11 @@ def _require_pass(record: Path, digest: str, archive_path: Path) -> None:
         failed = [f.get("message", "") for f in doc.get("findings") or [] if f.get("severity") == "error"]
         why = f": {failed[0]}" if failed else ""
         raise Refused(f"bundle sha256:{digest[:12]} failed its evaluation{why}; refusing to deploy it", hint=hint)
+
+
+def unpacked_root(deploy_root: Path) -> Path:
+    """Where deployed bundles are unpacked, one folder per digest (shared by every stage)."""
+    return deploy_root / "bundles"
 
 
 def _unpacked(archive_path: Path, digest: str, bundles_dir: Path) -> Path:

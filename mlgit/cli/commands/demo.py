@@ -256,7 +256,11 @@ def _served(repo: Path, port: int) -> None:
     import json
     import urllib.request
 
-    body = next((repo / ".git" / "mlgit" / "deploy" / "bundles").glob("*/*/golden/input.json")).read_bytes()
+    from mlgit.deploy import blessed, state
+
+    # Through the deploy state's own folder function: the git dir is elsewhere in a worktree or --separate-git-dir.
+    unpacked = blessed.unpacked_root(state.root_of(repo))
+    body = next(unpacked.glob("*/*/golden/input.json")).read_bytes()
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/v2/models/cancer-classifier/infer", data=body, headers={"Content-Type": "application/json"}
     )
