@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from mlgit.actions import tags as tag_writer
 from mlgit.config import settings as config
@@ -98,13 +99,13 @@ def target_for(cfg: Config | None, stage: str, name: str | None, port: int | Non
     return replace(found, port=port) if port is not None else found
 
 
-def _noted_digest(root: Path, rel: release.Release) -> str | None:
-    entry = store.digests(root).get(rel.commit, {}).get(f"{rel.model}@{rel.version}")
+def _noted_digest(notes: dict[str, dict[str, Any]], rel: release.Release) -> str | None:
+    entry = notes.get(rel.commit, {}).get(f"{rel.model}@{rel.version}")
     return entry.get("sha256") if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) else None
 
 
 def apply(
-    cwd: Path,
+    repo: RepoState,
     model: str,
     stage: str,
     *,
@@ -117,26 +118,25 @@ def apply(
     on_wait: Callable[[str], None],
 ) -> Outcome:
     """Converge one model's target in one stage to the version the stage's tags name."""
-    repo = RepoState.open(cwd)
     cfg = _config(repo.root)
     target = target_for(cfg, stage, target_name, port)
     if cfg is not None and not target.serves(model) and target_name is None:
         raise UsageError(f"deploy.{stage}.models does not list {model!r}")
     rel = release.resolve(repo, release.spec(model, stage=stage))
     if dry_run:
-        return _plan(repo.root, rel, stage, target)
-    where = state.folder(repo.root, rel.model, stage)
+        return _plan(repo, rel, stage, target)
+    where = state.folder(repo, rel.model, stage)
     with state.locked(where, on_wait):
-        blessed = blessing.obtain(repo, rel, bundle, state.root_of(repo.root))
-        outcome = _converge(repo.root, blessed, target, where)
+        blessed = blessing.obtain(repo, rel, bundle, state.root_of(repo))
+        outcome = _converge(repo, blessed, target, where)
         if outcome.status is DeployStatus.FAILED and (auto_rollback or target.auto_rollback):
             outcome = _roll_back(repo, cfg, outcome, push)
     return outcome
 
 
-def _plan(root: Path, rel: release.Release, stage: str, target: DeployTarget) -> Outcome:
-    digest = _noted_digest(root, rel)
-    current = _observe(root, rel.model, target)
+def _plan(repo: RepoState, rel: release.Release, stage: str, target: DeployTarget) -> Outcome:
+    digest = _noted_digest(store.digests(repo.root), rel)
+    current = _observe(repo, rel.model, target)
     base = Outcome(rel.model, stage, target.target, str(rel.version), DeployStatus.PLANNED, "", digest)
     if digest is not None and current[1] == f"sha256:{digest}":
         return replace(base, status=DeployStatus.UNCHANGED, message=f"already serves {rel.version}; nothing to do")
@@ -145,7 +145,7 @@ def _plan(root: Path, rel: release.Release, stage: str, target: DeployTarget) ->
     return replace(base, message=f"would deploy {rel.model} {rel.version} ({what}) to {target.target}{was}")
 
 
-def _converge(root: Path, blessed: blessing.Blessed, target: DeployTarget, where: Path) -> Outcome:
+def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, where: Path) -> Outcome:
     base = Outcome(
         blessed.model, target.stage, target.target, blessed.version, DeployStatus.DEPLOYED, "", blessed.digest
     )
@@ -157,7 +157,7 @@ def _converge(root: Path, blessed: blessing.Blessed, target: DeployTarget, where
         "digest": f"sha256:{blessed.digest}",
     }
     if target.target == "local":
-        python = blessing.python_for(blessed, state.venvs(root))
+        python = blessing.python_for(blessed, state.venvs(repo))
         switch = local.apply(where, blessed, python, target.host, target.port)
         prev = switch.previous.get("version") if switch.previous else None
         out = replace(base, where=switch.url, previous=prev, findings=switch.findings)
@@ -178,7 +178,7 @@ def _converge(root: Path, blessed: blessing.Blessed, target: DeployTarget, where
         state.write(where, {**record, "url": switch.url})
         return replace(out, message=f"{switch.url} now serves {blessed.version}" + (f" (was {prev})" if prev else ""))
     if target.target == "kserve":
-        return _kserve(root, blessed, target, base)
+        return _kserve(repo.root, blessed, target, base)
     previous = state.read(where)
     if previous is not None and previous.get("digest") == record["digest"]:
         return replace(
@@ -186,7 +186,7 @@ def _converge(root: Path, blessed: blessing.Blessed, target: DeployTarget, where
             status=DeployStatus.UNCHANGED,
             message=f"{blessed.version} was already deployed by the command; nothing to do",
         )
-    code = command.run(root, blessed, target)
+    code = command.run(repo.root, blessed, target)
     if code != 0:
         return replace(
             base,
@@ -273,61 +273,60 @@ class Stopped:
     stopped: bool  # False: nothing was running
 
 
-def stop(cwd: Path, model: str, stage: str) -> Stopped:
+def stop(repo: RepoState, model: str, stage: str) -> Stopped:
     """Stop a local deployment (its front and every server behind it)."""
-    repo = RepoState.open(cwd)
-    where = state.folder(repo.root, model, stage)
+    where = state.folder(repo, model, stage)
     stopped = local.stop(where)
     (where / state.STATE).unlink(missing_ok=True)
     return Stopped(model, stage, stopped)
 
 
-def _observe(root: Path, model: str, target: DeployTarget) -> tuple[str | None, str | None]:
+def _observe(repo: RepoState, model: str, target: DeployTarget) -> tuple[str | None, str | None]:
     """(version, digest) the target serves now, (None, None) when nothing does."""
     if target.target == "local":
-        host, port = _address(root, model, target)
+        host, port = _address(repo, model, target)
         seen = local.served(host, port, model)
         return (seen["version"], seen["digest"]) if seen else (None, None)
     if target.target == "kserve":
-        notes = kserve.read_annotations(root / kserve.path_of(target, model))
+        notes = kserve.read_annotations(repo.root / kserve.path_of(target, model))
         return (notes.get("version"), notes.get("digest")) if notes else (None, None)
-    doc = state.read(state.folder(root, model, target.stage))
+    doc = state.read(state.folder(repo, model, target.stage))
     return (doc.get("version"), doc.get("digest")) if doc else (None, None)
 
 
-def _address(root: Path, model: str, target: DeployTarget) -> tuple[str, int]:
+def _address(repo: RepoState, model: str, target: DeployTarget) -> tuple[str, int]:
     """Where a local deployment listens: as it was started (a --port override), else as configured."""
-    return local.recorded_address(state.folder(root, model, target.stage)) or (target.host, target.port)
+    return local.recorded_address(state.folder(repo, model, target.stage)) or (target.host, target.port)
 
 
-def status(cwd: Path, model: str | None) -> list[Row]:
+def status(repo: RepoState, model: str | None) -> list[Row]:
     """Every configured stage of every model (or one), desired against served."""
     from mlgit.registry import tags as registry
 
-    repo = RepoState.open(cwd)
     cfg = _config(repo.root)
     if cfg is None or not cfg.deploy:
         raise UsageError("mlgit.yaml declares no deploy targets", hint="add a deploy: section (see the README)")
     names = [model] if model else [m.name for m in cfg.models]
     rows = []
+    notes = store.digests(repo.root)  # one read of the digest notes for every row
     for name in names:
         art = stages.require(repo, registry.scan(repo, name), name, cfg)
         for target in cfg.deploy:
             if target.serves(name):
-                rows.append(_row(repo, art, target))
+                rows.append(_row(repo, art, target, notes))
     return rows
 
 
-def _row(repo: RepoState, art: stages.ModelState, target: DeployTarget) -> Row:
+def _row(repo: RepoState, art: stages.ModelState, target: DeployTarget, notes: dict[str, dict[str, Any]]) -> Row:
     held = art.current(target.stage)
     desired = str(held.version) if held and held.version else None
     digest = None
     if desired is not None:
         rel = release.resolve(repo, release.spec(art.display, version=desired))
-        noted = _noted_digest(repo.root, rel)
+        noted = _noted_digest(notes, rel)
         digest = f"sha256:{noted}" if noted else None
-    version, served = _observe(repo.root, art.display, target)
-    host, port = _address(repo.root, art.display, target)
+    version, served = _observe(repo, art.display, target)
+    host, port = _address(repo, art.display, target)
     where = f"http://{host}:{port}" if target.target == "local" else None
     if target.target == "kserve":
         where = kserve.path_of(target, art.display)

@@ -53,7 +53,7 @@ def obtain(repo: RepoState, rel: release.Release, given: str | None, deploy_root
             raise Refused(f"{arg}: a bundle folder without its archive cannot be verified", hint="deploy the .tar.gz")
         arg = str(beside)
     try:
-        with bundles.opened(arg, repo.root) as opened:
+        with bundles.opened(arg, repo.root, repo) as opened:
             doc = evaluate.require_manifest(opened)
             opened = evaluate.with_noted_digest(repo.root, opened, doc)
             return _bless(repo.root, rel, opened, doc, deploy_root)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.registry import tags
-from mlgit.repo import git
-from mlgit.system import atomic, statedir
+from mlgit.repo.state import RepoState
+from mlgit.system import atomic
 
 STATE = "state.json"
 VENVS_ENV = "MLGIT_DEPLOY_VENVS"
@@ -22,20 +22,20 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
-def root_of(root: Path) -> Path:
-    """Every deployment's state folder lives under this one."""
-    return statedir.inside(git.git_dir(root)) / "deploy"
+def root_of(repo: RepoState) -> Path:
+    """Every deployment's state folder lives under this one (in the git dir: also right in a worktree)."""
+    return repo.state_dir / "deploy"
 
 
-def folder(root: Path, model: str, stage: str) -> Path:
+def folder(repo: RepoState, model: str, stage: str) -> Path:
     """The state folder of one model in one stage."""
-    return root_of(root) / tags.tag_name(model) / _safe(stage)
+    return root_of(repo) / tags.tag_name(model) / _safe(stage)
 
 
-def venvs(root: Path) -> Path:
+def venvs(repo: RepoState) -> Path:
     """Where bundle virtualenvs are kept, one per locked requirements (`$MLGIT_DEPLOY_VENVS` to share them)."""
     shared = os.environ.get(VENVS_ENV)
-    return Path(shared) if shared else root_of(root) / "venvs"
+    return Path(shared) if shared else root_of(repo) / "venvs"
 
 
 def read(where: Path) -> dict[str, Any] | None:

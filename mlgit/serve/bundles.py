@@ -26,8 +26,12 @@ class Opened:
 
 
 @contextmanager
-def opened(arg: str, cwd: Path) -> Iterator[Opened]:
-    """Open BUNDLE (folder or .tar.gz), a stored `sha256:...`, or a release (packaged into the store first)."""
+def opened(arg: str, cwd: Path, repo: RepoState | None = None) -> Iterator[Opened]:
+    """Open BUNDLE (folder or .tar.gz), a stored `sha256:...`, or a release (packaged into the store first).
+
+    `repo`: the command's repository state when it has one (deploy); else the repository is found from `cwd`
+    only when `arg` names a release or a stored digest (`mlgit serve BUNDLE` may run outside any repository).
+    """
     path = Path(arg)
     if not path.is_absolute():
         path = cwd / path
@@ -37,7 +41,7 @@ def opened(arg: str, cwd: Path) -> Iterator[Opened]:
         yield Opened(path, archive_path if digest else None, digest, _recorded(path.with_name(path.name + ".tar.gz")))
         return
     if not path.is_file():
-        path = _from_repo(arg, cwd)
+        path = _from_repo(arg, repo or RepoState.open(cwd))
     digest = archive.sha256_of(path)
     with tempfile.TemporaryDirectory(prefix="mlgit-bundle-") as tmp:
         try:
@@ -69,8 +73,7 @@ def _stored_name(path: Path) -> str | None:
     return stem if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem) else None
 
 
-def _from_repo(arg: str, cwd: Path) -> Path:
-    repo = RepoState.open(cwd)
+def _from_repo(arg: str, repo: RepoState) -> Path:
     root = repo.root
     if arg.startswith("sha256:"):
         found = store.find(root, arg)

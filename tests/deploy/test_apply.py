@@ -24,6 +24,7 @@ import yaml
 
 from mlgit.deploy import state
 from mlgit.package import archive, store
+from mlgit.repo.state import RepoState
 from testing.oip import MODEL, WHEEL_CACHE_ENV
 from testing.repos import BIN, commit_all, dvc, git, set_param
 
@@ -250,7 +251,7 @@ def test_an_unblessed_or_tampered_bundle_is_refused(deployed: Deployed, tmp_path
 
 
 def test_concurrent_deploys_of_one_stage_are_serialised(deployed: Deployed) -> None:
-    where = state.folder(deployed.repo, MODEL, "prod")
+    where = state.folder(RepoState(deployed.repo), MODEL, "prod")
     proc = None
     with state.locked(where, on_wait=lambda holder: None):
         proc = subprocess.Popen(

@@ -257,9 +257,10 @@ def _served(repo: Path, port: int) -> None:
     import urllib.request
 
     from mlgit.deploy import blessed, state
+    from mlgit.repo.state import RepoState
 
     # Through the deploy state's own folder function: the git dir is elsewhere in a worktree or --separate-git-dir.
-    unpacked = blessed.unpacked_root(state.root_of(repo))
+    unpacked = blessed.unpacked_root(state.root_of(RepoState(repo)))
     body = next(unpacked.glob("*/*/golden/input.json")).read_bytes()
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/v2/models/cancer-classifier/infer", data=body, headers={"Content-Type": "application/json"}

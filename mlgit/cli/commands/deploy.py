@@ -8,6 +8,7 @@ from pathlib import Path
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.deploy import apply as deploy
 from mlgit.render.style import Style
+from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 
 
@@ -30,7 +31,7 @@ def run_apply(
 ) -> int:
     """Deploy the version the stage holds; exit 1 when it was refused or failed its smoke test."""
     out = deploy.apply(
-        cwd,
+        RepoState.open(cwd),
         model,
         stage,
         bundle=bundle,
@@ -56,7 +57,7 @@ def run_apply(
 
 def run_stop(cwd: Path, model: str, stage: str, json: bool) -> int:
     """Stop a local deployment (nothing to do when none runs)."""
-    stopped = deploy.stop(cwd, model, stage)
+    stopped = deploy.stop(RepoState.open(cwd), model, stage)
     if json:
         sys.stdout.write(serialize.dumps({"model": model, "stage": stage, "stopped": stopped}) + "\n")
     else:
@@ -68,7 +69,7 @@ def run_stop(cwd: Path, model: str, stage: str, json: bool) -> int:
 
 def run_status(cwd: Path, model: str | None, json: bool) -> int:
     """Desired (tags) against served, per stage; exit 1 when anything is out of sync."""
-    rows = deploy.status(cwd, model)
+    rows = deploy.status(RepoState.open(cwd), model)
     if json:
         sys.stdout.write(serialize.dumps(deploy.StatusReport(tuple(rows))) + "\n")
     else:
