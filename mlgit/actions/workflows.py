@@ -207,14 +207,15 @@ def _deploy_context(cfg: Config) -> dict[str, Any]:
 
 
 def _pair(model: str, target: DeployTarget) -> dict[str, Any]:
-    tag_name = model.replace(":", "=")  # GTO's monorepo form inside tags
-    escaped = re.escape(f"{tag_name}#{target.stage}").replace("/", "\\/")
+    tagged = tag_name(model)  # GTO's monorepo form inside tags (`dir=name`)
+    escaped = re.escape(f"{tagged}#{target.stage}").replace("/", "\\/")
     return {
         "model": model,
         "stage": target.stage,
         "kind": target.target,
         "spec": f"{model}#{target.stage}",
-        "slug": re.sub(r"[^A-Za-z0-9_-]+", "-", f"{model}-{target.stage}"),
+        # A job name and a branch (`mlgit/deploy/SLUG`): the tag form, flattened to one safe word.
+        "slug": re.sub(r"[^A-Za-z0-9_-]+", "-", f"{tagged}-{target.stage}"),
         "tag_regex": f"/^{escaped}!?#[0-9]+$/",
         "folder": f"{target.folder}/{target.stage}",
         "push": target.auto_rollback,

@@ -24,8 +24,8 @@ class Release:
 
     @property
     def slug(self) -> str:
-        """`name-vX.Y.Z` with only file-name-safe characters: the bundle's folder name."""
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.model)
+        """`name-vX.Y.Z` from the tag form (`dir=name`), a `/` of the dir made `_`: the bundle's folder name."""
+        safe = "".join(c if c.isalnum() or c in "._=-" else "_" for c in registry.tag_name(self.model))
         return f"{safe}-{self.version}"
 
 
