@@ -1,8 +1,8 @@
 """What a window is measured against: the release, its training profile and schema, and stored windows.
 
 The release comes from the registry: `vX.Y.Z` in the release grammar (`MODEL@vX.Y.Z`), `last-release`, `best`
-or `stage:NAME` through the one baseline resolver; its training profile and schema file are read at the release commit through git, so no training
-data is read, ever. Stored windows live under `monitoring/<model in tag form>/<version>/<start>--<end>.json`.
+or `stage:NAME` through the one baseline resolver; its training profile and schema file are read at the release
+commit through git, so no training data is read, ever. Stored windows live under `monitoring/<model in tag form>/<version>/<start>--<end>.json`.
 """
 
 from __future__ import annotations
