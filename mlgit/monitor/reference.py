@@ -56,6 +56,8 @@ def named_release(repo: RepoState, model: Model, base: str) -> releases.Release:
     if not baseline.names_a_version(base):
         raise UsageError(f"--base {base!r}: expected last-release, best, stage:NAME, vX.Y.Z or a stored window")
     found = baseline.resolve(repo, base, model)
+    if found.version is None and found.commit is not None:  # a stage holding a commit that was never released
+        raise MlgitError(f"{found.label} is commit {found.commit[:8]} of {model.name}, which has no release")
     if found.version is None:
         raise MlgitError(f"{model.name} has no release yet", hint=f"release one first: mlgit promote {model.name}")
     return releases.resolve(repo, releases.spec(model.name, version=str(found.version)))
