@@ -801,13 +801,16 @@ class GoldenRun:
     estimator: Any  # the object whose method predicts (after golden.key), or the ONNX session
 
 
-def golden_run(root: Path, model: Model, trusted: str | None) -> GoldenRun:
-    """Load `root/model.path` and predict on `root/golden.input`; MlgitError with the finding's reason."""
+def golden_run(root: Path, model: Model, trusted: str | None, source: TrustSource | None = None) -> GoldenRun:
+    """Load `root/model.path` and predict on `root/golden.input`; MlgitError with the finding's reason.
+
+    `source` (where `model`'s trust settings came from, `trust.settings`) only words the refusal of a pickle.
+    """
     import numpy as np
 
     from mlgit.errors import MlgitError
 
-    ctx = _Ctx(model)
+    ctx = _Ctx(model, source)
     golden = model.golden
     loader = loader_for(model)
     if golden is None or loader is None:
@@ -818,7 +821,7 @@ def golden_run(root: Path, model: Model, trusted: str | None) -> GoldenRun:
     try:
         if loader in PICKLE_LOADERS and trusted is None:
             raise _Skip(
-                ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.ERROR, _untrusted_message(model, loader, None))
+                ctx.finding(Code.MODEL_UNTRUSTED_PICKLE, Severity.ERROR, _untrusted_message(model, loader, source))
             )
         loaded = _load(root, model, loader, ctx)
         try:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgit.config.settings import Model
+from mlgit.config.settings import Model, TrustSource
 from mlgit.errors import CommandFailed, MlgitError
 from mlgit.model import artifact
 from mlgit.repo import dvc, values, worktree
@@ -38,6 +38,14 @@ class Verdict:
     runs: int
     tolerance: float
     outputs: dict[str, str]  # output path -> its classification
+
+
+@dataclass(frozen=True)
+class _Trust:
+    """Why the recorded model may be unpickled (None: it may not), and where the settings saying so came from."""
+
+    reason: str | None
+    source: TrustSource | None
 
 
 @contextmanager
@@ -89,13 +97,13 @@ def _metrics_agree(repo: RepoState, wt: Path, path: str, model: Model, tol: floa
     return True, f"gated metrics agree (largest difference {max(worst, default=0.0):.3g})"
 
 
-def _predictions_agree(repo: RepoState, wt: Path, model: Model, tol: float, trusted: str | None) -> tuple[bool, str]:
+def _predictions_agree(repo: RepoState, wt: Path, model: Model, tol: float, trust: _Trust) -> tuple[bool, str]:
     import numpy as np
 
     if model.golden is None:
         return False, "its bytes differ and no golden.input is declared to compare predictions on"
     try:
-        before = artifact.golden_run(repo.root, model, trusted).output
+        before = artifact.golden_run(repo.root, model, trust.reason, trust.source).output
         after = artifact.golden_run(wt, model, "rebuilt by mlgit check repro itself").output
     except MlgitError as exc:
         return False, f"predictions could not be compared: {exc.message}"
@@ -107,9 +115,9 @@ def _predictions_agree(repo: RepoState, wt: Path, model: Model, tol: float, trus
     return True, f"predictions on {model.golden.input} agree (largest difference {diff:.3g})"
 
 
-def _classify(repo: RepoState, wt: Path, model: Model, path: str, tol: float, trusted: str | None) -> tuple[str, str]:
+def _classify(repo: RepoState, wt: Path, model: Model, path: str, tol: float, trust: _Trust) -> tuple[str, str]:
     if path == model.path:
-        ok, why = _predictions_agree(repo, wt, model, tol, trusted)
+        ok, why = _predictions_agree(repo, wt, model, tol, trust)
     elif path in model.metrics:
         ok, why = _metrics_agree(repo, wt, path, model, tol)
     else:
@@ -117,8 +125,14 @@ def _classify(repo: RepoState, wt: Path, model: Model, path: str, tol: float, tr
     return (WITHIN if ok else NOT), why
 
 
-def check(repo: RepoState, model: Model, runs: int, trusted: str | None) -> tuple[Verdict, list[Finding]]:
-    """Re-run the pipeline `runs` times and classify every output; the verdict and one finding per output."""
+def check(
+    repo: RepoState, model: Model, runs: int, trusted: str | None, source: TrustSource | None = None
+) -> tuple[Verdict, list[Finding]]:
+    """Re-run the pipeline `runs` times and classify every output; the verdict and one finding per output.
+
+    `trusted` is why the model dvc.lock records may be unpickled (`artifact.pickle_trust`, None: it may not);
+    `source` is where `model`'s trust settings came from (`trust.settings`), named when it is not loaded.
+    """
     if repo.head is None:
         raise MlgitError("the repository has no commits: nothing to reproduce")
     tol = model.policy.repro_tolerance
@@ -141,7 +155,7 @@ def check(repo: RepoState, model: Model, runs: int, trusted: str | None) -> tupl
                 if path in classes or path not in expected:
                     continue
                 if md5s[-1] != expected[path]:
-                    classes[path] = _classify(repo, wt, model, path, tol, trusted)
+                    classes[path] = _classify(repo, wt, model, path, tol, _Trust(trusted, source))
     findings += _per_output(model.name, expected, seen, classes, stage_of, runs)
     worst = (
         NOT

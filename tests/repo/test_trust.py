@@ -292,3 +292,41 @@ def test_a_release_tag_on_the_change_itself_vouches_for_nothing(
     res = mlgit(released_repo, "package", f"{MODEL}@v0.1.0", "--output", str(tmp_path / "dist"))
     assert res.code == 0, res.err
     assert not marker.exists()
+
+
+def test_check_repro_and_promote_do_not_unpickle_the_model_a_change_records(
+    joblib_repo: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    # `check repro` loads the model dvc.lock records only when the rebuilt one's bytes differ from it and a golden
+    # input is declared (it then compares their predictions): exactly what a change with a malicious pickle gets.
+    # main requires reproducible releases, declares the golden input and does not trust pickles.
+    golden_csv(joblib_repo)
+    golden = {"input": "golden/input.csv", "key": "model", "method": "predict_proba"}
+    edit_config(joblib_repo, {"golden": golden, "policy": {**_policy(joblib_repo), "reproducible": True}})
+    commit_all(joblib_repo, "golden input, reproducible releases")
+    publish(joblib_repo, tmp_path)
+    marker = tmp_path / "unpickled"
+    attack(joblib_repo, marker)
+    edit_config(joblib_repo, {"policy": {**_policy(joblib_repo), "reproducible": True}})
+    commit_all(joblib_repo, "and reproducible")
+
+    res = mlgit(joblib_repo, "check", "repro", "--json")
+    assert not marker.exists(), res.out
+    assert res.code == 1, (res.out, res.err)
+    outs = {f["data"].get("output"): f for f in json.loads(res.out)["findings"]}
+    model = outs["models/model.joblib"]
+    assert model["code"] == "repro.not-reproducible", model
+    assert "predictions could not be compared" in model["message"], model
+    assert "trust_pickle is not set in mlgit.yaml on the default branch (origin/main)" in model["message"], model
+
+    res = mlgit(joblib_repo, "promote", "--dry-run", "--allow-stale")  # evaluate is stale: its model changed
+    assert not marker.exists(), (res.out, res.err)
+    assert res.code == 1, (res.out, res.err)
+    assert "is not reproducible (policy.reproducible: true)" in res.err
+    assert "trust_pickle is not set in mlgit.yaml on the default branch (origin/main)" in res.err
+    assert not git("tag", "--list", cwd=joblib_repo).strip()
+
+
+def _policy(repo: Path) -> dict[str, Any]:
+    policy: dict[str, Any] = yaml.safe_load((repo / "mlgit.yaml").read_text())["models"][MODEL]["policy"]
+    return policy

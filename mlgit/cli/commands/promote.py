@@ -217,11 +217,16 @@ def _reproducible(
         return None
     if release_plan.plan(repo, cfg, model, base, commit=commit).status is not release_plan.ReleaseStatus.WOULD_RELEASE:
         return None
+    from mlgit.checks import model as model_check
     from mlgit.model import artifact
+    from mlgit.repo import trust
     from mlgit.train import repro
 
-    trusted = artifact.pickle_trust(repo, model, [("HEAD", repo.head)] if repo.head else [])
-    verdict, found = repro.check(repo, model, 1, trusted)
+    # As `mlgit check repro`: the default branch's trust_pickle and bytes it or a release records, never HEAD's.
+    trusted_cfg = trust.settings(repo.root, cfg)
+    judged = trusted_cfg.model(model.name)
+    trusted = artifact.pickle_trust(repo, judged, model_check.trusted_bases(repo, trusted_cfg, judged, None))
+    verdict, found = repro.check(repo, judged, 1, trusted, trusted_cfg.trust)
     if verdict.verdict == repro.NOT:
         why = "; ".join(f.message for f in found if f.severity == "error")
         raise Refused(
