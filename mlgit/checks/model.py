@@ -423,15 +423,20 @@ def gate_findings(
 def trusted_bases(repo: RepoState, cfg: Config, model: Model, result: gate.GateResult | None) -> list[tuple[str, str]]:
     """(label, commit) of revisions the change cannot write: release tags and the remote's default branch.
 
-    The gate's baseline counts only when it is a release or stage tag: a baseline REV or branch may be the
-    change itself (`policy.base: HEAD`).
+    `cfg` and `model` are `trust.settings`' result. The gate's baseline counts only when it is a release or stage
+    tag: a baseline REV or branch may be the change itself (`policy.base: HEAD`); a tag counts only on a commit of
+    the default branch (`trust.vouches`): the change may have tagged itself.
     """
     found: list[tuple[str, str]] = []
-    if result is not None and result.baseline.kind in {"release", "stage"} and result.baseline.commit is not None:
-        found.append((result.baseline.label, result.baseline.commit))
-    releases = registry.releases(registry.events(repo, model.name))
-    if releases:
-        found.append((releases[-1].tag, releases[-1].commit))
+    baseline = result.baseline if result is not None else None
+    if baseline is not None and baseline.kind in {"release", "stage"} and baseline.commit is not None:
+        if trust.vouches(repo.root, cfg, model, baseline.commit):
+            found.append((baseline.label, baseline.commit))
+    # The latest release the default branch holds (a later, forged one does not hide it).
+    for rel in reversed(registry.releases(registry.events(repo, model.name))):
+        if trust.vouches(repo.root, cfg, model, rel.commit):
+            found.append((rel.tag, rel.commit))
+            break
     source = cfg.trust
     if source is not None and source.label is not None and source.commit is not None:
         found.append((source.label, source.commit))

@@ -6,7 +6,6 @@ from a remote), md5-checked; mlgit.yaml, the golden input and the schema are rea
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import os
@@ -127,12 +126,8 @@ def pickle_trust(repo: RepoState, cfg: Config, release: Release) -> tuple[Model,
     trusted_cfg = trust.settings(repo.root, cfg)
     model = trusted_cfg.model(release.model)
     source = trusted_cfg.trust
-    if not model.trust_pickle or source is None or source.commit is None:
+    if not model.trust_pickle or source is None or not trust.vouches(repo.root, trusted_cfg, model, release.commit):
         return model, None
-    if not git.is_ancestor(repo.root, release.commit, source.commit):
-        branches = git.branches_containing(repo.root, release.commit)
-        if not any(fnmatch.fnmatchcase(b, p) for b in branches for p in model.policy.release_branches):
-            return model, None
     return model, f"its bytes are the ones DVC recorded at {release.tag}, a release on {source.label}"
 
 

@@ -10,6 +10,7 @@ everything else (paths, golden inputs, data checks) stays the change's own.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import fields, replace
 from pathlib import Path
@@ -44,6 +45,20 @@ def settings(root: Path, cfg: Config) -> Config:
     except MlgitError as exc:
         return _untrusted(cfg, f"{CONFIG_NAME} on {label} is invalid ({exc.reason}); fix it on {label}")
     return _merged(cfg, base, label, commit)
+
+
+def vouches(root: Path, cfg: Config, model: Model, commit: str) -> bool:
+    """Whether a release (or stage) tag on `commit` may vouch for the bytes it records: only when `commit` is on
+    the default branch `cfg.trust` was read from, or on a branch the default branch's `policy.release_branches`
+    allows. A change can tag its own commit (a tag fetched with a fork's branch, or made by hand): such a tag
+    vouches for nothing (issue 12). `cfg` and `model` are `settings`' result, never the change's own."""
+    source = cfg.trust
+    if source is None or source.commit is None:
+        return False
+    if git.is_ancestor(root, commit, source.commit):
+        return True
+    branches = git.branches_containing(root, commit)
+    return any(fnmatch.fnmatchcase(b, p) for b in branches for p in model.policy.release_branches)
 
 
 def _untrusted(cfg: Config, problem: str) -> Config:

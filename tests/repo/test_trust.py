@@ -330,3 +330,21 @@ def test_check_repro_and_promote_do_not_unpickle_the_model_a_change_records(
 def _policy(repo: Path) -> dict[str, Any]:
     policy: dict[str, Any] = yaml.safe_load((repo / "mlgit.yaml").read_text())["models"][MODEL]["policy"]
     return policy
+
+
+def test_a_release_tag_on_the_change_itself_does_not_vouch_for_check_or_report(
+    trusting: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    # check, check model and report take a release tag's recorded bytes as trust (an unchanged released model
+    # loads), but only a release on the default branch: a change can tag its own commit (issue 12).
+    marker = tmp_path / "unpickled"
+    attack(trusting, marker)
+    git("tag", "-a", f"{MODEL}@v9.0.0", "-m", "Release cancer-classifier v9.0.0", cwd=trusting)
+    for args in LOADING:
+        res = mlgit(trusting, *args)
+        assert res.code in (0, 1), (args, res.err)
+        assert not marker.exists(), args
+        if args[0] == "check" or args[-1] in {"md", "text"}:
+            assert "model.untrusted-pickle" in res.out, args
+    refused = findings(mlgit, trusting, "check", "model", "--json")["model.untrusted-pickle"]
+    assert "from the model's last release" in refused["message"]
