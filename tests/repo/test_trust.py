@@ -348,3 +348,28 @@ def test_a_release_tag_on_the_change_itself_does_not_vouch_for_check_or_report(
             assert "model.untrusted-pickle" in res.out, args
     refused = findings(mlgit, trusting, "check", "model", "--json")["model.untrusted-pickle"]
     assert "from the model's last release" in refused["message"]
+
+
+def test_promote_judges_by_the_default_branchs_gate_not_the_changes(trusting: Path, mlgit: Any) -> None:
+    # At release time too: a change that loosens its own gate (committed on a branch, or uncommitted on main) is
+    # promoted under the policy mlgit.yaml has on the default branch.
+    assert mlgit(trusting, "promote").code == 0
+    git("checkout", "-q", "-b", "worse", cwd=trusting)
+    set_param(trusting, "C", "0.0003")
+    dvc("repro", "-q", cwd=trusting)
+    path = trusting / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    gates = data["models"][MODEL]["policy"]["gates"]
+    for gate in gates.values():
+        gate["max_regression_rel"] = 1.0
+    del gates["accuracy"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    commit_all(trusting, "worse model, looser gate")
+
+    res = mlgit(trusting, "promote", "--dry-run", "--json")
+    assert res.code == 1, (res.out, res.err)
+    (doc,) = json.loads(res.out) if res.out.lstrip().startswith("[") else [json.loads(res.out)]
+    assert doc["status"] == "rejected", doc
+    assert "accuracy" in {r["metric"] for r in doc["results"] if not r["passed"]}
+    assert any("the default branch's settings apply" in w for w in doc["warnings"]), doc["warnings"]
+    assert mlgit(trusting, "promote", "--dry-run").code == 1

@@ -20,7 +20,7 @@ from mlgit.registry.semver import Version
 from mlgit.render import terminal
 from mlgit.render.style import Style
 from mlgit.repo import dvc as pipeline
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.status import Status
@@ -150,6 +150,22 @@ def _dirty_tree(repo: RepoState, allow_dirty: bool, dry_run: bool) -> list[str]:
     return [f"uncommitted changes ignored (--allow-dirty): {', '.join(dirty[:5])}"]
 
 
+def _untrusted_settings(cfg: config.Config) -> list[str]:
+    """What the work tree's mlgit.yaml sets that promote does not apply, said as `check model` says it."""
+    source = cfg.trust
+    if source is None:
+        return []
+    if source.label is None:
+        return [f"nothing in {config.CONFIG_NAME} is trusted ({source.problem}): the gate uses its own policy"]
+    keys = [f"{who}: {key}" for who, key in source.ignored]
+    if not keys:
+        return []
+    return [
+        f"{config.CONFIG_NAME} here sets {', '.join(keys)} differently from the default branch ({source.label}): "
+        "the default branch's settings apply"
+    ]
+
+
 def _on_release_branch(repo: RepoState, models: Sequence[config.Model], dry_run: bool, warnings: list[str]) -> None:
     """Refuse a release from a commit that no release branch (the default one, `policy.release_branches`) holds.
 
@@ -219,7 +235,6 @@ def _reproducible(
         return None
     from mlgit.checks import model as model_check
     from mlgit.model import artifact
-    from mlgit.repo import trust
     from mlgit.train import repro
 
     # As `mlgit check repro`: the default branch's trust_pickle and bytes it or a release records, never HEAD's.
@@ -250,13 +265,15 @@ def run(
     """Gate the model (or, with several and none named, each of them) and tag a release of each whose inputs
     changed since its last release and that passes its policy."""
     root = git.toplevel(cwd)
-    cfg = config.load(root)
+    # The gate, release branches and default branch as mlgit.yaml has them on the default branch: a change, merged
+    # or not, cannot loosen its own gate at release time (issue 12).
+    cfg = trust.settings(root, config.load(root))
     repo = RepoState(root, cfg.ci.default_branch)
     models = list(cfg.models) if model_name is None and len(cfg.models) > 1 else [cfg.model(model_name)]
     head = repo.head
     if head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
-    warnings = _dirty_tree(repo, allow_dirty, dry_run)
+    warnings = _dirty_tree(repo, allow_dirty, dry_run) + _untrusted_settings(cfg)
     if base is not None:
         baseline.validate_spec(root, base)
     if push is not None and push not in git.remotes(root):
