@@ -393,6 +393,15 @@ def test_releases_only_from_the_default_branch_unless_allowed(small_repo: Path, 
     cfg = small_repo / "mlgit.yaml"
     cfg.write_text(cfg.read_text().replace("    policy:\n", '    policy:\n      release_branches: ["feature/*"]\n'))
     commit_all(small_repo, "feature branches may release")
+    # A branch cannot allow itself: policy.release_branches is the default branch's (issue 12).
+    r = mlgit(small_repo, "promote")
+    assert r.code == 2 and "is not on the default branch 'main'" in r.err
+    assert _tags(small_repo) == []
+    git("checkout", "-q", "main", cwd=small_repo)
+    git("checkout", "-q", "feature/x", "--", "mlgit.yaml", cwd=small_repo)
+    commit_all(small_repo, "feature branches may release")
+    git("checkout", "-q", "feature/x", cwd=small_repo)
+    git("merge", "-q", "--no-edit", "main", cwd=small_repo)
     r = mlgit(small_repo, "promote", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["tag"] == "clf@v0.1.0"
