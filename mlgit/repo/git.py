@@ -74,22 +74,43 @@ def default_branch(root: Path, configured: str | None) -> str:
     return "main"
 
 
-def remote_default_branch(root: Path, named: str | None = None) -> tuple[str, str] | None:
+def remote_default_branch(root: Path, named: Sequence[str] = ()) -> tuple[str, str] | None:
     """The default branch as the remote has it, as (name such as `origin/main`, commit), or None.
 
-    The remote's HEAD (`origin`, else the first remote), else its `named` branch (a forge's own variable, never
-    a setting of the change), `main` or `master`; without a remote, the local default branch (init.defaultBranch,
-    main, master). Nothing here is read from the work tree or moved by checking out a change.
+    With a remote (`origin`, else the first): the first of the `named` branches (what the forge says, never a
+    setting of the change) that is fetched, else the remote's HEAD as this clone recorded it, else as the remote
+    itself says (`git ls-remote --symref`: actions/checkout records no origin/HEAD). Never a guess such as
+    main: a repository whose default branch is `develop` would be judged by a pull request's own `main`. Without
+    a remote, the local default branch (init.defaultBranch, main, master). Nothing here is read from the work
+    tree or moved by checking out a change.
     """
     names = remotes(root)
-    if names:
-        remote = "origin" if "origin" in names else names[0]
-        res = git("symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", cwd=root, check=False)
-        refs = [res.out.strip()] if res.returncode == 0 and res.out.strip() else []
-        refs += [f"refs/remotes/{remote}/{b}" for b in (named, "main", "master") if b]
-    else:
+    if not names:
         configured = git("config", "--get", "init.defaultBranch", cwd=root, check=False).out.strip()
-        refs = [f"refs/heads/{b}" for b in (configured, "main", "master") if b]
+        return _first_commit(root, [f"refs/heads/{b}" for b in (configured, "main", "master") if b])
+    remote = "origin" if "origin" in names else names[0]
+    found = _first_commit(root, [f"refs/remotes/{remote}/{b}" for b in named if b])
+    if found is not None:
+        return found
+    res = git("symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", cwd=root, check=False)
+    recorded = _first_commit(root, [res.out.strip()]) if res.returncode == 0 and res.out.strip() else None
+    if recorded is not None:
+        return recorded
+    head_ref = remote_head(root, remote)
+    return _first_commit(root, [f"refs/remotes/{remote}/{head_ref}"] if head_ref else [])
+
+
+def remote_head(root: Path, remote: str) -> str | None:
+    """The branch the remote's HEAD points at, as the remote says (`git ls-remote --symref`), or None."""
+    res = git("ls-remote", "--symref", remote, "HEAD", cwd=root, check=False)
+    for line in res.out.splitlines() if res.returncode == 0 else []:
+        ref, _, what = line.partition("\t")
+        if what == "HEAD" and ref.startswith("ref: refs/heads/"):
+            return ref.removeprefix("ref: refs/heads/")
+    return None
+
+
+def _first_commit(root: Path, refs: Sequence[str]) -> tuple[str, str] | None:
     for ref in dict.fromkeys(refs):
         commit = resolve(root, ref)
         if commit is not None:

@@ -11,6 +11,7 @@ everything else (paths, golden inputs, data checks) stays the change's own.
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 from dataclasses import fields, replace
 from pathlib import Path
@@ -21,6 +22,8 @@ from mlgit.repo import git
 
 # GitLab names the project's default branch itself; the change cannot set it.
 _FORGE_DEFAULT_BRANCH = "CI_DEFAULT_BRANCH"
+# An event payload is a few KB; a bigger file is not one the runner wrote.
+_EVENT_MAX_BYTES = 8 * 1024 * 1024
 _FIX = "fetch it: 'git fetch origin' and 'git remote set-head origin --auto' (in CI: check out with fetch-depth: 0)"
 
 
@@ -32,19 +35,68 @@ def settings(root: Path, cfg: Config) -> Config:
     """
     if cfg.trust is not None:
         return cfg
-    found = git.remote_default_branch(root, os.environ.get(_FORGE_DEFAULT_BRANCH))
+    found = git.remote_default_branch(root, forge_branches())
     if found is None:
-        where = "the remote's HEAD, main or master" if git.remotes(root) else "a local main or master branch"
+        where = (
+            "the forge's variables, the remote's HEAD here or as the remote says"
+            if git.remotes(root)
+            else "a local main or master branch"
+        )
         return _untrusted(cfg, f"this clone has no default branch to read them from ({where}); {_FIX}")
+    base = _read(root, *found)
+    if isinstance(base, str):
+        return _untrusted(cfg, base)
     label, commit = found
+    # The default branch's own mlgit.yaml may name another branch as the default (ci.default_branch): follow it
+    # once; the change's ci.default_branch never counts.
+    named = base.ci.default_branch
+    if named is not None and label.partition("/")[2] not in ("", named):
+        moved = git.remote_default_branch(root, [named])
+        if moved is not None and moved[0].partition("/")[2] == named:
+            base = _read(root, *moved)
+            if isinstance(base, str):
+                return _untrusted(cfg, base)
+            label, commit = moved
+    return _merged(cfg, base, label, commit)
+
+
+def forge_branches() -> list[str]:
+    """The default branch as the CI platform names it, in order of precedence; none outside CI.
+
+    GitHub: the pull request's base branch (`GITHUB_BASE_REF`, set on pull_request events), then the event
+    payload's `repository.default_branch`; GitLab: `CI_DEFAULT_BRANCH`. The runner sets these, not the change.
+    """
+    out = []
+    if os.environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request"):
+        out.append(os.environ.get("GITHUB_BASE_REF", ""))
+    out.append(_event_default_branch(os.environ.get("GITHUB_EVENT_PATH")))
+    out.append(os.environ.get(_FORGE_DEFAULT_BRANCH, ""))
+    return [b for b in out if b]
+
+
+def _event_default_branch(path: str | None) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_EVENT_MAX_BYTES + 1)
+        event = json.loads(raw) if len(raw) <= _EVENT_MAX_BYTES else None
+    except (OSError, ValueError, RecursionError):
+        return ""
+    repo = event.get("repository") if isinstance(event, dict) else None
+    branch = repo.get("default_branch") if isinstance(repo, dict) else None
+    return branch if isinstance(branch, str) else ""
+
+
+def _read(root: Path, label: str, commit: str) -> Config | str:
+    """mlgit.yaml at `commit`, or why nothing in it can be trusted."""
     raw = git.show_files(root, commit, [CONFIG_NAME])[CONFIG_NAME]
     if raw is None:
-        return _untrusted(cfg, f"{label} has no {CONFIG_NAME} yet; they are trusted once it is merged there")
+        return f"{label} has no {CONFIG_NAME} yet; they are trusted once it is merged there"
     try:
-        base = from_bytes(root, raw)
+        return from_bytes(root, raw)
     except MlgitError as exc:
-        return _untrusted(cfg, f"{CONFIG_NAME} on {label} is invalid ({exc.reason}); fix it on {label}")
-    return _merged(cfg, base, label, commit)
+        return f"{CONFIG_NAME} on {label} is invalid ({exc.reason}); fix it on {label}"
 
 
 def vouches(root: Path, cfg: Config, model: Model, commit: str) -> bool:

@@ -373,3 +373,55 @@ def test_promote_judges_by_the_default_branchs_gate_not_the_changes(trusting: Pa
     assert "accuracy" in {r["metric"] for r in doc["results"] if not r["passed"]}
     assert any("the default branch's settings apply" in w for w in doc["warnings"]), doc["warnings"]
     assert mlgit(trusting, "promote", "--dry-run").code == 1
+
+
+def test_the_default_branch_is_the_forges_or_the_remotes_never_a_guess(
+    trusting: Path, mlgit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The project's default branch is `develop` (it does not trust pickles); `main` is an old branch that does.
+    # actions/checkout records no origin/HEAD, so the clone alone cannot tell: mlgit must not fall back to main.
+    origin = tmp_path / "origin.git"
+    git("checkout", "-q", "-b", "develop", cwd=trusting)
+    edit_config(trusting, {"trust_pickle": False}, ci={"default_branch": "develop"})
+    commit_all(trusting, "develop: no pickles")
+    git("push", "-q", "origin", "develop", cwd=trusting)
+    git("symbolic-ref", "HEAD", "refs/heads/develop", cwd=origin)
+    git("remote", "set-head", "origin", "--delete", cwd=trusting)
+    for name in ("GITHUB_EVENT_NAME", "GITHUB_BASE_REF", "GITHUB_EVENT_PATH", "CI_DEFAULT_BRANCH"):
+        monkeypatch.delenv(name, raising=False)
+
+    def label() -> str | None:
+        source = trust.settings(trusting, config.load(trusting)).trust
+        assert source is not None, "settings always says where they came from"
+        assert source.label is not None, source.problem
+        return source.label
+
+    # As the remote itself says (git ls-remote --symref origin HEAD).
+    assert label() == "origin/develop"
+    msg = findings(mlgit, trusting, "check", "model", "--json")["model.untrusted-pickle"]["message"]
+    assert "trust_pickle is not set in mlgit.yaml on the default branch (origin/develop)" in msg
+    # What the forge says comes first: a pull request's base branch, the event's repository, GitLab's variable.
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    assert label() == "origin/main"
+    monkeypatch.delenv("GITHUB_BASE_REF")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"repository": {"default_branch": "main"}}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    assert label() == "origin/main"
+    monkeypatch.delenv("GITHUB_EVENT_PATH")
+    monkeypatch.setenv("CI_DEFAULT_BRANCH", "main")
+    assert label() == "origin/main"
+    monkeypatch.delenv("CI_DEFAULT_BRANCH")
+    # The default branch's own mlgit.yaml may name another one (ci.default_branch); a change's never counts.
+    edit_config(trusting, ci={"default_branch": "main"})
+    commit_all(trusting, "develop: main is the default branch")
+    git("push", "-q", "origin", "develop", cwd=trusting)
+    assert label() == "origin/main"
+    # Nothing says which branch is the default (the remote is gone): nothing is trusted, and mlgit says so.
+    origin.rename(tmp_path / "gone.git")
+    source = trust.settings(trusting, config.load(trusting)).trust
+    assert source is not None and source.label is None
+    assert source.problem is not None and "this clone has no default branch to read them from" in source.problem
+    res = mlgit(trusting, "check", "model", "--json")
+    assert res.code in (0, 1) and "git remote set-head origin --auto" in res.out
