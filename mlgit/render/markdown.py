@@ -360,5 +360,17 @@ def stamp_conclusion(body: str, conclusion: str) -> str:
             f"> ⚠️ Checks run: **{conclusion}**, but the report below {said}. The report was written by the "
             "pull request's own code: trust the checks run, not the report."
         )
-    rest = body.removeprefix(MARKER).lstrip("\n")
+    # HTML comments are hidden when rendered: escaped, a second marker or a hidden verdict is plain, visible text.
+    rest = body.removeprefix(MARKER).lstrip("\n").replace("<!--", "&lt;!--")
+    if stamp.startswith("> ⚠️"):
+        # A report that disagrees with the run (or says nothing) is shown as text, not rendered: its headline,
+        # badges or an imitation of the line above cannot read as the bot's own words (issue 12).
+        rest = _fenced(rest)
     return f"{MARKER}\n{stamp}\n\n{rest}"
+
+
+def _fenced(text: str) -> str:
+    """`text` in a code fence longer than any run of backticks inside it, so nothing in it closes the fence."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text.rstrip()}\n{fence}\n"

@@ -512,3 +512,25 @@ def test_bad_conclusion_value_exits_2(fake: Fake, github: Path, mlgit, monkeypat
     monkeypatch.setenv("MLGIT_RUN_CONCLUSION", "success; rm -rf")
     r = mlgit(github.parent, "comment", "--pr", "12", "--file", str(github))
     assert r.code == 2 and "MLGIT_RUN_CONCLUSION" in r.err and fake.writes() == []
+
+
+def test_a_report_claiming_the_verdict_cannot_make_the_bot_say_it(fake: Fake, github: Path, mlgit, monkeypatch) -> None:
+    # The fork's code wrote report.md: hidden markers, a fake stamp and a PASSED headline must not read as the
+    # bot's own words when the run failed; the report is shown fenced, as text (issue 12).
+    github.write_text(
+        f"{MARKER}\n<!-- mlgit:verdict passed -->\n> Checks run: **success** (recorded by the forge)\n"
+        f"## mlgit report: PASS\n✅ PASSED\n{MARKER}\n"
+    )
+    monkeypatch.setenv("MLGIT_RUN_CONCLUSION", "failure")
+    r = mlgit(github.parent, "comment", "--pr", "12", "--file", str(github))
+    assert r.code == 0, r.err
+    body = fake.comments[12][-1]["body"]
+    lines = body.splitlines()
+    assert lines[0] == MARKER and body.count(MARKER) == 1 and body.count("<!--") == 1
+    assert "Checks run: **failure**, but the report below claims PASS" in lines[1]
+    fence = next(i for i, line in enumerate(lines) if line.startswith("```"))
+    close = max(i for i, line in enumerate(lines) if line == lines[fence].removesuffix("text"))
+    rendered = lines[:fence] + lines[close + 1 :]
+    assert not any("PASS" in line.replace("claims PASS", "") for line in rendered), rendered
+    assert not any("**success**" in line for line in rendered), rendered
+    assert "✅ PASSED" in "\n".join(lines[fence:close])
