@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgit.repo import cache, git
 from mlgit.results.codes import Code
+from mlgit.system import files
 from mlgit.system.files import looks_utf16
 
 if TYPE_CHECKING:
@@ -245,9 +246,13 @@ def sniff(source: Source) -> list[Problem]:
     problems: list[Problem] = []
     expected: list[str] | None = None
     first_schema: dict[str, Any] | None = None
+    from mlgit.repo import dvc as pipeline
+
+    caches = pipeline.cache_dirs(source.root)
     for rel in source.files:
-        path = source.root / rel
-        size = path.stat().st_size
+        # A committed link to /dev/zero (size 0, endless) or out of the repository is refused, naming the file.
+        path, st = files.regular_file(source.root, rel, links_into=caches)
+        size = st.st_size
         if size == 0:
             raise TableError(Code.DATA_EMPTY_FILE, f"{rel} is empty (0 bytes)", rel, hint="regenerate or re-pull it")
         if source.format == "parquet":

@@ -38,6 +38,23 @@ def read_small(root: Path, rel: str, *, limit: int, links_into: Sequence[Path] =
     Absent (or a dangling link): FileNotFoundError. A directory: IsADirectoryError. A device, pipe or
     socket, a link elsewhere, or more than `limit` bytes: InputError naming the file.
     """
+    real, st = regular_file(root, rel, links_into=links_into)
+    if st.st_size > limit:
+        raise InputError(f"{st.st_size:,} bytes; a file of this kind may hold at most {limit:,} bytes", file=rel)
+    with open(real, "rb") as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:  # it grew between stat and read
+        raise InputError(f"more than {limit:,} bytes; a file of this kind may hold at most {limit:,} bytes", file=rel)
+    return raw
+
+
+def regular_file(root: Path, rel: str, *, links_into: Sequence[Path] = ()) -> tuple[Path, os.stat_result]:
+    """`root/rel` resolved, and its stat, when it is a regular file inside `root` or reached by a link into
+    `links_into` (data files are then streamed by their readers, uncapped).
+
+    Absent (or a dangling link): FileNotFoundError. A directory: IsADirectoryError. A device, pipe or
+    socket, or a link elsewhere: InputError naming the file.
+    """
     path = root / rel
     try:
         st = os.stat(path)
@@ -59,10 +76,4 @@ def read_small(root: Path, rel: str, *, limit: int, links_into: Sequence[Path] =
             " or into the DVC cache",
             file=rel,
         )
-    if st.st_size > limit:
-        raise InputError(f"{st.st_size:,} bytes; a file of this kind may hold at most {limit:,} bytes", file=rel)
-    with open(real, "rb") as fh:
-        raw = fh.read(limit + 1)
-    if len(raw) > limit:  # it grew between stat and read
-        raise InputError(f"more than {limit:,} bytes; a file of this kind may hold at most {limit:,} bytes", file=rel)
-    return raw
+    return real, st
