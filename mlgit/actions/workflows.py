@@ -325,3 +325,35 @@ def forge_of(cfg: Config, requested: str | None) -> str | None:
     """The forge to work on: the --forge option, else ci.forge (None when that is 'none')."""
     forge = requested or cfg.ci.forge
     return None if forge == "none" else forge
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One generated file in `ci check --json`: its state and, when it differs, the diff."""
+
+    path: str
+    state: str
+    ok: bool
+    diff: str | None
+
+    @classmethod
+    def of(cls, s: generated.FileState) -> FileCheck:
+        """The entry of one file (no diff for a file that is current or missing: there is nothing to compare)."""
+        return cls(s.path, s.state, s.ok, None if s.ok or s.state == "missing" else s.diff())
+
+
+@dataclass(frozen=True)
+class CiCheck:
+    """`ci check --json`: the forge checked (None: ci.forge is 'none'), each file, and the DVC remote's problems."""
+
+    forge: str | None
+    ok: bool
+    files: tuple[FileCheck, ...]
+    remote_problems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, root: Path, cfg: Config, forge: str | None, states: list[generated.FileState]) -> CiCheck:
+        """The document of the generated files' `states` for `forge`."""
+        files = tuple(FileCheck.of(s) for s in states)
+        problems = tuple(remote_warnings(root, config_paths(cfg)))
+        return cls(forge, all(s.ok for s in states), files, problems)

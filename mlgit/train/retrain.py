@@ -34,6 +34,21 @@ class Outcome:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RetrainRun:
+    """`retrain --json`: the plan, the steps it runs, and what it did (None: a dry run, or nothing to do)."""
+
+    plan: Plan
+    steps: tuple[str, ...]
+    dry_run: bool
+    outcome: Outcome | None
+
+    @classmethod
+    def of(cls, plan: Plan, pr: bool, dry_run: bool, outcome: Outcome | None) -> RetrainRun:
+        """The document of one `retrain` run."""
+        return cls(plan, tuple(plan.steps(pr)), dry_run, outcome)
+
+
 def _mlgit(wt: Path, *args: str, env: Mapping[str, str] | None = None) -> process.Completed:
     return process.run([sys.executable, "-m", "mlgit", "-C", str(wt), *args], cwd=wt, env=env, check=False)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.actions import generated, workflows
@@ -43,16 +42,6 @@ def colored_diff(text: str, style: Style) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
-class FileCheck:
-    """One generated file in `ci check --json`: its state and, when it differs, the diff."""
-
-    path: str
-    state: str
-    ok: bool
-    diff: str | None
-
-
 def run(cwd: Path, forge: str | None, json: bool = False) -> int:
     """Compare the generated CI files with what `mlgit ci generate` would write now."""
     root = git.toplevel(cwd)
@@ -61,10 +50,7 @@ def run(cwd: Path, forge: str | None, json: bool = False) -> int:
     states = workflows.states(root, cfg, chosen) if chosen is not None else []
     bad = [s for s in states if not s.ok]
     if json:
-        files = [FileCheck(s.path, s.state, s.ok, None if s.ok or s.state == "missing" else s.diff()) for s in states]
-        problems = workflows.remote_warnings(root, workflows.config_paths(cfg))
-        doc = {"forge": chosen, "ok": not bad, "files": files, "remote_problems": problems}
-        sys.stdout.write(serialize.dumps(doc) + "\n")
+        sys.stdout.write(serialize.dumps(workflows.CiCheck.of(root, cfg, chosen, states)) + "\n")
         return EXIT_FAILED if bad else 0
     if chosen is None:
         sys.stdout.write("ci.forge is 'none' in mlgit.yaml: no generated CI to check\n")

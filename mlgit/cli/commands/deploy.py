@@ -57,12 +57,12 @@ def run_apply(
 
 def run_stop(cwd: Path, model: str, stage: str, json: bool) -> int:
     """Stop a local deployment (nothing to do when none runs)."""
-    stopped = deploy.stop(RepoState.open(cwd), model, stage)
+    done = deploy.stop(RepoState.open(cwd), model, stage)
     if json:
-        sys.stdout.write(serialize.dumps({"model": model, "stage": stage, "stopped": stopped}) + "\n")
+        sys.stdout.write(serialize.dumps(done) + "\n")
     else:
         sys.stdout.write(
-            f"stopped {model} in {stage}\n" if stopped else f"{model} is not running in {stage}; nothing to stop\n"
+            f"stopped {model} in {stage}\n" if done.stopped else f"{model} is not running in {stage}; nothing to stop\n"
         )
     return EXIT_OK
 

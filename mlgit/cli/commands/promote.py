@@ -16,6 +16,7 @@ from mlgit.errors import MlgitError, Refused
 from mlgit.registry import baseline, policy, stages
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
+from mlgit.registry.plan import PromotionDoc, PromotionStatus
 from mlgit.registry.semver import Version
 from mlgit.render import terminal
 from mlgit.render.style import Style
@@ -23,20 +24,9 @@ from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
-from mlgit.results.status import Status
 
 if TYPE_CHECKING:
     from mlgit.train.repro import Verdict
-
-
-class PromotionStatus(Status):
-    """What promote did with one model (`would-release`: a dry run that passed)."""
-
-    RELEASED = "released"
-    WOULD_RELEASE = "would-release"
-    REJECTED = "rejected"
-    ALREADY_RELEASED = "already-released"
-    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
@@ -273,51 +263,31 @@ def run(
     return EXIT_FAILED if any(o.status is PromotionStatus.REJECTED for o in outcomes) else 0
 
 
-@dataclass(frozen=True)
-class PromotionDoc:
-    """One model's `promote --json` document."""
-
-    model: str
-    commit: str
-    status: PromotionStatus
-    dry_run: bool
-    version: Version | None = field(metadata=serialize.TEXT)
-    tag: str | None
-    bump: str | None
-    pushed_to: str | None
-    baseline: baseline.Baseline | None
-    first_release: bool | None
-    passed: bool | None
-    improved: tuple[str, ...]
-    results: tuple[policy.RuleResult, ...]
-    warnings: tuple[str, ...]
-
-    @classmethod
-    def of(cls, out: Promotion, dry_run: bool) -> PromotionDoc:
-        """The document of what promote did with one model."""
-        d = out.decision
-        return cls(
-            out.model,
-            out.commit,
-            out.status,
-            dry_run,
-            out.version,
-            out.tag,
-            out.bump,
-            out.pushed_to,
-            out.base,
-            d.first_release if d else None,
-            d.passed if d else None,
-            d.improved if d else (),
-            d.results if d else (),
-            tuple(out.warnings),
-        )
+def _doc(out: Promotion, dry_run: bool) -> PromotionDoc:
+    """The document of what promote did with one model."""
+    d = out.decision
+    return PromotionDoc(
+        out.model,
+        out.commit,
+        out.status,
+        dry_run,
+        out.version,
+        out.tag,
+        out.bump,
+        out.pushed_to,
+        out.base,
+        d.first_release if d else None,
+        d.passed if d else None,
+        d.improved if d else (),
+        d.results if d else (),
+        tuple(out.warnings),
+    )
 
 
 def _render(outcomes: list[Promotion], as_json: bool, dry_run: bool) -> None:
     if as_json:
-        docs = [PromotionDoc.of(o, dry_run) for o in outcomes]
-        sys.stdout.write(serialize.dumps(docs[0] if len(docs) == 1 else {"models": docs}) + "\n")
+        docs = tuple(_doc(o, dry_run) for o in outcomes)
+        sys.stdout.write(serialize.dumps(docs[0] if len(docs) == 1 else release_plan.Promotions(docs)) + "\n")
         return
     for w in outcomes[0].warnings[: outcomes[0].shared_warnings] if outcomes else []:
         sys.stderr.write(f"warning: {w}\n")
