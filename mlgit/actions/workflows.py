@@ -332,14 +332,14 @@ class FileCheck:
     """One generated file in `ci check --json`: its state and, when it differs, the diff."""
 
     path: str
-    state: str
+    state: generated.FileStatus
     ok: bool
     diff: str | None
 
     @classmethod
     def of(cls, s: generated.FileState) -> FileCheck:
         """The entry of one file (no diff for a file that is current or missing: there is nothing to compare)."""
-        return cls(s.path, s.state, s.ok, None if s.ok or s.state == "missing" else s.diff())
+        return cls(s.path, s.state, s.ok, None if s.ok or s.state is generated.FileStatus.MISSING else s.diff())
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from mlgit.package import release, store
 from mlgit.registry import stages
 from mlgit.repo import dvc
 from mlgit.repo.state import RepoState
-from mlgit.results.finding import Finding
+from mlgit.results.finding import Finding, Severity
 from mlgit.results.status import Status
 from mlgit.system import atomic
 
@@ -168,7 +168,7 @@ def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, 
                 message=f"{switch.url} already serves {blessed.version}; nothing to do",
             )
         if not switch.ok:
-            why = "; ".join(f.message for f in switch.findings if f.severity.value == "error")
+            why = "; ".join(f.message for f in switch.findings if f.severity is Severity.ERROR)
             kept = f"{prev} keeps serving" if prev else "nothing was serving"
             return replace(
                 out,

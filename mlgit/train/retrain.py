@@ -28,7 +28,7 @@ class Outcome:
     checks_passed: bool | None
     pushed: bool
     dvc_pushed: bool
-    pull: str | None  # created | updated | unchanged
+    pull: forge.ForgeWrite | None  # created | updated | unchanged
     pull_number: int | None
     pull_url: str | None
     notes: tuple[str, ...]

@@ -24,6 +24,7 @@ from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
+from mlgit.results.finding import Severity
 
 if TYPE_CHECKING:
     from mlgit.train.repro import Verdict
@@ -212,8 +213,8 @@ def _reproducible(
 
     trusted = artifact.pickle_trust(repo, model, [("HEAD", repo.head)] if repo.head else [])
     verdict, found = repro.check(repo, model, 1, trusted)
-    if verdict.verdict == repro.NOT:
-        why = "; ".join(f.message for f in found if f.severity == "error")
+    if verdict.verdict is repro.Reproducibility.NOT:
+        why = "; ".join(f.message for f in found if f.severity is Severity.ERROR)
         raise Refused(
             f"{model.name} is not reproducible (policy.reproducible: true): {why}",
             hint="run 'mlgit check repro' to see every output; make the pipeline deterministic, "
