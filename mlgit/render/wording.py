@@ -7,20 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgit.repo.values import ParamValue, number
-from mlgit.report.build import GateStatus, GateVerdict, MetricRow, Report
+from mlgit.report.build import GateStatus, GateVerdict, MetricRow, Report, ReportVerdict, Trend
 from mlgit.results.finding import Finding, Severity
 
 SEVERITY_ORDER: dict[str, int] = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-VERDICT_WORD = {"pass": "PASS", "warn": "PASS WITH WARNINGS", "fail": "FAIL"}
+VERDICT_WORD = {ReportVerdict.PASSED: "PASS", ReportVerdict.WARNED: "PASS WITH WARNINGS", ReportVerdict.FAILED: "FAIL"}
 TREND_WORD = {
-    "better": "better",
-    "worse": "worse",
-    "same": "unchanged",
-    "up": "up",
-    "down": "down",
-    "added": "new",
-    "removed": "removed",
-    "n/a": "",
+    Trend.BETTER: "better",
+    Trend.WORSE: "worse",
+    Trend.SAME: "unchanged",
+    Trend.UP: "up",
+    Trend.DOWN: "down",
+    Trend.ADDED: "new",
+    Trend.REMOVED: "removed",
+    Trend.NA: "",
 }
 
 

@@ -70,6 +70,34 @@ class SectionStatus(Status):
     NOT_RUN = "not-run"
 
 
+class ReportVerdict(Status):
+    """The report's answer: a gate or an error fails it, warnings (or a pipeline DVC could not judge) warn."""
+
+    PASSED = "pass"
+    WARNED = "warn"
+    FAILED = "fail"
+
+
+class Trend(Status):
+    """Which way a metric moved: better or worse by its gate's direction, else up or down."""
+
+    BETTER = "better"
+    WORSE = "worse"
+    SAME = "same"
+    UP = "up"
+    DOWN = "down"
+    ADDED = "added"
+    REMOVED = "removed"
+    NA = "n/a"  # no baseline to compare with
+
+
+class RuleMark(Status):
+    """Whether the gate's rules on one metric hold."""
+
+    PASSED = "pass"
+    FAILED = "fail"
+
+
 @dataclass(frozen=True)
 class Side:
     """One side of the comparison: a revision, a release, or nothing (no baseline)."""
@@ -97,8 +125,8 @@ class MetricRow:
     change: float | None
     status: metrics.Change
     direction: str | None  # higher | lower when a gate declares it
-    trend: str  # better | worse | same | up | down | added | removed | n/a
-    gate: str | None  # pass | fail; None when no rule covers the metric
+    trend: Trend
+    gate: RuleMark | None  # None when no rule covers the metric
 
 
 @dataclass(frozen=True)
@@ -296,13 +324,13 @@ class Report:
     links: Mapping[str, str] = field(default_factory=dict)  # run | full_report
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> ReportVerdict:
         """fail (a gate or an error finding fails) | warn (warnings, stale pipeline) | pass."""
-        if any(not m.gate.passed for m in self.models) or any(f.severity == Severity.ERROR for f in self.findings):
-            return "fail"
-        if any(f.severity == Severity.WARNING for f in self.findings) or self.stale is None:
-            return "warn"
-        return "pass"
+        if any(not m.gate.passed for m in self.models) or any(f.severity is Severity.ERROR for f in self.findings):
+            return ReportVerdict.FAILED
+        if any(f.severity is Severity.WARNING for f in self.findings) or self.stale is None:
+            return ReportVerdict.WARNED
+        return ReportVerdict.PASSED
 
     @property
     def headline(self) -> str:
@@ -510,17 +538,19 @@ def _history(
     return tuple(names), directions, tuple(points)
 
 
-def _trend(row: metrics.DiffRow, direction: str | None) -> str:
-    if row.status in {metrics.Change.ADDED, metrics.Change.REMOVED}:
-        return str(row.status)
+def _trend(row: metrics.DiffRow, direction: str | None) -> Trend:
+    if row.status is metrics.Change.ADDED:
+        return Trend.ADDED
+    if row.status is metrics.Change.REMOVED:
+        return Trend.REMOVED
     delta = row.change
     if delta is None:
-        return "same" if row.status is metrics.Change.SAME else "n/a"
+        return Trend.SAME if row.status is metrics.Change.SAME else Trend.NA
     if abs(delta) <= 1e-12 * max(1.0, abs(number(row.old) or 0.0)):
-        return "same"
+        return Trend.SAME
     if direction is None:
-        return "up" if delta > 0 else "down"
-    return "better" if (delta > 0) == (direction == "higher") else "worse"
+        return Trend.UP if delta > 0 else Trend.DOWN
+    return Trend.BETTER if (delta > 0) == (direction == "higher") else Trend.WORSE
 
 
 def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapshot | None) -> tuple[MetricRow, ...]:
@@ -558,8 +588,8 @@ def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapsho
                     r.change,
                     metrics.Change.ADDED if fd.base_missing else r.status,
                     direction,
-                    "n/a" if fd.base_missing else _trend(r, direction),
-                    None if verdict is None else ("pass" if verdict else "fail"),
+                    Trend.NA if fd.base_missing else _trend(r, direction),
+                    None if verdict is None else (RuleMark.PASSED if verdict else RuleMark.FAILED),
                 )
             )
     return tuple(rows)
