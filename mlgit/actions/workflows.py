@@ -24,7 +24,7 @@ FORGES = ("github", "gitlab")
 
 
 @dataclass(frozen=True)
-class Target:
+class WorkflowTemplate:
     """One file `mlgit ci generate` writes."""
 
     path: str  # relative to the repository root
@@ -34,17 +34,17 @@ class Target:
     needs_monitoring: bool = False  # monitor and retrain exist only when a model declares monitor.logs
 
 
-TARGETS: dict[str, tuple[Target, ...]] = {
+TARGETS: dict[str, tuple[WorkflowTemplate, ...]] = {
     "github": (
-        Target(".github/workflows/mlgit-checks.yml", "github/mlgit-checks.yml.j2"),
-        Target(".github/workflows/mlgit-comment.yml", "github/mlgit-comment.yml.j2"),
-        Target(".github/workflows/mlgit-release.yml", "github/mlgit-release.yml.j2", needs_models=True),
-        Target(".github/workflows/mlgit-assign.yml", "github/mlgit-assign.yml.j2", needs_models=True),
-        Target(".github/workflows/mlgit-deploy.yml", "github/mlgit-deploy.yml.j2", needs_models=True, needs_deploy=True),
-        Target(".github/workflows/mlgit-monitor.yml", "github/mlgit-monitor.yml.j2", needs_monitoring=True),
-        Target(".github/workflows/mlgit-retrain.yml", "github/mlgit-retrain.yml.j2", needs_monitoring=True),
+        WorkflowTemplate(".github/workflows/mlgit-checks.yml", "github/mlgit-checks.yml.j2"),
+        WorkflowTemplate(".github/workflows/mlgit-comment.yml", "github/mlgit-comment.yml.j2"),
+        WorkflowTemplate(".github/workflows/mlgit-release.yml", "github/mlgit-release.yml.j2", needs_models=True),
+        WorkflowTemplate(".github/workflows/mlgit-assign.yml", "github/mlgit-assign.yml.j2", needs_models=True),
+        WorkflowTemplate(".github/workflows/mlgit-deploy.yml", "github/mlgit-deploy.yml.j2", needs_models=True, needs_deploy=True),
+        WorkflowTemplate(".github/workflows/mlgit-monitor.yml", "github/mlgit-monitor.yml.j2", needs_monitoring=True),
+        WorkflowTemplate(".github/workflows/mlgit-retrain.yml", "github/mlgit-retrain.yml.j2", needs_monitoring=True),
     ),
-    "gitlab": (Target(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
+    "gitlab": (WorkflowTemplate(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
 }
 
 # Remote storage types whose DVC support is a separate package (http, https and local paths are built in).

@@ -157,7 +157,7 @@ def events(repo: RepoState, model: str | None = None) -> list[Event]:
 
 
 @dataclass(frozen=True)
-class Scan:
+class TagScan:
     """Every registry tag of one `git for-each-ref`: annotated events, and GTO counters over all tags."""
 
     events: tuple[Event, ...]
@@ -165,19 +165,19 @@ class Scan:
     names: frozenset[str]  # every tag name seen, lightweight ones included
 
 
-def scan(repo: RepoState, model: str | None = None) -> Scan:
+def scan(repo: RepoState, model: str | None = None) -> TagScan:
     """The registry (one model's tags, or all), parsed once per command from the state's tag records."""
     return repo.derive(("registry.scan", model), lambda: _scan(repo.tag_records(), model))
 
 
-def _scan(all_records: Iterable[git.TagRecord], model: str | None) -> Scan:
+def _scan(all_records: Iterable[git.TagRecord], model: str | None) -> TagScan:
     records = _of_model(all_records, model)
     found = []
     for record in records:
         event = parse(record)
         if event is not None and event.annotated and (model is None or event.artifact == tag_name(model)):
             found.append(event)
-    return Scan(tuple(found), counters(records), frozenset(r.name for r in records))
+    return TagScan(tuple(found), counters(records), frozenset(r.name for r in records))
 
 
 def used_versions(evts: list[Event]) -> set[Version]:

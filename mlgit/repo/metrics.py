@@ -162,7 +162,7 @@ def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, Pa
     return values
 
 
-class Change(Status):
+class KeyChange(Status):
     """How a key (a metric, a parameter) differs between two snapshots."""
 
     ADDED = "added"
@@ -199,13 +199,13 @@ class DiffRow:
         return b - a if None in places else round(b - a, max(p for p in places if p is not None))
 
     @property
-    def status(self) -> Change:
+    def status(self) -> KeyChange:
         """Whether the key was added, removed, changed or kept."""
         if not self.old_present:
-            return Change.ADDED
+            return KeyChange.ADDED
         if not self.new_present:
-            return Change.REMOVED
-        return Change.SAME if self.old == self.new else Change.CHANGED
+            return KeyChange.REMOVED
+        return KeyChange.SAME if self.old == self.new else KeyChange.CHANGED
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ class MetricRow:
     old: ParamValue
     new: ParamValue
     change: float | None
-    status: metrics.Change
+    status: metrics.KeyChange
     direction: str | None  # higher | lower when a gate declares it
     trend: Trend
     gate: RuleMark | None  # None when no rule covers the metric
@@ -137,7 +137,7 @@ class ParamRow:
     key: str
     old: ParamValue
     new: ParamValue
-    status: metrics.Change  # never `same`: unchanged params are only counted
+    status: metrics.KeyChange  # never `same`: unchanged params are only counted
 
 
 @dataclass(frozen=True)
@@ -539,13 +539,13 @@ def _history(
 
 
 def _trend(row: metrics.DiffRow, direction: str | None) -> Trend:
-    if row.status is metrics.Change.ADDED:
+    if row.status is metrics.KeyChange.ADDED:
         return Trend.ADDED
-    if row.status is metrics.Change.REMOVED:
+    if row.status is metrics.KeyChange.REMOVED:
         return Trend.REMOVED
     delta = row.change
     if delta is None:
-        return Trend.SAME if row.status is metrics.Change.SAME else Trend.NA
+        return Trend.SAME if row.status is metrics.KeyChange.SAME else Trend.NA
     if abs(delta) <= 1e-12 * max(1.0, abs(number(row.old) or 0.0)):
         return Trend.SAME
     if direction is None:
@@ -586,7 +586,7 @@ def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapsho
                     r.old if r.old_present else None,
                     r.new if r.new_present else None,
                     r.change,
-                    metrics.Change.ADDED if fd.base_missing else r.status,
+                    metrics.KeyChange.ADDED if fd.base_missing else r.status,
                     direction,
                     Trend.NA if fd.base_missing else _trend(r, direction),
                     None if verdict is None else (RuleMark.PASSED if verdict else RuleMark.FAILED),
@@ -603,7 +603,7 @@ def _param_rows(repo: RepoState, model: Model, base: str | None) -> tuple[tuple[
     rows, same = [], 0
     for fd in metrics.diff(old, new):
         for r in fd.rows:
-            if r.status is metrics.Change.SAME:
+            if r.status is metrics.KeyChange.SAME:
                 same += 1
                 continue
             rows.append(

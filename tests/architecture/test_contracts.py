@@ -224,3 +224,15 @@ def e(x):
 def test_the_wire_payloads_exist() -> None:
     names = {(rel, name) for rel, name, _n in _functions()}
     assert WIRE_PAYLOADS <= names
+
+
+def test_no_two_classes_share_a_name() -> None:
+    # Two `Outcome`s (or `Plan`s, `Scan`s) read alike at every use and differ in what they hold; each class
+    # has a noun of its own, so a name in a signature says which one it is.
+    where: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(f"{rel}:{node.lineno}")
+    assert {name: places for name, places in where.items() if len(places) > 1} == {}

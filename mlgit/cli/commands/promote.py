@@ -91,12 +91,12 @@ def _release(
 ) -> None:
     """Gate and tag through the one registry writer: it re-plans (re-gates) on the remote's tags after a lost race."""
 
-    def plan(_scan: registry.Scan) -> stages.Plan:
+    def plan(_scan: registry.TagScan) -> stages.TagPlan:
         _attempt(repo, cfg, model, base_spec, out)
         if out.status is not PromotionStatus.WOULD_RELEASE or dry_run:
-            return stages.Plan(out.status, ())
+            return stages.TagPlan(out.status, ())
         assert out.tag is not None
-        return stages.Plan(out.status, (stages.NewTag(out.tag, out.commit, out.message),), out.version, out.commit)
+        return stages.TagPlan(out.status, (stages.NewTag(out.tag, out.commit, out.message),), out.version, out.commit)
 
     def lost(pushed: release.PushOutcome, _tags: Sequence[str]) -> str:
         # Kept in `out.warnings` at once: the re-planned tag's lineage records the lost race.

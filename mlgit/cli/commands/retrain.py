@@ -54,11 +54,11 @@ def run(cwd: Path, model: str | None, trigger: str, pr: bool, dry_run: bool, sto
     return _code(outcome)
 
 
-def _code(outcome: retrain.Outcome | None) -> int:
+def _code(outcome: retrain.RetrainOutcome | None) -> int:
     return EXIT_FAILED if outcome is not None and not outcome.checks_passed else EXIT_OK
 
 
-def _outcome(plan: plans.Plan, o: retrain.Outcome) -> list[str]:
+def _outcome(plan: plans.RetrainPlan, o: retrain.RetrainOutcome) -> list[str]:
     out = [f"  note: {n}" for n in o.notes]
     if not o.changed:
         return out
