@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mlgit.config.settings import Config, Model
 from mlgit.registry import baseline, gate, lineage, policy
 from mlgit.registry import tags as registry
-from mlgit.registry.semver import Version
+from mlgit.registry.semver import Bump, Version
 from mlgit.repo import changes, metrics
 from mlgit.results import serialize
 from mlgit.results.status import Status
@@ -49,7 +49,7 @@ class PromotionDoc:
     dry_run: bool
     version: Version | None = field(metadata=serialize.TEXT)
     tag: str | None
-    bump: str | None
+    bump: Bump | None
     pushed_to: str | None
     baseline: baseline.Baseline | None
     first_release: bool | None
@@ -76,7 +76,7 @@ class ReleasePlan:
     result: gate.GateResult | None  # None: HEAD is already released, so promote does not gate it again
     version: Version | None = None
     tag: str | None = None
-    bump: str | None = None  # first | minor | patch
+    bump: Bump | None = None
 
     def lineage(self, repo: RepoState, cfg: Config, commit: str) -> dict[str, Any]:
         """The lineage document the release tag of `commit` carries."""

@@ -20,7 +20,7 @@ from mlgit.config.settings import Config, Registry
 from mlgit.errors import MlgitError
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
-from mlgit.registry.tags import STAGE_RE, Event, display_name
+from mlgit.registry.tags import STAGE_RE, Event, EventKind, display_name
 from mlgit.repo import git
 from mlgit.results.status import Status
 
@@ -99,20 +99,20 @@ def build(events: Iterable[Event], counters: Mapping[str, int] | None = None) ->
 
 
 def _replay(name: str, timeline: list[Event], counter: int) -> ModelState:
-    gone = {e.version for e in timeline if e.kind == "deregistration"}
-    regs = [e for e in timeline if e.kind == "registration" and e.version not in gone]
+    gone = {e.version for e in timeline if e.kind is EventKind.DEREGISTRATION}
+    regs = [e for e in timeline if e.kind is EventKind.REGISTRATION and e.version not in gone]
     releases = tuple(sorted(regs, key=lambda e: e.version or Version(0, 0, 0)))
     by_commit: dict[str, Version] = {}
     for e in releases:
         assert e.version is not None
         by_commit[e.commit] = max(e.version, by_commit.get(e.commit, e.version))
-    deregistered_commits = {e.commit for e in timeline if e.kind == "deregistration"} - set(by_commit)
+    deregistered_commits = {e.commit for e in timeline if e.kind is EventKind.DEREGISTRATION} - set(by_commit)
     held: dict[str, list[Occupant]] = {}
     for e in timeline:
         if e.stage is None:
             continue
         stack = [o for o in held.setdefault(e.stage, []) if o.commit != e.commit]
-        if e.kind == "assignment":
+        if e.kind is EventKind.ASSIGNMENT:
             stack.append(Occupant(e.commit, by_commit.get(e.commit), e))
         held[e.stage] = stack
     for stage, stack in held.items():
@@ -125,7 +125,7 @@ def _replay(name: str, timeline: list[Event], counter: int) -> ModelState:
         tuple(timeline),
         releases,
         {stage: tuple(stack) for stage, stack in held.items() if stack},
-        last is not None and last.kind == "deprecation",
+        last is not None and last.kind is EventKind.DEPRECATION,
         top,
     )
 

@@ -25,6 +25,7 @@ from mlgit.errors import MissingRevision, MlgitError
 from mlgit.registry import baseline, policy
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
+from mlgit.registry.semver import Bump
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
@@ -153,7 +154,7 @@ class GateVerdict:
     improved: tuple[str, ...] = ()
     version: str | None = None
     tag: str | None = None
-    bump: str | None = None  # first | minor | patch
+    bump: Bump | None = None
     error: str | None = None
 
     @property

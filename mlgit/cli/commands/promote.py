@@ -17,7 +17,7 @@ from mlgit.registry import baseline, policy, stages
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
 from mlgit.registry.plan import PromotionDoc, PromotionStatus
-from mlgit.registry.semver import Version
+from mlgit.registry.semver import Bump, Version
 from mlgit.render import terminal
 from mlgit.render.style import Style
 from mlgit.repo import dvc as pipeline
@@ -51,7 +51,7 @@ class Promotion:
     version: Version | None = None
     tag: str | None = None
     pushed_to: str | None = None
-    bump: str | None = None
+    bump: Bump | None = None
     warnings: list[str] = field(default_factory=list)
     message: str = ""  # the tag message, once a version is chosen
     stale: StaleRelease | None = None  # the stale stages a release was allowed over (for the lineage)
@@ -321,10 +321,10 @@ def _render_one(out: Promotion) -> None:
         lines.append(style(f"REJECTED: {n} rule{'s' if n != 1 else ''} failed; no tag created", "red", "bold"))
     else:
         why = {
-            "first": "first release",
-            "minor": f"minor: improved {', '.join(out.decision.improved)}",
-            "patch": "patch: no gated metric improved",
-        }[out.bump or "first"]
+            Bump.FIRST: "first release",
+            Bump.MINOR: f"minor: improved {', '.join(out.decision.improved)}",
+            Bump.PATCH: "patch: no gated metric improved",
+        }[out.bump or Bump.FIRST]
         if out.status is PromotionStatus.WOULD_RELEASE:
             lines.append(style(f"PASSED: would tag {out.tag} ({why}); dry run, nothing written", "green", "bold"))
         else:
