@@ -18,6 +18,7 @@ from typing import Any
 
 from mlgit import __version__
 from mlgit.errors import MlgitError
+from mlgit.results.status import Status
 
 sleep: Callable[[float], None] = time.sleep
 now: Callable[[], float] = time.time
@@ -112,9 +113,22 @@ def _issue(i: Any) -> Issue:
 ALERT_LABEL = "mlgit-monitor"
 
 
+class ForgeWrite(Status):
+    """What a write to the forge did with the one comment, issue or pull request mlgit keeps there."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    WOULD_CREATE = "would-create"  # dry runs
+    WOULD_UPDATE = "would-update"
+    OPENED = "opened"  # the alert issue
+    CLOSED = "closed"
+    NONE = "none"  # healthy, and no alert issue to close
+
+
 def alert(
     gh: GitHub, marker: str, author: str | None, title: str, body: str, healthy: bool
-) -> tuple[str, Issue | None]:
+) -> tuple[ForgeWrite, Issue | None]:
     """Keep one open issue per marker: opened when unhealthy, updated in place, closed when healthy.
 
     Only issues with the marker written by `author` (the token's user, else github-actions[bot]) are touched.
@@ -125,18 +139,18 @@ def alert(
     )
     if healthy:
         if not mine:
-            return "none", None
+            return ForgeWrite.NONE, None
         for i in mine:
             gh.edit_issue(i.number, body=body, state="closed")
-        return "closed", mine[0]
+        return ForgeWrite.CLOSED, mine[0]
     if not mine:
-        return "opened", gh.create_issue(title, body, ALERT_LABEL)
+        return ForgeWrite.OPENED, gh.create_issue(title, body, ALERT_LABEL)
     if mine[0].body.strip() == body.strip():
-        return "unchanged", mine[0]
-    return "updated", gh.edit_issue(mine[0].number, title=title, body=body)
+        return ForgeWrite.UNCHANGED, mine[0]
+    return ForgeWrite.UPDATED, gh.edit_issue(mine[0].number, title=title, body=body)
 
 
-def one_pull(gh: GitHub, branch: str, base: str, title: str, body: str, draft: bool) -> tuple[str, Pull]:
+def one_pull(gh: GitHub, branch: str, base: str, title: str, body: str, draft: bool) -> tuple[ForgeWrite, Pull]:
     """Open the one pull request of `branch`, or update it in place: (created | updated | unchanged, the PR).
 
     A draft made when the gate refused stays a draft until a person marks it ready (REST cannot undraft).
@@ -145,11 +159,11 @@ def one_pull(gh: GitHub, branch: str, base: str, title: str, body: str, draft: b
         raise MlgitError(f"the pull request body has {len(body):,} characters; GitHub accepts {gh.body_limit:,}")
     found = gh.open_pulls(branch)
     if not found:
-        return "created", gh.create_pull(branch, base, title, body, draft)
+        return ForgeWrite.CREATED, gh.create_pull(branch, base, title, body, draft)
     first = min(found, key=lambda p: p.number)
     if first.body.strip() == body.strip():
-        return "unchanged", first
-    return "updated", gh.update_pull(first.number, title, body)
+        return ForgeWrite.UNCHANGED, first
+    return ForgeWrite.UPDATED, gh.update_pull(first.number, title, body)
 
 
 class Transport:
@@ -456,7 +470,7 @@ Forge = GitHub | GitLab
 class CommentOutcome:
     """What the sticky-comment step did."""
 
-    action: str  # created | updated | unchanged | would-create | would-update
+    action: ForgeWrite
     comment: Comment | None
     author: str  # who the comment was matched by
     duplicates: int  # other matching comments left alone (from before mlgit kept one)
@@ -500,14 +514,14 @@ def sticky(
     extra = max(0, len(mine) - 1)
     if not mine:
         if dry_run:
-            return CommentOutcome("would-create", None, who, 0)
-        return CommentOutcome("created", _create(forge, pr, body, marker, who), who, 0)
+            return CommentOutcome(ForgeWrite.WOULD_CREATE, None, who, 0)
+        return CommentOutcome(ForgeWrite.CREATED, _create(forge, pr, body, marker, who), who, 0)
     target = mine[0]  # the oldest keeps its place in the conversation
     if target.body.strip() == body.strip():
-        return CommentOutcome("unchanged", target, who, extra)
+        return CommentOutcome(ForgeWrite.UNCHANGED, target, who, extra)
     if dry_run:
-        return CommentOutcome("would-update", target, who, extra)
-    return CommentOutcome("updated", forge.update(pr, target, body), who, extra)
+        return CommentOutcome(ForgeWrite.WOULD_UPDATE, target, who, extra)
+    return CommentOutcome(ForgeWrite.UPDATED, forge.update(pr, target, body), who, extra)
 
 
 def _mine(forge: Forge, pr: int, marker: str, who: str) -> list[Comment]:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlgit.results.status import Status
 from mlgit.system import atomic
 
 _MARK = "mlgit-generated:"
@@ -63,24 +64,36 @@ def is_generated(path: Path) -> bool:
     return _MARK in head and read_header(head + "\n" * 4) is not None
 
 
+class FileStatus(Status):
+    """A generated file against what `generate` would write now."""
+
+    CURRENT = "current"
+    MISSING = "missing"
+    STALE = "stale"
+    EDITED = "edited"  # mlgit's header, a body someone changed
+    FOREIGN = "foreign"  # no mlgit header: someone else's file
+    OBSOLETE = "obsolete"  # generated, and no longer part of the generated CI
+    OBSOLETE_EDITED = "obsolete-edited"
+
+
 @dataclass(frozen=True)
 class FileState:
     """One generated file compared with what `generate` would write now."""
 
     path: str  # relative to the repository root
-    state: str  # current | missing | stale | edited | foreign | obsolete | obsolete-edited
+    state: FileStatus
     expected: str | None  # the text generate writes (None for an obsolete file)
     actual: str | None  # the text on disk (None when missing)
 
     @property
     def ok(self) -> bool:
         """Whether `mlgit ci check` accepts this file as it is."""
-        return self.state == "current"
+        return self.state is FileStatus.CURRENT
 
     @property
     def needs_force(self) -> bool:
         """Whether writing (or removing) this file would destroy someone's edits."""
-        return self.state in {"edited", "foreign", "obsolete-edited"}
+        return self.state in {FileStatus.EDITED, FileStatus.FOREIGN, FileStatus.OBSOLETE_EDITED}
 
     def diff(self) -> str:
         """A unified diff from the file on disk to what `mlgit ci generate` writes."""
@@ -105,18 +118,19 @@ def inspect(root: Path, rel: str, expected: str | None) -> FileState:
     except UnicodeDecodeError:
         actual = path.read_bytes().decode("utf-8", "replace")
     header = read_header(actual) if actual is not None else None
+    state: FileStatus
     if expected is None:
-        state = "obsolete" if header is not None and header.intact else "obsolete-edited"
+        state = FileStatus.OBSOLETE if header is not None and header.intact else FileStatus.OBSOLETE_EDITED
     elif actual is None:
-        state = "missing"
+        state = FileStatus.MISSING
     elif header is None:
-        state = "foreign"
+        state = FileStatus.FOREIGN
     elif not header.intact:
-        state = "edited"
+        state = FileStatus.EDITED
     elif _same_body(header, expected):
-        state = "current"
+        state = FileStatus.CURRENT
     else:
-        state = "stale"
+        state = FileStatus.STALE
     return FileState(rel, state, expected, actual)
 
 

@@ -7,11 +7,12 @@ check measured, so CI (which runs neither) never changes a committed file.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.checks.data import DatasetResult
 from mlgit.config.settings import Dataset
-from mlgit.data import profile
+from mlgit.data import inference, profile
 from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 from mlgit.repo import git
@@ -82,3 +83,32 @@ def _write(root: Path, ds: Dataset, prof: profile.Profile) -> list[Finding]:
             data={"path": rel},
         )
     ]
+
+
+@dataclass(frozen=True)
+class WrittenSchema:
+    """One dataset's schema and profile as `schema infer` wrote them (its `--json` entry)."""
+
+    name: str
+    schema: str
+    profile: str
+    rows: int
+    columns: int
+    notes: tuple[str, ...]
+    findings: tuple[Finding, ...]  # warnings and errors of the first check against the new schema
+
+    @classmethod
+    def of(cls, ds: Dataset, inf: inference.Inferred, findings: Sequence[Finding]) -> WrittenSchema:
+        """The entry of dataset `ds`, showing its own findings but the informational ones."""
+        shown = tuple(f for f in findings if f.subject == ds.name and f.severity is not Severity.INFO)
+        path = ds.schema_path
+        notes = tuple(inf.notes)
+        return cls(ds.name, path, schemas.profile_path(path), inf.rows, len(inf.schema.columns), notes, shown)
+
+
+@dataclass(frozen=True)
+class InferredSchemas:
+    """`schema infer --json`: every schema written, and the datasets skipped (not pulled) with their finding."""
+
+    datasets: tuple[WrittenSchema, ...]
+    skipped: tuple[Finding, ...]

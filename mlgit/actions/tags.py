@@ -193,7 +193,7 @@ def write(
     repo: RepoState,
     model: str,
     remote: str | None,
-    make_plan: Callable[[registry.Scan], P],
+    make_plan: Callable[[registry.TagScan], P],
     serialize: bool = True,
     *,
     on_race: Callable[[PushOutcome, Sequence[str]], str] | None = None,

@@ -24,7 +24,7 @@ FORGES = ("github", "gitlab")
 
 
 @dataclass(frozen=True)
-class Target:
+class WorkflowTemplate:
     """One file `mlgit ci generate` writes."""
 
     path: str  # relative to the repository root
@@ -34,17 +34,17 @@ class Target:
     needs_monitoring: bool = False  # monitor and retrain exist only when a model declares monitor.logs
 
 
-TARGETS: dict[str, tuple[Target, ...]] = {
+TARGETS: dict[str, tuple[WorkflowTemplate, ...]] = {
     "github": (
-        Target(".github/workflows/mlgit-checks.yml", "github/mlgit-checks.yml.j2"),
-        Target(".github/workflows/mlgit-comment.yml", "github/mlgit-comment.yml.j2"),
-        Target(".github/workflows/mlgit-release.yml", "github/mlgit-release.yml.j2", needs_models=True),
-        Target(".github/workflows/mlgit-assign.yml", "github/mlgit-assign.yml.j2", needs_models=True),
-        Target(".github/workflows/mlgit-deploy.yml", "github/mlgit-deploy.yml.j2", needs_models=True, needs_deploy=True),
-        Target(".github/workflows/mlgit-monitor.yml", "github/mlgit-monitor.yml.j2", needs_monitoring=True),
-        Target(".github/workflows/mlgit-retrain.yml", "github/mlgit-retrain.yml.j2", needs_monitoring=True),
+        WorkflowTemplate(".github/workflows/mlgit-checks.yml", "github/mlgit-checks.yml.j2"),
+        WorkflowTemplate(".github/workflows/mlgit-comment.yml", "github/mlgit-comment.yml.j2"),
+        WorkflowTemplate(".github/workflows/mlgit-release.yml", "github/mlgit-release.yml.j2", needs_models=True),
+        WorkflowTemplate(".github/workflows/mlgit-assign.yml", "github/mlgit-assign.yml.j2", needs_models=True),
+        WorkflowTemplate(".github/workflows/mlgit-deploy.yml", "github/mlgit-deploy.yml.j2", needs_models=True, needs_deploy=True),
+        WorkflowTemplate(".github/workflows/mlgit-monitor.yml", "github/mlgit-monitor.yml.j2", needs_monitoring=True),
+        WorkflowTemplate(".github/workflows/mlgit-retrain.yml", "github/mlgit-retrain.yml.j2", needs_monitoring=True),
     ),
-    "gitlab": (Target(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
+    "gitlab": (WorkflowTemplate(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
 }
 
 # Remote storage types whose DVC support is a separate package (http, https and local paths are built in).
@@ -325,3 +325,35 @@ def forge_of(cfg: Config, requested: str | None) -> str | None:
     """The forge to work on: the --forge option, else ci.forge (None when that is 'none')."""
     forge = requested or cfg.ci.forge
     return None if forge == "none" else forge
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One generated file in `ci check --json`: its state and, when it differs, the diff."""
+
+    path: str
+    state: generated.FileStatus
+    ok: bool
+    diff: str | None
+
+    @classmethod
+    def of(cls, s: generated.FileState) -> FileCheck:
+        """The entry of one file (no diff for a file that is current or missing: there is nothing to compare)."""
+        return cls(s.path, s.state, s.ok, None if s.ok or s.state is generated.FileStatus.MISSING else s.diff())
+
+
+@dataclass(frozen=True)
+class CiCheck:
+    """`ci check --json`: the forge checked (None: ci.forge is 'none'), each file, and the DVC remote's problems."""
+
+    forge: str | None
+    ok: bool
+    files: tuple[FileCheck, ...]
+    remote_problems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, root: Path, cfg: Config, forge: str | None, states: list[generated.FileState]) -> CiCheck:
+        """The document of the generated files' `states` for `forge`."""
+        files = tuple(FileCheck.of(s) for s in states)
+        problems = tuple(remote_warnings(root, config_paths(cfg)))
+        return cls(forge, all(s.ok for s in states), files, problems)

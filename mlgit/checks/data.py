@@ -289,7 +289,7 @@ def _profile(
     source: table.Source,
     sch: schemas.Schema | None,
     md5: str | None,
-    scan: query.Scan,
+    scan: query.AggregateScan,
     specs: list[profile.Spec],
     actual: Mapping[str, str],
 ) -> profile.Profile | None:

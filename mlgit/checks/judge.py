@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlgit.checks.query import Scan
+from mlgit.checks.query import AggregateScan
 from mlgit.checks.rules import Rule, fmt
 from mlgit.config.settings import Dataset
 from mlgit.results.finding import Finding, Severity
@@ -19,7 +19,7 @@ from mlgit.results.finding import Finding, Severity
 SAMPLE_CHARS = 80  # a sample value longer than this is cut (a 5 MB field stays out of reports)
 
 
-def findings(scan: Scan, dataset: str) -> list[Finding]:
+def findings(scan: AggregateScan, dataset: str) -> list[Finding]:
     """One finding per rule the data fails, in rule order."""
     out = []
     for i, r in enumerate(scan.rules):
@@ -109,7 +109,7 @@ _JUDGES: dict[str, Callable[[Rule, str, Mapping[str, Any], int], _Verdict]] = {
 }
 
 
-def _with_duplicates(f: Finding, scan: Scan, column: str) -> Finding:
+def _with_duplicates(f: Finding, scan: AggregateScan, column: str) -> Finding:
     # The repeated values need a group-by of their own: only worth it once the rule has failed.
     samples = [f"{sample_values([v])[0]} ({n}x)" for v, n in scan.duplicates(column)]
     return Finding(

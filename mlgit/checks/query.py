@@ -24,7 +24,7 @@ ROWS = "\x1frows"
 
 
 @dataclass(frozen=True)
-class Scan:
+class AggregateScan:
     """The aggregates of one pass, by alias, and what judging needs to fetch samples afterwards."""
 
     rules: tuple[Rule, ...]  # the rules asked for, then a parse rule per column read as text
@@ -248,7 +248,7 @@ def run(
     typed: Mapping[str, str],
     specs: Sequence[profile.Spec],
     where: Where,
-) -> Scan:
+) -> AggregateScan:
     """Every aggregate of `asked` and of the profile `specs` in one pass (`types`: the type each column is
     checked as; `actual`: as read; `typed`: the declared columns, read as their declared type)."""
     # Text formats: dates are read as text and converted in the query (polars' own CSV date parsing is slower),
@@ -273,8 +273,8 @@ def _scan(
     specs: Sequence[profile.Spec],
     where: Where,
     as_text: list[str],
-) -> Scan:
+) -> AggregateScan:
     lf = _frame(source, types, actual, typed, as_text)
     plan = _plan(asked, types, as_text, specs, where, _ordered_ints(lf, asked, types))
     res = _collect(source, lf, plan)
-    return Scan(plan.rules, res, int(res[ROWS]), lf, plan.exprs, source)
+    return AggregateScan(plan.rules, res, int(res[ROWS]), lf, plan.exprs, source)

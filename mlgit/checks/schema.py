@@ -69,7 +69,7 @@ _CODES = {
 
 
 @dataclass(frozen=True)
-class Change:
+class SchemaChange:
     """One difference between the base and the work tree."""
 
     kind: str
@@ -107,7 +107,7 @@ def _widened(old: schemas.Column, new: schemas.Column) -> tuple[bool, bool]:
     return wider, narrower
 
 
-def column_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+def column_changes(old: schemas.Column, new: schemas.Column) -> list[SchemaChange]:
     """How one column's declaration changed."""
     return [
         *_type_changes(old, new),
@@ -118,62 +118,62 @@ def column_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
     ]
 
 
-def _type_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+def _type_changes(old: schemas.Column, new: schemas.Column) -> list[SchemaChange]:
     if old.type == new.type:
         return []
     kind = "type-widened" if (old.type, new.type) == ("int", "float") else "type-changed"
-    return [Change(kind, new.name, f"{old.type} -> {new.type}")]
+    return [SchemaChange(kind, new.name, f"{old.type} -> {new.type}")]
 
 
-def _null_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+def _null_changes(old: schemas.Column, new: schemas.Column) -> list[SchemaChange]:
     n = new.name
     if not old.nullable and new.nullable:
-        return [Change("nulls-allowed", n, "nullable: false -> true")]
+        return [SchemaChange("nulls-allowed", n, "nullable: false -> true")]
     if old.nullable and not new.nullable:
-        return [Change("nulls-forbidden", n, "nullable: true -> false")]
+        return [SchemaChange("nulls-forbidden", n, "nullable: true -> false")]
     if old.nullable and new.nullable and old.max_null_fraction != new.max_null_fraction:
-        return [Change("null-fraction-changed", n, f"{old.max_null_fraction} -> {new.max_null_fraction}")]
+        return [SchemaChange("null-fraction-changed", n, f"{old.max_null_fraction} -> {new.max_null_fraction}")]
     return []
 
 
-def _values_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+def _values_changes(old: schemas.Column, new: schemas.Column) -> list[SchemaChange]:
     n = new.name
     if old.values == new.values:
         return []
     if new.values is None:
-        return [Change("values-unrestricted", n, "any value allowed now")]
+        return [SchemaChange("values-unrestricted", n, "any value allowed now")]
     if old.values is None:
-        return [Change("values-restricted", n, f"only {_list(new.values)} now")]
+        return [SchemaChange("values-restricted", n, f"only {_list(new.values)} now")]
     out = []
     gone = [v for v in old.values if v not in new.values]
     added = [v for v in new.values if v not in old.values]
     if gone:
-        out.append(Change("values-removed", n, f"no longer allowed: {_list(gone)}"))
+        out.append(SchemaChange("values-removed", n, f"no longer allowed: {_list(gone)}"))
     if added:
-        out.append(Change("values-added", n, f"newly allowed: {_list(added)}"))
+        out.append(SchemaChange("values-added", n, f"newly allowed: {_list(added)}"))
     return out
 
 
-def _range_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+def _range_changes(old: schemas.Column, new: schemas.Column) -> list[SchemaChange]:
     if (old.min, old.max) == (new.min, new.max) or old.type != new.type:
         return []
     wider, narrower = _widened(old, new)
     detail = f"{_range_text(old)} -> {_range_text(new)}"
     return [
-        Change(kind, new.name, detail) for kind, on in (("range-widened", wider), ("range-narrowed", narrower)) if on
+        SchemaChange(kind, new.name, detail) for kind, on in (("range-widened", wider), ("range-narrowed", narrower)) if on
     ]
 
 
-def _flag_changes(old: schemas.Column, new: schemas.Column) -> list[Change]:
+def _flag_changes(old: schemas.Column, new: schemas.Column) -> list[SchemaChange]:
     n, out = new.name, []
     if old.unique and not new.unique:
-        out.append(Change("unique-dropped", n, "unique: true -> false"))
+        out.append(SchemaChange("unique-dropped", n, "unique: true -> false"))
     elif new.unique and not old.unique:
-        out.append(Change("unique-added", n, "unique: false -> true"))
+        out.append(SchemaChange("unique-added", n, "unique: false -> true"))
     if old.regex != new.regex:
-        out.append(Change("regex-changed", n, f"{old.regex!r} -> {new.regex!r}"))
+        out.append(SchemaChange("regex-changed", n, f"{old.regex!r} -> {new.regex!r}"))
     if old.finite != new.finite:
-        out.append(Change("finite-changed", n, f"finite: {str(old.finite).lower()} -> {str(new.finite).lower()}"))
+        out.append(SchemaChange("finite-changed", n, f"finite: {str(old.finite).lower()} -> {str(new.finite).lower()}"))
     return out
 
 
@@ -182,44 +182,44 @@ def _list(values: Sequence[schemas.Scalar]) -> str:
     return shown + (f" (+{len(values) - 8} more)" if len(values) > 8 else "")
 
 
-def diff(old: schemas.Schema, new: schemas.Schema) -> list[Change]:
+def diff(old: schemas.Schema, new: schemas.Schema) -> list[SchemaChange]:
     """Every change between two schema files."""
-    out: list[Change] = []
+    out: list[SchemaChange] = []
     new_names = set(new.names)
     for c in old.columns:
         if c.name not in new_names:
-            out.append(Change("column-removed", c.name, f"{c.type} column"))
+            out.append(SchemaChange("column-removed", c.name, f"{c.type} column"))
     for c in new.columns:
         before = old.column(c.name)
         if before is None:
-            out.append(Change("column-added", c.name, f"{c.type} column"))
+            out.append(SchemaChange("column-added", c.name, f"{c.type} column"))
         else:
             out += column_changes(before, c)
     if (old.rows_min, old.rows_max) != (new.rows_min, new.rows_max):
         out.append(
-            Change("rows-changed", None, f"[{old.rows_min}, {old.rows_max}] -> [{new.rows_min}, {new.rows_max}]")
+            SchemaChange("rows-changed", None, f"[{old.rows_min}, {old.rows_max}] -> [{new.rows_min}, {new.rows_max}]")
         )
     return out
 
 
-def data_changes(base_columns: Sequence[str], current: Sequence[str]) -> list[Change]:
+def data_changes(base_columns: Sequence[str], current: Sequence[str]) -> list[SchemaChange]:
     """Columns the data gained or lost since the base."""
     data = frozenset({"data"})
     now = set(current)
     before = set(base_columns)
-    out = [Change("column-removed", c, "the data no longer has it", data) for c in base_columns if c not in now]
-    out += [Change("column-added", c, "new in the data", data) for c in current if c not in before]
+    out = [SchemaChange("column-removed", c, "the data no longer has it", data) for c in base_columns if c not in now]
+    out += [SchemaChange("column-added", c, "new in the data", data) for c in current if c not in before]
     return out
 
 
-def merge(schema_side: Sequence[Change], data_side: Sequence[Change]) -> list[Change]:
+def merge(schema_side: Sequence[SchemaChange], data_side: Sequence[SchemaChange]) -> list[SchemaChange]:
     """One change per (kind, column), remembering which sides saw it."""
-    merged: dict[tuple[str, str | None], Change] = {}
+    merged: dict[tuple[str, str | None], SchemaChange] = {}
     for ch in [*schema_side, *data_side]:
         key = (ch.kind, ch.column)
         if key in merged:
             prev = merged[key]
-            merged[key] = Change(prev.kind, prev.column, prev.detail, prev.sources | ch.sources)
+            merged[key] = SchemaChange(prev.kind, prev.column, prev.detail, prev.sources | ch.sources)
         else:
             merged[key] = ch
     return list(merged.values())
@@ -367,7 +367,7 @@ def _compared(
 def _finding(
     ds: Dataset,
     new: schemas.Schema,
-    ch: Change,
+    ch: SchemaChange,
     fresh: Sequence[schemas.Acceptance],
     old_accepts: set[tuple[str, str | None]],
     used: set[tuple[str, str | None]],
@@ -410,7 +410,7 @@ def _finding(
     return finding(Severity.ERROR, f"breaking vs {label}. {why}", line, accepted=False)
 
 
-def _why_breaking(ch: Change, rel: str, matched: bool, old_accepts: set[tuple[str, str | None]], label: str) -> str:
+def _why_breaking(ch: SchemaChange, rel: str, matched: bool, old_accepts: set[tuple[str, str | None]], label: str) -> str:
     """What to do about a breaking change that is not (or not fully) accepted."""
     if matched:
         # Accepted, but only the data changed: the schema file must say the same as the data.

@@ -6,15 +6,15 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from mlgit.system.filemodel import FileModel
 
 # GTO's artifact-name grammar (gto/constants.py); `dir=name` is its monorepo form inside tags.
 NAME_RE = r"^[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$"
@@ -23,10 +23,6 @@ MODEL_NAME_RE = r"^(?:[a-zA-Z0-9_.\-]+(?:/[a-zA-Z0-9_.\-]+)*:)?[a-zA-Z0-9]([a-zA
 SEMVER_RE = r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
 
 RelPath = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 Bound = Annotated[list[float | None], Field(min_length=2, max_length=2)]
@@ -43,7 +39,7 @@ _EXPECTATION_KINDS = (
 )
 
 
-class ExpectationSpec(_Strict):
+class ExpectationSpec(FileModel):
     column: str | None = None
     severity: Literal["error", "warning"] = "error"
     not_null: Literal[True] | None = None
@@ -84,7 +80,7 @@ class ExpectationSpec(_Strict):
         return self
 
 
-class DriftSpec(_Strict):
+class DriftSpec(FileModel):
     enabled: bool = True
     numeric: Literal["psi", "jensen_shannon", "wasserstein"] = "psi"
     categorical: Literal["linf", "jensen_shannon", "chi2"] = "linf"
@@ -96,7 +92,7 @@ class DriftSpec(_Strict):
     severity: Literal["warning", "error"] = "warning"
 
 
-class DatasetSpec(_Strict):
+class DatasetSpec(FileModel):
     path: RelPath
     format: Literal["csv", "parquet", "jsonl"] | None = None
     schema_: RelPath | None = Field(default=None, alias="schema")
@@ -115,7 +111,7 @@ class DatasetSpec(_Strict):
         return None if v is None else _relative_path(v)
 
 
-class GateSpec(_Strict):
+class GateSpec(FileModel):
     direction: Literal["higher", "lower"]
     min: float | None = None
     max: float | None = None
@@ -130,7 +126,7 @@ class GateSpec(_Strict):
         return self
 
 
-class BaseSpec(_Strict):
+class BaseSpec(FileModel):
     """One baseline of several, with the allowed regression against it (default: each gate's own)."""
 
     base: Annotated[str, StringConstraints(min_length=1)]
@@ -141,7 +137,7 @@ class BaseSpec(_Strict):
 _DEFAULT_BASES: list[str | BaseSpec] = ["last-release", "best"]
 
 
-class PolicySpec(_Strict):
+class PolicySpec(FileModel):
     # Both by default: against the last release alone, small regressions compound from release to release.
     base: (
         Annotated[str, StringConstraints(min_length=1)]
@@ -157,7 +153,7 @@ class PolicySpec(_Strict):
     )
 
 
-class GoldenOutputSpec(_Strict):
+class GoldenOutputSpec(FileModel):
     type: Literal["float", "int", "bool", "str"] | None = None
     shape: list[Annotated[int, Field(ge=0)] | None] | None = None
     min: float | None = None
@@ -170,7 +166,7 @@ class GoldenOutputSpec(_Strict):
         return self
 
 
-class GoldenSpec(_Strict):
+class GoldenSpec(FileModel):
     input: RelPath
     method: str | None = None
     key: str | None = None
@@ -184,13 +180,13 @@ class GoldenSpec(_Strict):
         return _relative_path(v)
 
 
-class LatencySpec(_Strict):
+class LatencySpec(FileModel):
     calls: Annotated[int, Field(ge=2, le=100_000)] = 50
     p50_ms: Annotated[float, Field(gt=0)] | None = None
     p95_ms: Annotated[float, Field(gt=0)] | None = None
 
 
-class BudgetSpec(_Strict):
+class BudgetSpec(FileModel):
     spawn_to_ready_ms: Annotated[float, Field(gt=0)] | None = None
     first_request_ms: Annotated[float, Field(gt=0)] | None = None
     p50_ms: Annotated[float, Field(gt=0)] | None = None
@@ -199,7 +195,7 @@ class BudgetSpec(_Strict):
     peak_rss_mb: Annotated[float, Field(gt=0)] | None = None
 
 
-class PackageSpec(_Strict):
+class PackageSpec(FileModel):
     # Distributions the model needs beyond what its file names (e.g. pandas for a DataFrame-fitted model).
     requirements: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]] = Field(
         default_factory=list
@@ -211,7 +207,7 @@ class PackageSpec(_Strict):
 CRON = r"^[0-9*/,-]+( [0-9A-Za-z*/,-]+){4}$"  # five cron fields, as GitHub's and GitLab's schedules take
 
 
-class MonitorSpec(_Strict):
+class MonitorSpec(FileModel):
     reference: str | None = None
     label: str | None = None
     max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
@@ -229,7 +225,7 @@ class MonitorSpec(_Strict):
     timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
 
 
-class ModelSpec(_Strict):
+class ModelSpec(FileModel):
     path: RelPath
     metrics: list[RelPath] = Field(min_length=1)
     params: list[RelPath] = Field(default_factory=list)
@@ -282,7 +278,7 @@ def _is_branch_name(name: str) -> bool:
     return not any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
 
 
-class CISpec(_Strict):
+class CISpec(FileModel):
     forge: Literal["github", "gitlab", "none"] = "github"
     default_branch: str | None = None
     # What the jobs `pip install` to get mlgit: one spec (`mlgit==0.5.0`, `mlgit @ git+https://...`) or a list of
@@ -325,7 +321,7 @@ class CISpec(_Strict):
         return v
 
 
-class RegistrySpec(_Strict):
+class RegistrySpec(FileModel):
     stages: list[str] = Field(default_factory=list)
     enforce_order: bool = True
     serialize_pushes: bool = True
@@ -359,12 +355,12 @@ _COMMAND_KEYS = ("command",)
 ResourceQuantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")]
 
 
-class ResourcesSpec(_Strict):
+class ResourcesSpec(FileModel):
     requests: dict[Literal["cpu", "memory"], ResourceQuantity] = Field(default_factory=dict)
     limits: dict[Literal["cpu", "memory"], ResourceQuantity] = Field(default_factory=dict)
 
 
-class DeploySpec(_Strict):
+class DeploySpec(FileModel):
     """Where one stage's models run: `deploy.<stage>` in mlgit.yaml."""
 
     target: Literal["local", "kserve", "command"]
@@ -409,7 +405,7 @@ class DeploySpec(_Strict):
         return self
 
 
-class ConfigFile(_Strict):
+class ConfigFile(FileModel):
     version: Literal[1] = 1
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     models: dict[str, ModelSpec] = Field(default_factory=dict)

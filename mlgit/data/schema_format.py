@@ -5,19 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mlgit.data.schema import BREAKING, NUMERIC, ORDERED, Scalar
+from mlgit.system.filemodel import FileModel
 
 TypeName = Literal["int", "float", "string", "bool", "date", "datetime", "other"]
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnSpec(_Strict):
+class ColumnSpec(FileModel):
     type: TypeName
     description: str | None = None
     nullable: bool = True
@@ -72,7 +69,7 @@ class ColumnSpec(_Strict):
         return self
 
 
-class RowsSpec(_Strict):
+class RowsSpec(FileModel):
     min: Annotated[int, Field(ge=0)] | None = None
     max: Annotated[int, Field(ge=0)] | None = None
 
@@ -83,13 +80,13 @@ class RowsSpec(_Strict):
         return self
 
 
-class AcceptSpec(_Strict):
+class AcceptSpec(FileModel):
     change: Literal[BREAKING]  # type: ignore[valid-type]  # the names tuple is unpacked into Literal at run time
     column: str | None = None
     reason: Annotated[str, Field(min_length=3)]
 
 
-class SchemaFile(_Strict):
+class SchemaFile(FileModel):
     version: Literal[1] = 1
     dataset: str | None = None
     rows: RowsSpec = Field(default_factory=RowsSpec)

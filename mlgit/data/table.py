@@ -1,7 +1,7 @@
 """Dataset files as tables: locate them (one file or a folder of part files), sniff for bad input, scan lazily.
 
 Reading is streaming through polars (imported only here, only when data is read); every problem with a file
-becomes a `TableError` or `Problem` that names the file, never a traceback.
+becomes a `TableError` or `TableProblem` that names the file, never a traceback.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class TableError(Exception):
 
 
 @dataclass(frozen=True)
-class Problem:
+class TableProblem:
     """A problem with a file that still lets the rest of it be checked."""
 
     code: Code
@@ -241,9 +241,9 @@ def _header(head: bytes, rel: str, size: int) -> list[str]:
         ) from None
 
 
-def sniff(source: Source) -> list[Problem]:
+def sniff(source: Source) -> list[TableProblem]:
     """Look at each file's head and tail; raise TableError for input that cannot be read at all."""
-    problems: list[Problem] = []
+    problems: list[TableProblem] = []
     expected: list[str] | None = None
     first_schema: dict[str, Any] | None = None
     from mlgit.repo import dvc as pipeline
@@ -350,7 +350,7 @@ def _csv_header_checks(header: list[str], rel: str) -> None:
         )
 
 
-def _csv_tail(tail: bytes, rel: str, width: int, *, whole: bool) -> list[Problem]:
+def _csv_tail(tail: bytes, rel: str, width: int, *, whole: bool) -> list[TableProblem]:
     if not tail or tail.endswith(b"\n"):
         return []
     last = tail[tail.rfind(b"\n") + 1 :]
@@ -362,7 +362,7 @@ def _csv_tail(tail: bytes, rel: str, width: int, *, whole: bool) -> list[Problem
         return []  # the reader names what is wrong with that line
     if len(fields) < width:
         return [
-            Problem(
+            TableProblem(
                 Code.DATA_TRUNCATED,
                 f"{rel}: the last line is cut short ({len(fields)} of {width} fields and no line break): "
                 "was the file truncated?",
@@ -372,7 +372,7 @@ def _csv_tail(tail: bytes, rel: str, width: int, *, whole: bool) -> list[Problem
     return []
 
 
-def _jsonl_tail(tail: bytes, rel: str) -> list[Problem]:
+def _jsonl_tail(tail: bytes, rel: str) -> list[TableProblem]:
     if not tail or tail.endswith(b"\n"):
         return []
     last = tail[tail.rfind(b"\n") + 1 :].strip()

@@ -17,7 +17,7 @@ from mlgit.package import release, store
 from mlgit.registry import stages
 from mlgit.repo import dvc
 from mlgit.repo.state import RepoState
-from mlgit.results.finding import Finding
+from mlgit.results.finding import Finding, Severity
 from mlgit.results.status import Status
 from mlgit.system import atomic
 
@@ -40,7 +40,7 @@ class SyncStatus(Status):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeployOutcome:
     """One apply: what was asked, what the target serves now, and why."""
 
     model: str
@@ -116,7 +116,7 @@ def apply(
     dry_run: bool,
     push: str | None,
     on_wait: Callable[[str], None],
-) -> Outcome:
+) -> DeployOutcome:
     """Converge one model's target in one stage to the version the stage's tags name."""
     cfg = _config(repo.root)
     target = target_for(cfg, stage, target_name, port)
@@ -134,10 +134,10 @@ def apply(
     return outcome
 
 
-def _plan(repo: RepoState, rel: release.Release, stage: str, target: DeployTarget) -> Outcome:
+def _plan(repo: RepoState, rel: release.Release, stage: str, target: DeployTarget) -> DeployOutcome:
     digest = _noted_digest(store.digests(repo.root), rel)
     current = _observe(repo, rel.model, target)
-    base = Outcome(rel.model, stage, target.target, str(rel.version), DeployStatus.PLANNED, "", digest)
+    base = DeployOutcome(rel.model, stage, target.target, str(rel.version), DeployStatus.PLANNED, "", digest)
     if digest is not None and current[1] == f"sha256:{digest}":
         return replace(base, status=DeployStatus.UNCHANGED, message=f"already serves {rel.version}; nothing to do")
     what = f"sha256:{digest[:12]}" if digest else "its bundle (packaged first)"
@@ -145,8 +145,8 @@ def _plan(repo: RepoState, rel: release.Release, stage: str, target: DeployTarge
     return replace(base, message=f"would deploy {rel.model} {rel.version} ({what}) to {target.target}{was}")
 
 
-def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, where: Path) -> Outcome:
-    base = Outcome(
+def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, where: Path) -> DeployOutcome:
+    base = DeployOutcome(
         blessed.model, target.stage, target.target, blessed.version, DeployStatus.DEPLOYED, "", blessed.digest
     )
     record = {
@@ -168,7 +168,7 @@ def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, 
                 message=f"{switch.url} already serves {blessed.version}; nothing to do",
             )
         if not switch.ok:
-            why = "; ".join(f.message for f in switch.findings if f.severity.value == "error")
+            why = "; ".join(f.message for f in switch.findings if f.severity is Severity.ERROR)
             kept = f"{prev} keeps serving" if prev else "nothing was serving"
             return replace(
                 out,
@@ -216,7 +216,7 @@ def _storage(root: Path, target: DeployTarget) -> str:
     return f"{url.rstrip('/')}/mlgit-bundles"
 
 
-def _kserve(root: Path, blessed: blessing.Blessed, target: DeployTarget, base: Outcome) -> Outcome:
+def _kserve(root: Path, blessed: blessing.Blessed, target: DeployTarget, base: DeployOutcome) -> DeployOutcome:
     storage = _storage(root, target)
     doc = kserve.manifest(blessed, target, storage)
     validated = kserve.require_valid(doc)
@@ -243,7 +243,7 @@ def _kserve(root: Path, blessed: blessing.Blessed, target: DeployTarget, base: O
     )
 
 
-def _roll_back(repo: RepoState, cfg: Config | None, outcome: Outcome, push: str | None) -> Outcome:
+def _roll_back(repo: RepoState, cfg: Config | None, outcome: DeployOutcome, push: str | None) -> DeployOutcome:
     rules = stages.rules_of(cfg)
     try:
         written = tag_writer.write(

@@ -21,6 +21,7 @@ from typing import Any
 from mlgit.errors import MlgitError, Refused
 from mlgit.package import archive, release, store
 from mlgit.repo.state import RepoState
+from mlgit.results.finding import Severity
 from mlgit.serve import bundles, evaluate
 from mlgit.serve.bundles import Opened
 
@@ -96,7 +97,7 @@ def _require_pass(record: Path, digest: str, archive_path: Path) -> None:
     if bound != digest:
         raise Refused(f"{record.name} is not the evaluation of sha256:{digest[:12]}; refusing to deploy", hint=hint)
     if doc.get("passed") is not True:
-        failed = [f.get("message", "") for f in doc.get("findings") or [] if f.get("severity") == "error"]
+        failed = [f.get("message", "") for f in doc.get("findings") or [] if f.get("severity") == Severity.ERROR]
         why = f": {failed[0]}" if failed else ""
         raise Refused(f"bundle sha256:{digest[:12]} failed its evaluation{why}; refusing to deploy it", hint=hint)
 
@@ -134,7 +135,7 @@ def python_for(blessed: Blessed, venvs: Path) -> Path:
     made = evaluate.install(blessed.folder, tmp / "venv", ev)
     if made is None:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise MlgitError("; ".join(f.message for f in ev.findings if f.severity.value == "error"))
+        raise MlgitError("; ".join(f.message for f in ev.findings if f.severity is Severity.ERROR))
     try:
         os.rename(tmp / "venv", venv)
     except OSError:

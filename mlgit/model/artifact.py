@@ -389,14 +389,14 @@ def _guard(fn: Callable[[], Any], ctx: _Ctx, loader: str) -> Any:
 
 
 @dataclass(frozen=True)
-class Table:
+class GoldenTable:
     """The golden input: column names (None for a headerless JSON list of lists) and rows."""
 
     columns: tuple[str, ...] | None
     rows: tuple[tuple[Any, ...], ...]
 
 
-def read_table(path: Path, rel: str) -> Table:
+def read_table(path: Path, rel: str) -> GoldenTable:
     """Read a small CSV (with a header) or JSON (list of records, or list of lists) input; ValueError when bad."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -413,12 +413,12 @@ def read_table(path: Path, rel: str) -> Table:
             raise ValueError(f"{rel}: expected a non-empty list of records (objects) or of rows (lists)")
         if all(isinstance(r, dict) for r in data):
             cols = tuple(dict.fromkeys(str(k) for r in data for k in r))
-            return Table(cols, tuple(tuple(r.get(c) for c in cols) for r in data))
+            return GoldenTable(cols, tuple(tuple(r.get(c) for c in cols) for r in data))
         if all(isinstance(r, list) for r in data):
             widths = {len(r) for r in data}
             if len(widths) != 1:
                 raise ValueError(f"{rel}: rows have different lengths ({sorted(widths)})")
-            return Table(None, tuple(tuple(r) for r in data))
+            return GoldenTable(None, tuple(tuple(r) for r in data))
         raise ValueError(f"{rel}: expected a list of records (objects) or of rows (lists), not a mix")
     import csv
     import io
@@ -437,7 +437,7 @@ def read_table(path: Path, rel: str) -> Table:
         rows.append(tuple(_cell(v) for v in row))
     if not rows:
         raise ValueError(f"{rel}: a header but no rows")
-    return Table(tuple(header), tuple(rows))
+    return GoldenTable(tuple(header), tuple(rows))
 
 
 def _cell(v: str) -> Any:
@@ -449,7 +449,7 @@ def _cell(v: str) -> Any:
         return v
 
 
-def _matrix(table: Table, columns: Sequence[str] | None, rel: str) -> Any:
+def _matrix(table: GoldenTable, columns: Sequence[str] | None, rel: str) -> Any:
     import numpy as np
 
     rows = table.rows
@@ -465,7 +465,7 @@ def _matrix(table: Table, columns: Sequence[str] | None, rel: str) -> Any:
     return np.array(rows, dtype=object)
 
 
-def _python_predictor(loaded: Any, golden: Golden, table: Table, ctx: _Ctx) -> tuple[Predictor, Any]:
+def _python_predictor(loaded: Any, golden: Golden, table: GoldenTable, ctx: _Ctx) -> tuple[Predictor, Any]:
     obj = loaded
     rel = golden.input
     if golden.key is not None:
@@ -523,7 +523,7 @@ _ONNX_TYPES = {
 }
 
 
-def _onnx_predictor(session: Any, golden: Golden, table: Table, ctx: _Ctx) -> tuple[Predictor, Any]:
+def _onnx_predictor(session: Any, golden: Golden, table: GoldenTable, ctx: _Ctx) -> tuple[Predictor, Any]:
     import numpy as np
 
     rel = golden.input
@@ -591,7 +591,7 @@ def _golden(root: Path, model: Model, golden: Golden, loaded: _Loaded, ctx: _Ctx
         out.extend(_latency(predict, x, model, ctx, rel, len(table.rows)))
 
 
-def _golden_table(root: Path, rel: str, ctx: _Ctx) -> Table:
+def _golden_table(root: Path, rel: str, ctx: _Ctx) -> GoldenTable:
     if not (root / rel).is_file():
         raise _Skip(
             ctx.finding(
@@ -796,7 +796,7 @@ class GoldenRun:
     """A model loaded and run on its golden input the way `check` does it (what a bundle records)."""
 
     loader: str
-    table: Table
+    table: GoldenTable
     output: Any  # numpy array
     estimator: Any  # the object whose method predicts (after golden.key), or the ONNX session
 

@@ -18,14 +18,14 @@ from mlgit.data.profile import QUANTILE_POINTS, Profile
 from mlgit.data.schema import Column, Schema
 from mlgit.monitor import vectorised
 from mlgit.monitor import window as windows
-from mlgit.monitor.logs import Request, Skipped, Table
+from mlgit.monitor.logs import LogTable, Request, Skipped
 from mlgit.monitor.window import LATENCY_EDGES, Binned, CategoryCounter, NumericCounter, Window
 
 MAX_LABELLED = 2_000_000  # request ids kept for the labels join
 
 
 @dataclass(frozen=True)
-class Target:
+class WindowTarget:
     """What the window is counted against."""
 
     model: str
@@ -105,7 +105,7 @@ def _number(value: Any) -> float | str | None:
 class Collector:
     """Counts requests into the window's columns and the schema violations they carry."""
 
-    def __init__(self, target: Target, keep_predictions: bool) -> None:
+    def __init__(self, target: WindowTarget, keep_predictions: bool) -> None:
         self.target = target
         self.keep = keep_predictions
         self.counts = Counts()
@@ -295,12 +295,12 @@ def _iso(t: datetime | None) -> str:
 
 
 def collect(
-    items: Iterable[Request | Table], target: Target, keep_predictions: bool, skipped: Skipped, inputs: frozenset[str]
+    items: Iterable[Request | LogTable], target: WindowTarget, keep_predictions: bool, skipped: Skipped, inputs: frozenset[str]
 ) -> Collector:
     """One pass over the logs; `skipped` fills with the lines that were not requests."""
     collector = Collector(target, keep_predictions)
     for item in items:
-        if isinstance(item, Table):
+        if isinstance(item, LogTable):
             if not vectorised.add_table(collector, item):
                 for req in item.requests(inputs, skipped):
                     collector.add(req)

@@ -232,7 +232,7 @@ def _json_lines(fh: IO[bytes], where: str, inputs: frozenset[str], skipped: Skip
 
 
 @dataclass
-class Table:
+class LogTable:
     """A table log (CSV or Parquet), handed over whole so the collector can count it column by column."""
 
     frame: pl.DataFrame
@@ -251,7 +251,7 @@ class Table:
 TABLE_CHUNK = 200_000  # rows of a table log held at once: memory stays flat whatever the log's size
 
 
-def _table(path: Path, where: str) -> Iterator[Table]:
+def _table(path: Path, where: str) -> Iterator[LogTable]:
     """A table log in chunks of TABLE_CHUNK rows (CSV columns typed from the first 10,000 rows, as one table)."""
     import polars as pl
 
@@ -264,7 +264,7 @@ def _table(path: Path, where: str) -> Iterator[Table]:
         rows = int(lazy.select(pl.len()).collect().item())
         first = 1 if path.suffix == ".parquet" else 2
         for start in range(0, max(rows, 1), TABLE_CHUNK):
-            yield Table(lazy.slice(start, TABLE_CHUNK).collect(), where, first + start)
+            yield LogTable(lazy.slice(start, TABLE_CHUNK).collect(), where, first + start)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise InputError(f"{where}: cannot be read as a table ({str(exc).splitlines()[0][:200]})") from None
 
@@ -323,7 +323,7 @@ def _remote(url: str, inputs: frozenset[str], skipped: Skipped) -> Iterator[Requ
         yield from _json_lines(_Lines(fh), url, inputs, skipped)  # type: ignore[arg-type]  # readline is all it needs
 
 
-def read(paths: Iterable[str], inputs: frozenset[str], skipped: Skipped) -> Iterator[Request | Table]:
+def read(paths: Iterable[str], inputs: frozenset[str], skipped: Skipped) -> Iterator[Request | LogTable]:
     """Every request in the given logs, in file order (a table whole); `inputs` names the model's input columns."""
     for spec in paths:
         if "://" in spec and not spec.startswith("file://"):

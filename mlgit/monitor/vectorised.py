@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlgit.monitor import window as windows
-from mlgit.monitor.logs import META, Table
+from mlgit.monitor.logs import META, LogTable
 from mlgit.monitor.window import LATENCY_EDGES, CategoryCounter, NumericCounter
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _times(frame: pl.DataFrame) -> pl.Series | None:
     raise ValueError("a time column of another type")
 
 
-def add_table(collector: Collector, table: Table) -> bool:
+def add_table(collector: Collector, table: LogTable) -> bool:
     """Count a whole table into the collector; False (nothing counted) when the row path must read it."""
     import polars as pl
 

@@ -344,7 +344,7 @@ def _manifest(
     md5: str,
     model: Model,
     bundled: Model,
-    pins: list[deps.Pin],
+    pins: list[deps.WheelPin],
     staging: Path,
 ) -> dict[str, Any]:
     files = {p.relative_to(staging).as_posix(): archive.sha256_of(p) for p in sorted(staging.rglob("*")) if p.is_file()}

@@ -32,7 +32,7 @@ LOADER_DISTRIBUTIONS = {
 
 
 @dataclass(frozen=True)
-class Pin:
+class WheelPin:
     """One locked dependency: a wheel and its sha256."""
 
     name: str
@@ -150,7 +150,7 @@ def wheel_cache(git_dir: Path) -> Path:
     return Path(configured) if configured else statedir.inside(git_dir) / "wheels"
 
 
-def wheelhouse(pins: list[tuple[str, str]], cache: Path, dest: Path) -> list[Pin]:
+def wheelhouse(pins: list[tuple[str, str]], cache: Path, dest: Path) -> list[WheelPin]:
     """Copy (downloading what the cache lacks) one compatible wheel per pin into `dest`."""
     cache.mkdir(parents=True, exist_ok=True)
     found = {pin: _cached_wheel(cache, *pin) for pin in pins}
@@ -181,14 +181,14 @@ def wheelhouse(pins: list[tuple[str, str]], cache: Path, dest: Path) -> list[Pin
             raise MlgitError(f"no wheel of {name}=={version} for this Python and platform")
         raw = wheel.read_bytes()
         atomic.write_bytes(dest / wheel.name, raw)
-        locked.append(Pin(name, version, wheel.name, hashlib.sha256(raw).hexdigest(), len(raw)))
+        locked.append(WheelPin(name, version, wheel.name, hashlib.sha256(raw).hexdigest(), len(raw)))
     return locked
 
 
 PYLOCK_NAME = "pylock.toml"
 
 
-def pylock(pins: list[Pin], created_by: str) -> str:
+def pylock(pins: list[WheelPin], created_by: str) -> str:
     """The pins as a PEP 751 lock file (`pylock.toml`) for this Python and platform, wheels under wheelhouse/.
 
     The lock holds exactly what requirements.txt holds (same versions, wheels and sha256), in the standard

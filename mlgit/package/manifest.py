@@ -16,17 +16,16 @@ def validate(doc: Any, source: str) -> dict[str, Any]:
     """The manifest as a plain dict once it matches `mlgit.bundle/1`; MlgitError naming each bad key."""
     from typing import Literal
 
-    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+    from pydantic import Field, ValidationError
 
-    class _Strict(BaseModel):
-        model_config = ConfigDict(extra="forbid", frozen=True)
+    from mlgit.system.filemodel import FileModel
 
-    class PythonSpec(_Strict):
+    class PythonSpec(FileModel):
         implementation: str
         version: str
         tag: str
 
-    class Manifest(_Strict):
+    class Manifest(FileModel):
         schema_: Literal["mlgit.bundle/1"] = Field(alias="schema")
         model: str
         version: str

@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlgit.config.settings import Config, Model
-from mlgit.registry import gate, lineage
+from mlgit.registry import baseline, gate, lineage, policy
 from mlgit.registry import tags as registry
-from mlgit.registry.semver import Version
+from mlgit.registry.semver import Bump, Version
 from mlgit.repo import changes, metrics
+from mlgit.results import serialize
 from mlgit.results.status import Status
 
 if TYPE_CHECKING:
@@ -28,6 +29,43 @@ class ReleaseStatus(Status):
     UNCHANGED = "unchanged"
 
 
+class PromotionStatus(Status):
+    """What promote did with one model (`would-release`: a dry run that passed)."""
+
+    RELEASED = "released"
+    WOULD_RELEASE = "would-release"
+    REJECTED = "rejected"
+    ALREADY_RELEASED = "already-released"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class PromotionDoc:
+    """One model's `promote --json` document."""
+
+    model: str
+    commit: str
+    status: PromotionStatus
+    dry_run: bool
+    version: Version | None = field(metadata=serialize.TEXT)
+    tag: str | None
+    bump: Bump | None
+    pushed_to: str | None
+    baseline: baseline.Baseline | None
+    first_release: bool | None
+    passed: bool | None
+    improved: tuple[str, ...]
+    results: tuple[policy.RuleResult, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Promotions:
+    """`promote --json` of several models (one model's is its own `PromotionDoc`)."""
+
+    models: tuple[PromotionDoc, ...]
+
+
 @dataclass(frozen=True)
 class ReleasePlan:
     """A model's release decision: `already-released`, `unchanged` (since the release in `tag`), `rejected` or
@@ -38,7 +76,7 @@ class ReleasePlan:
     result: gate.GateResult | None  # None: HEAD is already released, so promote does not gate it again
     version: Version | None = None
     tag: str | None = None
-    bump: str | None = None  # first | minor | patch
+    bump: Bump | None = None
 
     def lineage(self, repo: RepoState, cfg: Config, commit: str) -> dict[str, Any]:
         """The lineage document the release tag of `commit` carries."""

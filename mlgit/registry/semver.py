@@ -5,11 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mlgit.results.status import Status
+
 _RE = re.compile(
     r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
 )
+
+
+class Bump(Status):
+    """How a release's version follows the last one: the first release, or a minor or patch step."""
+
+    FIRST = "first"
+    MINOR = "minor"  # a gated metric improved
+    PATCH = "patch"
 
 
 @dataclass(frozen=True, order=False)
@@ -46,9 +56,9 @@ class Version:
     def __ge__(self, other: Version) -> bool:
         return self._key() >= other._key()
 
-    def bump(self, part: str) -> Version:
+    def bump(self, part: Bump) -> Version:
         """The next version: `minor` or `patch`."""
-        if part == "minor":
+        if part is Bump.MINOR:
             return Version(self.major, self.minor + 1, 0)
         return Version(self.major, self.minor, self.patch + 1)
 

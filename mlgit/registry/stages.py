@@ -20,7 +20,7 @@ from mlgit.config.settings import Config, Registry
 from mlgit.errors import MlgitError
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
-from mlgit.registry.tags import STAGE_RE, Event, display_name
+from mlgit.registry.tags import STAGE_RE, Event, EventKind, display_name
 from mlgit.repo import git
 from mlgit.results.status import Status
 
@@ -99,20 +99,20 @@ def build(events: Iterable[Event], counters: Mapping[str, int] | None = None) ->
 
 
 def _replay(name: str, timeline: list[Event], counter: int) -> ModelState:
-    gone = {e.version for e in timeline if e.kind == "deregistration"}
-    regs = [e for e in timeline if e.kind == "registration" and e.version not in gone]
+    gone = {e.version for e in timeline if e.kind is EventKind.DEREGISTRATION}
+    regs = [e for e in timeline if e.kind is EventKind.REGISTRATION and e.version not in gone]
     releases = tuple(sorted(regs, key=lambda e: e.version or Version(0, 0, 0)))
     by_commit: dict[str, Version] = {}
     for e in releases:
         assert e.version is not None
         by_commit[e.commit] = max(e.version, by_commit.get(e.commit, e.version))
-    deregistered_commits = {e.commit for e in timeline if e.kind == "deregistration"} - set(by_commit)
+    deregistered_commits = {e.commit for e in timeline if e.kind is EventKind.DEREGISTRATION} - set(by_commit)
     held: dict[str, list[Occupant]] = {}
     for e in timeline:
         if e.stage is None:
             continue
         stack = [o for o in held.setdefault(e.stage, []) if o.commit != e.commit]
-        if e.kind == "assignment":
+        if e.kind is EventKind.ASSIGNMENT:
             stack.append(Occupant(e.commit, by_commit.get(e.commit), e))
         held[e.stage] = stack
     for stage, stack in held.items():
@@ -125,7 +125,7 @@ def _replay(name: str, timeline: list[Event], counter: int) -> ModelState:
         tuple(timeline),
         releases,
         {stage: tuple(stack) for stage, stack in held.items() if stack},
-        last is not None and last.kind == "deprecation",
+        last is not None and last.kind is EventKind.DEPRECATION,
         top,
     )
 
@@ -140,7 +140,7 @@ def rules_of(cfg: Config | None) -> Registry:
     return cfg.registry if cfg is not None else Registry()
 
 
-def require(repo: RepoState, scan: registry.Scan, model: str, cfg: Config | None) -> ModelState:
+def require(repo: RepoState, scan: registry.TagScan, model: str, cfg: Config | None) -> ModelState:
     """The model's registry; a clear error when the model is unknown or has no tags yet."""
     art = build(scan.events, scan.counters).get(registry.tag_name(model))
     if art is not None:
@@ -197,7 +197,7 @@ class StageStatus(Status):
 
 
 @dataclass(frozen=True)
-class Plan:
+class TagPlan:
     """The tags one registry action writes (none: nothing to do) and what it means."""
 
     status: Status  # a StageStatus; a release through the same writer passes its own status
@@ -245,14 +245,14 @@ def resolve_version(art: ModelState, version: str | None) -> Event:
     return found
 
 
-def plan_assign(art: ModelState, stage: str, version: str | None, rules: Registry) -> Plan:
+def plan_assign(art: ModelState, stage: str, version: str | None, rules: Registry) -> TagPlan:
     """Assign a release (default: the latest) to a stage, enforcing the declared stage order."""
     check_stage(stage, rules)
     reg = resolve_version(art, version)
     assert reg.version is not None
     current = art.current(stage)
     if current is not None and current.commit == reg.commit:
-        return Plan(StageStatus.ALREADY_ASSIGNED, (), reg.version, reg.commit, current)
+        return TagPlan(StageStatus.ALREADY_ASSIGNED, (), reg.version, reg.commit, current)
     if rules.enforce_order and stage in rules.stages:
         index = rules.stages.index(stage)
         if index > 0:
@@ -281,10 +281,10 @@ def plan_assign(art: ModelState, stage: str, version: str | None, rules: Registr
         reg.commit,
         _message(f"Assign {art.display} {reg.version} to {stage}", doc),
     )
-    return Plan(StageStatus.ASSIGNED, (tag,), reg.version, reg.commit, current, notes)
+    return TagPlan(StageStatus.ASSIGNED, (tag,), reg.version, reg.commit, current, notes)
 
 
-def plan_rollback(art: ModelState, stage: str, rules: Registry) -> Plan:
+def plan_rollback(art: ModelState, stage: str, rules: Registry) -> TagPlan:
     """Un-assign the stage's current version and re-assign the one it replaced."""
     check_stage(stage, rules)
     held = art.stages.get(stage, ())
@@ -319,20 +319,20 @@ def plan_rollback(art: ModelState, stage: str, rules: Registry) -> Plan:
             _message(f"Roll back {art.display} in {stage}: re-assign {previous.label}", on),
         ),
     )
-    return Plan(StageStatus.ROLLED_BACK, tags, previous.version, previous.commit, current)
+    return TagPlan(StageStatus.ROLLED_BACK, tags, previous.version, previous.commit, current)
 
 
-def plan_deprecate(art: ModelState, taken: Iterable[str]) -> Plan:
+def plan_deprecate(art: ModelState, taken: Iterable[str]) -> TagPlan:
     """Deprecate a model: `name@deprecated` on its latest event's commit, as `gto deprecate` writes it."""
     if art.deprecated:
-        return Plan(StageStatus.ALREADY_DEPRECATED, ())
+        return TagPlan(StageStatus.ALREADY_DEPRECATED, ())
     last = art.timeline[-1]
     name = f"{art.name}@deprecated"
     if name in set(taken):
         # Deprecated before and active again since: the simple name is used, GTO's counter form is not.
         name = f"{name}#{art.max_counter + 1}"
     doc = {"schema": "mlgit.deprecation/1", "action": "deprecate", "model": art.display, "commit": last.commit}
-    return Plan(
+    return TagPlan(
         StageStatus.DEPRECATED,
         (NewTag(name, last.commit, _message(f"Deprecate {art.display}", doc)),),
         commit=last.commit,

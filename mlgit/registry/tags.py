@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from mlgit.registry.semver import Version
+from mlgit.registry.semver import Bump, Version
 from mlgit.repo import git
+from mlgit.results.status import Status
 
 if TYPE_CHECKING:
     from mlgit.repo.state import RepoState
@@ -25,8 +26,24 @@ _TAG = re.compile(
 )
 STAGE_RE = re.compile(rf"^{NAME}$")
 
+class EventKind(Status):
+    """What a registry tag records (GTO's event types)."""
+
+    REGISTRATION = "registration"
+    DEREGISTRATION = "deregistration"
+    ASSIGNMENT = "assignment"
+    UNASSIGNMENT = "unassignment"
+    DEPRECATION = "deprecation"
+
+
 # GTO's event priorities (gto/base.py), used to order events that share a timestamp.
-PRIORITY = {"deprecation": 2, "registration": 3, "deregistration": 4, "assignment": 5, "unassignment": 6}
+PRIORITY = {
+    EventKind.DEPRECATION: 2,
+    EventKind.REGISTRATION: 3,
+    EventKind.DEREGISTRATION: 4,
+    EventKind.ASSIGNMENT: 5,
+    EventKind.UNASSIGNMENT: 6,
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -36,7 +53,7 @@ class Event:
 
     tag: str
     artifact: str
-    kind: str  # registration | deregistration | assignment | unassignment | deprecation
+    kind: EventKind
     version: Version | None
     stage: str | None
     counter: int | None
@@ -59,8 +76,8 @@ class Event:
     @property
     def order(self) -> tuple[datetime, int, int, int, str]:
         """Sort key: GTO's (timestamp, priority), with registrations first and GTO's counter breaking ties."""
-        registering = 0 if self.kind in ("registration", "deregistration") else 1
-        return (self.when, registering, self.counter or 0, PRIORITY.get(self.kind, 9), self.tag)
+        registering = 0 if self.kind in (EventKind.REGISTRATION, EventKind.DEREGISTRATION) else 1
+        return (self.when, registering, self.counter or 0, PRIORITY[self.kind], self.tag)
 
     @property
     def lineage(self) -> dict[str, Any] | None:
@@ -105,12 +122,12 @@ def parse(record: git.TagRecord) -> Event | None:
         version = Version.parse(m["version"])
         if version is None:
             return None
-        kind = "deregistration" if m["cancel"] else "registration"
+        kind = EventKind.DEREGISTRATION if m["cancel"] else EventKind.REGISTRATION
     elif m["stage"]:
         stage = m["stage"]
-        kind = "unassignment" if m["cancel"] else "assignment"
+        kind = EventKind.UNASSIGNMENT if m["cancel"] else EventKind.ASSIGNMENT
     elif m["deprecated"]:
-        kind = "deprecation"
+        kind = EventKind.DEPRECATION
     else:
         return None  # `name@created` has no meaning in GTO's registry state
     return Event(
@@ -157,7 +174,7 @@ def events(repo: RepoState, model: str | None = None) -> list[Event]:
 
 
 @dataclass(frozen=True)
-class Scan:
+class TagScan:
     """Every registry tag of one `git for-each-ref`: annotated events, and GTO counters over all tags."""
 
     events: tuple[Event, ...]
@@ -165,19 +182,19 @@ class Scan:
     names: frozenset[str]  # every tag name seen, lightweight ones included
 
 
-def scan(repo: RepoState, model: str | None = None) -> Scan:
+def scan(repo: RepoState, model: str | None = None) -> TagScan:
     """The registry (one model's tags, or all), parsed once per command from the state's tag records."""
     return repo.derive(("registry.scan", model), lambda: _scan(repo.tag_records(), model))
 
 
-def _scan(all_records: Iterable[git.TagRecord], model: str | None) -> Scan:
+def _scan(all_records: Iterable[git.TagRecord], model: str | None) -> TagScan:
     records = _of_model(all_records, model)
     found = []
     for record in records:
         event = parse(record)
         if event is not None and event.annotated and (model is None or event.artifact == tag_name(model)):
             found.append(event)
-    return Scan(tuple(found), counters(records), frozenset(r.name for r in records))
+    return TagScan(tuple(found), counters(records), frozenset(r.name for r in records))
 
 
 def used_versions(evts: list[Event]) -> set[Version]:
@@ -187,8 +204,8 @@ def used_versions(evts: list[Event]) -> set[Version]:
 
 def releases(evts: list[Event]) -> list[Event]:
     """Registrations still active (not deregistered), in semver order."""
-    gone = {e.version for e in evts if e.kind == "deregistration"}
-    regs = [e for e in evts if e.kind == "registration" and e.version not in gone]
+    gone = {e.version for e in evts if e.kind is EventKind.DEREGISTRATION}
+    regs = [e for e in evts if e.kind is EventKind.REGISTRATION and e.version not in gone]
     return sorted(regs, key=lambda e: e.version or Version(0, 0, 0))
 
 
@@ -203,11 +220,11 @@ def taken_versions(repo: RepoState, model: str) -> set[Version]:
     return taken
 
 
-def next_version(taken: set[Version], first: str, improved: bool) -> tuple[Version, str]:
+def next_version(taken: set[Version], first: str, improved: bool) -> tuple[Version, Bump]:
     """Minor bump when a gated metric improved, patch otherwise (first release: `first`); never a taken one."""
     if not taken:
         v = Version.parse(f"v{first}")
         assert v is not None
-        return v, "first"
-    part = "minor" if improved else "patch"
+        return v, Bump.FIRST
+    part = Bump.MINOR if improved else Bump.PATCH
     return max(taken).bump(part), part

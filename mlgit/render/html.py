@@ -11,7 +11,16 @@ from html import escape
 
 from mlgit import __version__
 from mlgit.render import wording
-from mlgit.report.build import GateStatus, HistoryPoint, ModelReport, Report, Section, SectionStatus
+from mlgit.report.build import (
+    GateStatus,
+    HistoryPoint,
+    ModelReport,
+    Report,
+    RuleMark,
+    Section,
+    SectionStatus,
+    Trend,
+)
 from mlgit.results.finding import Finding, Severity, counts
 
 GENERATOR = "mlgit report"  # <meta name="generator">: how --output recognises a previous report
@@ -202,16 +211,18 @@ def _policy_change(m: ModelReport) -> str:
     return f'<h3 class="policy-change">Policy change</h3><p>{_e(intro)}</p>' + _table(header, rows)
 
 
+_TREND_CLASS = {Trend.BETTER: "good", Trend.WORSE: "bad"}
+_RULE_MARK = {RuleMark.PASSED: '<span class="good">pass</span>', RuleMark.FAILED: '<strong class="bad">FAIL</strong>'}
+
+
 def _metrics(m: ModelReport) -> str:
     if not m.metrics:
         return ""
     rows = []
     for r in m.metrics:
         trend = wording.TREND_WORD.get(r.trend, r.trend)
-        klass = {"better": "good", "worse": "bad"}.get(r.trend, "muted")
-        gate = {"pass": '<span class="good">pass</span>', "fail": '<strong class="bad">FAIL</strong>'}.get(
-            r.gate or "", ""
-        )
+        klass = _TREND_CLASS.get(r.trend, "muted")
+        gate = _RULE_MARK[r.gate] if r.gate else ""
         arrow = {"higher": " ↑", "lower": " ↓"}.get(r.direction or "", "")
         rows.append(
             [
@@ -322,7 +333,7 @@ def _section(s: Section, report: Report) -> str:
 def render(report: Report) -> str:
     """The whole report as one HTML document."""
     verdict = report.verdict
-    klass = {"pass": "pass", "warn": "warn", "fail": "fail"}[verdict]
+    klass = str(verdict)  # the badge's CSS class is the verdict's own word
     body = [
         f'<h1>mlgit report <span class="badge {klass}" id="verdict">{_e(wording.VERDICT_WORD[verdict])}</span></h1>',
         f"<p><strong>{_e(report.headline)}</strong></p>",

@@ -11,14 +11,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mlgit.render import wording
-from mlgit.report.build import GateStatus, HistoryPoint, ModelReport, Report, Section, SectionStatus
+from mlgit.report.build import (
+    GateStatus,
+    HistoryPoint,
+    ModelReport,
+    Report,
+    ReportVerdict,
+    RuleMark,
+    Section,
+    SectionStatus,
+    Trend,
+)
 from mlgit.results.finding import Finding, Severity, counts
 
 MARKER = "<!-- mlgit:report -->"  # finds the sticky comment again; GitHub and GitLab hide HTML comments
 LIMIT = 65_536
 _ICON: dict[str, str] = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
-_VERDICT_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
-_TREND_ICON = {"better": "🟢", "worse": "🔴", "same": "⚪", "up": "▲", "down": "▼"}
+_VERDICT_ICON = {ReportVerdict.PASSED: "✅", ReportVerdict.WARNED: "⚠️", ReportVerdict.FAILED: "❌"}
+_TREND_ICON = {Trend.BETTER: "🟢", Trend.WORSE: "🔴", Trend.SAME: "⚪", Trend.UP: "▲", Trend.DOWN: "▼"}
+_RULE_ICON = {RuleMark.PASSED: "✅", RuleMark.FAILED: "❌"}
 MAX_CHARTS = 4
 MAX_ROWS = 200
 
@@ -59,7 +70,10 @@ class _Block:
 
 def _gate(m: ModelReport) -> list[str]:
     g = m.gate
-    lines = [f"### {_VERDICT_ICON['pass' if g.passed else 'fail']} {cell(wording.gate_summary(m.name, g))}", ""]
+    lines = [
+        f"### {_VERDICT_ICON[ReportVerdict.PASSED if g.passed else ReportVerdict.FAILED]} {cell(wording.gate_summary(m.name, g))}",
+        "",
+    ]
     if g.status is GateStatus.ERROR:
         return [*lines, *[f"*{cell(x)}*" for x in (g.error or "").splitlines()[1:]], ""]
     lines.append(f"Gate baseline: {cell(wording.baseline_words(g))}")
@@ -97,7 +111,7 @@ def _metrics(m: ModelReport) -> list[str]:
     for r in m.metrics:
         trend = wording.TREND_WORD.get(r.trend, r.trend)
         icon = _TREND_ICON.get(r.trend, "")
-        gate = {"pass": "✅", "fail": "❌"}.get(r.gate or "", "")
+        gate = _RULE_ICON[r.gate] if r.gate else ""
         direction = {"higher": " ↑", "lower": " ↓"}.get(r.direction or "", "")
         rows.append(
             [
@@ -335,11 +349,11 @@ def render(report: Report, *, limit: int = LIMIT) -> str:
 
 
 _CLAIM = re.compile(r"^#+ .*?mlgit report: (PASS WITH WARNINGS|PASS|FAIL)\b", re.MULTILINE)
-_CLAIMED = {"PASS": "pass", "PASS WITH WARNINGS": "warn", "FAIL": "fail"}
-_AGREES = {"success": {"pass", "warn"}, "failure": {"fail"}}
+_CLAIMED = {word: verdict for verdict, word in wording.VERDICT_WORD.items()}
+_AGREES = {"success": {ReportVerdict.PASSED, ReportVerdict.WARNED}, "failure": {ReportVerdict.FAILED}}
 
 
-def claimed_verdict(body: str) -> str | None:
+def claimed_verdict(body: str) -> ReportVerdict | None:
     """The verdict (pass | warn | fail) a report's first headline claims, or None when it has none."""
     found = _CLAIM.search(body)
     return _CLAIMED[found.group(1)] if found else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlgit.registry.policy import Decision
 from mlgit.render.style import Style, table
-from mlgit.repo.metrics import Change, FileDiff
+from mlgit.repo.metrics import FileDiff, KeyChange
 from mlgit.repo.values import ParamValue, number
 
 
@@ -37,7 +37,7 @@ def file_diffs(title: str, diffs: list[FileDiff], style: Style, *, show_same: bo
         if fd.new_missing:
             notes.append(f"{fd.path}: missing in the new revision")
         for r in fd.rows:
-            if r.status is Change.SAME and not show_same:
+            if r.status is KeyChange.SAME and not show_same:
                 continue
             old = "(no baseline)" if fd.base_missing else value(r.old) if r.old_present else "(absent)"
             new = value(r.new) if r.new_present else "(absent)"

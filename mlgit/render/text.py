@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from mlgit.render import wording
 from mlgit.render.style import Style, table
-from mlgit.report.build import GateStatus, ModelReport, Report, Section, SectionStatus
+from mlgit.report.build import GateStatus, ModelReport, Report, ReportVerdict, RuleMark, Section, SectionStatus, Trend
 from mlgit.results.finding import Severity, counts
 
 _SEV_COLOR: dict[str, str] = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
-_TREND_COLOR = {"better": "green", "worse": "red"}
+_TREND_COLOR = {Trend.BETTER: "green", Trend.WORSE: "red"}
+_RULE_WORD = {RuleMark.PASSED: "ok", RuleMark.FAILED: "FAIL"}
+_VERDICT_COLOR = {ReportVerdict.PASSED: "green", ReportVerdict.WARNED: "yellow", ReportVerdict.FAILED: "red"}
 
 
 def _colored_table(
@@ -43,7 +45,7 @@ def _model(m: ModelReport, style: Style) -> list[str]:
         for r in m.metrics:
             arrow = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(r.direction or "", "")
             trend = wording.TREND_WORD.get(r.trend, r.trend)
-            gate = {"pass": "ok", "fail": "FAIL"}.get(r.gate or "", "")
+            gate = _RULE_WORD[r.gate] if r.gate else ""
             mraw.append(
                 [r.key, wording.value(r.old), wording.value(r.new), wording.delta(r), trend, gate, arrow.strip()]
             )
@@ -128,7 +130,7 @@ def _section(s: Section, report: Report, style: Style) -> list[str]:
 def render(report: Report, style: Style) -> str:
     """The report as plain text (`style` decides about colors)."""
     verdict = report.verdict
-    color = {"pass": "green", "warn": "yellow", "fail": "red"}[verdict]
+    color = _VERDICT_COLOR[verdict]
     lines = [
         style(f"mlgit report: {wording.VERDICT_WORD[verdict]}", color, "bold"),
         report.headline,

@@ -6,21 +6,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlgit.registry.semver import Bump
 from mlgit.repo.values import ParamValue, number
-from mlgit.report.build import GateStatus, GateVerdict, MetricRow, Report
+from mlgit.report.build import GateStatus, GateVerdict, MetricRow, Report, ReportVerdict, Trend
 from mlgit.results.finding import Finding, Severity
 
 SEVERITY_ORDER: dict[str, int] = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-VERDICT_WORD = {"pass": "PASS", "warn": "PASS WITH WARNINGS", "fail": "FAIL"}
+VERDICT_WORD = {ReportVerdict.PASSED: "PASS", ReportVerdict.WARNED: "PASS WITH WARNINGS", ReportVerdict.FAILED: "FAIL"}
 TREND_WORD = {
-    "better": "better",
-    "worse": "worse",
-    "same": "unchanged",
-    "up": "up",
-    "down": "down",
-    "added": "new",
-    "removed": "removed",
-    "n/a": "",
+    Trend.BETTER: "better",
+    Trend.WORSE: "worse",
+    Trend.SAME: "unchanged",
+    Trend.UP: "up",
+    Trend.DOWN: "down",
+    Trend.ADDED: "new",
+    Trend.REMOVED: "removed",
+    Trend.NA: "",
 }
 
 
@@ -84,8 +85,8 @@ def delta(row: MetricRow) -> str:
 def gate_summary(name: str, g: GateVerdict) -> str:
     """One line: what promote would do for this model."""
     if g.status is GateStatus.WOULD_RELEASE:
-        why = {"first": "first release", "minor": "minor: improved " + ", ".join(g.improved), "patch": "patch"}
-        return f"{name}: would be released as {g.tag} ({why.get(g.bump or '', g.bump or '')})"
+        why = {Bump.FIRST: "first release", Bump.MINOR: "minor: improved " + ", ".join(g.improved), Bump.PATCH: "patch"}
+        return f"{name}: would be released as {g.tag} ({why[g.bump] if g.bump else ''})"
     if g.status is GateStatus.ALREADY_RELEASED:
         return f"{name}: this commit is already released as {g.tag}"
     if g.status is GateStatus.ERROR:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from mlgit.errors import InputError, MlgitError
 from mlgit.repo import dvc, git
 from mlgit.repo.values import ParamValue, ValueFile, number, parse
+from mlgit.results.run import WORK_TREE, Revision
 from mlgit.results.status import Status
 from mlgit.system import files, jsoncache, statedir
 
@@ -161,7 +162,7 @@ def _parse_cached(root: Path, path: str, raw: bytes, where: str) -> dict[str, Pa
     return values
 
 
-class Change(Status):
+class KeyChange(Status):
     """How a key (a metric, a parameter) differs between two snapshots."""
 
     ADDED = "added"
@@ -198,13 +199,13 @@ class DiffRow:
         return b - a if None in places else round(b - a, max(p for p in places if p is not None))
 
     @property
-    def status(self) -> Change:
+    def status(self) -> KeyChange:
         """Whether the key was added, removed, changed or kept."""
         if not self.old_present:
-            return Change.ADDED
+            return KeyChange.ADDED
         if not self.new_present:
-            return Change.REMOVED
-        return Change.SAME if self.old == self.new else Change.CHANGED
+            return KeyChange.REMOVED
+        return KeyChange.SAME if self.old == self.new else KeyChange.CHANGED
 
 
 @dataclass(frozen=True)
@@ -229,3 +230,39 @@ def diff(old: Snapshot, new: Snapshot) -> list[FileDiff]:
         rows = tuple(DiffRow(nf.path, k, ov.get(k), nv.get(k), k in ov, k in nv) for k in keys)
         out.append(FileDiff(nf.path, of.values is None, nf.values is None, rows, of.why))
     return out
+
+
+@dataclass(frozen=True)
+class KeyDiff:
+    """One key in `metrics diff --json`: old and new values (None where absent) and new - old."""
+
+    old: ParamValue
+    new: ParamValue
+    diff: float | None
+
+
+def _by_file(diffs: Iterable[FileDiff]) -> dict[str, dict[str, KeyDiff]]:
+    return {
+        fd.path: {
+            r.key: KeyDiff(r.old if r.old_present else None, r.new if r.new_present else None, r.change)
+            for r in fd.rows
+        }
+        for fd in diffs
+    }
+
+
+@dataclass(frozen=True)
+class MetricsDiff:
+    """`metrics diff --json`: both sides, every key per file, and the files the base has no copy of."""
+
+    base: Revision
+    new: Revision
+    metrics: dict[str, dict[str, KeyDiff]]
+    params: dict[str, dict[str, KeyDiff]]
+    no_baseline: tuple[str, ...]
+
+    @classmethod
+    def of(cls, base: Revision, mdiff: list[FileDiff], pdiff: list[FileDiff]) -> MetricsDiff:
+        """The document of the work tree against `base`: metrics files' and params files' diffs."""
+        missing = tuple(fd.path for fd in [*mdiff, *pdiff] if fd.base_missing)
+        return cls(base, WORK_TREE, _by_file(mdiff), _by_file(pdiff), missing)

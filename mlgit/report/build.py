@@ -25,6 +25,7 @@ from mlgit.errors import MissingRevision, MlgitError
 from mlgit.registry import baseline, policy
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
+from mlgit.registry.semver import Bump
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
@@ -70,6 +71,34 @@ class SectionStatus(Status):
     NOT_RUN = "not-run"
 
 
+class ReportVerdict(Status):
+    """The report's answer: a gate or an error fails it, warnings (or a pipeline DVC could not judge) warn."""
+
+    PASSED = "pass"
+    WARNED = "warn"
+    FAILED = "fail"
+
+
+class Trend(Status):
+    """Which way a metric moved: better or worse by its gate's direction, else up or down."""
+
+    BETTER = "better"
+    WORSE = "worse"
+    SAME = "same"
+    UP = "up"
+    DOWN = "down"
+    ADDED = "added"
+    REMOVED = "removed"
+    NA = "n/a"  # no baseline to compare with
+
+
+class RuleMark(Status):
+    """Whether the gate's rules on one metric hold."""
+
+    PASSED = "pass"
+    FAILED = "fail"
+
+
 @dataclass(frozen=True)
 class Side:
     """One side of the comparison: a revision, a release, or nothing (no baseline)."""
@@ -95,10 +124,10 @@ class MetricRow:
     old: ParamValue
     new: ParamValue
     change: float | None
-    status: metrics.Change
+    status: metrics.KeyChange
     direction: str | None  # higher | lower when a gate declares it
-    trend: str  # better | worse | same | up | down | added | removed | n/a
-    gate: str | None  # pass | fail; None when no rule covers the metric
+    trend: Trend
+    gate: RuleMark | None  # None when no rule covers the metric
 
 
 @dataclass(frozen=True)
@@ -109,7 +138,7 @@ class ParamRow:
     key: str
     old: ParamValue
     new: ParamValue
-    status: metrics.Change  # never `same`: unchanged params are only counted
+    status: metrics.KeyChange  # never `same`: unchanged params are only counted
 
 
 @dataclass(frozen=True)
@@ -125,7 +154,7 @@ class GateVerdict:
     improved: tuple[str, ...] = ()
     version: str | None = None
     tag: str | None = None
-    bump: str | None = None  # first | minor | patch
+    bump: Bump | None = None
     error: str | None = None
 
     @property
@@ -296,13 +325,13 @@ class Report:
     links: Mapping[str, str] = field(default_factory=dict)  # run | full_report
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> ReportVerdict:
         """fail (a gate or an error finding fails) | warn (warnings, stale pipeline) | pass."""
-        if any(not m.gate.passed for m in self.models) or any(f.severity == Severity.ERROR for f in self.findings):
-            return "fail"
-        if any(f.severity == Severity.WARNING for f in self.findings) or self.stale is None:
-            return "warn"
-        return "pass"
+        if any(not m.gate.passed for m in self.models) or any(f.severity is Severity.ERROR for f in self.findings):
+            return ReportVerdict.FAILED
+        if any(f.severity is Severity.WARNING for f in self.findings) or self.stale is None:
+            return ReportVerdict.WARNED
+        return ReportVerdict.PASSED
 
     @property
     def headline(self) -> str:
@@ -510,17 +539,19 @@ def _history(
     return tuple(names), directions, tuple(points)
 
 
-def _trend(row: metrics.DiffRow, direction: str | None) -> str:
-    if row.status in {metrics.Change.ADDED, metrics.Change.REMOVED}:
-        return str(row.status)
+def _trend(row: metrics.DiffRow, direction: str | None) -> Trend:
+    if row.status is metrics.KeyChange.ADDED:
+        return Trend.ADDED
+    if row.status is metrics.KeyChange.REMOVED:
+        return Trend.REMOVED
     delta = row.change
     if delta is None:
-        return "same" if row.status is metrics.Change.SAME else "n/a"
+        return Trend.SAME if row.status is metrics.KeyChange.SAME else Trend.NA
     if abs(delta) <= 1e-12 * max(1.0, abs(number(row.old) or 0.0)):
-        return "same"
+        return Trend.SAME
     if direction is None:
-        return "up" if delta > 0 else "down"
-    return "better" if (delta > 0) == (direction == "higher") else "worse"
+        return Trend.UP if delta > 0 else Trend.DOWN
+    return Trend.BETTER if (delta > 0) == (direction == "higher") else Trend.WORSE
 
 
 def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapshot | None) -> tuple[MetricRow, ...]:
@@ -556,10 +587,10 @@ def _metric_rows(model: Model, candidate: metrics.Snapshot, old: metrics.Snapsho
                     r.old if r.old_present else None,
                     r.new if r.new_present else None,
                     r.change,
-                    metrics.Change.ADDED if fd.base_missing else r.status,
+                    metrics.KeyChange.ADDED if fd.base_missing else r.status,
                     direction,
-                    "n/a" if fd.base_missing else _trend(r, direction),
-                    None if verdict is None else ("pass" if verdict else "fail"),
+                    Trend.NA if fd.base_missing else _trend(r, direction),
+                    None if verdict is None else (RuleMark.PASSED if verdict else RuleMark.FAILED),
                 )
             )
     return tuple(rows)
@@ -573,7 +604,7 @@ def _param_rows(repo: RepoState, model: Model, base: str | None) -> tuple[tuple[
     rows, same = [], 0
     for fd in metrics.diff(old, new):
         for r in fd.rows:
-            if r.status is metrics.Change.SAME:
+            if r.status is metrics.KeyChange.SAME:
                 same += 1
                 continue
             rows.append(

@@ -23,7 +23,7 @@ BRANCH_PREFIX = "mlgit/retrain/"
 
 
 @dataclass(frozen=True)
-class Plan:
+class RetrainPlan:
     """What `mlgit retrain` would do."""
 
     model: str
@@ -109,7 +109,7 @@ def _new_data(
 
 def decide(
     repo: RepoState, cfg: Config, model: Model, trigger: str, drift: tuple[bool, list[str]] | None = None
-) -> Plan:
+) -> RetrainPlan:
     """The plan for one model; `run` False says there is nothing to do (with the reason).
 
     `drift` is the latest window's verdict (monitoring's, `monitor.judge.latest_verdict`), needed for --trigger drift.
@@ -136,7 +136,7 @@ def decide(
         run, reasons = drift if drift is not None else (False, ["no monitoring verdict to act on"])
     else:
         reasons = [f"{trigger} retrain: the pipeline is re-run on the current data whatever changed"]
-    return Plan(
+    return RetrainPlan(
         model.name,
         trigger,
         run,

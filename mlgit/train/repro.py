@@ -24,20 +24,25 @@ from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
+from mlgit.results.status import Status
 
-IDENTICAL = "bit-identical"
-WITHIN = "within tolerance"
-NOT = "not reproducible"
+
+class Reproducibility(Status):
+    """How an output (and so the model) reproduced: the worst of its outputs is the model's verdict."""
+
+    IDENTICAL = "bit-identical"
+    WITHIN = "within tolerance"
+    NOT = "not reproducible"
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The check's answer, as `promote` records it in the lineage."""
 
-    verdict: str  # bit-identical | within tolerance | not reproducible
+    verdict: Reproducibility
     runs: int
     tolerance: float
-    outputs: dict[str, str]  # output path -> its classification
+    outputs: dict[str, Reproducibility]  # output path -> its classification
 
 
 @dataclass(frozen=True)
@@ -115,14 +120,16 @@ def _predictions_agree(repo: RepoState, wt: Path, model: Model, tol: float, trus
     return True, f"predictions on {model.golden.input} agree (largest difference {diff:.3g})"
 
 
-def _classify(repo: RepoState, wt: Path, model: Model, path: str, tol: float, trust: _Trust) -> tuple[str, str]:
+def _classify(
+    repo: RepoState, wt: Path, model: Model, path: str, tol: float, trust: _Trust
+) -> tuple[Reproducibility, str]:
     if path == model.path:
         ok, why = _predictions_agree(repo, wt, model, tol, trust)
     elif path in model.metrics:
         ok, why = _metrics_agree(repo, wt, path, model, tol)
     else:
-        return NOT, "its bytes differ from dvc.lock"
-    return (WITHIN if ok else NOT), why
+        return Reproducibility.NOT, "its bytes differ from dvc.lock"
+    return (Reproducibility.WITHIN if ok else Reproducibility.NOT), why
 
 
 def check(
@@ -139,7 +146,7 @@ def check(
     expected = _outs(repo.root, repo.head, repo)
     stage_of = {o: s.name for s in dvc.read_stages(repo.root) for o in s.outs}
     seen: dict[str, list[str]] = {}
-    classes: dict[str, tuple[str, str]] = {}
+    classes: dict[str, tuple[Reproducibility, str]] = {}
     findings: list[Finding] = []
     with _isolated(repo, repo.head) as wt:
         for n in range(1, runs + 1):
@@ -148,7 +155,7 @@ def check(
             except CommandFailed as exc:
                 message = f"dvc repro failed in run {n} of {runs}: {exc.message}"
                 failed = Finding(code=Code.REPRO_FAILED, severity=Severity.ERROR, subject=model.name, message=message)
-                return Verdict(NOT, n, tol, {}), [failed]
+                return Verdict(Reproducibility.NOT, n, tol, {}), [failed]
             for path, md5 in _outs(wt, None, repo).items():
                 seen.setdefault(path, []).append(md5)
             for path, md5s in seen.items():
@@ -158,17 +165,17 @@ def check(
                     classes[path] = _classify(repo, wt, model, path, tol, _Trust(trusted, source))
     findings += _per_output(model.name, expected, seen, classes, stage_of, runs)
     worst = (
-        NOT
-        if any(s == NOT for s, _ in classes.values())
-        else WITHIN
-        if any(s == WITHIN for s, _ in classes.values())
-        else IDENTICAL
+        Reproducibility.NOT
+        if any(s is Reproducibility.NOT for s, _ in classes.values())
+        else Reproducibility.WITHIN
+        if any(s is Reproducibility.WITHIN for s, _ in classes.values())
+        else Reproducibility.IDENTICAL
     )
     verdict = Verdict(worst, runs, tol, {p: s for p, (s, _) in sorted(classes.items())})
     findings.append(
         Finding(
             code=Code.REPRO_VERDICT,
-            severity=Severity.ERROR if worst == NOT else Severity.INFO,
+            severity=Severity.ERROR if worst is Reproducibility.NOT else Severity.INFO,
             subject=model.name,
             message=f"{model.name} at {repo.head[:12]}: {worst} ({runs} run(s) of every stage, tolerance {tol:g})",
             data=serialize.plain(verdict),
@@ -181,7 +188,7 @@ def _per_output(
     name: str,
     expected: dict[str, str],
     seen: dict[str, list[str]],
-    classes: dict[str, tuple[str, str]],
+    classes: dict[str, tuple[Reproducibility, str]],
     stage_of: dict[str, str],
     runs: int,
 ) -> list[Finding]:
@@ -190,14 +197,16 @@ def _per_output(
     for path, want in sorted(expected.items()):
         got = seen.get(path, [])
         stage = stage_of.get(path, "?")
-        status, why = classes.get(path, (IDENTICAL, f"{runs} run(s) gave the md5 dvc.lock records"))
-        if status == IDENTICAL and any(m != want for m in got):
-            status, why = NOT, "a run gave other bytes than dvc.lock"
+        status, why = classes.get(path, (Reproducibility.IDENTICAL, f"{runs} run(s) gave the md5 dvc.lock records"))
+        if status is Reproducibility.IDENTICAL and any(m != want for m in got):
+            status, why = Reproducibility.NOT, "a run gave other bytes than dvc.lock"
         classes[path] = (status, why)
-        code = {IDENTICAL: Code.REPRO_IDENTICAL, WITHIN: Code.REPRO_WITHIN_TOLERANCE, NOT: Code.REPRO_NOT_REPRODUCIBLE}[
-            status
-        ]
-        severity = Severity.ERROR if status == NOT else Severity.INFO
+        code = {
+            Reproducibility.IDENTICAL: Code.REPRO_IDENTICAL,
+            Reproducibility.WITHIN: Code.REPRO_WITHIN_TOLERANCE,
+            Reproducibility.NOT: Code.REPRO_NOT_REPRODUCIBLE,
+        }[status]
+        severity = Severity.ERROR if status is Reproducibility.NOT else Severity.INFO
         findings.append(
             Finding(
                 code=code,

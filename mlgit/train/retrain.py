@@ -16,11 +16,11 @@ from pathlib import Path
 from mlgit.actions import forge
 from mlgit.repo import dvc, git, worktree
 from mlgit.system import process
-from mlgit.train.plan import TRAILER, Plan
+from mlgit.train.plan import TRAILER, RetrainPlan
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RetrainOutcome:
     """What a retrain did."""
 
     changed: bool  # dvc repro changed tracked files (else nothing is committed or pushed)
@@ -28,10 +28,25 @@ class Outcome:
     checks_passed: bool | None
     pushed: bool
     dvc_pushed: bool
-    pull: str | None  # created | updated | unchanged
+    pull: forge.ForgeWrite | None  # created | updated | unchanged
     pull_number: int | None
     pull_url: str | None
     notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetrainRun:
+    """`retrain --json`: the plan, the steps it runs, and what it did (None: a dry run, or nothing to do)."""
+
+    plan: RetrainPlan
+    steps: tuple[str, ...]
+    dry_run: bool
+    outcome: RetrainOutcome | None
+
+    @classmethod
+    def of(cls, plan: RetrainPlan, pr: bool, dry_run: bool, outcome: RetrainOutcome | None) -> RetrainRun:
+        """The document of one `retrain` run."""
+        return cls(plan, tuple(plan.steps(pr)), dry_run, outcome)
 
 
 def _mlgit(wt: Path, *args: str, env: Mapping[str, str] | None = None) -> process.Completed:
@@ -39,8 +54,8 @@ def _mlgit(wt: Path, *args: str, env: Mapping[str, str] | None = None) -> proces
 
 
 def execute(
-    root: Path, plan: Plan, base_branch: str, gh: forge.GitHub | None, env: Mapping[str, str] | None = None
-) -> Outcome:
+    root: Path, plan: RetrainPlan, base_branch: str, gh: forge.GitHub | None, env: Mapping[str, str] | None = None
+) -> RetrainOutcome:
     """Retrain in a temporary worktree and publish the branch (and, given a forge client, the one PR)."""
     env = dict(os.environ if env is None else env)
     notes: list[str] = []
@@ -52,7 +67,7 @@ def execute(
         dvc.repro(wt)
         if not git.has_changes(wt):  # tracked and untracked: what dvc repro wrote
             notes.append("dvc repro changed nothing: no commit, no push")
-            return Outcome(False, None, None, False, False, None, None, None, tuple(notes))
+            return RetrainOutcome(False, None, None, False, False, None, None, None, tuple(notes))
         message = (
             f"Retrain {plan.model} ({plan.trigger})\n\n" + "\n".join(plan.reasons) + f"\n\n{TRAILER}: {plan.trigger}\n"
         )
@@ -80,4 +95,4 @@ def execute(
             number, url = pull.number, pull.url
         elif gh is not None:
             notes.append("no pull request without a pushed branch")
-    return Outcome(True, commit, passed, pushed, dvc_pushed, action, number, url, tuple(notes))
+    return RetrainOutcome(True, commit, passed, pushed, dvc_pushed, action, number, url, tuple(notes))

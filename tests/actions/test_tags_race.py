@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mlgit.registry.semver import Version
+from mlgit.registry.semver import Bump, Version
 from testing.repos import BIN, REPO_ROOT, git, sh
 
 SAME_COMMIT = 8  # processes promoting one shared commit
@@ -170,7 +170,7 @@ def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, t
             assert lineage["baseline"]["version"] == before["version"], f"{tag} was gated against a stale release"
             improved = lineage["metrics"]["metrics.json:accuracy"] > before["metrics"]["metrics.json:accuracy"]
             expected = Version.parse(before["version"])
-            assert expected is not None and version == expected.bump("minor" if improved else "patch")
+            assert expected is not None and version == expected.bump(Bump.MINOR if improved else Bump.PATCH)
         previous = tag
 
     fresh = tmp_path / "fresh"

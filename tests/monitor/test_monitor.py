@@ -328,14 +328,14 @@ def test_a_table_counted_column_by_column_equals_row_by_row(
     model = cfg.model(None)
     ref = reference.resolve(repo, cfg, model, "last-release", "monitoring")
     inputs = frozenset(c.name for c in ref.profile.columns)
-    target = collect.Target(
+    target = collect.WindowTarget(
         model.name, "v0.1.0", ref.release.commit, ref.profile_path, ref.profile, ref.schema, {}, None, None
     )
     got = []
     for vectorised in (True, False):
         skipped = logs.Skipped()
         [table] = logs.read([str(tmp_path / "t.csv")], inputs, skipped)
-        assert isinstance(table, logs.Table)
+        assert isinstance(table, logs.LogTable)
         items = [table] if vectorised else list(table.requests(inputs, skipped))
         got.append(collect.collect(items, target, False, skipped, inputs).window())
     fast, slow = got

@@ -4,7 +4,7 @@ import json
 
 from mlgit.registry.plan import ReleaseStatus
 from mlgit.registry.stages import StageStatus
-from mlgit.repo.metrics import Change
+from mlgit.repo.metrics import KeyChange
 from mlgit.report.build import DatasetChange, DataStatus, GateStatus, SectionStatus
 from mlgit.results.finding import Severity
 from mlgit.results.serialize import dumps, plain
@@ -13,7 +13,7 @@ from mlgit.results.serialize import dumps, plain
 def test_a_status_prints_formats_and_serializes_as_its_value() -> None:
     assert str(ReleaseStatus.WOULD_RELEASE) == "would-release"
     assert f"{StageStatus.ALREADY_ASSIGNED:>18}" == "  already-assigned"
-    assert plain([GateStatus.ERROR, SectionStatus.NOT_RUN, Change.SAME, Severity.INFO]) == [
+    assert plain([GateStatus.ERROR, SectionStatus.NOT_RUN, KeyChange.SAME, Severity.INFO]) == [
         "error",
         "not-run",
         "same",

@@ -13,6 +13,8 @@ from mlgit.errors import Refused
 from mlgit.render.style import Style
 from mlgit.repo import git
 
+_WRITTEN = {generated.FileStatus.MISSING: "wrote", generated.FileStatus.STALE: "updated"}
+
 
 def generate(root: Path, cfg: Config, forge: str, force: bool) -> list[tuple[generated.FileState, str]]:
     """Bring each file up to date; with what was done: wrote, updated, replaced, removed, unchanged or kept.
@@ -26,11 +28,11 @@ def generate(root: Path, cfg: Config, forge: str, force: bool) -> list[tuple[gen
         elif s.expected is None:
             generated.remove(root, s.path)
             done.append((s, "removed"))
-        elif s.state == "current":
+        elif s.state is generated.FileStatus.CURRENT:
             done.append((s, "unchanged"))
         else:
             generated.write(root, s.path, s.expected)
-            done.append((s, {"missing": "wrote", "stale": "updated"}.get(s.state, "replaced")))
+            done.append((s, _WRITTEN.get(s.state, "replaced")))
     return done
 
 

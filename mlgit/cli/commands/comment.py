@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlgit.actions import forge as forges
+from mlgit.actions.forge import ForgeWrite
 from mlgit.errors import MlgitError
 
 
@@ -128,11 +129,11 @@ def run(cwd: Path, forge: str | None, pr: int | None, file: str, dry_run: bool =
         f" {out.comment.url}" if out.comment and out.comment.url else f" (id {out.comment.id})" if out.comment else ""
     )
     said = {
-        "created": f"created the report comment on {noun} #{number}:{where}",
-        "updated": f"updated the report comment on {noun} #{number}:{where}",
-        "unchanged": f"the report comment on {noun} #{number} is already up to date:{where}",
-        "would-create": f"dry run: would create the report comment on {noun} #{number}",
-        "would-update": f"dry run: would update the report comment on {noun} #{number}:{where}",
+        ForgeWrite.CREATED: f"created the report comment on {noun} #{number}:{where}",
+        ForgeWrite.UPDATED: f"updated the report comment on {noun} #{number}:{where}",
+        ForgeWrite.UNCHANGED: f"the report comment on {noun} #{number} is already up to date:{where}",
+        ForgeWrite.WOULD_CREATE: f"dry run: would create the report comment on {noun} #{number}",
+        ForgeWrite.WOULD_UPDATE: f"dry run: would update the report comment on {noun} #{number}:{where}",
     }[out.action]
     sys.stdout.write(said + "\n")
     if out.duplicates:

@@ -10,6 +10,10 @@ from mlgit.deploy import apply as deploy
 from mlgit.render.style import Style
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
+from mlgit.results.finding import Severity
+
+_APPLIED = {deploy.DeployStatus.DEPLOYED: "green", deploy.DeployStatus.FAILED: "red"}
+_SYNCED = {deploy.SyncStatus.IN_SYNC: "green", deploy.SyncStatus.DRIFTED: "yellow", deploy.SyncStatus.DOWN: "red"}
 
 
 def _waiting(holder: str) -> None:
@@ -46,23 +50,23 @@ def run_apply(
         sys.stdout.write(serialize.dumps(out) + "\n")
     else:
         style = Style.for_stdout()
-        color = {"deployed": "green", "failed": "red"}.get(out.status.value, "")
+        color = _APPLIED.get(out.status, "")
         head = f"{out.model} {out.version} -> {out.stage} ({out.target}): {out.status}"
         sys.stdout.write((style(head, color) if color else head) + f"\n  {out.message}\n")
         for f in out.findings:
-            if f.severity.value == "error":
+            if f.severity is Severity.ERROR:
                 sys.stdout.write(f"  {f.code}: {f.message}\n")
     return EXIT_FAILED if out.status is deploy.DeployStatus.FAILED else EXIT_OK
 
 
 def run_stop(cwd: Path, model: str, stage: str, json: bool) -> int:
     """Stop a local deployment (nothing to do when none runs)."""
-    stopped = deploy.stop(RepoState.open(cwd), model, stage)
+    done = deploy.stop(RepoState.open(cwd), model, stage)
     if json:
-        sys.stdout.write(serialize.dumps({"model": model, "stage": stage, "stopped": stopped}) + "\n")
+        sys.stdout.write(serialize.dumps(done) + "\n")
     else:
         sys.stdout.write(
-            f"stopped {model} in {stage}\n" if stopped else f"{model} is not running in {stage}; nothing to stop\n"
+            f"stopped {model} in {stage}\n" if done.stopped else f"{model} is not running in {stage}; nothing to stop\n"
         )
     return EXIT_OK
 
@@ -74,9 +78,8 @@ def run_status(cwd: Path, model: str | None, json: bool) -> int:
         sys.stdout.write(serialize.dumps(deploy.StatusReport(tuple(rows))) + "\n")
     else:
         style = Style.for_stdout()
-        colors = {"in-sync": "green", "drifted": "yellow", "down": "red"}
         for r in rows:
             served = r.serving or "nothing"
             line = f"{r.model} {r.stage} ({r.target}{', ' + r.where if r.where else ''}): desired {r.desired or 'none'}, serving {served}"
-            sys.stdout.write(f"{style(str(r.status), colors[r.status.value])}  {line}\n")
+            sys.stdout.write(f"{style(str(r.status), _SYNCED[r.status])}  {line}\n")
     return EXIT_OK if all(r.status is deploy.SyncStatus.IN_SYNC for r in rows) else EXIT_FAILED

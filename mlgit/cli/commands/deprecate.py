@@ -27,7 +27,7 @@ def check_remote(root: Path, push: str | None) -> None:
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
 
 
-StagePlanner = Callable[[stages.ModelState, Registry], stages.Plan]
+StagePlanner = Callable[[stages.ModelState, Registry], stages.TagPlan]
 
 
 def change_stage(cwd: Path, model: str, stage: str, push: str | None, json: bool, planner: StagePlanner) -> int:
@@ -76,7 +76,7 @@ class WriteDoc:
     warnings: tuple[str, ...]
 
     @classmethod
-    def of(cls, model: str, stage: str | None, written: release.Written[stages.Plan]) -> WriteDoc:
+    def of(cls, model: str, stage: str | None, written: release.Written[stages.TagPlan]) -> WriteDoc:
         """The document of a written plan."""
         plan = written.plan
         return cls(
@@ -92,7 +92,7 @@ class WriteDoc:
         )
 
 
-def render(model: str, stage: str | None, written: release.Written[stages.Plan], as_json: bool) -> None:
+def render(model: str, stage: str | None, written: release.Written[stages.TagPlan], as_json: bool) -> None:
     """Say what a registry write did."""
     if as_json:
         sys.stdout.write(serialize.dumps(WriteDoc.of(model, stage, written)) + "\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.config import settings as config
@@ -11,9 +10,8 @@ from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo import git, metrics
 from mlgit.repo.state import RepoState
-from mlgit.repo.values import ParamValue
 from mlgit.results import serialize
-from mlgit.results.run import WORK_TREE, Revision
+from mlgit.results.run import Revision
 
 
 def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | None]:
@@ -51,25 +49,6 @@ def _versioned(root: Path, name: str | None, spec: str) -> config.Model | None:
     return cfg.model(name) if name else cfg.models[0]
 
 
-@dataclass(frozen=True)
-class KeyDiff:
-    """One key in `metrics diff --json`: old and new values (None where absent) and new - old."""
-
-    old: ParamValue
-    new: ParamValue
-    diff: float | None
-
-
-def _by_file(diffs: list[metrics.FileDiff]) -> dict[str, dict[str, KeyDiff]]:
-    return {
-        fd.path: {
-            r.key: KeyDiff(r.old if r.old_present else None, r.new if r.new_present else None, r.change)
-            for r in fd.rows
-        }
-        for fd in diffs
-    }
-
-
 def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all: bool) -> int:
     """Compare metrics and params of the work tree with `base` (default: merge-base with the default branch)."""
     root = git.toplevel(cwd)
@@ -84,13 +63,7 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
     mdiff = metrics.diff(old.subset(mfiles), new.subset(mfiles))
     pdiff = metrics.diff(old.subset(pfiles), new.subset(pfiles))
     if as_json:
-        doc = {
-            "base": Revision(ref.commit, ref.label),
-            "new": WORK_TREE,
-            "metrics": _by_file(mdiff),
-            "params": _by_file(pdiff),
-            "no_baseline": [fd.path for fd in [*mdiff, *pdiff] if fd.base_missing],
-        }
+        doc = metrics.MetricsDiff.of(Revision(ref.commit, ref.label), mdiff, pdiff)
         sys.stdout.write(serialize.dumps(doc) + "\n")
         return 0
     from mlgit.render import terminal

@@ -16,27 +16,18 @@ from mlgit.errors import MlgitError, Refused
 from mlgit.registry import baseline, policy, stages
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
-from mlgit.registry.semver import Version
+from mlgit.registry.plan import PromotionDoc, PromotionStatus
+from mlgit.registry.semver import Bump, Version
 from mlgit.render import terminal
 from mlgit.render.style import Style
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
-from mlgit.results.status import Status
+from mlgit.results.finding import Severity
 
 if TYPE_CHECKING:
     from mlgit.train.repro import Verdict
-
-
-class PromotionStatus(Status):
-    """What promote did with one model (`would-release`: a dry run that passed)."""
-
-    RELEASED = "released"
-    WOULD_RELEASE = "would-release"
-    REJECTED = "rejected"
-    ALREADY_RELEASED = "already-released"
-    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
@@ -60,7 +51,7 @@ class Promotion:
     version: Version | None = None
     tag: str | None = None
     pushed_to: str | None = None
-    bump: str | None = None
+    bump: Bump | None = None
     warnings: list[str] = field(default_factory=list)
     message: str = ""  # the tag message, once a version is chosen
     stale: StaleRelease | None = None  # the stale stages a release was allowed over (for the lineage)
@@ -100,12 +91,12 @@ def _release(
 ) -> None:
     """Gate and tag through the one registry writer: it re-plans (re-gates) on the remote's tags after a lost race."""
 
-    def plan(_scan: registry.Scan) -> stages.Plan:
+    def plan(_scan: registry.TagScan) -> stages.TagPlan:
         _attempt(repo, cfg, model, base_spec, out)
         if out.status is not PromotionStatus.WOULD_RELEASE or dry_run:
-            return stages.Plan(out.status, ())
+            return stages.TagPlan(out.status, ())
         assert out.tag is not None
-        return stages.Plan(out.status, (stages.NewTag(out.tag, out.commit, out.message),), out.version, out.commit)
+        return stages.TagPlan(out.status, (stages.NewTag(out.tag, out.commit, out.message),), out.version, out.commit)
 
     def lost(pushed: release.PushOutcome, _tags: Sequence[str]) -> str:
         # Kept in `out.warnings` at once: the re-planned tag's lineage records the lost race.
@@ -242,8 +233,8 @@ def _reproducible(
     judged = trusted_cfg.model(model.name)
     trusted = artifact.pickle_trust(repo, judged, model_check.trusted_bases(repo, trusted_cfg, judged, None))
     verdict, found = repro.check(repo, judged, 1, trusted, trusted_cfg.trust)
-    if verdict.verdict == repro.NOT:
-        why = "; ".join(f.message for f in found if f.severity == "error")
+    if verdict.verdict is repro.Reproducibility.NOT:
+        why = "; ".join(f.message for f in found if f.severity is Severity.ERROR)
         raise Refused(
             f"{model.name} is not reproducible (policy.reproducible: true): {why}",
             hint="run 'mlgit check repro' to see every output; make the pipeline deterministic, "
@@ -295,51 +286,31 @@ def run(
     return EXIT_FAILED if any(o.status is PromotionStatus.REJECTED for o in outcomes) else 0
 
 
-@dataclass(frozen=True)
-class PromotionDoc:
-    """One model's `promote --json` document."""
-
-    model: str
-    commit: str
-    status: PromotionStatus
-    dry_run: bool
-    version: Version | None = field(metadata=serialize.TEXT)
-    tag: str | None
-    bump: str | None
-    pushed_to: str | None
-    baseline: baseline.Baseline | None
-    first_release: bool | None
-    passed: bool | None
-    improved: tuple[str, ...]
-    results: tuple[policy.RuleResult, ...]
-    warnings: tuple[str, ...]
-
-    @classmethod
-    def of(cls, out: Promotion, dry_run: bool) -> PromotionDoc:
-        """The document of what promote did with one model."""
-        d = out.decision
-        return cls(
-            out.model,
-            out.commit,
-            out.status,
-            dry_run,
-            out.version,
-            out.tag,
-            out.bump,
-            out.pushed_to,
-            out.base,
-            d.first_release if d else None,
-            d.passed if d else None,
-            d.improved if d else (),
-            d.results if d else (),
-            tuple(out.warnings),
-        )
+def _doc(out: Promotion, dry_run: bool) -> PromotionDoc:
+    """The document of what promote did with one model."""
+    d = out.decision
+    return PromotionDoc(
+        out.model,
+        out.commit,
+        out.status,
+        dry_run,
+        out.version,
+        out.tag,
+        out.bump,
+        out.pushed_to,
+        out.base,
+        d.first_release if d else None,
+        d.passed if d else None,
+        d.improved if d else (),
+        d.results if d else (),
+        tuple(out.warnings),
+    )
 
 
 def _render(outcomes: list[Promotion], as_json: bool, dry_run: bool) -> None:
     if as_json:
-        docs = [PromotionDoc.of(o, dry_run) for o in outcomes]
-        sys.stdout.write(serialize.dumps(docs[0] if len(docs) == 1 else {"models": docs}) + "\n")
+        docs = tuple(_doc(o, dry_run) for o in outcomes)
+        sys.stdout.write(serialize.dumps(docs[0] if len(docs) == 1 else release_plan.Promotions(docs)) + "\n")
         return
     for w in outcomes[0].warnings[: outcomes[0].shared_warnings] if outcomes else []:
         sys.stderr.write(f"warning: {w}\n")
@@ -372,10 +343,10 @@ def _render_one(out: Promotion) -> None:
         lines.append(style(f"REJECTED: {n} rule{'s' if n != 1 else ''} failed; no tag created", "red", "bold"))
     else:
         why = {
-            "first": "first release",
-            "minor": f"minor: improved {', '.join(out.decision.improved)}",
-            "patch": "patch: no gated metric improved",
-        }[out.bump or "first"]
+            Bump.FIRST: "first release",
+            Bump.MINOR: f"minor: improved {', '.join(out.decision.improved)}",
+            Bump.PATCH: "patch: no gated metric improved",
+        }[out.bump or Bump.FIRST]
         if out.status is PromotionStatus.WOULD_RELEASE:
             lines.append(style(f"PASSED: would tag {out.tag} ({why}); dry run, nothing written", "green", "bold"))
         else:

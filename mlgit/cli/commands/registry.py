@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from mlgit.config.settings import Config
-from mlgit.registry import stages
+from mlgit.registry import listing, stages
 from mlgit.registry import tags as registry
-from mlgit.registry.stages import ModelState
 from mlgit.registry.tags import Event
 from mlgit.render import terminal
 from mlgit.render.style import Style, table
@@ -19,104 +17,10 @@ from mlgit.repo.state import RepoState
 from mlgit.repo.values import ParamValue
 from mlgit.results import serialize
 
-_UNGATED_SHOWN = 3
-
-
-def key_metrics(event: Event | None, gated: list[str]) -> dict[str, ParamValue]:
-    """The gated metrics (else the first few) recorded in a release tag's lineage."""
-    lineage = event.lineage if event is not None else None
-    values = lineage.get("metrics") if lineage else None
-    if not isinstance(values, dict):
-        return {}
-    if not gated:
-        return {k.rpartition(":")[2]: v for k, v in sorted(values.items())[:_UNGATED_SHOWN]}
-    found: dict[str, ParamValue] = {}
-    for metric in gated:
-        if metric in values:
-            found[metric] = values[metric]
-            continue
-        holder = next((k for k in sorted(values) if k.rpartition(":")[2] == metric), None)
-        if holder is not None:
-            found[metric] = values[holder]
-    return found
-
-
-def gated_metrics(cfg: Config | None, art: stages.ModelState) -> list[str]:
-    """The metric names a model's promotion policy gates on."""
-    if cfg is None:
-        return []
-    for model in cfg.models:
-        if registry.tag_name(model.name) == art.name:
-            return [g.metric for g in model.policy.gates]
-    return []
-
 
 def when(event: Event) -> str:
     """A tag date, compactly."""
     return event.date[:19].replace("T", " ") if event.date else "-"
-
-
-@dataclass(frozen=True)
-class ReleaseDoc:
-    """One release in `registry --json`."""
-
-    version: str
-    tag: str
-    commit: str
-    date: str
-    author: str
-    stages: list[str]
-    metrics: dict[str, ParamValue]
-
-    @classmethod
-    def of(cls, event: Event, art: ModelState, gated: list[str]) -> ReleaseDoc:
-        """The document of release `event`."""
-        metrics = key_metrics(event, gated)
-        return cls(
-            str(event.version), event.tag, event.commit, event.date, event.tagger, art.stages_of(event.commit), metrics
-        )
-
-
-@dataclass(frozen=True)
-class BundledReleaseDoc(ReleaseDoc):
-    """A release with the digest of its bundle (`registry MODEL --json`; None: not packaged here)."""
-
-    bundle: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class StageDoc:
-    """The version a stage holds."""
-
-    version: str | None
-    commit: str
-    tag: str
-    assigned_at: str
-
-
-@dataclass(frozen=True)
-class ModelDoc:
-    """One model in `registry --json`."""
-
-    name: str
-    declared: bool
-    deprecated: bool
-    latest: ReleaseDoc | None
-    stages: dict[str, StageDoc]
-    versions: tuple[ReleaseDoc, ...]
-
-    @classmethod
-    def of(cls, art: ModelState, gated: list[str], declared: bool) -> ModelDoc:
-        """The document of one model's registry state."""
-        held = {
-            stage: StageDoc(
-                str(h[-1].version) if h[-1].version else None, h[-1].commit, h[-1].event.tag, h[-1].event.date
-            )
-            for stage, h in art.stages.items()
-        }
-        latest = ReleaseDoc.of(art.latest, art, gated) if art.latest else None
-        versions = tuple(ReleaseDoc.of(e, art, gated) for e in reversed(art.releases))
-        return cls(art.display, declared, art.deprecated, latest, held, versions)
 
 
 def _empty(name: str) -> stages.ModelState:
@@ -138,11 +42,11 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
         stages.require(repo, scan, model, cfg)  # raises the unknown-model error
     shown = sorted(arts.values(), key=lambda a: a.display)
     columns = stages.stage_columns(stages.rules_of(cfg), shown)
-    docs = [ModelDoc.of(a, gated_metrics(cfg, a), a.display in declared) for a in shown]
+    docs = [listing.ModelDoc.of(a, listing.gated_metrics(cfg, a), a.display in declared) for a in shown]
     if json and model is not None:
         docs = _with_bundles(root, docs)
     if json:
-        sys.stdout.write(serialize.dumps({"stages": columns, "models": docs}) + "\n")
+        sys.stdout.write(serialize.dumps(listing.RegistryListing(tuple(columns), tuple(docs))) + "\n")
         return 0
     style = Style.for_stdout()
     if model is None:
@@ -161,14 +65,14 @@ def shallow_hint(root: Path) -> None:
         sys.stderr.write(f"hint: {stages.SHALLOW_HINT}\n")
 
 
-def _with_bundles(root: Path, docs: list[ModelDoc]) -> list[ModelDoc]:
+def _with_bundles(root: Path, docs: list[listing.ModelDoc]) -> list[listing.ModelDoc]:
     # Only for one model: the digest notes cost two git calls, and the listing of all models stays at one.
     from mlgit.package import store
 
     notes = store.digests(root)
 
-    def bundled(doc: ModelDoc, v: ReleaseDoc) -> BundledReleaseDoc:
-        return BundledReleaseDoc(**vars(v), bundle=notes.get(v.commit, {}).get(f"{doc.name}@{v.version}"))
+    def bundled(doc: listing.ModelDoc, v: listing.ReleaseDoc) -> listing.BundledReleaseDoc:
+        return listing.BundledReleaseDoc(**vars(v), bundle=notes.get(v.commit, {}).get(f"{doc.name}@{v.version}"))
 
     return [replace(doc, versions=tuple(bundled(doc, v) for v in doc.versions)) for doc in docs]
 
@@ -190,7 +94,11 @@ def _overview(arts: list[stages.ModelState], columns: list[str], cfg: Config | N
         if latest is None:
             cells += ["-", "-", "no release yet"]
         else:
-            cells += [when(latest), latest.commit[:8], _metrics_text(key_metrics(latest, gated_metrics(cfg, art)))]
+            cells += [
+                when(latest),
+                latest.commit[:8],
+                _metrics_text(listing.key_metrics(latest, listing.gated_metrics(cfg, art))),
+            ]
         rows.append(cells)
     return [style("Model registry (git tags, GTO format)", "bold"), *("  " + line for line in table(header, rows))]
 
@@ -202,8 +110,8 @@ def _versions(art: stages.ModelState, columns: list[str], cfg: Config | None, st
     if not art.releases:
         lines.append(f"  no release yet: mlgit promote {art.display}")
         return lines
-    gated = gated_metrics(cfg, art)
-    per_version = [(e, key_metrics(e, gated)) for e in reversed(art.releases)]
+    gated = listing.gated_metrics(cfg, art)
+    per_version = [(e, listing.key_metrics(e, gated)) for e in reversed(art.releases)]
     metric_names = list(dict.fromkeys(k for _, values in per_version for k in values))
     header = ["Version", "Stages", "Released", "Commit", *metric_names]
     rows = []

@@ -14,7 +14,6 @@ from mlgit.errors import MlgitError
 from mlgit.monitor import judge
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
-from mlgit.results.serialize import plain
 from mlgit.train import plan as plans
 from mlgit.train import retrain
 
@@ -39,12 +38,7 @@ def run(cwd: Path, model: str | None, trigger: str, pr: bool, dry_run: bool, sto
             gh = made
         outcome = retrain.execute(repo.root, plan, repo.default_branch, gh)
     if json:
-        doc = {
-            "plan": plain(plan),
-            "steps": plan.steps(pr),
-            "dry_run": dry_run,
-            "outcome": plain(outcome) if outcome else None,
-        }
+        doc = retrain.RetrainRun.of(plan, pr, dry_run, outcome)
         sys.stdout.write(serialize.dumps(doc) + "\n")
         return _code(outcome)
     decision = "retrain" if plan.run else "nothing to do"
@@ -60,11 +54,11 @@ def run(cwd: Path, model: str | None, trigger: str, pr: bool, dry_run: bool, sto
     return _code(outcome)
 
 
-def _code(outcome: retrain.Outcome | None) -> int:
+def _code(outcome: retrain.RetrainOutcome | None) -> int:
     return EXIT_FAILED if outcome is not None and not outcome.checks_passed else EXIT_OK
 
 
-def _outcome(plan: plans.Plan, o: retrain.Outcome) -> list[str]:
+def _outcome(plan: plans.RetrainPlan, o: retrain.RetrainOutcome) -> list[str]:
     out = [f"  note: {n}" for n in o.notes]
     if not o.changed:
         return out

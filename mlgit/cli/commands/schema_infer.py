@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlgit.actions import profiles
@@ -11,7 +10,6 @@ from mlgit.checks import data as datacheck
 from mlgit.cli.exit import EXIT_FAILED, EXIT_OK
 from mlgit.config import settings as config
 from mlgit.data import inference, table
-from mlgit.data import schema as schemas
 from mlgit.errors import MlgitError
 from mlgit.render import progress
 from mlgit.render.style import Style
@@ -40,9 +38,9 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
     )
     written = profiles.update(root, [ds for ds, _ in inferred], report.results)
     results = {r.name: r for r in report.results}
-    out = [_summary(ds, inf, (*results[ds.name].findings, *written)) for ds, inf in inferred]
+    out = [profiles.WrittenSchema.of(ds, inf, (*results[ds.name].findings, *written)) for ds, inf in inferred]
     if json:
-        sys.stdout.write(serialize.dumps({"datasets": out, "skipped": skipped}) + "\n")
+        sys.stdout.write(serialize.dumps(profiles.InferredSchemas(tuple(out), tuple(skipped))) + "\n")
     else:
         lines = _lines(out, Style.for_stdout()) if out else []
         lines += [f"skipped {f.subject}: {f.message}" for f in skipped]
@@ -97,28 +95,7 @@ def _infer_all(
     return inferred
 
 
-@dataclass(frozen=True)
-class Written:
-    """One dataset's schema and profile as `schema infer` wrote them (its `--json` entry)."""
-
-    name: str
-    schema: str
-    profile: str
-    rows: int
-    columns: int
-    notes: tuple[str, ...]
-    findings: tuple[Finding, ...]  # warnings and errors of the first check against the new schema
-
-
-def _summary(ds: config.Dataset, inf: inference.Inferred, findings: tuple[Finding, ...]) -> Written:
-    shown = tuple(f for f in findings if f.subject == ds.name and f.severity is not Severity.INFO)
-    path = ds.schema_path
-    return Written(
-        ds.name, path, schemas.profile_path(path), inf.rows, len(inf.schema.columns), tuple(inf.notes), shown
-    )
-
-
-def _lines(out: list[Written], style: Style) -> list[str]:
+def _lines(out: list[profiles.WrittenSchema], style: Style) -> list[str]:
     rows = [[d.name, d.schema, str(d.rows), str(d.columns)] for d in out]
     lines = [style("Schemas written (review them, then commit them with the profiles beside them)", "bold")]
     lines += ["  " + line for line in text_table(["Dataset", "Schema", "Rows", "Columns"], rows)]
