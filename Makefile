@@ -44,8 +44,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The suite waits mostly on git, DVC, pip and served bundles, one process at a time: two workers, each taking a
+# whole test file (so a file's module fixtures are built once), keep both cores busy. TEST_JOBS=0 runs it serially.
+TEST_JOBS ?= 2
 unit: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile
 
 # The registry's race and rollback tests, STRESS_RUNS times in a row: they wait on barriers and dates, never on
 # the machine's speed, so they must pass every time, also while another `make test` runs beside them.
