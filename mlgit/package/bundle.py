@@ -1,7 +1,7 @@
 """`mlgit package`: build a release's bundle from its commit, never from the work tree.
 
-The model bytes are the ones DVC recorded at the release commit (from the DVC cache, else through DVC's API
-from a remote), md5-checked; mlgit.yaml, the golden input and the schema are read through git at that commit.
+The model bytes are the ones DVC recorded at the release commit (asked of the DVC adapter: DVC's cache wherever
+it lives, else the remote), md5-checked; mlgit.yaml, the golden input and the schema are read through git at that commit.
 """
 
 from __future__ import annotations
@@ -216,27 +216,31 @@ def artifact_files(repo: RepoState, commit: str, model: Model) -> tuple[dict[str
         return {"": _file(repo.root, commit, model.path, md5)}, md5
     if md5.endswith(".dir"):
         listing = _dir_listing(repo.root, commit, model.path, md5)
-        return {rel: _file(repo.root, commit, f"{model.path}/{rel}", sub) for rel, sub in sorted(listing.items())}, md5
+        got = _files(repo.root, commit, {f"{model.path}/{rel}": sub for rel, sub in listing.items()})
+        return {rel: got[f"{model.path}/{rel}"] for rel in sorted(listing)}, md5
     return {"": _file(repo.root, commit, model.path, md5)}, md5
 
 
 def _file(root: Path, commit: str, path: str, md5: str) -> bytes:
-    raw = _from_cache(root, md5) or _from_dvc(root, commit, path)
-    got = hashlib.md5(raw, usedforsecurity=False).hexdigest()
-    if got != md5:
-        raise MlgitError(f"{path}: the bytes found hash to {got}, but DVC recorded {md5} at {commit[:12]}")
-    return raw
+    return _files(root, commit, {path: md5})[path]
+
+
+def _files(root: Path, commit: str, wanted: dict[str, str]) -> dict[str, bytes]:
+    """path -> bytes of DVC's objects at `commit`, each checked against the md5 DVC recorded for it."""
+    found = pipeline.objects(root, commit, wanted)
+    for path, md5 in wanted.items():
+        got = hashlib.md5(found[path], usedforsecurity=False).hexdigest()
+        if got != md5:
+            raise MlgitError(f"{path}: the bytes found hash to {got}, but DVC recorded {md5} at {commit[:12]}")
+    return found
 
 
 def _dir_listing(root: Path, commit: str, path: str, md5: str) -> dict[str, str]:
     """relpath -> md5 of a DVC directory output, from its `.dir` object (fetched through DVC if not cached)."""
-    raw = _from_cache(root, md5)
-    if raw is None:
-        _fetch(root, commit, path)
-        raw = _from_cache(root, md5)
-    if raw is None or hashlib.md5(raw, usedforsecurity=False).hexdigest() != md5.removesuffix(".dir"):
+    raw = pipeline.objects(root, commit, {path: md5})[path]
+    if hashlib.md5(raw, usedforsecurity=False).hexdigest() != md5.removesuffix(".dir"):
         raise MlgitError(
-            f"{path} at {commit[:12]}: DVC's listing of the folder ({md5}) is missing or does not match its hash",
+            f"{path} at {commit[:12]}: DVC's listing of the folder ({md5}) does not match its hash",
             hint="dvc fetch the release's commit, or configure the remote",
         )
     try:
@@ -247,39 +251,6 @@ def _dir_listing(root: Path, commit: str, path: str, md5: str) -> dict[str, str]
         if not rel or rel.startswith("/") or ".." in rel.split("/") or "\\" in rel:
             raise MlgitError(f"{path} at {commit[:12]}: DVC's listing of the folder names {rel!r}, outside the folder")
     return listing
-
-
-def _fetch(root: Path, commit: str, path: str) -> None:
-    from dvc.repo import Repo  # only when the local cache lacks the folder: DVC then reads its configured remote
-
-    try:
-        with Repo(str(root)) as dvc_repo:
-            dvc_repo.fetch(targets=[path], revs=[commit], workspace=False)
-    except Exception as exc:  # noqa: BLE001 - any DVC failure means the listing cannot be had
-        raise MlgitError(
-            f"{path} at {commit[:12]} is in neither the DVC cache nor a reachable remote: {exc}",
-            hint="dvc fetch the release's commit, or configure the remote",
-        ) from None
-
-
-def _from_cache(root: Path, md5: str) -> bytes | None:
-    for path in (root / ".dvc/cache/files/md5" / md5[:2] / md5[2:], root / ".dvc/cache" / md5[:2] / md5[2:]):
-        if path.is_file():
-            return path.read_bytes()
-    return None
-
-
-def _from_dvc(root: Path, commit: str, path: str) -> bytes:
-    import dvc.api  # only when the local cache lacks the file: DVC then reads its configured remote
-
-    try:
-        data: bytes = dvc.api.read(path, repo=str(root), rev=commit, mode="rb")
-    except Exception as exc:  # noqa: BLE001 - any DVC failure means the bytes cannot be had
-        raise MlgitError(
-            f"{path} at {commit[:12]} is in neither the DVC cache nor a reachable remote: {exc}",
-            hint="dvc fetch the release's commit, or configure the remote",
-        ) from None
-    return data
 
 
 def _schema_types(repo: RepoState, cfg: Config, model: Model, commit: str) -> dict[str, str]:

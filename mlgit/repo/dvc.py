@@ -627,6 +627,66 @@ def _dvc_read(root: Path, path: str, rev: str, limit: int) -> bytes | None:
     return raw
 
 
+def objects(root: Path, rev: str, wanted: Mapping[str, str]) -> dict[str, bytes]:
+    """The DVC objects recorded at `rev` (path -> md5, a folder's `.dir` listing too) as bytes, path -> bytes.
+
+    DVC's own cache object finds them (`cache.dir` wherever it points, DVC 3's `files/md5/` and DVC 2's layout);
+    what it lacks DVC fetches from the project's configured remote, then the cache is asked again. Raises
+    MlgitError naming the first path DVC cannot get. The caller checks the bytes against the md5.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    found: dict[str, bytes] = {}
+    by_project: dict[str, dict[str, str]] = {}
+    roots = project_roots(root)
+    for path, md5 in wanted.items():
+        by_project.setdefault(project_of(roots, path), {})[path] = md5
+    for base, items in by_project.items():
+        try:
+            with Repo(str(root / base) if base else str(root)) as repo:
+                found.update(_objects_in(repo, base, rev, items))
+        except DvcException as exc:
+            raise _unreachable(next(iter(items)), rev, exc) from None
+    return found
+
+
+def _objects_in(repo: Any, base: str, rev: str, items: Mapping[str, str]) -> dict[str, bytes]:
+    found = {path: raw for path, md5 in items.items() if (raw := _cached(repo, md5)) is not None}
+    missing = [path for path in items if path not in found]
+    if missing:
+        try:  # only when the cache lacks them: DVC then reads its configured remote
+            repo.fetch(targets=[p[len(base) + 1 :] if base else p for p in missing], revs=[rev], workspace=False)
+        except Exception as exc:  # noqa: BLE001 - any DVC failure means the bytes cannot be had
+            raise _unreachable(missing[0], rev, exc) from None
+    for path in missing:
+        raw = _cached(repo, items[path])
+        if raw is None:
+            raise _unreachable(path, rev, None)
+        found[path] = raw
+    return found
+
+
+def _cached(repo: Any, md5: str) -> bytes | None:
+    # `local` is DVC 3's cache (files/md5/), `legacy` the DVC 2 layout a repository cached before DVC 3 still has.
+    for odb in (repo.cache.local, repo.cache.legacy):
+        if odb is None:
+            continue
+        path = odb.oid_to_path(md5)
+        if odb.fs.isfile(path):
+            data: bytes = odb.fs.read_bytes(path)
+            return data
+    return None
+
+
+def _unreachable(path: str, rev: str, exc: Exception | None) -> MlgitError:
+    why = f": {exc}" if exc is not None else ""
+    return MlgitError(
+        f"{path} at {rev[:12]} is in neither the DVC cache nor a reachable remote{why}",
+        hint="dvc fetch the release's commit, or configure the remote",
+    )
+
+
 def remote_problems(root: Path) -> list[str]:
     """Why a CI runner could not `dvc pull` this repository's DVC-tracked files, each with the command to fix it.
 

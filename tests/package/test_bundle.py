@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tarfile
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import tomllib
 
 from testing.oip import MODEL, folder_of
-from testing.repos import commit_all, git
+from testing.repos import commit_all, dvc, git
 
 
 def _package(mlgit: Any, repo: Path, *args: str) -> dict[str, Any]:
@@ -45,6 +46,25 @@ def test_two_builds_are_byte_identical_and_ignore_the_work_tree(
     commit_time = int(git("show", "-s", "--format=%ct", f"{MODEL}@v0.1.0^{{commit}}", cwd=released_repo))
     assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(commit_time, 0, 0, "", "")}
     assert one[4:8] == b"\0\0\0\0"  # gzip header mtime
+
+
+def test_a_release_whose_dvc_cache_lives_elsewhere_packages_from_it(
+    released_repo: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    # `dvc cache dir` moves the cache out of .dvc/cache: packaging asks DVC where its cache is.
+    elsewhere = tmp_path / "cache-elsewhere"
+    shutil.move(released_repo / ".dvc/cache", elsewhere)
+    dvc("cache", "dir", "--local", str(elsewhere), cwd=released_repo)
+    dvc("checkout", "-q", cwd=released_repo)
+    built = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
+    doc = json.loads((Path(built["folder"]) / "manifest.json").read_text())
+    lock = git("show", f"{built['commit']}:dvc.lock", cwd=released_repo)
+    md5 = doc["artifact"]["md5"]
+    assert f"md5: {md5}" in lock
+    recorded = (elsewhere / "files/md5" / md5[:2] / md5[2:]).read_bytes()
+    assert hashlib.md5(recorded).hexdigest() == md5
+    assert doc["files"][doc["artifact"]["bundled"]] == hashlib.sha256(recorded).hexdigest()
+    assert not (released_repo / ".dvc/cache").exists()
 
 
 def test_registry_shows_the_digest_from_the_git_note(released_repo: Path, mlgit: Any, tmp_path: Path) -> None:

@@ -138,6 +138,7 @@ def test_a_folder_listing_naming_a_path_outside_the_folder_is_refused(tmp_path: 
     from mlgit.errors import MlgitError
     from mlgit.package import bundle
 
+    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
     raw = json.dumps([{"md5": "0" * 32, "relpath": relpath}]).encode()
     md5 = hashlib.md5(raw).hexdigest() + ".dir"
     cached = tmp_path / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
