@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from mlgit.errors import InputError
+from mlgit.repo import dvc
 
 if TYPE_CHECKING:
     import polars as pl
@@ -311,15 +312,7 @@ class _Lines:
 
 def _remote(url: str, inputs: frozenset[str], skipped: Skipped) -> Iterator[Request]:
     """A URL read through DVC's filesystem for its scheme (s3://, gs://, azure://, http(s)://, ...)."""
-    from dvc.fs import get_cloud_fs
-
-    try:
-        cls, kwargs, fs_path = get_cloud_fs(None, url=url)
-        fs = cls(**kwargs)
-        fh = fs.open(fs_path, mode="rb")
-    except Exception as exc:  # noqa: BLE001 - every filesystem raises its own types; the message is what matters
-        raise InputError(f"{url}: cannot be opened ({type(exc).__name__}: {str(exc)[:200]})") from None
-    with fh:
+    with dvc.open_url(url) as fh:
         yield from _json_lines(_Lines(fh), url, inputs, skipped)  # type: ignore[arg-type]  # readline is all it needs
 
 

@@ -687,6 +687,18 @@ def _unreachable(path: str, rev: str, exc: Exception | None) -> MlgitError:
     )
 
 
+def open_url(url: str) -> Any:
+    """A binary file object reading `url` through DVC's filesystem for its scheme (s3://, gs://, azure://,
+    http(s)://, ...), with the credentials that filesystem finds. InputError when it cannot be opened."""
+    from dvc.fs import get_cloud_fs
+
+    try:
+        cls, kwargs, fs_path = get_cloud_fs(None, url=url)
+        return cls(**kwargs).open(fs_path, mode="rb")
+    except Exception as exc:  # noqa: BLE001 - every filesystem raises its own types; the message is what matters
+        raise InputError(f"{url}: cannot be opened ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
 def remote_problems(root: Path) -> list[str]:
     """Why a CI runner could not `dvc pull` this repository's DVC-tracked files, each with the command to fix it.
 
