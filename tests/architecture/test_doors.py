@@ -1,10 +1,12 @@
-"""The doors as tests: processes start in one module, git and DVC argv are built in theirs, files are written
-through the atomic writer, except where an entry below says why not."""
+"""The doors as tests: processes start in one module, git and DVC argv are built in theirs, DVC's packages are
+imported and its cache found only in the DVC adapter, files are written through the atomic writer, except where
+an entry below says why not."""
 
 from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,6 +186,65 @@ def writes_outside_door(rel: str, source: str) -> list[str]:
     return out
 
 
+def _is_dvc_package(module: str) -> bool:
+    top = module.split(".")[0]
+    return top == "dvc" or top.startswith("dvc_")
+
+
+def dvc_imports(rel: str, source: str) -> list[str]:
+    """`import dvc...`, `from dvc_data... import` outside the adapter: DVC's API is asked in one place."""
+    if rel == ARGV_DOORS["dvc"]:
+        return []
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules = [node.module]
+        else:
+            continue
+        out += [
+            f"{rel}:{node.lineno}: imports {m}; ask the DVC adapter {ARGV_DOORS['dvc']}"
+            for m in modules
+            if _is_dvc_package(m)
+        ]
+    return out
+
+
+_CACHE_TEXT = re.compile(r"\.dvc[/\\]cache|files/md5")
+
+
+def _path_parts(node: ast.AST) -> list[str] | None:
+    """The text pieces of `a / ".dvc" / "cache"` or `os.path.join(a, ".dvc", "cache")`, in order."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        left = _path_parts(node.left) or []
+        right = node.right.value if isinstance(node.right, ast.Constant) else None
+        return [*left, right if isinstance(right, str) else ""]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join":
+        return [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else "" for a in node.args]
+    return None
+
+
+def dvc_cache_paths(rel: str, source: str) -> list[str]:
+    """A path into DVC's cache built by hand outside the adapter: it would miss `cache.dir` and DVC's layouts."""
+    if rel == ARGV_DOORS["dvc"]:
+        return []
+    tree = ast.parse(source)
+    docs = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            hand = bool(_CACHE_TEXT.search(node.value))
+        elif (parts := _path_parts(node)) is not None:
+            hand = any(a == ".dvc" and b == "cache" for a, b in itertools.pairwise(parts))
+        else:
+            continue
+        if hand:
+            line = getattr(node, "lineno", 0)
+            out.append(f"{rel}:{line}: a path into DVC's cache built here; ask the DVC adapter {ARGV_DOORS['dvc']}")
+    return sorted(set(out))
+
+
 @functools.cache
 def _sources() -> tuple[tuple[str, str], ...]:
     return tuple((str(p.relative_to(ROOT)), p.read_text()) for p in sorted(PACKAGE.rglob("*.py")))
@@ -201,6 +262,32 @@ def test_every_process_starts_through_the_process_door() -> None:
 def test_git_and_dvc_command_lines_are_built_only_in_their_modules() -> None:
     found = [f for rel, src in _modules() for f in argv_outside_doors(rel, src)]
     assert not found, "\n".join(found)
+
+
+def test_dvc_is_imported_and_its_cache_found_only_in_the_adapter() -> None:
+    found = [f for rel, src in _modules() for f in (*dvc_imports(rel, src), *dvc_cache_paths(rel, src))]
+    assert not found, "\n".join(found)
+
+
+def test_the_dvc_scanners_see_each_form() -> None:
+    src = """
+import dvc.api
+from dvc.repo import Repo
+import dvc_data.index as di
+from dvc_objects.fs import localfs
+x = root / ".dvc/cache/files/md5" / md5[:2]
+y = root / ".dvc" / "cache" / md5
+z = os.path.join(root, ".dvc", "cache")
+import dvcx
+from mlgit.repo import dvc
+w = root / ".dvc" / "config"
+def f() -> None:
+    '''a docstring may name .dvc/cache'''
+"""
+    rel = "mlgit/package/example.py"
+    assert [f.split(":")[1] for f in dvc_imports(rel, src)] == ["2", "3", "4", "5"]
+    assert sorted(int(f.split(":")[1]) for f in dvc_cache_paths(rel, src)) == [6, 7, 8]
+    assert dvc_imports(ARGV_DOORS["dvc"], src) == dvc_cache_paths(ARGV_DOORS["dvc"], src) == []
 
 
 def test_every_file_write_goes_through_the_atomic_writer() -> None:
