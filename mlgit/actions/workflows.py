@@ -12,7 +12,7 @@ from mlgit import __version__
 from mlgit.actions import generated, pins
 from mlgit.config.settings import Config, DeployTarget
 from mlgit.errors import MlgitError
-from mlgit.registry.tags import tag_name
+from mlgit.registry.tags import safe_name, tag_name
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.system import resources
@@ -215,7 +215,7 @@ def _pair(model: str, target: DeployTarget) -> dict[str, Any]:
         "kind": target.target,
         "spec": f"{model}#{target.stage}",
         # A job name and a branch (`mlgit/deploy/SLUG`): the tag form, flattened to one safe word.
-        "slug": re.sub(r"[^A-Za-z0-9_-]+", "-", f"{tagged}-{target.stage}"),
+        "slug": safe_name(f"{tagged}-{target.stage}", keep="_-", fill="-"),
         "tag_regex": f"/^{escaped}!?#[0-9]+$/",
         "folder": f"{target.folder}/{target.stage}",
         "push": target.auto_rollback,

@@ -18,10 +18,6 @@ STATE = "state.json"
 VENVS_ENV = "MLGIT_DEPLOY_VENVS"
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-
-
 def root_of(repo: RepoState) -> Path:
     """Every deployment's state folder lives under this one (in the git dir: also right in a worktree)."""
     return repo.state_dir / "deploy"
@@ -29,7 +25,7 @@ def root_of(repo: RepoState) -> Path:
 
 def folder(repo: RepoState, model: str, stage: str) -> Path:
     """The state folder of one model in one stage."""
-    return root_of(repo) / tags.tag_name(model) / _safe(stage)
+    return root_of(repo) / tags.tag_name(model) / tags.safe_name(stage)
 
 
 def venvs(repo: RepoState) -> Path:

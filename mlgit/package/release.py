@@ -25,8 +25,7 @@ class Release:
     @property
     def slug(self) -> str:
         """`name-vX.Y.Z` from the tag form (`dir=name`), a `/` of the dir made `_`: the bundle's folder name."""
-        safe = "".join(c if c.isalnum() or c in "._=-" else "_" for c in registry.tag_name(self.model))
-        return f"{safe}-{self.version}"
+        return f"{registry.safe_name(registry.tag_name(self.model))}-{self.version}"
 
 
 def spec(model: str, *, version: str | None = None, stage: str | None = None) -> str:

@@ -95,6 +95,17 @@ def tag_name(model: str) -> str:
     return model.replace(":", "=")
 
 
+def safe_name(text: str, *, keep: str = "._=-", fill: str = "_") -> str:
+    """`text` as one word a file name, a job id or a branch segment can hold: ASCII letters, digits and the
+    characters of `keep` stay, each run of any other becomes `fill`.
+
+    The one name sanitiser (bundle and deploy-state folders, generated job names, `init`'s artifact names). For
+    names the config accepts the only character it replaces is a dir's `/`, never two in a row (a ref cannot hold
+    `//`), so folder names are what they were when each caller filtered per character.
+    """
+    return re.sub(f"[^A-Za-z0-9{re.escape(keep)}]+", fill, text)
+
+
 def version_tag(model: str, version: Version) -> str:
     """The registration tag of one version (`dir:name`, v1.0.0 -> `dir=name@v1.0.0`)."""
     return f"{tag_name(model)}@{version}"

@@ -45,3 +45,13 @@ def test_a_bundle_folder_is_the_tag_form_made_one_segment() -> None:
     # A bundle folder is one path segment: the dir's `/` cannot stay.
     rel = Release(MODEL, Version(0, 1, 0), f"{TAGGED}@v0.1.0", "0" * 40, None)
     assert rel.slug == "models_churn=churn-v0.1.0"
+
+
+def test_one_sanitiser_names_folders_jobs_and_branches() -> None:
+    from mlgit.actions import workflows
+
+    # The dir's `/` is the only character a config-valid name needs replaced; each caller keeps its own set.
+    assert tags.safe_name(TAGGED) == "models_churn=churn"
+    assert tags.safe_name("a//b é.c", keep="_-", fill="-") == "a-b-c"
+    pair = workflows._pair(MODEL, DeployTarget(stage="prod", target="kserve"))
+    assert pair["slug"] == "models-churn-churn-prod"

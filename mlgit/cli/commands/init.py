@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mlgit.config import settings as config
 from mlgit.errors import MlgitError
+from mlgit.registry import tags
 from mlgit.repo import dvc as pipeline
 from mlgit.repo import git
 from mlgit.repo.values import number, parse
@@ -72,8 +73,13 @@ def _name_in(name: str, taken: set[str]) -> str:
     return unique
 
 
+def _word(text: str) -> str:
+    # A name GTO accepts: the one sanitiser, with `-` between the words it keeps and none at either end.
+    return tags.safe_name(text, keep="_-", fill="-").strip("-_")
+
+
 def _name(text: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-zA-Z0-9\-_]+", "-", text).strip("-_") or "item"
+    base = _word(text) or "item"
     name, n = base, 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1
@@ -113,12 +119,10 @@ _NOT_MODELS = re.compile(r"encod|vectori[sz]|scaler|tokeni[sz]|transformer|imput
 def _path_name(path: str, base: str, taken: set[str]) -> str:
     """A name from the path: the file's stem, or `folder/stem` when another one has that stem (never `stem-2`)."""
     stem = posixpath.splitext(posixpath.basename(path))[0]
-    if re.sub(r"[^a-zA-Z0-9\-_]+", "-", stem).strip("-_") not in taken:
+    if _word(stem) not in taken:
         return _name(stem, taken)
     folder = base or posixpath.dirname(path)
-    qualified = "/".join(
-        p for p in (re.sub(r"[^a-zA-Z0-9\-_]+", "-", x).strip("-_") for x in f"{folder}/{stem}".split("/")) if p
-    )
+    qualified = "/".join(p for p in (_word(x) for x in f"{folder}/{stem}".split("/")) if p)
     return _name(qualified, taken)
 
 
