@@ -67,6 +67,30 @@ def test_a_release_whose_dvc_cache_lives_elsewhere_packages_from_it(
     assert not (released_repo / ".dvc/cache").exists()
 
 
+def test_a_release_missing_from_the_cache_is_fetched_from_the_remote(
+    released_repo: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    # A fresh clone has no cache: DVC fetches the release's model from the configured remote.
+    dvc("remote", "add", "--local", "-d", "store", str(tmp_path / "remote"), cwd=released_repo)
+    dvc("push", "-q", cwd=released_repo)
+    shutil.rmtree(released_repo / ".dvc/cache")
+    built = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
+    doc = json.loads((Path(built["folder"]) / "manifest.json").read_text())
+    md5 = doc["artifact"]["md5"]
+    fetched = (released_repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_bytes()
+    assert hashlib.md5(fetched).hexdigest() == md5
+    assert doc["files"][doc["artifact"]["bundled"]] == hashlib.sha256(fetched).hexdigest()
+
+
+def test_a_release_in_neither_cache_nor_remote_is_refused_with_the_fix(released_repo: Path, mlgit: Any) -> None:
+    shutil.rmtree(released_repo / ".dvc/cache")
+    res = mlgit(released_repo, "package", MODEL)
+    assert res.code == 2, res.err
+    assert "is in neither the DVC cache nor a reachable remote" in res.err
+    assert "dvc fetch the release's commit, or configure the remote" in res.err
+    assert "Traceback" not in res.err
+
+
 def test_registry_shows_the_digest_from_the_git_note(released_repo: Path, mlgit: Any, tmp_path: Path) -> None:
     built = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
     note = json.loads(git("notes", "--ref=mlgit-bundles", "show", built["commit"], cwd=released_repo))
