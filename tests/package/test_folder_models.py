@@ -125,6 +125,20 @@ def test_a_file_inside_a_tracked_folder_is_packaged_from_the_folders_listing(
     assert manifest["artifact"]["md5"] == _listing(released, out["md5"])["model.skops"]
 
 
+def test_a_folder_model_missing_from_the_cache_is_fetched_from_the_remote(
+    released: Path, mlgit: Any, tmp_path: Path
+) -> None:
+    dvc("remote", "add", "--local", "-d", "store", str(tmp_path / "remote"), cwd=released)
+    dvc("push", "-q", cwd=released)
+    shutil.rmtree(released / ".dvc/cache")
+    res = mlgit(released, "package", MODEL, "--output", str(tmp_path / "dist"), "--json")
+    assert res.code == 0, res.err
+    folder = Path(json.loads(res.out)["folder"])
+    md5 = json.loads((folder / "manifest.json").read_text())["artifact"]["md5"]
+    for rel, want in _listing(released, md5).items():
+        assert hashlib.md5((folder / "model/clf" / rel).read_bytes()).hexdigest() == want
+
+
 def test_a_folder_without_one_model_file_is_refused_with_the_fix(released: Path, mlgit: Any) -> None:
     (released / FOLDER / "second.skops").write_bytes((released / FOLDER / "model.skops").read_bytes())
     res = mlgit(released, "check", "model", MODEL, "--json")
