@@ -52,3 +52,21 @@ def test_outside_ci_nothing_is_rewritten(small_repo: Path, mlgit, monkeypatch: p
     (small_repo / "data" / "table.csv").write_text('id,"evil\n::warning::X",label\n1,0.5,0\n')
     r = mlgit(small_repo, "check", "data")
     assert any(line.lstrip().startswith("::warning::X") for line in r.out.splitlines())
+
+
+def test_csv_header_cannot_open_or_close_a_gitlab_section(
+    small_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GitLab folds the log at `section_start:<time>:<name>\r ESC[0K` (and `section_end:`), found anywhere in a line.
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.setenv("GITLAB_CI", "true")
+    assert mlgit(small_repo, "schema", "infer", "table").code == 0
+    marker = "\x1b[0Ksection_start:1:evil\r\x1b[0Kfake"
+    closer = "\x1b[0Ksection_end:1:build_script\r\x1b[0K"
+    (small_repo / "data" / "table.csv").write_text(f'id,"{marker}",label,"{closer}"\n1,0.5,0,1\n')
+    r = mlgit(small_repo, "check", "data")
+    assert r.code == 1, r.err
+    shown = r.out + r.err
+    assert "section_start:1:evil" in shown  # still shown, as text
+    assert "\x1b" not in shown and "\r" not in shown
+    assert "section_start:1:evil^M^[[0K" in shown
