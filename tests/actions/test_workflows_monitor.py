@@ -83,6 +83,20 @@ def test_windows_go_to_their_own_branch_and_retrains_to_theirs(monitored_ci: Pat
     assert "secrets.DVC_KEY_ID" in ret and "dvc pull" in ret
 
 
+def test_retrain_runs_only_on_the_default_branch(monitored_ci: Path) -> None:
+    # `dvc repro` runs the pipeline's code with a write token and the remote's secrets: a dispatch on a branch
+    # nobody merged must not run it. A schedule runs on the default branch and its event names no repository.
+    ret = _load(monitored_ci, FILES[1])
+    [job] = ret["jobs"].values()
+    assert job["if"] == (
+        "github.event_name == 'schedule' || "
+        "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+    )
+    assert set(ret[True]) == {"schedule", "workflow_dispatch"}  # no push or pull_request trigger to gate too
+    mon = _load(monitored_ci, FILES[0])
+    assert "pull_request" not in mon[True] and "push" not in mon[True]
+
+
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False)
 
