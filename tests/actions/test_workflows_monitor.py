@@ -13,7 +13,7 @@ import yaml
 
 from mlgit.actions import pins
 from mlgit.cli.main import main
-from testing.repos import BIN, dvc
+from testing.repos import BIN, REPO_ROOT, dvc
 
 GH = ".github/workflows"
 FILES = ("mlgit-monitor.yml", "mlgit-retrain.yml")
@@ -95,6 +95,24 @@ def test_retrain_runs_only_on_the_default_branch(monitored_ci: Path) -> None:
     assert set(ret[True]) == {"schedule", "workflow_dispatch"}  # no push or pull_request trigger to gate too
     mon = _load(monitored_ci, FILES[0])
     assert "pull_request" not in mon[True] and "push" not in mon[True]
+
+
+def test_readme_token_table_lists_every_permission_each_job_asks_for(monitored_ci: Path) -> None:
+    # The README's table is how a user sets up tokens: each single-job workflow's row names every permission.
+    rows = [line for line in (REPO_ROOT / "README.md").read_text().splitlines() if line.startswith("| ")]
+    checked = []
+    for path in sorted((monitored_ci / GH).glob("mlgit-*.yml")):
+        jobs = _load(monitored_ci, path.name)["jobs"]
+        if len(jobs) != 1:
+            continue  # deploy: one row per job, named by the job
+        [job] = jobs.values()
+        [row] = [r for r in rows if f"(`{path.name}`)" in r]
+        for key, level in job["permissions"].items():
+            assert f"`{key}: {level}`" in row, (path.name, key, row)
+        if "MLGIT_RETRAIN_TOKEN" in path.read_text():
+            assert "`MLGIT_RETRAIN_TOKEN`" in row
+        checked.append(path.name)
+    assert {"mlgit-checks.yml", "mlgit-release.yml", "mlgit-monitor.yml", "mlgit-retrain.yml"} <= set(checked)
 
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
