@@ -5,6 +5,8 @@ Fixtures live in tests/conftest.py; what a test module imports lives here, so te
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -45,6 +47,22 @@ def commit_all(repo: Path, message: str) -> str:
     git("add", "-A", cwd=repo)
     git("commit", "-q", "--allow-empty", "-m", message, cwd=repo)
     return git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+def tree_digest(repo: Path) -> dict[str, str]:
+    """A digest of every file of the work tree and .git but mlgit's own caches (a link as its target text).
+
+    Compare one taken before a failing command with one taken after: a refusal must leave the repository as it was.
+    """
+    out: dict[str, str] = {}
+    for p in sorted(repo.rglob("*")):
+        if p.is_relative_to(repo / ".git" / "mlgit"):  # mlgit's own caches, not the repository's content
+            continue
+        if p.is_symlink():
+            out[str(p.relative_to(repo))] = "-> " + os.readlink(p)
+        elif p.is_file():
+            out[str(p.relative_to(repo))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
 
 
 @dataclass

@@ -1,14 +1,15 @@
 """Fuzzing mlgit.yaml, schema files and metrics/params files: whatever they hold, mlgit exits 0, 1 or 2.
 
 Each example starts from a valid file and replaces one value anywhere in it (or deletes it, or appends a
-hostile YAML snippet, or writes raw bytes), then runs the command that reads it. Asserted: no traceback,
-no exit 3, and on a failure no file of the work tree changed. The budget is a fixed number of examples,
-derandomized, so the suite is the same on every run and in `make test`.
+hostile YAML snippet, or pads it past the size cap, or writes raw bytes), then runs the command that reads it.
+Asserted: no traceback, no exit 3, bounded work shown by counts (a file past the byte cap and an alias bomb
+past the node budget are refused, each naming its bound), and on a failure no file of the repository (work
+tree and .git, but mlgit's caches) changed. The budget is a fixed number of examples, derandomized, so the
+suite is the same on every run and in `make test`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from testing.repos import commit_all
+from mlgit.system import files, yamlsource
+from testing.repos import commit_all, tree_digest
 
 BUDGET = settings(
     max_examples=60,
@@ -29,6 +31,11 @@ BUDGET = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
+# The byte cap of config, schema and values files while fuzzing: small, so a file past it costs little to write.
+CAP = 16 * 1024
+BOMB = "b0: &b0 [1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 9)}]\n" for i in range(1, 10)
+)  # 9**10 values once expanded
 SNIPPETS = [
     "x: &x [*x]\n",
     "x: !!float 'abc'\n",
@@ -38,8 +45,7 @@ SNIPPETS = [
     "x: 2020-13-45\n",
     "x: " + "9" * 5000 + "\n",
     "x: " + "[" * 200 + "]" * 200 + "\n",
-    "b0: &b0 [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
-    + "".join(f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 9)}]\n" for i in range(1, 10)),
+    BOMB,
     "\t- tab\n",
     "x: *undefined\n",
     "? [a, b]\n: c\n",
@@ -85,9 +91,11 @@ def _mutated(doc: Any, path: tuple[Any, ...], value: Any, delete: bool) -> Any:
 @st.composite
 def variants(draw: st.DrawFn, original: str) -> bytes:
     """The text of a file derived from `original` by one hostile change."""
-    kind = draw(st.sampled_from(["value", "value", "delete", "snippet", "bytes"]))
+    kind = draw(st.sampled_from(["value", "value", "delete", "snippet", "bytes", "huge"]))
     if kind == "bytes":
         return draw(st.binary(max_size=120))
+    if kind == "huge":  # valid but for its size: a trailing comment past the cap
+        return (original + "#" + "x" * (CAP - len(original.encode()) + draw(st.integers(0, 64))) + "\n").encode()
     if kind == "snippet":
         return (original + draw(st.sampled_from(SNIPPETS))).encode()
     doc = yaml.safe_load(original)
@@ -97,25 +105,31 @@ def variants(draw: st.DrawFn, original: str) -> bytes:
     return yaml.safe_dump(doc, allow_unicode=draw(st.booleans())).encode()
 
 
-def _tree(repo: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(repo)): hashlib.sha1(p.read_bytes()).hexdigest()
-        for p in repo.rglob("*")
-        if p.is_file() and not p.is_symlink() and ".git" not in p.relative_to(repo).parts
-    }
+def bound_hit(rel: str, raw: bytes, *, yaml_file: bool) -> str | None:
+    """The refusal `raw` must meet when `rel` holds it: the byte cap, or for YAML the node budget; else None."""
+    if len(raw) > CAP:
+        return f"{rel}: {len(raw):,} bytes; a file of this kind may hold at most {CAP:,} bytes"
+    if yaml_file and BOMB.encode() in raw:
+        return f"more than {yamlsource.MAX_NODES:,} values"
+    return None
 
 
-def _run(repo: Path, mlgit: Any, *args: str) -> None:
-    before = _tree(repo)
+def _run(repo: Path, mlgit: Any, *args: str, refused: str | None = None) -> None:
+    before = tree_digest(repo)
     r = mlgit(repo, *args)
     assert r.code in (0, 1, 2), r.err
     assert "Traceback" not in r.err and "unexpected error" not in r.err, r.err
+    if refused is not None:  # the work stopped at its bound, which the message names
+        # (`check schema` reports an unreadable schema as its failed check, exit 1; elsewhere it is exit 2)
+        assert r.code in (1, 2) and refused in r.out + r.err, (refused, r.out, r.err)
     if r.code != 0:
-        assert _tree(repo) == before, r.err
+        assert tree_digest(repo) == before, r.err
 
 
 @pytest.fixture
-def fuzz_repo(small_repo: Path, mlgit: Any) -> Path:
+def fuzz_repo(small_repo: Path, mlgit: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("MAX_CONFIG_BYTES", "MAX_SCHEMA_BYTES", "MAX_VALUES_BYTES"):
+        monkeypatch.setattr(files, name, CAP)
     assert mlgit(small_repo, "schema", "infer", "table").code == 0
     commit_all(small_repo, "schema")  # the base has the schema, so an unchanged one passes
     return small_repo
@@ -126,8 +140,9 @@ def fuzz_repo(small_repo: Path, mlgit: Any) -> Path:
 def test_any_mlgit_yaml(fuzz_repo: Path, mlgit: Any, data: st.DataObject) -> None:
     original = (fuzz_repo / "mlgit.yaml").read_text()
     try:
-        (fuzz_repo / "mlgit.yaml").write_bytes(data.draw(variants(original)))
-        _run(fuzz_repo, mlgit, "metrics", "diff")
+        raw = data.draw(variants(original))
+        (fuzz_repo / "mlgit.yaml").write_bytes(raw)
+        _run(fuzz_repo, mlgit, "metrics", "diff", refused=bound_hit("mlgit.yaml", raw, yaml_file=True))
     finally:
         (fuzz_repo / "mlgit.yaml").write_text(original)
 
@@ -138,8 +153,10 @@ def test_any_schema_file(fuzz_repo: Path, mlgit: Any, data: st.DataObject) -> No
     path = fuzz_repo / "schemas" / "table.schema.yaml"
     original = path.read_text()
     try:
-        path.write_bytes(data.draw(variants(original)))
-        _run(fuzz_repo, mlgit, "check", "schema")
+        raw = data.draw(variants(original))
+        path.write_bytes(raw)
+        refused = bound_hit("schemas/table.schema.yaml", raw, yaml_file=True)
+        _run(fuzz_repo, mlgit, "check", "schema", refused=refused)
     finally:
         path.write_text(original)
 
@@ -149,16 +166,26 @@ def test_any_schema_file(fuzz_repo: Path, mlgit: Any, data: st.DataObject) -> No
 def test_any_metrics_and_params(fuzz_repo: Path, mlgit: Any, data: st.DataObject) -> None:
     metrics, params = fuzz_repo / "metrics.json", fuzz_repo / "params.yaml"
     saved = metrics.read_text(), params.read_text()
+    which = data.draw(st.sampled_from(["metrics", "params", "both"]))
     try:
-        raw = data.draw(variants(saved[0]))
-        if b"&" not in raw and data.draw(st.booleans()):  # mostly JSON again when the change left a document
-            try:
-                raw = json.dumps(yaml.safe_load(raw), default=str).encode()
-            except (yaml.YAMLError, ValueError, RecursionError):
-                pass
+        raw, params_raw = saved[0].encode(), saved[1].encode()
+        if which != "params":
+            raw = data.draw(variants(saved[0]))
+            if b"&" not in raw and data.draw(st.booleans()):  # mostly JSON again when the change left a document
+                try:
+                    raw = json.dumps(yaml.safe_load(raw), default=str).encode()
+                except (yaml.YAMLError, ValueError, RecursionError):
+                    pass
+        if which != "metrics":
+            params_raw = data.draw(variants(saved[1]))
         metrics.write_bytes(raw)
-        params.write_bytes(data.draw(variants(saved[1])))
-        _run(fuzz_repo, mlgit, "metrics", "diff")
+        params.write_bytes(params_raw)
+        # With one file changed, a bound it passes is the one refusal (with both, the first file read wins).
+        refused = {
+            "metrics": bound_hit("metrics.json", raw, yaml_file=False),
+            "params": bound_hit("params.yaml", params_raw, yaml_file=True),
+        }.get(which)
+        _run(fuzz_repo, mlgit, "metrics", "diff", refused=refused)
     finally:
         metrics.write_text(saved[0])
         params.write_text(saved[1])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlgit.system import files, yamlsource
-from testing.repos import commit_all, git
+from testing.repos import commit_all, git, tree_digest
 
 
 def _bomb(levels: int) -> str:
@@ -180,19 +180,6 @@ def test_a_committed_link_is_named_as_such_when_read_from_git(small_repo: Path, 
     assert "metrics.json (at commit" in r.err and "a symbolic link in git (to '/dev/zero')" in r.err
 
 
-def _tree(repo: Path) -> dict[str, bytes]:
-    """Every file of the work tree and .git but mlgit's caches (links as their target text), to compare."""
-    out: dict[str, bytes] = {}
-    for p in sorted(repo.rglob("*")):
-        if p.is_relative_to(repo / ".git" / "mlgit"):  # mlgit's own caches, not the repository's content
-            continue
-        if p.is_symlink():
-            out[str(p.relative_to(repo))] = os.readlink(p).encode()
-        elif p.is_file():
-            out[str(p.relative_to(repo))] = p.read_bytes()
-    return out
-
-
 @pytest.mark.parametrize("target", ["/dev/zero", "../outside.csv"])
 def test_a_committed_data_file_link_to_a_device_or_outside_is_refused(
     small_repo: Path, tmp_path: Path, mlgit, target: str
@@ -201,18 +188,18 @@ def test_a_committed_data_file_link_to_a_device_or_outside_is_refused(
     (small_repo / "data/table.csv").unlink()
     (small_repo / "data/table.csv").symlink_to(target if target.startswith("/") else "../" + target)
     commit_all(small_repo, f"data -> {target}")
-    before = _tree(small_repo)
+    before = tree_digest(small_repo)
     r = mlgit(small_repo, "check", "data")
     assert r.code == 2, (r.out, r.err)
     assert "data/table.csv" in r.err, r.err
-    assert _tree(small_repo) == before
+    assert tree_digest(small_repo) == before
 
 
 def test_a_5000_digit_integer_in_mlgit_yaml_exits_2(small_repo: Path, mlgit) -> None:
     cfg = small_repo / "mlgit.yaml"
     cfg.write_text(cfg.read_text().replace("min: 0.5", "min: " + "9" * 5000))
-    before = _tree(small_repo)
+    before = tree_digest(small_repo)
     r = _diff(small_repo, mlgit)
     assert r.code == 2, r.err
     assert "mlgit.yaml" in r.err and "digits" in r.err
-    assert _tree(small_repo) == before
+    assert tree_digest(small_repo) == before
