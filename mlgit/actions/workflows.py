@@ -144,12 +144,15 @@ def project_install(root: Path, cfg: Config) -> list[str]:
 
 
 def _has_project_table(path: Path) -> bool:
-    import tomllib
+    from mlgit.errors import InputError, MlgitError
+    from mlgit.repo import values
 
     try:
-        return isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get("project"), dict)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
+        return isinstance(values.load_toml(path.read_bytes(), path.name).get("project"), dict)
+    except InputError:
+        raise  # past a bound (a 5,000-digit integer): say where, do not guess the install
+    except (OSError, MlgitError):
+        return False  # not TOML: no project table to install
 
 
 def context(root: Path, cfg: Config) -> dict[str, Any]:

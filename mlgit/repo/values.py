@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,8 @@ def _load_json(raw: bytes, label: str) -> Any:
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}{_encoding_hint(raw)}", file=label, line=exc.lineno) from None
     except _Refused as exc:
-        raise InputError(f"refused: {exc}", file=label) from None
+        line, key = _long_integer_at(raw.decode("utf-8"), tables=False) if "digits" in str(exc) else (None, None)
+        raise InputError(f"refused: {exc}", file=label, line=line, key=key) from None
     except RecursionError:
         raise InputError(f"refused: JSON nested deeper than {MAX_DEPTH} levels", file=label) from None
 
@@ -81,7 +83,34 @@ def _encoding_hint(raw: bytes) -> str:
     return ""
 
 
-def _load_toml(raw: bytes, label: str) -> Any:
+_LONG_DIGITS = re.compile(rf"[0-9][0-9_]{{{MAX_INT_DIGITS},}}")
+_KEY_BEFORE = re.compile(r"""([A-Za-z0-9_.-]+|"(?:[^"\\]|\\.)*"|'[^']*')\s*$""")  # the key just before `=` / `:`
+
+
+def _long_integer_at(text: str, *, tables: bool = True) -> tuple[int | None, str | None]:
+    """The line, and the dotted key when the line assigns one, of the first digit run past MAX_INT_DIGITS.
+
+    tomllib raises a bare ValueError for an integer past Python's 4,300-digit limit: no line, no key.
+    """
+    table = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if tables and stripped.startswith("[") and "=" not in stripped:
+            table = stripped.strip("[] \t")
+            continue
+        match = _LONG_DIGITS.search(line)
+        if match:
+            head, eq, _ = line[: match.start()].rpartition("=" if tables else ":")
+            found = _KEY_BEFORE.search(head) if eq else None
+            key = found.group().strip().strip("\"'") if found else None
+            if key and table and head.count("=") == 0:  # `key = 9...` in a [table], not inside an inline table
+                key = f"{table}.{key}"
+            return number, key
+    return None, None
+
+
+def load_toml(raw: bytes, label: str) -> Any:
+    """Parse TOML within bounds; a syntax or value error names the file (and, for a huge integer, line and key)."""
     import tomllib
 
     try:
@@ -92,8 +121,11 @@ def _load_toml(raw: bytes, label: str) -> Any:
         raise MlgitError(f"{label}: invalid TOML: {exc}") from None
     except RecursionError:
         raise InputError(f"refused: TOML nested deeper than {MAX_DEPTH} levels", file=label) from None
-    except ValueError as exc:  # an integer past Python's digit limit
-        raise InputError(f"invalid TOML: {exc}", file=label) from None
+    except ValueError:  # an integer past Python's digit limit
+        line, key = _long_integer_at(raw.decode("utf-8"))
+        raise InputError(
+            f"refused: an integer with more than {MAX_INT_DIGITS} digits", file=label, line=line, key=key
+        ) from None
 
 
 def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, ParamValue]:
@@ -107,7 +139,7 @@ def parse(path: str, raw: bytes, *, where: str = "") -> dict[str, ParamValue]:
     elif kind == "yaml":
         data = yamlsource.load(raw, label)
     else:
-        data = _load_toml(raw, label)
+        data = load_toml(raw, label)
     if not isinstance(data, dict):
         raise MlgitError(f"{label}: expected a mapping of names to values at the top level")
     flat: dict[str, ParamValue] = {}

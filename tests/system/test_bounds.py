@@ -81,6 +81,38 @@ def test_a_5000_digit_integer_exits_2(small_repo: Path, mlgit, name: str, text: 
     assert name in r.err and "digits" in r.err
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("metrics.json", '{\n  "loss": 0.4,\n  "accuracy": ' + "9" * 5000 + "\n}\n", "metrics.json:3: accuracy:"),
+        ("params.toml", "[train]\ndepth = 3\nlr = " + "9" * 5000 + "\n", "params.toml:3: train.lr:"),
+        ("metrics.toml", "accuracy = " + "9" * 5000 + "\n", "metrics.toml:1: accuracy:"),
+    ],
+)
+def test_an_integer_past_4300_digits_names_the_file_line_and_key(
+    small_repo: Path, mlgit, name: str, text: str, where: str
+) -> None:
+    # Past Python's own 4,300-digit limit the parser (tomllib) says neither where nor which key.
+    cfg = small_repo / "mlgit.yaml"
+    kind = "metrics" if name.startswith("metrics") else "params"
+    cfg.write_text(
+        cfg.read_text().replace(f"{kind}: [{kind}.{'json' if kind == 'metrics' else 'yaml'}]", f"{kind}: [{name}]")
+    )
+    (small_repo / name).write_text(text)
+    r = _diff(small_repo, mlgit)
+    assert r.code == 2, r.err
+    assert where in r.err and "refused: an integer with" in r.err, r.err
+    assert "Traceback" not in r.err
+
+
+def test_a_5000_digit_integer_in_pyproject_toml_exits_2(small_repo: Path, mlgit) -> None:
+    # `ci generate` reads pyproject.toml to decide whether to install the project.
+    (small_repo / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.x]\nn = ' + "9" * 5000 + "\n")
+    r = mlgit(small_repo, "ci", "generate")
+    assert r.code == 2, r.err
+    assert "pyproject.toml:5: tool.x.n: refused: an integer with more than 100 digits" in r.err
+
+
 def test_json_nested_100000_deep_exits_2(small_repo: Path, mlgit) -> None:
     (small_repo / "metrics.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
     r = _diff(small_repo, mlgit)
