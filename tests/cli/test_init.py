@@ -28,6 +28,15 @@ def test_generated_config_works_without_edits(example_repo: Path, mlgit) -> None
     assert git("tag", "--list", cwd=example_repo).split() == ["cancer-classifier@v0.1.0"]
 
 
+def test_generated_policy_keeps_the_bases_that_stop_drift_by_small_steps(example_repo: Path) -> None:
+    """init writes the default bases (tests/registry/test_gate.py: they refuse the second of five 1.9 % steps)."""
+    from mlgit.config import settings
+
+    policy = settings.load(example_repo).model("cancer-classifier").policy
+    assert [b.spec for b in policy.bases] == ["last-release", "best"]
+    assert "base: [last-release, best]" in (example_repo / "mlgit.yaml").read_text()
+
+
 def test_refuses_to_overwrite_without_force(example_repo: Path, mlgit) -> None:
     cfg = example_repo / "mlgit.yaml"
     cfg.write_text(cfg.read_text() + "# my edits\n")

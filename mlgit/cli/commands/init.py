@@ -330,7 +330,9 @@ def _models_block(d: Detected) -> list[str]:
 def _policy_block(gates: list[tuple[str, str]]) -> list[str]:
     out = [
         "    policy:",
-        "      base: last-release       # compare with the last release tag; or 'main', or any git revision",
+        "      # Each gate holds against the last release AND the best release so far, so small regressions",
+        "      # cannot compound from release to release. Also: 'main', 'stage:NAME', any git revision.",
+        "      base: [last-release, best]",
         "      first_version: 0.1.0",
         "      # One gate per metric. direction was guessed from the name: check it.",
         "      # Optional per gate: min / max (absolute bounds), max_regression (absolute),",
