@@ -169,9 +169,11 @@ def _on_release_branch(repo: RepoState, models: Sequence[config.Model], dry_run:
         if any(fnmatch.fnmatchcase(b, pattern) for b in branches for pattern in allowed):
             continue
         where = ", ".join(branches) if branches else "no branch"
+        others = model.policy.release_branches
+        only = f"the default branch or {', '.join(others)} (policy.release_branches)" if others else "the default branch"
         message = (
             f"HEAD ({repo.head[:8]}, on {where}) is not on the default branch '{repo.default_branch}': "
-            f"{model.name} is released from the default branch only"
+            f"{model.name} is released from {only} only"
         )
         if dry_run:
             warnings.append(message + " (a real promotion would be refused)")
