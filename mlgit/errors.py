@@ -98,17 +98,30 @@ class CommandFailed(MlgitError):
     # Enough of the output to see why; a DVC traceback or a long git log would bury the command line.
     SHOWN_LINES = 15
 
-    def __init__(self, argv: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: int,
+        stdout: str,
+        stderr: str,
+        *,
+        what: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         self.argv = tuple(argv)
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
-        super().__init__(self._describe())
+        # `what`: the step the command was for ("cannot list tags on remote 'x'"), said before the command line.
+        self.what = what
+        super().__init__(self._describe(), hint=hint)
 
     def _describe(self) -> str:
         import shlex
 
         head = f"command failed (exit {self.returncode}): {shlex.join(self.argv)}"
+        if self.what:
+            head = f"{self.what}: {head}"
         shown = []
         for label, text in (("stderr", self.stderr), ("stdout", self.stdout)):
             lines = text.strip().splitlines()

@@ -39,7 +39,7 @@ class PushOutcome:
 
     ok: bool
     taken: bool  # the remote already has a tag of that name, or its registry moved: retry on fresh tags
-    detail: str
+    detail: str  # the failed push's command line and git's output
     moved: bool = False  # the lease failed: another registry write reached the remote first
     unchanged: bool = False  # the remote already held these very tags (byte-identical: pushed by a twin run)
 
@@ -52,7 +52,7 @@ def push(root: Path, remote: str, tag: str) -> PushOutcome:
     git.delete_tag(root, tag)
     text = f"{res.out}\n{res.err}"
     taken = "hook declined" not in text and ("already exists" in text or "[rejected]" in text)
-    return PushOutcome(False, taken, res.err.strip() or res.out.strip())
+    return PushOutcome(False, taken, res.failure().message)
 
 
 def lease_ref(artifact: str) -> str:
@@ -66,7 +66,7 @@ def read_lease(root: Path, remote: str, artifact: str) -> str | None:
     ref = lease_ref(artifact)
     res = git.remote_refs(root, remote, ref)
     if res.returncode != 0:
-        raise MlgitError(f"cannot read the registry on remote '{remote}': {res.err.strip()}")
+        raise res.failure(f"cannot read the registry on remote '{remote}'")
     for line in res.out.splitlines():
         oid, _, name = line.partition("\t")
         if name == ref:
@@ -82,7 +82,7 @@ def fetch_registry(root: Path, remote: str, artifact: str) -> None:
         hint = None
         if "would clobber existing tag" in res.err:
             hint = "a local tag differs from the remote's one of the same name: delete it with 'git tag -d NAME'"
-        raise MlgitError(f"cannot fetch {artifact}'s registry tags from '{remote}': {res.err.strip()}", hint=hint)
+        raise res.failure(f"cannot fetch {artifact}'s registry tags from '{remote}'", hint=hint)
 
 
 def publish(
@@ -111,8 +111,7 @@ def publish(
     taken = "hook declined" not in text and (
         moved or "already exists" in text or "[rejected]" in text or "cannot lock ref" in text
     )
-    detail = res.err.strip() or res.out.strip()
-    return PushOutcome(False, taken, detail, moved and taken)
+    return PushOutcome(False, taken, res.failure().message, moved and taken)
 
 
 def backoff(attempt: int) -> None:
@@ -226,7 +225,7 @@ def write(
             return Written(plan, remote, tuple(warnings), pushed.unchanged)
         if not pushed.taken:
             raise MlgitError(
-                f"pushing {', '.join(created)} to '{remote}' failed; no tag was left behind:\n    {pushed.detail}"
+                f"pushing {', '.join(created)} to '{remote}' failed; no tag was left behind: {pushed.detail}"
             )
         warnings.append((on_race or _race_warning(model, remote))(pushed, created))
         backoff(attempt)

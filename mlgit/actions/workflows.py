@@ -47,41 +47,7 @@ TARGETS: dict[str, tuple[WorkflowTemplate, ...]] = {
     "gitlab": (WorkflowTemplate(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2"),),
 }
 
-# Remote storage types whose DVC support is a separate package (http, https and local paths are built in).
-_DVC_PLUGINS = {
-    "s3": "dvc-s3",
-    "gs": "dvc-gs",
-    "gcs": "dvc-gs",
-    "azure": "dvc-azure",
-    "ssh": "dvc-ssh",
-    "gdrive": "dvc-gdrive",
-    "oss": "dvc-oss",
-    "hdfs": "dvc-hdfs",
-    "webhdfs": "dvc-webhdfs",
-    "webdav": "dvc-webdav",
-    "webdavs": "dvc-webdav",
-}
 _SAFE_VALUE = re.compile(r"^[^\n\r]*$")
-
-
-@dataclass(frozen=True)
-class DvcRemote:
-    """The default DVC remote as committed in .dvc/config."""
-
-    name: str
-    url: str
-
-    @property
-    def plugin(self) -> str | None:
-        """The pip package DVC needs for this kind of remote, if any."""
-        scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
-        return _DVC_PLUGINS.get(scheme)
-
-
-def default_remote(root: Path) -> DvcRemote | None:
-    """The default remote from .dvc/config (config.local is not in git, so CI never sees it)."""
-    found = pipeline.default_remote(root)
-    return DvcRemote(found.name, found.url) if found else None
 
 
 def remote_warnings(root: Path, paths: list[str]) -> list[str]:
@@ -157,7 +123,7 @@ def _has_project_table(path: Path) -> bool:
 
 def context(root: Path, cfg: Config) -> dict[str, Any]:
     """Everything the templates see, taken from mlgit.yaml and the repository."""
-    remote = default_remote(root)
+    remote = pipeline.default_remote(root)
     specs = cfg.ci.install or (f"mlgit=={__version__}",)
     install = [_checked(f"ci.install[{i}]" if len(specs) > 1 else "ci.install", s) for i, s in enumerate(specs)]
     # One variable per spec (MLGIT_INSTALL, MLGIT_INSTALL_2, ...), each quoted as one pip argument: a spec may hold

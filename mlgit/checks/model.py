@@ -51,10 +51,9 @@ def findings(
     settings are the default branch's (`trust.settings`), whatever config the caller passes.
     """
     root = repo.root
-    cfg = trust.settings(root, cfg)
-    if repo.configured_branch != cfg.ci.default_branch:
-        # made from the change's own ci.default_branch
-        repo = RepoState(root, cfg.ci.default_branch, repo.target_branch)
+    cfg = trust.settings(repo, cfg)
+    # `repo` may have been made from the change's own ci.default_branch: the trusted one counts.
+    repo = repo.with_branch(cfg.ci.default_branch)
     models = [cfg.model(m.name) for m in models]
     if stale is None:
         stale = Stale.asking(root) if models else Stale({})  # runs while the gate and the artifact are checked

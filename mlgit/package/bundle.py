@@ -123,7 +123,7 @@ def pickle_trust(repo: RepoState, cfg: Config, release: Release) -> tuple[Model,
     commit's own mlgit.yaml), and why its pickle may be loaded: only when that branch trusts pickles AND the
     release commit is on it (or on a branch its `policy.release_branches` allows). A release tag on a change's
     own commit (one fetched from a fork, or made by hand) vouches for nothing (issue 12)."""
-    trusted_cfg = trust.settings(repo.root, cfg)
+    trusted_cfg = trust.settings(repo, cfg)
     model = trusted_cfg.model(release.model)
     source = trusted_cfg.trust
     if not model.trust_pickle or source is None or not trust.vouches(repo.root, trusted_cfg, model, release.commit):

@@ -48,9 +48,11 @@ def setting(key: str | None) -> Iterator[None]:
         raise type(exc)(exc.reason, hint=exc.hint, file=CONFIG_NAME, key=key) from None
 
 
-def merge_base_with_default(root: Path, default_branch: str | None, *, key: str | None = None) -> Baseline:
-    """The merge-base of HEAD with the default branch (`key`: the mlgit.yaml key `default_branch` came from)."""
-    branch = git.default_branch(root, default_branch)
+def merge_base_with_default(repo: RepoState, branch: str | None = None, *, key: str | None = None) -> Baseline:
+    """The merge-base of HEAD with `branch`, by default the repository's default branch (`key`: the mlgit.yaml
+    key the branch came from)."""
+    root = repo.root
+    branch = branch or repo.default_branch
     # The common case costs one git call; the diagnosis below runs only when it fails.
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
         base = git.merge_base(root, "HEAD", ref)
@@ -61,7 +63,7 @@ def merge_base_with_default(root: Path, default_branch: str | None, *, key: str 
             raise MissingRevision(
                 f"the base branch '{branch}' is not in this clone", hint=_FETCH_HINT.format(branch=branch)
             )
-    if git.head(root) is None:
+    if repo.head is None:
         raise MlgitError("the repository has no commits yet", hint="commit your work first")
     if git.is_shallow(root):
         raise MissingRevision(
@@ -158,7 +160,7 @@ def resolve(
     `spec` is the model's `policy.base` (see `stage`).
     """
     if spec == "main":
-        return merge_base_with_default(repo.root, repo.configured_branch, key=_branch_key(repo))
+        return merge_base_with_default(repo, key=_branch_key(repo))
     name = model if isinstance(model, str) or model is None else model.name
     if name is not None and names_a_version(spec):
         from mlgit.registry import tags as registry
@@ -235,7 +237,7 @@ def before_first_release(repo: RepoState, base: Baseline) -> Baseline:
     ref = git.branch_ref(repo.root, branch)
     if ref is None and repo.target_branch is not None:
         # The forge named the target: judging the change as a first release instead would let anything pass.
-        merge_base_with_default(repo.root, branch)  # raises, saying how to fetch it
+        merge_base_with_default(repo, branch)  # raises, saying how to fetch it
     common = git.merge_base(repo.root, head, ref) if ref is not None else None
     if common is None or common == head:
         return base
@@ -248,7 +250,7 @@ def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str |
         return resolve(repo, spec), None
     try:
         if repo.target_branch is not None:  # a pull request: its data is compared with its own target
-            return merge_base_with_default(repo.root, repo.target_branch), None
+            return merge_base_with_default(repo, repo.target_branch), None
         return resolve(repo, "main"), None
     except MlgitError as exc:
         return None, exc.message
@@ -268,8 +270,8 @@ def for_change(repo: RepoState, model: Model | str | None, policy_base: str, tar
             with setting(f"models.{model if isinstance(model, str) else model.name}.policy.base"):
                 return resolve(repo, policy_base, model, configured=True)
     if target_branch is not None:
-        return merge_base_with_default(repo.root, target_branch)
-    return merge_base_with_default(repo.root, repo.configured_branch, key=_branch_key(repo))
+        return merge_base_with_default(repo, target_branch)
+    return merge_base_with_default(repo, key=_branch_key(repo))
 
 
 def _branch_key(repo: RepoState) -> str | None:

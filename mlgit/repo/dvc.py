@@ -63,12 +63,34 @@ class Stage:
     outs: tuple[str, ...]  # outs, metrics and plots
 
 
+# Remote storage types whose DVC support is a separate package (http, https and local paths are built in).
+_PLUGINS = {
+    "s3": "dvc-s3",
+    "gs": "dvc-gs",
+    "gcs": "dvc-gs",
+    "azure": "dvc-azure",
+    "ssh": "dvc-ssh",
+    "gdrive": "dvc-gdrive",
+    "oss": "dvc-oss",
+    "hdfs": "dvc-hdfs",
+    "webhdfs": "dvc-webhdfs",
+    "webdav": "dvc-webdav",
+    "webdavs": "dvc-webdav",
+}
+
+
 @dataclass(frozen=True)
 class Remote:
     """A DVC remote as committed in .dvc/config."""
 
     name: str
     url: str
+
+    @property
+    def plugin(self) -> str | None:
+        """The pip package DVC needs for this kind of remote, if any."""
+        scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
+        return _PLUGINS.get(scheme)
 
 
 @dataclass
@@ -90,18 +112,38 @@ class Project:
 
 def cache_dirs(root: Path) -> tuple[Path, ...]:
     """Where DVC's cache lives: .dvc/cache, and a `cache.dir` set in .dvc/config or .dvc/config.local."""
+    found = [root / ".dvc" / "cache"]
+    # Both files' settings are places a cache may be (a clone may have moved it locally since): each is looked in.
+    for name in _CONFIG_FILES:
+        where = read_config(root, name).get("cache", {}).get("dir")
+        if where:
+            found.append(root / ".dvc" / os.path.expanduser(where))
+    return tuple(found)
+
+
+_CONFIG_FILES = ("config", "config.local")  # in DVC's order of precedence: config.local wins
+
+
+def read_config(folder: Path, *names: str) -> dict[str, dict[str, str]]:
+    """The DVC project in `folder`'s config files `names` (default: `config` then `config.local`, the later
+    winning key by key as in DVC), as section -> key -> value; an unreadable file counts as empty.
+
+    DVC writes them as INI through configobj: a remote's section is `['remote "name"']`, read as `remote "name"`,
+    and a value may be quoted.
+    """
     import configparser
 
-    found = [root / ".dvc" / "cache"]
-    for name in ("config", "config.local"):
-        parser = configparser.ConfigParser(interpolation=None)
+    merged: dict[str, dict[str, str]] = {}
+    for name in names or _CONFIG_FILES:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
-            parser.read_string((root / ".dvc" / name).read_text(encoding="utf-8"))
+            parser.read_string((folder / ".dvc" / name).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, configparser.Error):
             continue
-        if parser.has_option("cache", "dir"):
-            found.append(root / ".dvc" / os.path.expanduser(parser.get("cache", "dir").strip().strip("'\"")))
-    return tuple(found)
+        for section in parser.sections():
+            key = re.sub(r"\s+", " ", section.strip().strip("'").strip())
+            merged.setdefault(key, {}).update((k, v.strip().strip("'\"")) for k, v in parser.items(section))
+    return merged
 
 
 def walk(root: Path, suffix: str) -> Iterator[str]:
@@ -388,23 +430,7 @@ def hashes_in(
 
 def default_remote(root: Path) -> Remote | None:
     """The default remote from .dvc/config (config.local is not in git, so CI never sees it)."""
-    try:
-        text = (root / ".dvc" / "config").read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return None
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        header = re.match(r"^\[\s*'?(.*?)'?\s*\]$", line)
-        if header:
-            current = sections.setdefault(re.sub(r"\s+", " ", header[1]), {})
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            current[key.strip().lower()] = value.strip()
+    sections = read_config(root, "config")
     name = sections.get("core", {}).get("remote")
     if not name:
         return None
@@ -732,14 +758,7 @@ def remote_problems(root: Path) -> list[str]:
 
 
 def _config_local_remote(folder: Path) -> str | None:
-    import configparser
-
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string((folder / ".dvc" / "config.local").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, configparser.Error):
-        return None
-    return parser.get("core", "remote", fallback=None) if parser.has_section("core") else None
+    return read_config(folder, "config.local").get("core", {}).get("remote")
 
 
 def use_cache(root: Path, cache_dir: Path) -> None:

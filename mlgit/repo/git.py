@@ -222,7 +222,7 @@ def create_tag(root: Path, name: str, commit: str, message: str, date: str | Non
         hint = None
         if "tell me who you are" in res.err or "user.email" in res.err:
             hint = "set an identity: git config user.name 'CI' && git config user.email ci@example.com"
-        raise MlgitError(f"could not create tag {name}: {res.err.strip()}", hint=hint)
+        raise res.failure(f"could not create tag {name}", hint=hint)
 
 
 def delete_tag(root: Path, name: str) -> None:
@@ -239,7 +239,7 @@ def remote_tag_names(root: Path, remote: str, pattern: str) -> list[str]:
     """Names of the remote's tags matching a glob, without fetching anything."""
     res = git("ls-remote", "--tags", "--refs", remote, f"refs/tags/{pattern}", cwd=root, check=False)
     if res.returncode != 0:
-        raise MlgitError(f"cannot list tags on remote '{remote}': {res.err.strip()}")
+        raise res.failure(f"cannot list tags on remote '{remote}'")
     return [line.split("\t", 1)[1].removeprefix("refs/tags/") for line in res.out.splitlines() if "\t" in line]
 
 
@@ -334,7 +334,7 @@ def set_note(root: Path, ref: str, commit: str, text: str) -> None:
     """Write (replacing) the note on a commit under refs/notes/<ref>."""
     res = git("notes", f"--ref={ref}", "add", "--force", "--file=-", commit, cwd=root, stdin=text.encode(), check=False)
     if res.returncode != 0:
-        raise MlgitError(f"could not write the git note on {commit[:12]}: {res.err.strip()}")
+        raise res.failure(f"could not write the git note on {commit[:12]}")
 
 
 def commit_time(root: Path, rev: str) -> int:

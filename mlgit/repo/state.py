@@ -41,30 +41,41 @@ class RepoState:
         """The state of the work tree containing `cwd`."""
         return cls(git.toplevel(cwd), configured_branch)
 
-    @cached_property
+    # The facts below sit in `_reads` rather than in cached properties so that `with_branch` copies share them.
+    @property
     def git_dir(self) -> Path:
         """The repository's git directory."""
-        return git.git_dir(self.root)
+        return self.remember("git-dir", lambda: git.git_dir(self.root))
 
-    @cached_property
+    @property
     def state_dir(self) -> Path:
         """mlgit's own folder in the git directory (caches, stores), also in a worktree or submodule."""
-        return statedir.inside(self.git_dir)
+        return self.remember("state-dir", lambda: statedir.inside(self.git_dir))
 
-    @cached_property
+    @property
     def head(self) -> str | None:
         """The HEAD commit, or None before the first commit."""
-        return git.head(self.root)
+        return self.remember("head", lambda: git.head(self.root))
 
-    @cached_property
+    @property
     def dirty(self) -> tuple[str, ...]:
         """Tracked files with uncommitted changes."""
-        return tuple(git.dirty_paths(self.root))
+        return self.remember("dirty", lambda: tuple(git.dirty_paths(self.root)))
 
     @cached_property
     def default_branch(self) -> str:
         """The default branch: configured, else origin's HEAD, else main/master."""
         return git.default_branch(self.root, self.configured_branch)
+
+    def with_branch(self, configured_branch: str | None) -> RepoState:
+        """This state with another configured default branch (the trusted mlgit.yaml's `ci.default_branch`).
+
+        The copy shares every read and derived value, made so far or later, with this one: none of them depends
+        on which branch is the default.
+        """
+        if configured_branch == self.configured_branch:
+            return self
+        return RepoState(self.root, configured_branch, self.target_branch, self._reads, self._tag_derived)
 
     @property
     def change_target(self) -> str:

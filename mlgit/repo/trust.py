@@ -19,6 +19,7 @@ from pathlib import Path
 from mlgit.config.settings import CONFIG_NAME, Config, Gate, Model, Policy, TrustSource, from_bytes
 from mlgit.errors import MlgitError
 from mlgit.repo import git
+from mlgit.repo.state import RepoState
 
 # GitLab names the project's default branch itself; the change cannot set it.
 _FORGE_DEFAULT_BRANCH = "CI_DEFAULT_BRANCH"
@@ -27,7 +28,7 @@ _EVENT_MAX_BYTES = 8 * 1024 * 1024
 _FIX = "fetch it: 'git fetch origin' and 'git remote set-head origin --auto' (in CI: check out with fetch-depth: 0)"
 
 
-def settings(root: Path, cfg: Config) -> Config:
+def settings(repo: RepoState, cfg: Config) -> Config:
     """`cfg` (the change's mlgit.yaml) with its trust and gate settings taken from the remote's default branch.
 
     When no default branch or no valid mlgit.yaml on it can be found, nothing is trusted: pickles are not loaded,
@@ -35,6 +36,7 @@ def settings(root: Path, cfg: Config) -> Config:
     """
     if cfg.trust is not None:
         return cfg
+    root = repo.root
     found = git.remote_default_branch(root, forge_branches())
     if found is None:
         where = (
@@ -43,7 +45,7 @@ def settings(root: Path, cfg: Config) -> Config:
             else "a local main or master branch"
         )
         return _untrusted(cfg, f"this clone has no default branch to read them from ({where}); {_FIX}")
-    base = _read(root, *found)
+    base = _read(repo, *found)
     if isinstance(base, str):
         return _untrusted(cfg, base)
     label, commit = found
@@ -53,7 +55,7 @@ def settings(root: Path, cfg: Config) -> Config:
     if named is not None and label.partition("/")[2] not in ("", named):
         moved = git.remote_default_branch(root, [named])
         if moved is not None and moved[0].partition("/")[2] == named:
-            base = _read(root, *moved)
+            base = _read(repo, *moved)
             if isinstance(base, str):
                 return _untrusted(cfg, base)
             label, commit = moved
@@ -88,13 +90,13 @@ def _event_default_branch(path: str | None) -> str:
     return branch if isinstance(branch, str) else ""
 
 
-def _read(root: Path, label: str, commit: str) -> Config | str:
+def _read(repo: RepoState, label: str, commit: str) -> Config | str:
     """mlgit.yaml at `commit`, or why nothing in it can be trusted."""
-    raw = git.show_files(root, commit, [CONFIG_NAME])[CONFIG_NAME]
+    raw = repo.blobs(commit, [CONFIG_NAME])[CONFIG_NAME]
     if raw is None:
         return f"{label} has no {CONFIG_NAME} yet; they are trusted once it is merged there"
     try:
-        return from_bytes(root, raw)
+        return from_bytes(repo.root, raw)
     except MlgitError as exc:
         return f"{CONFIG_NAME} on {label} is invalid ({exc.reason}); fix it on {label}"
 

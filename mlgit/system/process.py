@@ -35,6 +35,10 @@ class Completed:
         """Standard error decoded as UTF-8."""
         return self.stderr.decode("utf-8", "replace")
 
+    def failure(self, what: str | None = None, hint: str | None = None) -> CommandFailed:
+        """The error for this command having failed: `what` it was for, its command line and output."""
+        return CommandFailed(self.args, self.returncode, self.out, self.err, what=what, hint=hint)
+
 
 def _clean_env(env: Mapping[str, str] | None) -> dict[str, str]:
     # A GIT_DIR/GIT_INDEX_FILE leaked from a hook would point our git calls at another repository.
@@ -121,7 +125,7 @@ def run(
         raise MlgitError(f"cannot run '{args[0]}': not found", hint=f"install {Path(args[0]).name}") from exc
     result = Completed(tuple(args), proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
-        raise CommandFailed(result.args, result.returncode, result.out, result.err)
+        raise result.failure()
     return result
 
 

@@ -90,6 +90,17 @@ def test_failed_git_command_shows_its_command_line_and_output_and_exits_2(
     assert "Traceback" not in err
 
 
+def test_unreachable_remote_shows_the_git_command_and_its_message(small_repo: Path, mlgit) -> None:
+    subprocess.run(["git", "remote", "add", "broken", "/nonexistent/path"], cwd=small_repo, check=True)
+    r = mlgit(small_repo, "promote", "--push", "broken")
+    assert r.code == 2
+    assert (
+        "error: cannot read the registry on remote 'broken': command failed (exit 128): git ls-remote broken" in r.err
+    )
+    assert "  stderr:\n    fatal: '/nonexistent/path' does not appear to be a git repository" in r.err
+    assert "Traceback" not in r.err
+
+
 def test_failed_command_keeps_its_fields_and_trims_long_output() -> None:
     out = "\n".join(f"line {i}" for i in range(100))
     exc = CommandFailed(["dvc", "repro"], 1, out, "")

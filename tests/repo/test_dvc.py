@@ -57,6 +57,24 @@ def test_default_remote_from_dvc_config(tmp_path: Path) -> None:
     assert dvc.default_remote(tmp_path) == dvc.Remote("store", "s3://b/p")
 
 
+def test_dvc_config_is_read_as_dvc_does(tmp_path: Path) -> None:
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc" / "config").write_text(
+        "[core]\n    remote = store\n[ 'remote  \"store\"' ]\n    url = 'gs://b/p'\n[cache]\n    dir = ../shared\n"
+    )
+    (tmp_path / ".dvc" / "config.local").write_text("[core]\n    remote = mine\n[cache]\n    dir = /tmp/c\n")
+    # config.local wins key by key; the committed file alone is what CI has.
+    assert dvc.read_config(tmp_path)["core"] == {"remote": "mine"}
+    assert dvc.read_config(tmp_path)['remote "store"'] == {"url": "gs://b/p"}
+    assert dvc.default_remote(tmp_path) == dvc.Remote("store", "gs://b/p")
+    assert dvc.Remote("store", "gs://b/p").plugin == "dvc-gs" and dvc.Remote("l", "/srv/dvc").plugin is None
+    assert dvc.cache_dirs(tmp_path) == (
+        tmp_path / ".dvc" / "cache",
+        tmp_path / ".dvc" / "../shared",
+        Path("/tmp/c"),
+    )
+
+
 def _asked(root: Path) -> tuple[dict[str, list[str]] | None, bool]:
     from mlgit.system import process
 

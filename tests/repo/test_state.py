@@ -57,3 +57,20 @@ def test_registry_events_parse_one_tag_read_until_tags_change(tmp_path: Path) ->
     assert [e.tag for e in registry.events(state, "clf")] == ["clf@v0.1.0"]  # a value: the command's own view
     state.tags_changed()
     assert [e.tag for e in registry.events(state, "clf")] == ["clf@v0.1.0", "clf@v0.2.0"]
+
+
+def test_with_branch_repoints_the_default_branch_and_shares_every_read(tmp_path: Path) -> None:
+    repo, head = _repo(tmp_path)
+    git("tag", "-a", "-m", "r", "clf@v0.1.0", head, cwd=repo)
+    state = RepoState(repo, "feature")
+    with process.recording() as commands:
+        assert state.head == head and state.blobs(head, ["a.txt"]) == {"a.txt": b"one\n"}
+        assert [e.tag for e in registry.events(state, "clf")] == ["clf@v0.1.0"]
+        trusted = state.with_branch("trunk")
+        assert (trusted.default_branch, state.default_branch) == ("trunk", "feature")
+        assert trusted.head == head and trusted.blobs(head, ["a.txt"]) == {"a.txt": b"one\n"}
+        assert [e.tag for e in registry.events(trusted, "clf")] == ["clf@v0.1.0"]
+        assert trusted.dvc_hashes(head) == state.dvc_hashes(head)
+    assert _git_reads(commands, "rev-parse") == 1 and _git_reads(commands, "for-each-ref") == 1
+    assert _git_reads(commands, "cat-file") == 2  # a.txt once, dvc.lock once
+    assert state.with_branch("feature") is state

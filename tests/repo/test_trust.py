@@ -12,6 +12,7 @@ import yaml
 
 from mlgit.config import settings as config
 from mlgit.repo import trust
+from mlgit.repo.state import RepoState
 from testing.oip import WHEEL_CACHE_ENV
 from testing.repos import commit_all, dvc, git, golden_csv, set_param
 
@@ -237,7 +238,7 @@ def test_settings_reads_the_remote_default_branch_not_the_work_tree(trusting: Pa
     git("checkout", "-q", "-b", "pr", cwd=trusting)
     edit_config(trusting, {"slices": False, "trusted_types": ["x.Y"]}, ci={"default_branch": "pr"})
     commit_all(trusting, "loosen")
-    cfg = trust.settings(trusting, config.load(trusting))
+    cfg = trust.settings(RepoState(trusting), config.load(trusting))
     model = cfg.model(MODEL)
     assert (model.trust_pickle, model.trusted_types, model.slices) == (True, (), True)
     assert cfg.ci.default_branch == "main"
@@ -245,7 +246,7 @@ def test_settings_reads_the_remote_default_branch_not_the_work_tree(trusting: Pa
     assert cfg.trust.commit == git("rev-parse", "origin/main", cwd=trusting).strip()
     assert set(cfg.trust.ignored) == {(MODEL, "slices"), (MODEL, "trusted_types"), ("ci", "default_branch")}
     # Resolved once: a second call changes nothing.
-    assert trust.settings(trusting, cfg) is cfg
+    assert trust.settings(RepoState(trusting), cfg) is cfg
 
 
 def test_a_release_tag_on_the_change_itself_vouches_for_nothing(
@@ -391,7 +392,7 @@ def test_the_default_branch_is_the_forges_or_the_remotes_never_a_guess(
         monkeypatch.delenv(name, raising=False)
 
     def label() -> str | None:
-        source = trust.settings(trusting, config.load(trusting)).trust
+        source = trust.settings(RepoState(trusting), config.load(trusting)).trust
         assert source is not None, "settings always says where they came from"
         assert source.label is not None, source.problem
         return source.label
@@ -420,7 +421,7 @@ def test_the_default_branch_is_the_forges_or_the_remotes_never_a_guess(
     assert label() == "origin/main"
     # Nothing says which branch is the default (the remote is gone): nothing is trusted, and mlgit says so.
     origin.rename(tmp_path / "gone.git")
-    source = trust.settings(trusting, config.load(trusting)).trust
+    source = trust.settings(RepoState(trusting), config.load(trusting)).trust
     assert source is not None and source.label is None
     assert source.problem is not None and "this clone has no default branch to read them from" in source.problem
     res = mlgit(trusting, "check", "model", "--json")

@@ -42,8 +42,9 @@ def run(cwd: Path, base: str | None, json: bool) -> int:
     """Run all checks on the work tree; exit 1 when any finding is an error."""
     root = git.toplevel(cwd)
     # The base, the gate and what may be unpickled: from the default branch's mlgit.yaml, not the change's.
-    cfg = trust.settings(root, config.load(root))
-    found = collect(RepoState(root, cfg.ci.default_branch, target_branch(os.environ)), cfg, base)
+    repo = RepoState(root, None, target_branch(os.environ))
+    cfg = trust.settings(repo, config.load(root))
+    found = collect(repo.with_branch(cfg.ci.default_branch), cfg, base)
     if json:
         doc = render.document(
             found,

@@ -22,11 +22,12 @@ def run(cwd: Path, model: str | None, base: str | None, json: bool) -> int:
     """Check one model (or every model) in the work tree against its baseline."""
     root = git.toplevel(cwd)
     # The base, the gate and what may be unpickled: from the default branch's mlgit.yaml, not the change's.
-    cfg = trust.settings(root, config.load(root))
+    repo = RepoState(root, None, target_branch(os.environ))
+    cfg = trust.settings(repo, config.load(root))
     if model is None and not cfg.models:
         raise MlgitError(f"{config.CONFIG_NAME} declares no models", hint="add one under 'models:'")
     models = [cfg.model(model)] if model is not None else list(cfg.models)
-    found = modelcheck.findings(RepoState(root, cfg.ci.default_branch, target_branch(os.environ)), cfg, models, base)
+    found = modelcheck.findings(repo.with_branch(cfg.ci.default_branch), cfg, models, base)
     if json:
         doc = render.document(found, command="check model", models=[m.name for m in models], base=base)
         sys.stdout.write(serialize.dumps(doc) + "\n")

@@ -26,7 +26,7 @@ def run(cwd: Path, model: str | None, runs: int, json: bool) -> int:
     repo = RepoState.open(cwd)
     # The recorded model is loaded only under the rules `mlgit check model` applies to it: the default branch's
     # trust_pickle, and bytes a release or the default branch records (never HEAD, the change itself: issue 12).
-    cfg = trust.settings(repo.root, config.load(repo.root))
+    cfg = trust.settings(repo, config.load(repo.root))
     m = cfg.model(model)
     trusted = artifact.pickle_trust(repo, m, model_check.trusted_bases(repo, cfg, m, None))
     verdict, found = repro.check(repo, m, runs, trusted, cfg.trust)

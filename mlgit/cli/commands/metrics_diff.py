@@ -31,16 +31,16 @@ def _files(root: Path, model: str | None) -> tuple[list[str], list[str], str | N
     return project.metrics, project.params, None
 
 
-def _versioned(root: Path, name: str | None, spec: str) -> config.Model | None:
+def _versioned(repo: RepoState, name: str | None, spec: str) -> config.Model | None:
     """The model whose version `spec` names (`last-release`, `best`, `stage:NAME`), as the default branch
     declares its gates (they say what `best` means); None for a revision."""
     if not baseline.names_a_version(spec):
         return None
     from mlgit.repo import trust
 
-    if not (root / config.CONFIG_NAME).exists():
+    if not (repo.root / config.CONFIG_NAME).exists():
         raise MlgitError(f"--base {spec} names a model's version, and there is no {config.CONFIG_NAME}")
-    cfg = trust.settings(root, config.load(root))
+    cfg = trust.settings(repo, config.load(repo.root))
     if name is None and len(cfg.models) != 1:
         raise MlgitError(
             f"--base {spec} names a version of one model; {config.CONFIG_NAME} declares {len(cfg.models)}",
@@ -55,7 +55,7 @@ def run(cwd: Path, base: str | None, model: str | None, as_json: bool, show_all:
     mfiles, pfiles, default_branch = _files(root, model)
     repo = RepoState(root, default_branch)
     spec = base or "main"
-    ref = baseline.resolve(repo, spec, _versioned(root, model, spec))
+    ref = baseline.resolve(repo, spec, _versioned(repo, model, spec))
     if ref.commit is None:
         raise MlgitError(f"--base {spec}: {ref.label}", hint="pass --base main or a git revision")
     old = metrics.read(repo, [*mfiles, *pfiles], ref.commit, ref.label)

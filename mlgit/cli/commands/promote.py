@@ -231,7 +231,7 @@ def _reproducible(
     from mlgit.train import repro
 
     # As `mlgit check repro`: the default branch's trust_pickle and bytes it or a release records, never HEAD's.
-    trusted_cfg = trust.settings(repo.root, cfg)
+    trusted_cfg = trust.settings(repo, cfg)
     judged = trusted_cfg.model(model.name)
     trusted = artifact.pickle_trust(repo, judged, model_check.trusted_bases(repo, trusted_cfg, judged, None))
     verdict, found = repro.check(repo, judged, 1, trusted, trusted_cfg.trust)
@@ -260,8 +260,9 @@ def run(
     root = git.toplevel(cwd)
     # The gate, release branches and default branch as mlgit.yaml has them on the default branch: a change, merged
     # or not, cannot loosen its own gate at release time (issue 12).
-    cfg = trust.settings(root, config.load(root))
-    repo = RepoState(root, cfg.ci.default_branch)
+    untrusted = RepoState(root)
+    cfg = trust.settings(untrusted, config.load(root))
+    repo = untrusted.with_branch(cfg.ci.default_branch)
     models = list(cfg.models) if model_name is None and len(cfg.models) > 1 else [cfg.model(model_name)]
     head = repo.head
     if head is None:

@@ -127,11 +127,12 @@ def run(
     """
     root = git.toplevel(cwd)
     # The base, the gate and what may be unpickled: from the default branch's mlgit.yaml, not the change's.
-    cfg = trust.settings(root, config.load(root))
-    fmt = _format(format, output)
     env = dict(os.environ)
+    repo = RepoState(root, None, target_branch(env))
+    cfg = trust.settings(repo, config.load(root))
+    fmt = _format(format, output)
     report = core.build(
-        RepoState(root, cfg.ci.default_branch, target_branch(env)),
+        repo.with_branch(cfg.ci.default_branch),
         cfg,
         base_spec=base,
         target_branch=target_branch(env),
