@@ -81,9 +81,9 @@ def _released(repo: Path, mlgit) -> str:
     return second
 
 
-def test_registry_lists_models_versions_stages_and_key_metrics(small_repo: Path, mlgit) -> None:
-    second = _released(small_repo, mlgit)
-    r = mlgit(small_repo, "registry")
+def test_registry_lists_models_versions_stages_and_key_metrics(git_repo: Path, mlgit) -> None:
+    second = _released(git_repo, mlgit)
+    r = mlgit(git_repo, "registry")
     assert r.code == 0, r.err
     lines = r.out.splitlines()
     assert lines[1].split() == ["Model", "Latest", "staging", "prod", "Released", "Commit", "Key", "metrics"]
@@ -101,16 +101,16 @@ def test_registry_lists_models_versions_stages_and_key_metrics(small_repo: Path,
             "loss=0.4",
         ]
     )
-    r = mlgit(small_repo, "registry", "clf")
+    r = mlgit(git_repo, "registry", "clf")
     assert r.code == 0
     assert r.out.splitlines()[0] == "clf: staging v0.2.0, prod v0.1.0"
     assert r.out.splitlines()[2].split()[:2] == ["v0.2.0", "staging"]
     assert r.out.splitlines()[3].split()[:2] == ["v0.1.0", "prod"]
 
 
-def test_registry_json(small_repo: Path, mlgit) -> None:
-    second = _released(small_repo, mlgit)
-    doc = json.loads(mlgit(small_repo, "registry", "--json").out)
+def test_registry_json(git_repo: Path, mlgit) -> None:
+    second = _released(git_repo, mlgit)
+    doc = json.loads(mlgit(git_repo, "registry", "--json").out)
     assert doc["stages"] == ["staging", "prod"]
     (model,) = doc["models"]
     assert model["name"] == "clf" and model["declared"] is True and model["deprecated"] is False
@@ -119,14 +119,14 @@ def test_registry_json(small_repo: Path, mlgit) -> None:
     assert model["stages"]["prod"]["version"] == "v0.1.0" and model["stages"]["prod"]["tag"] == "clf#prod#2"
     assert [v["version"] for v in model["versions"]] == ["v0.2.0", "v0.1.0"]
     assert model["versions"][1]["stages"] == ["prod"]
-    shown = json.loads(sh(str(BIN / "gto"), "show", "--json", cwd=small_repo).stdout)
+    shown = json.loads(sh(str(BIN / "gto"), "show", "--json", cwd=git_repo).stdout)
     assert agree(json.dumps(doc), json.dumps(shown))
 
 
-def test_registry_without_tags_or_config(small_repo: Path, mlgit, tmp_path: Path) -> None:
-    r = mlgit(small_repo, "registry")
+def test_registry_without_tags_or_config(git_repo: Path, mlgit, tmp_path: Path) -> None:
+    r = mlgit(git_repo, "registry")
     assert r.code == 0 and "no release yet" in r.out
-    r = mlgit(small_repo, "registry", "nope")
+    r = mlgit(git_repo, "registry", "nope")
     assert r.code == 2 and "unknown model 'nope'" in r.err
     bare = tmp_path / "tags-only"
     bare.mkdir()
@@ -140,10 +140,10 @@ def test_registry_without_tags_or_config(small_repo: Path, mlgit, tmp_path: Path
     ]
 
 
-def test_history_is_the_timeline_newest_first(small_repo: Path, mlgit) -> None:
-    second = _released(small_repo, mlgit)
-    assert mlgit(small_repo, "rollback", "clf", "staging").code == 2  # only one version there
-    r = mlgit(small_repo, "history", "clf")
+def test_history_is_the_timeline_newest_first(git_repo: Path, mlgit) -> None:
+    second = _released(git_repo, mlgit)
+    assert mlgit(git_repo, "rollback", "clf", "staging").code == 2  # only one version there
+    r = mlgit(git_repo, "history", "clf")
     assert r.code == 0, r.err
     rows = [line.split() for line in r.out.splitlines()[2:]]
     assert [(row[2], row[3], row[4], row[5]) for row in rows] == [
@@ -152,7 +152,7 @@ def test_history_is_the_timeline_newest_first(small_repo: Path, mlgit) -> None:
         ("registration", "v0.2.0", "-", "clf@v0.2.0"),
         ("registration", "v0.1.0", "-", "clf@v0.1.0"),
     ]
-    events = json.loads(mlgit(small_repo, "history", "clf", "--json").out)
+    events = json.loads(mlgit(git_repo, "history", "clf", "--json").out)
     assert events[1] == {
         "timestamp": "2026-01-01T00:00:02+00:00",
         "artifact": "clf",
@@ -165,18 +165,18 @@ def test_history_is_the_timeline_newest_first(small_repo: Path, mlgit) -> None:
         "author": "Test Author",
         "message": "Assign clf v0.2.0 to staging (mlgit)",
     }
-    gto = json.loads(sh(str(BIN / "gto"), "history", "clf", "--json", cwd=small_repo).stdout)
+    gto = json.loads(sh(str(BIN / "gto"), "history", "clf", "--json", cwd=git_repo).stdout)
     # Every registry write is dated after the one before (the pinned clock notwithstanding): GTO's order is ours.
     assert [(e["event"], e["ref"]) for e in gto][:2] == [(e["event"], e["tag"]) for e in events][:2]
     assert {e["ref"] for e in gto} == {e["tag"] for e in events}
     assert [e["ref"] for e in gto] == [e["tag"] for e in events]
 
 
-def test_history_of_unknown_or_unreleased_model(small_repo: Path, mlgit) -> None:
-    r = mlgit(small_repo, "history", "clf")
+def test_history_of_unknown_or_unreleased_model(git_repo: Path, mlgit) -> None:
+    r = mlgit(git_repo, "history", "clf")
     assert r.code == 0 and "clf: no registry events yet" in r.out
-    assert json.loads(mlgit(small_repo, "history", "clf", "--json").out) == []
-    r = mlgit(small_repo, "history", "nope")
+    assert json.loads(mlgit(git_repo, "history", "clf", "--json").out) == []
+    r = mlgit(git_repo, "history", "nope")
     assert r.code == 2 and "unknown model 'nope'" in r.err
 
 
@@ -216,11 +216,11 @@ def test_agrees_with_gto_on_a_generated_registry(tmp_path: Path, mlgit) -> None:
     assert agree(ours, theirs)
 
 
-def test_registry_in_a_shallow_clone_hints_to_fetch_the_tags(small_repo: Path, mlgit, tmp_path: Path) -> None:
-    (small_repo / "metrics.json").write_text('{"accuracy": 0.9, "loss": 0.3}\n')
-    commit_all(small_repo, "second commit, so that depth 1 cuts history")
+def test_registry_in_a_shallow_clone_hints_to_fetch_the_tags(git_repo: Path, mlgit, tmp_path: Path) -> None:
+    (git_repo / "metrics.json").write_text('{"accuracy": 0.9, "loss": 0.3}\n')
+    commit_all(git_repo, "second commit, so that depth 1 cuts history")
     clone = tmp_path / "shallow"
-    sh("git", "clone", "-q", "--depth", "1", "--no-tags", f"file://{small_repo}", str(clone), cwd=tmp_path)
+    sh("git", "clone", "-q", "--depth", "1", "--no-tags", f"file://{git_repo}", str(clone), cwd=tmp_path)
     r = mlgit(clone, "registry")
     assert r.code == 0 and "no release yet" in r.out
     assert "shallow clone" in r.err and "git fetch --tags" in r.err
@@ -230,7 +230,7 @@ def test_registry_in_a_shallow_clone_hints_to_fetch_the_tags(small_repo: Path, m
     r = mlgit(clone, "assign", "clf", "prod")
     assert r.code == 2 and "clf has no release yet" in r.err and "shallow clone" in r.err
     assert "git fetch --tags" in r.err
-    r = mlgit(small_repo, "registry")
+    r = mlgit(git_repo, "registry")
     assert r.code == 0 and "shallow" not in r.err
-    r = mlgit(small_repo, "assign", "clf", "prod")
+    r = mlgit(git_repo, "assign", "clf", "prod")
     assert r.code == 2 and "release it first: mlgit promote clf" in r.err and "shallow" not in r.err

@@ -35,22 +35,22 @@ def test_stream_escapes_every_line_but_mlgits_own_commands() -> None:
     assert not stream.isatty()
 
 
-def test_csv_header_cannot_inject_a_workflow_command(small_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert mlgit(small_repo, "schema", "infer", "table").code == 0
-    (small_repo / "data" / "table.csv").write_text('id,"evil\n::warning file=x::INJECTED",label\n1,0.5,0\n')
+def test_csv_header_cannot_inject_a_workflow_command(git_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert mlgit(git_repo, "schema", "infer", "table").code == 0
+    (git_repo / "data" / "table.csv").write_text('id,"evil\n::warning file=x::INJECTED",label\n1,0.5,0\n')
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    r = mlgit(small_repo, "check", "data")
+    r = mlgit(git_repo, "check", "data")
     assert r.code == 1, r.err
     assert "INJECTED" in r.out  # still shown, as text
     assert not [line for line in (r.out + r.err).splitlines() if line.lstrip().startswith("::")]
 
 
-def test_outside_ci_nothing_is_rewritten(small_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_ci_nothing_is_rewritten(git_repo: Path, mlgit, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("GITLAB_CI", raising=False)
-    assert mlgit(small_repo, "schema", "infer", "table").code == 0
-    (small_repo / "data" / "table.csv").write_text('id,"evil\n::warning::X",label\n1,0.5,0\n')
-    r = mlgit(small_repo, "check", "data")
+    assert mlgit(git_repo, "schema", "infer", "table").code == 0
+    (git_repo / "data" / "table.csv").write_text('id,"evil\n::warning::X",label\n1,0.5,0\n')
+    r = mlgit(git_repo, "check", "data")
     assert any(line.lstrip().startswith("::warning::X") for line in r.out.splitlines())
 
 
