@@ -432,6 +432,8 @@ def _deploy_status(cwd: Path, a: argparse.Namespace) -> int:
     from mlgit.cli.commands import deploy
 
     return deploy.run_status(cwd, model=a.model, json=a.json)
+
+
 def _retrain(cwd: Path, a: argparse.Namespace) -> int:
     from mlgit.cli.commands import retrain
 
