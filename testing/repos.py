@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -150,3 +151,53 @@ def use_joblib(repo: Path) -> None:
             assert old in text, f"example_repo/{rel} no longer has {old!r}: update testing.repos.use_joblib"
             text = text.replace(old, new)
         path.write_text(text)
+
+
+def build_small(repo: Path, git_config: Path, *, with_dvc: bool) -> Path:
+    """small_repo's files in a new git repository at `repo`; `with_dvc` also runs `dvc init` and tracks the table."""
+    repo.mkdir()
+    env = {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(git_config)}
+
+    def run(*args: str) -> None:
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    run("git", "init", "-q", "-b", "main")
+    if with_dvc:
+        run(str(BIN / "dvc"), "init", "-q")
+    (repo / "data").mkdir()
+    (repo / "data" / "table.csv").write_text("id,x,label\n1,0.5,0\n2,0.7,1\n")
+    if with_dvc:
+        run(str(BIN / "dvc"), "add", "-q", "data/table.csv")
+    (repo / "mlgit.yaml").write_text(METRICS_YAML)
+    (repo / "metrics.json").write_text('{"accuracy": 0.80, "loss": 0.40}\n')
+    (repo / "params.yaml").write_text("train:\n  lr: 0.1\n  depth: 3\n")
+    (repo / "model.pkl").write_text("not really a model\n")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "baseline")
+    return repo
+
+
+def build_example(repo: Path, git_config: Path, *, joblib: bool) -> Path:
+    """example_repo copied to `repo`, its pipeline run, committed and `mlgit init`-ed (`joblib`: the joblib variant)."""
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    if joblib:
+        use_joblib(repo)
+    env = {
+        **os.environ,
+        **FIXED_ENV,
+        "GIT_CONFIG_GLOBAL": str(git_config),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+
+    def run(*args: str) -> None:
+        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    run("git", "init", "-q", "-b", "main")
+    run(str(BIN / "dvc"), "init", "-q")
+    run(str(BIN / "dvc"), "repro", "-q")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "baseline pipeline")
+    run(sys.executable, "-m", "mlgit", "init")
+    run("git", "add", "mlgit.yaml")
+    run("git", "commit", "-q", "-m", "mlgit init")
+    return repo

@@ -20,6 +20,8 @@ from testing.repos import (  # noqa: F401 - re-exported for older imports
     METRICS_YAML,
     REPO_ROOT,
     Result,
+    build_example,
+    build_small,
     commit_all,
     dvc,
     git,
@@ -66,37 +68,14 @@ def mlgit(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
     yield call
 
 
-def _build_small(repo: Path, git_config: Path, *, with_dvc: bool) -> Path:
-    repo.mkdir()
-    env = {**os.environ, **FIXED_ENV, "GIT_CONFIG_GLOBAL": str(git_config)}
-
-    def run(*args: str) -> None:
-        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
-
-    run("git", "init", "-q", "-b", "main")
-    if with_dvc:
-        run(str(BIN / "dvc"), "init", "-q")
-    (repo / "data").mkdir()
-    (repo / "data" / "table.csv").write_text("id,x,label\n1,0.5,0\n2,0.7,1\n")
-    if with_dvc:
-        run(str(BIN / "dvc"), "add", "-q", "data/table.csv")
-    (repo / "mlgit.yaml").write_text(METRICS_YAML)
-    (repo / "metrics.json").write_text('{"accuracy": 0.80, "loss": 0.40}\n')
-    (repo / "params.yaml").write_text("train:\n  lr: 0.1\n  depth: 3\n")
-    (repo / "model.pkl").write_text("not really a model\n")
-    run("git", "add", "-A")
-    run("git", "commit", "-q", "-m", "baseline")
-    return repo
-
-
 @pytest.fixture(scope="session")
 def _small_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
-    return _build_small(tmp_path_factory.mktemp("small") / "repo", _git_config, with_dvc=True)
+    return build_small(tmp_path_factory.mktemp("small") / "repo", _git_config, with_dvc=True)
 
 
 @pytest.fixture(scope="session")
 def _git_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
-    return _build_small(tmp_path_factory.mktemp("plain") / "repo", _git_config, with_dvc=False)
+    return build_small(tmp_path_factory.mktemp("plain") / "repo", _git_config, with_dvc=False)
 
 
 @pytest.fixture
@@ -115,41 +94,16 @@ def small_repo(_small_template: Path, tmp_path: Path) -> Path:
     return dest
 
 
-def _build_example(repo: Path, git_config: Path, *, joblib: bool) -> Path:
-    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
-    if joblib:
-        use_joblib(repo)
-    env = {
-        **os.environ,
-        **FIXED_ENV,
-        "GIT_CONFIG_GLOBAL": str(git_config),
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-    }
-
-    def run(*args: str) -> None:
-        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
-
-    run("git", "init", "-q", "-b", "main")
-    run(str(BIN / "dvc"), "init", "-q")
-    run(str(BIN / "dvc"), "repro", "-q")
-    run("git", "add", "-A")
-    run("git", "commit", "-q", "-m", "baseline pipeline")
-    run(sys.executable, "-m", "mlgit", "init")
-    run("git", "add", "mlgit.yaml")
-    run("git", "commit", "-q", "-m", "mlgit init")
-    return repo
-
-
 @pytest.fixture(scope="session")
 def _example_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
     """example_repo after git init, dvc init, dvc repro and mlgit init, committed on main (built once)."""
-    return _build_example(tmp_path_factory.mktemp("example") / "repo", _git_config, joblib=False)
+    return build_example(tmp_path_factory.mktemp("example") / "repo", _git_config, joblib=False)
 
 
 @pytest.fixture(scope="session")
 def _joblib_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
     """The same, with the pipeline saving its model as a joblib pickle (models/model.joblib)."""
-    return _build_example(tmp_path_factory.mktemp("example-joblib") / "repo", _git_config, joblib=True)
+    return build_example(tmp_path_factory.mktemp("example-joblib") / "repo", _git_config, joblib=True)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import commit_all, git
+from testing.repos import commit_all, git
 
 
 def _metrics(repo: Path, accuracy: float, loss: float) -> None:
