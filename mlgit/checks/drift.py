@@ -19,7 +19,7 @@ from mlgit.checks.judge import promote
 from mlgit.config.settings import Dataset, DriftSettings
 from mlgit.data import profile as profiles
 from mlgit.data import schema as schemas
-from mlgit.data.profile import QUANTILE_POINTS, ColumnProfile, Profile
+from mlgit.data.profile import QUANTILE_POINTS, ColumnKind, ColumnProfile, Profile
 from mlgit.errors import MlgitError
 from mlgit.registry import baseline
 from mlgit.repo.state import RepoState
@@ -40,7 +40,7 @@ class Measure:
     """One column's drift: the value is always reported, `drifted` says whether it crossed the threshold."""
 
     column: str
-    kind: str  # numeric | categorical
+    kind: ColumnKind
     method: str
     value: float
     threshold: float
@@ -147,7 +147,7 @@ def _numeric(b: ColumnProfile, c: ColumnProfile, method: str, configured: float 
         else:
             value, floor = jensen_shannon(bm, cm), math.sqrt(chi2_quantile(_Z999, bins - 1) * noise / (8 * math.log(2)))
     threshold = configured if configured is not None else max(_BASE_THRESHOLD[method], floor)
-    return Measure(b.name, "numeric", method, value, threshold, configured is None, nb, nc)
+    return Measure(b.name, ColumnKind.NUMERIC, method, value, threshold, configured is None, nb, nc)
 
 
 def _categorical(b: ColumnProfile, c: ColumnProfile, method: str, configured: float | None) -> Measure | None:
@@ -184,7 +184,7 @@ def _categorical(b: ColumnProfile, c: ColumnProfile, method: str, configured: fl
         threshold = configured if configured is not None else floor
     else:
         threshold = configured if configured is not None else max(_BASE_THRESHOLD[method], floor)
-    return Measure(b.name, "categorical", method, value, threshold, configured is None, int(nb), int(nc))
+    return Measure(b.name, ColumnKind.CATEGORICAL, method, value, threshold, configured is None, int(nb), int(nc))
 
 
 def measure(base: Profile, current: Profile, settings: DriftSettings) -> list[Measure]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlgit.checks.query import AggregateScan
-from mlgit.checks.rules import Rule, fmt
+from mlgit.checks.rules import Rule, RuleKind, fmt
 from mlgit.config.settings import Dataset
 from mlgit.results.finding import Finding, Severity
 
@@ -24,7 +24,7 @@ def findings(scan: AggregateScan, dataset: str) -> list[Finding]:
     out = []
     for i, r in enumerate(scan.rules):
         f = judge(r, i, scan.values, scan.rows, dataset)
-        if f is not None and r.kind == "unique":
+        if f is not None and r.kind is RuleKind.UNIQUE:
             f = _with_duplicates(f, scan, r.column or "")
         if f is not None:
             out.append(f)
@@ -101,11 +101,11 @@ def _statistic(rule: Rule, a: str, res: Mapping[str, Any], rows: int) -> _Verdic
     return f"{_where(rule)}{rule.kind} is {shown}, expected {rule.what}", {"value": value}
 
 
-_JUDGES: dict[str, Callable[[Rule, str, Mapping[str, Any], int], _Verdict]] = {
-    "rows": _rows,
-    "mask": _masked,
-    "null_fraction": _null_fraction,
-    "unique": _unique,
+_JUDGES: dict[RuleKind, Callable[[Rule, str, Mapping[str, Any], int], _Verdict]] = {
+    RuleKind.ROWS: _rows,
+    RuleKind.MASK: _masked,
+    RuleKind.NULL_FRACTION: _null_fraction,
+    RuleKind.UNIQUE: _unique,
 }
 
 

@@ -427,10 +427,14 @@ def trusted_bases(repo: RepoState, cfg: Config, model: Model, result: gate.GateR
     the default branch (`trust.vouches`): the change may have tagged itself.
     """
     found: list[tuple[str, str]] = []
-    baseline = result.baseline if result is not None else None
-    if baseline is not None and baseline.kind in {"release", "stage"} and baseline.commit is not None:
-        if trust.vouches(repo.root, cfg, model, baseline.commit):
-            found.append((baseline.label, baseline.commit))
+    base = result.baseline if result is not None else None
+    if (
+        base is not None
+        and base.kind in {baseline.BaselineKind.RELEASE, baseline.BaselineKind.STAGE}
+        and base.commit is not None
+    ):
+        if trust.vouches(repo.root, cfg, model, base.commit):
+            found.append((base.label, base.commit))
     # The latest release the default branch holds (a later, forged one does not hide it).
     for rel in reversed(registry.releases(registry.events(repo, model.name))):
         if trust.vouches(repo.root, cfg, model, rel.commit):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlgit.checks import rules
-from mlgit.checks.rules import Rule
+from mlgit.checks.rules import Rule, RuleKind
 from mlgit.data import profile, table
 from mlgit.results.codes import Code
 
@@ -82,25 +82,25 @@ def _aggregates(rule: Rule, i: int, c: pl.Expr | None, type_: str, ordered: bool
     import polars as pl
 
     a = f"\x1fr{i}"
-    if rule.kind == "rows":
+    if rule.kind is RuleKind.ROWS:
         return []
     assert c is not None
-    if rule.kind == "mask":
+    if rule.kind is RuleKind.MASK:
         # Counting nulls from the validity mask is cheaper, and the same aggregate as the profile's.
         count = c.null_count() if rule.test == "nulls" else _mask(rule, c, type_).sum()
         return [count.alias(f"{a}n")]
-    if rule.kind == "null_fraction":
+    if rule.kind is RuleKind.NULL_FRACTION:
         return [c.null_count().alias(f"{a}n")]
-    if rule.kind == "unique" and ordered:
+    if rule.kind is RuleKind.UNIQUE and ordered:
         # Integer ids are usually written in order: a strictly monotonic column is unique, which the smallest
         # and largest step between neighbours tell in the streaming pass, without a hash set of every value.
         # Ids that turn out unordered after all are counted exactly in a second query (`_distinct_ints`).
         steps = c.drop_nulls().diff()
         return [steps.min().alias(f"{a}d"), steps.max().alias(f"{a}e"), c.null_count().alias(f"{a}z")]
-    if rule.kind == "unique":
+    if rule.kind is RuleKind.UNIQUE:
         return [c.n_unique().alias(f"{a}u"), c.null_count().alias(f"{a}z")]
     finite = pl.when(c.is_finite()).then(c) if type_ == "float" else c.cast(pl.Float64)
-    return [(finite.mean() if rule.kind == "mean" else finite.std()).alias(f"{a}v")]
+    return [(finite.mean() if rule.kind is RuleKind.MEAN else finite.std()).alias(f"{a}v")]
 
 
 def _dedupe(aggs: Sequence[pl.Expr]) -> tuple[list[pl.Expr], dict[str, str]]:
@@ -181,7 +181,7 @@ def _plan(
             masks[i] = (raws[name].is_not_null() & exprs[name].is_null(), raws[name])
             aggs.append(masks[i][0].sum().alias(f"\x1fr{i}n"))
             continue
-        if r.kind == "mask":
+        if r.kind is RuleKind.MASK:
             masks[i] = (_mask(r, exprs[name], types[name]), raws.get(name, exprs[name]))
         aggs += _aggregates(r, i, exprs.get(name) if r.column else None, types.get(name, "other"), name in ordered)
     aggs += profile.expressions(list(specs), exprs)
@@ -208,7 +208,9 @@ def _ordered_ints(lf: pl.LazyFrame, asked: Sequence[Rule], types: Mapping[str, s
 
     Those are judged from their steps in the one pass; any other column gets its exact distinct count there.
     """
-    wanted = sorted({r.column for r in asked if r.kind == "unique" and r.column and types.get(r.column) == "int"})
+    wanted = sorted(
+        {r.column for r in asked if r.kind is RuleKind.UNIQUE and r.column and types.get(r.column) == "int"}
+    )
     if not wanted:
         return frozenset()
     try:
@@ -229,7 +231,7 @@ def _distinct_ints(source: table.Source, lf: pl.LazyFrame, plan: _Plan, res: dic
     unsorted: dict[str, pl.Expr] = {}
     for i, r in enumerate(plan.rules):
         a = f"\x1fr{i}"
-        if r.kind != "unique" or f"{a}d" not in res:
+        if r.kind is not RuleKind.UNIQUE or f"{a}d" not in res:
             continue
         low, high, nulls = res[f"{a}d"], res[f"{a}e"], int(res[f"{a}z"] or 0)
         if low is None or low > 0 or high < 0:  # at most one value, or strictly increasing / decreasing

@@ -15,6 +15,18 @@ from mlgit.config.settings import CONFIG_NAME, Dataset, Expectation
 from mlgit.data import schema as schemas
 from mlgit.results.codes import Code
 from mlgit.results.finding import Finding, Severity
+from mlgit.results.status import Status
+
+
+class RuleKind(Status):
+    """What a rule asks of the data, so the query knows which aggregate to compute for it."""
+
+    MASK = "mask"  # a per-row test (`Rule.test`) counted as violations
+    NULL_FRACTION = "null_fraction"
+    UNIQUE = "unique"
+    ROWS = "rows"
+    MEAN = "mean"
+    STD = "std"
 
 
 @dataclass(frozen=True)
@@ -22,7 +34,7 @@ class Rule:
     """One constraint on a dataset, from its schema file or an expectation in mlgit.yaml."""
 
     code: Code
-    kind: str  # mask | null_fraction | unique | rows | mean | std
+    kind: RuleKind
     column: str | None
     severity: Severity
     file: str
@@ -57,29 +69,28 @@ def schema_rules(s: schemas.Schema, present: Mapping[str, str]) -> list[Rule]:
     rules: list[Rule] = []
     if s.rows_min is not None or s.rows_max is not None:
         what = f"rows {bound_text(s.rows_min, s.rows_max)}"
-        rules.append(
-            Rule(
-                Code.DATA_ROW_COUNT, "rows", None, Severity.ERROR, s.path, s.line("rows"), what, s.rows_min, s.rows_max
-            )
-        )
+        line, bounds = s.line("rows"), (s.rows_min, s.rows_max)
+        rules.append(Rule(Code.DATA_ROW_COUNT, RuleKind.ROWS, None, Severity.ERROR, s.path, line, what, *bounds))
     for c in s.columns:
         if c.name not in present:
             continue
 
-        def add(code: Code, kind: str, key: str, what: str, c: schemas.Column = c, **kw: Any) -> None:
+        def add(code: Code, kind: RuleKind, key: str, what: str, c: schemas.Column = c, **kw: Any) -> None:
             rules.append(Rule(code, kind, c.name, Severity.ERROR, s.path, s.line("columns", c.name, key), what, **kw))
 
         if not c.nullable:
-            add(Code.DATA_NULLS, "mask", "nullable", "nulls where the schema says nullable: false", test="nulls")
+            add(Code.DATA_NULLS, RuleKind.MASK, "nullable", "nulls where the schema says nullable: false", test="nulls")
         elif c.max_null_fraction is not None:
             what = f"max_null_fraction {c.max_null_fraction:g}"
-            add(Code.DATA_NULL_FRACTION, "null_fraction", "max_null_fraction", what, fraction=c.max_null_fraction)
+            add(
+                Code.DATA_NULL_FRACTION, RuleKind.NULL_FRACTION, "max_null_fraction", what, fraction=c.max_null_fraction
+            )
         if c.min is not None or c.max is not None:
             lo, hi = fmt(c.min) if c.min is not None else "-inf", fmt(c.max) if c.max is not None else "inf"
             what = f"outside the schema's range [{lo}, {hi}]"
             add(
                 Code.DATA_OUT_OF_RANGE,
-                "mask",
+                RuleKind.MASK,
                 "min" if c.min is not None else "max",
                 what,
                 low=c.min,
@@ -88,14 +99,21 @@ def schema_rules(s: schemas.Schema, present: Mapping[str, str]) -> list[Rule]:
             )
         if c.values is not None:
             what = "not among the schema's allowed values"
-            add(Code.DATA_UNEXPECTED_VALUE, "mask", "values", what, values=c.values, test="set")
+            add(Code.DATA_UNEXPECTED_VALUE, RuleKind.MASK, "values", what, values=c.values, test="set")
         if c.regex is not None:
-            add(Code.DATA_REGEX_MISMATCH, "mask", "regex", f"not matching {c.regex!r}", pattern=c.regex, test="regex")
+            add(
+                Code.DATA_REGEX_MISMATCH,
+                RuleKind.MASK,
+                "regex",
+                f"not matching {c.regex!r}",
+                pattern=c.regex,
+                test="regex",
+            )
         if c.unique:
-            add(Code.DATA_NOT_UNIQUE, "unique", "unique", "unique: true")
+            add(Code.DATA_NOT_UNIQUE, RuleKind.UNIQUE, "unique", "unique: true")
         if c.type == "float" and c.finite:
             what = "NaN or infinite (set finite: false in the schema to allow them)"
-            add(Code.DATA_NON_FINITE, "mask", "type", what, test="finite")
+            add(Code.DATA_NON_FINITE, RuleKind.MASK, "type", what, test="finite")
     return rules
 
 
@@ -166,35 +184,53 @@ def set_values(values: Sequence[Any], type_: str) -> list[Any]:
 
 
 def _expectation_rule(e: Expectation, line: int | None) -> Rule:
-    def rule(code: Code, kind: str, what: str, **kw: Any) -> Rule:
+    def rule(code: Code, kind: RuleKind, what: str, **kw: Any) -> Rule:
         return Rule(code, kind, e.column, e.severity, CONFIG_NAME, line, what, **kw)
 
     bounds = bound_text(e.low, e.high)
     if e.kind == "not_null":
-        return rule(Code.DATA_NULLS, "mask", "nulls (expectation not_null)", test="nulls")
+        return rule(Code.DATA_NULLS, RuleKind.MASK, "nulls (expectation not_null)", test="nulls")
     if e.kind == "unique":
-        return rule(Code.DATA_NOT_UNIQUE, "unique", "expectation unique")
+        return rule(Code.DATA_NOT_UNIQUE, RuleKind.UNIQUE, "expectation unique")
     if e.kind == "between":
         return rule(
-            Code.DATA_OUT_OF_RANGE, "mask", f"outside the expectation {bounds}", low=e.low, high=e.high, test="range"
+            Code.DATA_OUT_OF_RANGE,
+            RuleKind.MASK,
+            f"outside the expectation {bounds}",
+            low=e.low,
+            high=e.high,
+            test="range",
         )
     if e.kind == "in_set":
-        return rule(Code.DATA_UNEXPECTED_VALUE, "mask", "not in the expectation's in_set", values=e.values, test="set")
+        return rule(
+            Code.DATA_UNEXPECTED_VALUE, RuleKind.MASK, "not in the expectation's in_set", values=e.values, test="set"
+        )
     if e.kind == "regex":
-        return rule(Code.DATA_REGEX_MISMATCH, "mask", f"not matching {e.pattern!r}", pattern=e.pattern, test="regex")
+        return rule(
+            Code.DATA_REGEX_MISMATCH, RuleKind.MASK, f"not matching {e.pattern!r}", pattern=e.pattern, test="regex"
+        )
     if e.kind == "max_null_fraction":
-        return rule(Code.DATA_NULL_FRACTION, "null_fraction", f"max_null_fraction {e.fraction:g}", fraction=e.fraction)
+        return rule(
+            Code.DATA_NULL_FRACTION, RuleKind.NULL_FRACTION, f"max_null_fraction {e.fraction:g}", fraction=e.fraction
+        )
     if e.kind == "rows_between":
-        return rule(Code.DATA_ROW_COUNT, "rows", f"rows {bounds}", low=e.low, high=e.high)
+        return rule(Code.DATA_ROW_COUNT, RuleKind.ROWS, f"rows {bounds}", low=e.low, high=e.high)
     if e.kind == "mean_between":
-        return rule(Code.DATA_MEAN_OUT_OF_BAND, "mean", f"mean {bounds}", low=e.low, high=e.high)
-    return rule(Code.DATA_STD_OUT_OF_BAND, "std", f"std {bounds}", low=e.low, high=e.high)
+        return rule(Code.DATA_MEAN_OUT_OF_BAND, RuleKind.MEAN, f"mean {bounds}", low=e.low, high=e.high)
+    return rule(Code.DATA_STD_OUT_OF_BAND, RuleKind.STD, f"std {bounds}", low=e.low, high=e.high)
 
 
 def parse_rule(column: str, type_: str, file: str, line: int | None) -> Rule:
     """The rule a column read as text must pass: every value readable as its declared type."""
     return Rule(
-        Code.DATA_TYPE_MISMATCH, "mask", column, Severity.ERROR, file, line, f"not readable as {type_}", test="parse"
+        Code.DATA_TYPE_MISMATCH,
+        RuleKind.MASK,
+        column,
+        Severity.ERROR,
+        file,
+        line,
+        f"not readable as {type_}",
+        test="parse",
     )
 
 

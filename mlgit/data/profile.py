@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
+from mlgit.results.status import Status
 
 if TYPE_CHECKING:
     import polars as pl
@@ -22,6 +23,13 @@ VERSION = 1
 # 51 points: every 2nd percentile; deciles (PSI bins) are among them.
 QUANTILE_POINTS = tuple(i / 50 for i in range(51))
 MAX_COUNTED_VALUES = 200
+
+
+class ColumnKind(Status):
+    """How a column is compared between two profiles (drift) or windows (monitor): by quantiles or by counts."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from mlgit.data.profile import QUANTILE_POINTS, ColumnProfile
+from mlgit.data.profile import QUANTILE_POINTS, ColumnKind, ColumnProfile
 from mlgit.errors import InputError
 
 if TYPE_CHECKING:
     import polars as pl
 
 SCHEMA = "mlgit.window/1"
-NUMERIC = "numeric"
-CATEGORICAL = "categorical"
+NUMERIC = ColumnKind.NUMERIC
+CATEGORICAL = ColumnKind.CATEGORICAL
 # Latency buckets (ms): 10 per decade from 0.01 ms to 100 s, fixed so every window's histogram merges.
 LATENCY_EDGES = tuple(round(10 ** (k / 10), 6) for k in range(-20, 51))
 _FLUSH = 65_536  # values buffered per column before they are binned in one vectorised call
@@ -37,7 +37,7 @@ _FLUSH = 65_536  # values buffered per column before they are binned in one vect
 class Binned:
     """One column of a window: counts in fixed bins (numeric) or per value (categorical)."""
 
-    kind: str  # numeric | categorical
+    kind: ColumnKind
     counts: tuple[int, ...] = ()  # numeric: len(edges) + 1 bins
     edges: tuple[float, ...] = ()
     values: tuple[tuple[str, int], ...] = ()  # categorical: value -> rows (the reference's values, then new ones)
@@ -51,13 +51,13 @@ class Binned:
     @property
     def count(self) -> int:
         """Non-null, finite values counted."""
-        return sum(self.counts) if self.kind == NUMERIC else sum(n for _, n in self.values) + self.other
+        return sum(self.counts) if self.kind is NUMERIC else sum(n for _, n in self.values) + self.other
 
     def merged(self, other: Binned, name: str) -> Binned:
         """The column over both windows; refused when their bins differ (other releases' references)."""
         if self.kind != other.kind or self.edges != other.edges:
             raise InputError(f"column {name!r}: the windows were counted in different bins (another reference)")
-        if self.kind == NUMERIC:
+        if self.kind is NUMERIC:
             counts = tuple(a + b for a, b in zip(self.counts, other.counts, strict=True))
             values: tuple[tuple[str, int], ...] = ()
         else:
@@ -82,7 +82,7 @@ class Binned:
     def profile(self, name: str) -> ColumnProfile:
         """This column as the drift engine reads a profile column (quantiles from the binned distribution)."""
         n = self.count
-        if self.kind == CATEGORICAL:
+        if self.kind is CATEGORICAL:
             return ColumnProfile(
                 name=name, type="string", count=n, nulls=self.nulls, counts=self.values, other=self.other
             )
@@ -357,8 +357,8 @@ def _merge_violations(
 
 
 def _binned_dict(b: Binned) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": b.kind, "nulls": b.nulls}
-    if b.kind == NUMERIC:
+    out: dict[str, Any] = {"kind": b.kind.value, "nulls": b.nulls}
+    if b.kind is NUMERIC:
         out.update(edges=list(b.edges), counts=list(b.counts), nonfinite=b.nonfinite, total=b.total)
         out.update(min=b.min, max=b.max)
     else:
@@ -392,7 +392,7 @@ def dumps(w: Window) -> str:
 
 
 def _binned(d: Mapping[str, Any]) -> Binned:
-    if d["kind"] == NUMERIC:
+    if d["kind"] == NUMERIC.value:
         edges = tuple(float(e) for e in d["edges"])
         counts = tuple(int(c) for c in d["counts"])
         if len(counts) != len(edges) + 1:
@@ -407,7 +407,7 @@ def _binned(d: Mapping[str, Any]) -> Binned:
             max=None if d.get("max") is None else float(d["max"]),
             total=float(d.get("total", 0.0)),
         )
-    if d["kind"] != CATEGORICAL:
+    if d["kind"] != CATEGORICAL.value:
         raise ValueError(f"unknown column kind {d['kind']!r}")
     values = tuple((str(k), int(v)) for k, v in d["values"].items())
     return Binned(kind=CATEGORICAL, values=values, other=int(d["other"]), nulls=int(d["nulls"]))

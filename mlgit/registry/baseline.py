@@ -13,6 +13,7 @@ from mlgit.config.settings import CONFIG_NAME
 from mlgit.errors import InputError, MissingRevision, MlgitError
 from mlgit.repo import git
 from mlgit.results import serialize
+from mlgit.results.status import Status
 
 if TYPE_CHECKING:
     from mlgit.config.settings import Model
@@ -26,11 +27,22 @@ _FETCH_HINT = (
 )
 
 
+class BaselineKind(Status):
+    """What a side of a comparison is; `WORKTREE` is the report's head side, never a resolved baseline."""
+
+    RELEASE = "release"
+    STAGE = "stage"
+    BRANCH = "branch"
+    REV = "rev"
+    NONE = "none"
+    WORKTREE = "worktree"
+
+
 @dataclass(frozen=True)
 class Baseline:
     """The revision a candidate is compared with; `commit` None means there is none (first release)."""
 
-    kind: str  # release | stage | branch | rev | none
+    kind: BaselineKind
     label: str
     commit: str | None
     version: Version | None = field(default=None, metadata=serialize.TEXT)
@@ -57,7 +69,7 @@ def merge_base_with_default(repo: RepoState, branch: str | None = None, *, key: 
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
         base = git.merge_base(root, "HEAD", ref)
         if base is not None:
-            return Baseline("branch", f"{branch} (merge-base {base[:8]})", base)
+            return Baseline(BaselineKind.BRANCH, f"{branch} (merge-base {base[:8]})", base)
     if git.branch_ref(root, branch) is None:
         with setting(key):
             raise MissingRevision(
@@ -81,7 +93,7 @@ def revision(root: Path, rev: str) -> Baseline:
         if git.is_shallow(root):
             hint = "this is a shallow clone: 'git fetch --unshallow', or fetch that revision"
         raise MissingRevision(f"unknown revision '{rev}'", hint=hint)
-    return Baseline("rev", f"{rev} ({commit[:8]})" if not commit.startswith(rev) else commit[:8], commit)
+    return Baseline(BaselineKind.REV, f"{rev} ({commit[:8]})" if not commit.startswith(rev) else commit[:8], commit)
 
 
 def stage(root: Path, model: str, name: str, evts: list[Event], *, configured: bool = False) -> Baseline:
@@ -105,7 +117,7 @@ def stage(root: Path, model: str, name: str, evts: list[Event], *, configured: b
     held = art.current(name) if art else None
     if held is None:
         if configured and not registry.releases(evts) and not git.is_shallow(root):
-            return Baseline("none", f"no release yet, so stage '{name}' holds none", None)
+            return Baseline(BaselineKind.NONE, f"no release yet, so stage '{name}' holds none", None)
         hint = f"assign one first: mlgit assign {model} {name}"
         if git.is_shallow(root) or not evts:
             # The tags may be in the remote only: the user has to fetch, so it is not a verdict on the model.
@@ -119,7 +131,7 @@ def stage(root: Path, model: str, name: str, evts: list[Event], *, configured: b
         )
     reg = art.release(held.version) if art and held.version else None
     tag = reg.tag if reg else held.event.tag
-    return Baseline("stage", f"{tag} (stage {name})", held.commit, held.version, tag)
+    return Baseline(BaselineKind.STAGE, f"{tag} (stage {name})", held.commit, held.version, tag)
 
 
 def validate_spec(root: Path, spec: str) -> None:
@@ -175,9 +187,9 @@ def resolve(
             return best(repo, model, evts)
         active = registry.releases(evts)
         if not active:
-            return Baseline("none", "no release yet", None)
+            return Baseline(BaselineKind.NONE, "no release yet", None)
         last = active[-1]
-        return Baseline("release", last.tag, last.commit, last.version, last.tag)
+        return Baseline(BaselineKind.RELEASE, last.tag, last.commit, last.version, last.tag)
     return revision(repo.root, spec)
 
 
@@ -193,7 +205,7 @@ def best(repo: RepoState, model: Model, evts: list[Event]) -> Baseline:
 
     active = registry.releases(evts)
     if not active:
-        return Baseline("none", "no release yet", None)
+        return Baseline(BaselineKind.NONE, "no release yet", None)
     gates = model.policy.gates
     ranked = [(_rank(repo, model, e.commit, e.tag), i) for i, e in enumerate(active)]
     (top, i), decider = max(ranked), None
@@ -205,7 +217,7 @@ def best(repo: RepoState, model: Model, evts: list[Event]) -> Baseline:
     what = "best so far"
     if gates and top[0][0]:
         what = f"best {gates[0].metric} so far" + (f", tie broken by {decider}" if decider else "")
-    return Baseline("release", f"{chosen.tag} ({what})", chosen.commit, chosen.version, chosen.tag)
+    return Baseline(BaselineKind.RELEASE, f"{chosen.tag} ({what})", chosen.commit, chosen.version, chosen.tag)
 
 
 def _rank(repo: RepoState, model: Model, commit: str, tag: str) -> tuple[tuple[bool, float], ...]:
@@ -241,7 +253,7 @@ def before_first_release(repo: RepoState, base: Baseline) -> Baseline:
     common = git.merge_base(repo.root, head, ref) if ref is not None else None
     if common is None or common == head:
         return base
-    return Baseline("branch", f"{branch} (merge-base {common[:8]}; no release yet)", common)
+    return Baseline(BaselineKind.BRANCH, f"{branch} (merge-base {common[:8]}; no release yet)", common)
 
 
 def or_reason(repo: RepoState, spec: str | None) -> tuple[Baseline | None, str | None]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlgit.registry.baseline import BaselineKind
 from mlgit.registry.semver import Bump
 from mlgit.repo.values import ParamValue, number
 from mlgit.report.build import GateStatus, GateVerdict, MetricRow, Report, ReportVerdict, Trend
@@ -95,13 +96,20 @@ def gate_summary(name: str, g: GateVerdict) -> str:
     return f"{name}: would be rejected, {n} rule{'s' if n != 1 else ''} failed; no tag"
 
 
+_KIND_WORDS = {
+    BaselineKind.RELEASE: "last release",
+    BaselineKind.BRANCH: "default branch",
+    BaselineKind.REV: "revision",
+}
+
+
 def baseline_words(g: GateVerdict) -> str:
     """What the gate compared with."""
     if g.first_release:
         return "no release yet: first release, only absolute bounds (min/max) apply"
     b = g.baseline
     where = f" at {b.commit[:8]}" if b.commit and b.commit[:8] not in b.label else ""
-    kind = {"release": "last release", "branch": "default branch", "rev": "revision"}.get(b.kind, b.kind)
+    kind = _KIND_WORDS.get(b.kind, str(b.kind))
     return f"{b.label}{where} ({kind})"
 
 

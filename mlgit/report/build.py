@@ -103,7 +103,7 @@ class RuleMark(Status):
 class Side:
     """One side of the comparison: a revision, a release, or nothing (no baseline)."""
 
-    kind: str  # release | branch | rev | none | worktree
+    kind: baseline.BaselineKind
     label: str
     commit: str | None
     version: str | None = None
@@ -282,7 +282,7 @@ class StaleStage:
 class WorkTree:
     """The head side of the JSON document: the work tree's commit and its uncommitted paths."""
 
-    kind: str
+    kind: baseline.BaselineKind
     label: str
     commit: str | None
     version: str | None
@@ -619,7 +619,7 @@ def _gate(repo: RepoState, cfg: Config, model: Model, spec: str | None) -> tuple
     except MissingRevision:
         raise  # a missing base is the user's to fix, not a model failure
     except MlgitError as exc:
-        return GateVerdict(Side("none", "unknown", None), GateStatus.ERROR, error=str(exc)), None
+        return GateVerdict(Side(baseline.BaselineKind.NONE, "unknown", None), GateStatus.ERROR, error=str(exc)), None
     assert planned.result is not None  # the work tree is always gated
     d = planned.result.decision
     side = Side.of(planned.result.baseline)
@@ -723,7 +723,7 @@ def build(
     commits, total = _commits(root, base_commit)
     dirty = repo.dirty  # the checks never write, so the state read before them still holds
     return Report(
-        head=Side("worktree", f"{head[:8]}{' + uncommitted changes' if dirty else ''}", head),
+        head=Side(baseline.BaselineKind.WORKTREE, f"{head[:8]}{' + uncommitted changes' if dirty else ''}", head),
         base=Side.of(diff_base),
         dirty=dirty,
         commits=commits,

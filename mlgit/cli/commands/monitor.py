@@ -95,7 +95,7 @@ def _judge(
     store: str,
 ) -> tuple[windows.Window, list[Finding], Path]:
     first = earlier[0] if earlier else None
-    bins = {n: b.edges for n, b in (first.predictions if first else ()) if b.kind == windows.NUMERIC}
+    bins = {n: b.edges for n, b in (first.predictions if first else ()) if b.kind is windows.NUMERIC}
     target = collect.WindowTarget(
         m.name, ref.version, ref.release.commit, ref.profile_path, ref.profile, ref.schema, bins, *span
     )
