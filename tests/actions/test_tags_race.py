@@ -74,26 +74,26 @@ def _remote_tags(remote: Path) -> dict[str, dict[str, Any]]:
     return tags
 
 
-def test_concurrent_promotions_never_share_or_lose_a_version(small_repo: Path, tmp_path: Path) -> None:
+def test_concurrent_promotions_never_share_or_lose_a_version(git_repo: Path, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     sh("git", "init", "-q", "--bare", str(remote), cwd=tmp_path)
-    git("remote", "add", "origin", str(remote), cwd=small_repo)
-    cfg = small_repo / "mlgit.yaml"
+    git("remote", "add", "origin", str(remote), cwd=git_repo)
+    cfg = git_repo / "mlgit.yaml"
     # The candidates are released from their own branches, which the policy has to allow.
     cfg.write_text(cfg.read_text().replace("    policy:\n", '    policy:\n      release_branches: ["candidate-*"]\n'))
-    git("commit", "-q", "-am", "release branches", cwd=small_repo)
-    shared = git("rev-parse", "HEAD", cwd=small_repo).strip()
+    git("commit", "-q", "-am", "release branches", cwd=git_repo)
+    shared = git("rev-parse", "HEAD", cwd=git_repo).strip()
     commits = []
     for i in range(OWN_COMMIT):
         # Small metric differences (within the allowed regression) so bumps depend on who lands first.
-        git("checkout", "-q", "-b", f"candidate-{i}", "main", cwd=small_repo)
+        git("checkout", "-q", "-b", f"candidate-{i}", "main", cwd=git_repo)
         accuracy = 0.800 + 0.002 * (i % 5)
-        (small_repo / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "loss": 0.4}) + "\n")
+        (git_repo / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "loss": 0.4}) + "\n")
         # Each candidate is its own training run: an input unchanged since a release would be nothing to release.
-        (small_repo / "params.yaml").write_text(f"train:\n  lr: {0.1 + 0.01 * (i + 1):.2f}\n  depth: 3\n")
-        git("commit", "-q", "-am", f"candidate {i}", cwd=small_repo)
-        commits.append(git("rev-parse", "HEAD", cwd=small_repo).strip())
-    git("push", "-q", "origin", "--all", cwd=small_repo)
+        (git_repo / "params.yaml").write_text(f"train:\n  lr: {0.1 + 0.01 * (i + 1):.2f}\n  depth: 3\n")
+        git("commit", "-q", "-am", f"candidate {i}", cwd=git_repo)
+        commits.append(git("rev-parse", "HEAD", cwd=git_repo).strip())
+    git("push", "-q", "origin", "--all", cwd=git_repo)
     targets = [shared] * SAME_COMMIT + commits
     clones = []
     for n, commit in enumerate(targets):

@@ -94,25 +94,25 @@ def test_init_generates_github_ci_by_default(example_repo: Path) -> None:
         assert f"# mlgit-generated: version={__version__} body-sha256=" in text
 
 
-def test_init_forge_gitlab_and_none(small_repo: Path, tmp_path: Path, mlgit) -> None:
-    (small_repo / "mlgit.yaml").unlink()
-    r = mlgit(small_repo, "init", "--forge", "gitlab")
+def test_init_forge_gitlab_and_none(git_repo: Path, tmp_path: Path, mlgit) -> None:
+    (git_repo / "mlgit.yaml").unlink()
+    r = mlgit(git_repo, "init", "--forge", "gitlab")
     assert r.code == 0, r.err
     assert "generated CI (gitlab):\n  wrote .gitlab-ci.yml" in r.out
-    assert "forge: gitlab" in (small_repo / "mlgit.yaml").read_text()
-    assert not (small_repo / ".github").exists()
+    assert "forge: gitlab" in (git_repo / "mlgit.yaml").read_text()
+    assert not (git_repo / ".github").exists()
     # --force keeps the forge chosen before
-    r = mlgit(small_repo, "init", "--force")
+    r = mlgit(git_repo, "init", "--force")
     assert r.code == 0 and "unchanged .gitlab-ci.yml" in r.out
-    assert mlgit(small_repo, "ci", "check").code == 0
+    assert mlgit(git_repo, "ci", "check").code == 0
 
-    (small_repo / "mlgit.yaml").unlink()
-    (small_repo / ".gitlab-ci.yml").unlink()
-    r = mlgit(small_repo, "init", "--forge", "none")
+    (git_repo / "mlgit.yaml").unlink()
+    (git_repo / ".gitlab-ci.yml").unlink()
+    r = mlgit(git_repo, "init", "--forge", "none")
     assert r.code == 0 and "generated CI" not in r.out
-    assert not (small_repo / ".gitlab-ci.yml").exists() and not (small_repo / ".github").exists()
-    assert "forge: none" in (small_repo / "mlgit.yaml").read_text()
-    r = mlgit(small_repo, "ci", "generate")
+    assert not (git_repo / ".gitlab-ci.yml").exists() and not (git_repo / ".github").exists()
+    assert "forge: none" in (git_repo / "mlgit.yaml").read_text()
+    r = mlgit(git_repo, "ci", "generate")
     assert r.code == 0 and "nothing to generate" in r.out
 
 

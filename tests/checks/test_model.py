@@ -231,8 +231,8 @@ def test_regression_per_slice_and_pickle_trust_predict_promotion(
     assert "FAILED:" in res.out
 
 
-def test_first_release_applies_bounds_per_slice(small_repo: Path, mlgit: Any) -> None:
-    (small_repo / "metrics.json").write_text(
+def test_first_release_applies_bounds_per_slice(git_repo: Path, mlgit: Any) -> None:
+    (git_repo / "metrics.json").write_text(
         json.dumps(
             {
                 "accuracy": 0.8,
@@ -241,14 +241,14 @@ def test_first_release_applies_bounds_per_slice(small_repo: Path, mlgit: Any) ->
             }
         )
     )
-    _, found, _ = check(mlgit, small_repo)
+    _, found, _ = check(mlgit, git_repo)
     failing = [f for f in found if f["severity"] == "error" and f["data"].get("slice")]
     assert [(f["code"], f["data"]["slice"]) for f in failing] == [("model.metric-below-min", "country=fr")]
     assert "slice country=fr: accuracy: 0.45 < min 0.5" in failing[0]["message"]
     # slices: false turns the per-slice rules off (a gate setting: once the default branch has it).
-    configure(small_repo, slices=False, trust_pickle=None)
-    git("commit", "-q", "-m", "no per-slice rules", "mlgit.yaml", cwd=small_repo)
-    _, found, _ = check(mlgit, small_repo)
+    configure(git_repo, slices=False, trust_pickle=None)
+    git("commit", "-q", "-m", "no per-slice rules", "mlgit.yaml", cwd=git_repo)
+    _, found, _ = check(mlgit, git_repo)
     assert not [f for f in found if f["data"].get("slice")]
 
 
@@ -292,27 +292,27 @@ def test_slice_results_for_a_qualified_metric() -> None:
     assert (r.slice, r.file, r.result is not None and r.result.passed) == ("x", "eval/metrics.json", False)
 
 
-def test_metrics_missing_is_a_finding(small_repo: Path, mlgit: Any) -> None:
-    (small_repo / "metrics.json").unlink()
-    code, found, _ = check(mlgit, small_repo)
+def test_metrics_missing_is_a_finding(git_repo: Path, mlgit: Any) -> None:
+    (git_repo / "metrics.json").unlink()
+    code, found, _ = check(mlgit, git_repo)
     assert code == 1
     (f,) = [f for f in found if f["code"] == "model.metrics-missing"]
     assert "metrics.json" in f["message"]
 
 
-def test_unknown_model_and_bad_base_exit_2(small_repo: Path, mlgit: Any) -> None:
-    res = mlgit(small_repo, "check", "model", "nope")
+def test_unknown_model_and_bad_base_exit_2(git_repo: Path, mlgit: Any) -> None:
+    res = mlgit(git_repo, "check", "model", "nope")
     assert res.code == 2 and "unknown model 'nope'" in res.err
-    res = mlgit(small_repo, "check", "--base", "no-such-rev", "model")
+    res = mlgit(git_repo, "check", "--base", "no-such-rev", "model")
     assert res.code == 2 and "unknown revision 'no-such-rev'" in res.err
 
 
-def test_base_stage_compares_with_the_version_in_that_stage(small_repo: Path, mlgit: Any) -> None:
-    assert mlgit(small_repo, "promote").code == 0
-    assert mlgit(small_repo, "assign", "clf", "prod").code == 0
-    (small_repo / "metrics.json").write_text('{"accuracy": 0.70, "loss": 0.40}\n')
-    commit_all(small_repo, "worse")
-    code, found, _ = check(mlgit, small_repo, "--base", "stage:prod")
+def test_base_stage_compares_with_the_version_in_that_stage(git_repo: Path, mlgit: Any) -> None:
+    assert mlgit(git_repo, "promote").code == 0
+    assert mlgit(git_repo, "assign", "clf", "prod").code == 0
+    (git_repo / "metrics.json").write_text('{"accuracy": 0.70, "loss": 0.40}\n')
+    commit_all(git_repo, "worse")
+    code, found, _ = check(mlgit, git_repo, "--base", "stage:prod")
     assert code == 1
     by_code = {f["code"]: f for f in found if f["severity"] == "error" or f["code"] == "model.baseline"}
     assert by_code["model.baseline"]["message"].startswith("baseline: clf@v0.1.0 (stage prod) at ")

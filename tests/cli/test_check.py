@@ -179,11 +179,11 @@ def test_check_base_last_release_compares_data_with_the_release_commit(example_r
     assert drift and all(released[:8] in f["message"] for f in drift)
 
 
-def test_check_base_last_release_with_several_models_says_what_data_uses(small_repo: Path, mlgit: Any) -> None:
-    data = yaml.safe_load((small_repo / "mlgit.yaml").read_text())
+def test_check_base_last_release_with_several_models_says_what_data_uses(git_repo: Path, mlgit: Any) -> None:
+    data = yaml.safe_load((git_repo / "mlgit.yaml").read_text())
     data["models"]["other"] = {"path": "other.onnx", "metrics": ["metrics.json"]}
-    (small_repo / "mlgit.yaml").write_text(yaml.safe_dump(data))
-    res = mlgit(small_repo, "check", "--json", "--base", "last-release")
+    (git_repo / "mlgit.yaml").write_text(yaml.safe_dump(data))
+    res = mlgit(git_repo, "check", "--json", "--base", "last-release")
     assert res.code in (0, 1), res.err
     (note,) = [f for f in json.loads(res.out)["findings"] if f["code"] == "check.base"]
     assert "data and schema are compared with the default branch" in note["message"]

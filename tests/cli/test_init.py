@@ -100,17 +100,17 @@ def test_direction_guess(name: str, expected: str) -> None:
     assert direction_for(name) == expected
 
 
-def test_counts_are_not_gated_as_metrics(tmp_path: Path, small_repo: Path, mlgit) -> None:
-    (small_repo / "mlgit.yaml").unlink()
-    (small_repo / "dvc.yaml").write_text(
+def test_counts_are_not_gated_as_metrics(tmp_path: Path, git_repo: Path, mlgit) -> None:
+    (git_repo / "mlgit.yaml").unlink()
+    (git_repo / "dvc.yaml").write_text(
         "stages:\n  train:\n    cmd: echo\n    outs:\n      - out/model.pkl\n    metrics:\n      - scores.json:\n          cache: false\n"
     )
     scores = {"accuracy": 0.9, "n_test": 143, "support": 60, "count": 7, "num_samples": 500, "val": {"rows": 3}}
-    (small_repo / "scores.json").write_text(json.dumps(scores) + "\n")
-    commit_all(small_repo, "pipeline")
-    r = mlgit(small_repo, "init")
+    (git_repo / "scores.json").write_text(json.dumps(scores) + "\n")
+    commit_all(git_repo, "pipeline")
+    r = mlgit(git_repo, "init")
     assert r.code == 0, r.err
-    gates = (small_repo / "mlgit.yaml").read_text().split("gates:")[1].split("ci:")[0]
+    gates = (git_repo / "mlgit.yaml").read_text().split("gates:")[1].split("ci:")[0]
     assert "accuracy:\n          direction: higher" in gates
     for count in ("n_test", "support", "count", "num_samples", "val.rows"):
         assert f"{count}:" not in gates, count

@@ -182,17 +182,17 @@ def load(b: Browser, page: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def history_repo(small_repo: Path, mlgit) -> Path:
-    """small_repo with three releases, then a branch whose accuracy improves while its loss worsens."""
-    assert mlgit(small_repo, "promote").code == 0
+def history_repo(git_repo: Path, mlgit) -> Path:
+    """git_repo with three releases, then a branch whose accuracy improves while its loss worsens."""
+    assert mlgit(git_repo, "promote").code == 0
     for acc, loss in ((0.82, 0.38), (0.85, 0.35)):
-        (small_repo / "metrics.json").write_text(json.dumps({"accuracy": acc, "loss": loss}) + "\n")
-        commit_all(small_repo, f"accuracy {acc}")
-        assert mlgit(small_repo, "promote").code == 0
-    git("checkout", "-q", "-b", "candidate", cwd=small_repo)
-    (small_repo / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "loss": 0.36}) + "\n")
-    commit_all(small_repo, "accuracy 0.9")
-    return small_repo
+        (git_repo / "metrics.json").write_text(json.dumps({"accuracy": acc, "loss": loss}) + "\n")
+        commit_all(git_repo, f"accuracy {acc}")
+        assert mlgit(git_repo, "promote").code == 0
+    git("checkout", "-q", "-b", "candidate", cwd=git_repo)
+    (git_repo / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "loss": 0.36}) + "\n")
+    commit_all(git_repo, "accuracy 0.9")
+    return git_repo
 
 
 def test_html_report_renders_with_charts_and_no_errors(

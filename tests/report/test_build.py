@@ -185,8 +185,8 @@ def test_html_is_one_self_contained_file_with_svg_charts(improved: Path, report)
     assert "would be released as cancer-classifier@v0.2.0" in page
 
 
-def test_output_is_written_whole_and_never_over_a_users_file(small_repo: Path, report) -> None:
-    repo = small_repo
+def test_output_is_written_whole_and_never_over_a_users_file(git_repo: Path, report) -> None:
+    repo = git_repo
     r = report(repo, "--output", "out/report.md")
     assert r.code == 0, r.err
     assert "wrote the md report to out/report.md (verdict: pass)" in r.out
@@ -222,15 +222,15 @@ def test_stale_pipeline_and_uncommitted_changes_are_warned(improved_copy: Path, 
 
 
 @pytest.fixture
-def regressed(small_repo: Path, mlgit) -> Path:
-    """small_repo released as v0.1.0, then a branch whose accuracy dropped below the policy."""
-    (small_repo / "metrics.json").write_text('{\n  "accuracy": 0.8,\n  "loss": 0.4\n}\n')
-    commit_all(small_repo, "metrics on several lines")
-    assert mlgit(small_repo, "promote").code == 0
-    git("checkout", "-q", "-b", "worse", cwd=small_repo)
-    (small_repo / "metrics.json").write_text('{\n  "accuracy": 0.45,\n  "loss": 0.6\n}\n')
-    commit_all(small_repo, "A worse model")
-    return small_repo
+def regressed(git_repo: Path, mlgit) -> Path:
+    """git_repo released as v0.1.0, then a branch whose accuracy dropped below the policy."""
+    (git_repo / "metrics.json").write_text('{\n  "accuracy": 0.8,\n  "loss": 0.4\n}\n')
+    commit_all(git_repo, "metrics on several lines")
+    assert mlgit(git_repo, "promote").code == 0
+    git("checkout", "-q", "-b", "worse", cwd=git_repo)
+    (git_repo / "metrics.json").write_text('{\n  "accuracy": 0.45,\n  "loss": 0.6\n}\n')
+    commit_all(git_repo, "A worse model")
+    return git_repo
 
 
 def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, report, monkeypatch) -> None:
@@ -265,14 +265,14 @@ def test_regression_fails_with_reasons_and_github_annotations(regressed: Path, r
     assert {r["metric"] for r in doc["models"][0]["gate"]["rules"] if not r["passed"]} == {"accuracy", "loss"}
 
 
-def test_first_release_has_no_baseline_not_zero(small_repo: Path, report) -> None:
-    doc = _json(report, small_repo)
+def test_first_release_has_no_baseline_not_zero(git_repo: Path, report) -> None:
+    doc = _json(report, git_repo)
     gate = doc["models"][0]["gate"]
     assert gate["first_release"] and gate["status"] == "would-release" and gate["tag"] == "clf@v0.1.0"
     assert doc["base"]["kind"] == "none" and doc["commits"] == {"total": 0, "shown": []}
     assert doc["models"][0]["metrics_without_baseline"] == ["metrics.json"]
     assert all(r["old"] is None and r["change"] is None for r in doc["models"][0]["metrics"])
-    md = report(small_repo, "--format", "md").out
+    md = report(git_repo, "--format", "md").out
     assert "first release, only absolute bounds (min/max) apply" in md and "no baseline" in md
 
 
@@ -411,10 +411,10 @@ def test_findings_of_other_checks_render_in_every_format(regressed: Path, report
     assert "::error file=schemas/table.schema.yaml,line=9,title=mlgit data.drift-detected::label drifted" in out
 
 
-def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(small_repo: Path, report, given) -> None:
+def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(git_repo: Path, report, given) -> None:
     given["data"].raises = MlgitError("data/table.csv is not in the work tree", hint="dvc pull")
     without_schema = (given["data"], given["model"])
-    r = report(small_repo, "--format", "json", checks=without_schema)
+    r = report(git_repo, "--format", "json", checks=without_schema)
     assert r.code == 0, r.err
     doc = json.loads(r.out)
     sections = {s["key"]: s for s in doc["sections"]}
@@ -424,13 +424,13 @@ def test_a_check_that_cannot_run_is_a_warning_and_a_missing_one_is_left_out(smal
     assert sections["schema"]["status"] == "unavailable"
     assert sections["model"]["status"] == "ok"  # the rest still reports
     assert doc["verdict"] == "warn"
-    md = report(small_repo, "--format", "md", checks=without_schema).out
+    md = report(git_repo, "--format", "md", checks=without_schema).out
     assert "Data: 1 warning" in md and "Schema" not in md
 
 
-def test_markdown_stays_under_the_comment_limit(small_repo: Path, report, given) -> None:
-    git("checkout", "-q", "-b", "many-params", cwd=small_repo)
-    (small_repo / "params.yaml").write_text("".join(f"p{i:04d}: {i}\n" for i in range(4000)))
+def test_markdown_stays_under_the_comment_limit(git_repo: Path, report, given) -> None:
+    git("checkout", "-q", "-b", "many-params", cwd=git_repo)
+    (git_repo / "params.yaml").write_text("".join(f"p{i:04d}: {i}\n" for i in range(4000)))
     given["data"].found += [
         Finding(
             code="data.null-fraction",
@@ -440,15 +440,15 @@ def test_markdown_stays_under_the_comment_limit(small_repo: Path, report, given)
         )
         for i in range(800)
     ]
-    commit_all(small_repo, "many params")
-    r = report(small_repo, "--format", "md")
+    commit_all(git_repo, "many params")
+    r = report(git_repo, "--format", "md")
     md = r.out
     assert len(md) <= LIMIT
     assert md.startswith(MARKER) and "## ⚠️ mlgit report: PASS WITH WARNINGS" in md
     assert "clf: would be released" in md  # the verdict and the gate are kept
     assert "left out to keep this comment under 65,536 characters" in md
     assert "*Params of clf: 4002 changed (0 unchanged): listed in the full report.*" in md  # a stub
-    doc = _json(report, small_repo)
+    doc = _json(report, git_repo)
     assert len(doc["models"][0]["params"]) == 4002  # JSON is complete
 
 
@@ -572,16 +572,16 @@ def test_a_report_reads_each_file_at_each_revision_once(improved: Path, mlgit) -
     assert [line for line, n in reads.items() if n > 1] == []
 
 
-def test_a_policy_change_shows_the_judging_and_the_proposed_rules_side_by_side(small_repo: Path, mlgit) -> None:
-    assert mlgit(small_repo, "promote").code == 0  # v0.1.0 at accuracy 0.8
-    git("checkout", "-q", "-b", "loosen", cwd=small_repo)
-    path = small_repo / "mlgit.yaml"
+def test_a_policy_change_shows_the_judging_and_the_proposed_rules_side_by_side(git_repo: Path, mlgit) -> None:
+    assert mlgit(git_repo, "promote").code == 0  # v0.1.0 at accuracy 0.8
+    git("checkout", "-q", "-b", "loosen", cwd=git_repo)
+    path = git_repo / "mlgit.yaml"
     text = path.read_text().replace("          max_regression: 0.01\n", "          max_regression: 0.2\n")
     text = text.replace("        loss:\n          direction: lower\n", "").replace("    policy:\n", "    policy:\n      base: last-release\n")
     path.write_text(text)
-    (small_repo / "metrics.json").write_text('{"accuracy": 0.7, "loss": 0.4}\n')  # 0.1 worse: only the new rules allow it
-    commit_all(small_repo, "worse model, looser gate")
-    doc = json.loads(mlgit(small_repo, "report", "--format", "json").out)
+    (git_repo / "metrics.json").write_text('{"accuracy": 0.7, "loss": 0.4}\n')  # 0.1 worse: only the new rules allow it
+    commit_all(git_repo, "worse model, looser gate")
+    doc = json.loads(mlgit(git_repo, "report", "--format", "json").out)
     (model,) = doc["models"]
     assert model["gate"]["status"] == "rejected"  # judged by main's rules
     change = model["policy_change"]
@@ -595,19 +595,19 @@ def test_a_policy_change_shows_the_judging_and_the_proposed_rules_side_by_side(s
     )
     assert rows["gates.loss"] == ({"direction": "lower"}, None, True)
     assert rows["first_version"] == ("0.1.0", "0.1.0", False)
-    md = mlgit(small_repo, "report", "--format", "md").out
+    md = mlgit(git_repo, "report", "--format", "md").out
     assert "| Setting | Default branch (main): judges this change | This change: applies once merged |" in md
     assert "| **`gates.accuracy`** | direction: higher, min: 0.5, max_regression: 0.01 | direction: higher, min: 0.5, max_regression: 0.2 |" in md
     assert "| **`gates.loss`** | direction: lower | (not set) |" in md
     assert "| `first_version` | 0.1.0 | 0.1.0 |" in md
     assert "3 settings): the default branch's rules (main) judge it" in md
-    html = mlgit(small_repo, "report", "--format", "html").out
+    html = mlgit(git_repo, "report", "--format", "html").out
     assert "<th>Default branch (main): judges this change</th><th>This change: applies once merged</th>" in html
     assert "<td><strong><code>base</code></strong></td><td>[last-release, best]</td><td>[last-release]</td>" in html
     # Once merged, the new rules judge: no side-by-side, and the change passes under them.
-    git("checkout", "-q", "main", cwd=small_repo)
-    git("merge", "-q", "--ff-only", "loosen", cwd=small_repo)
-    doc = json.loads(mlgit(small_repo, "report", "--format", "json").out)
+    git("checkout", "-q", "main", cwd=git_repo)
+    git("merge", "-q", "--ff-only", "loosen", cwd=git_repo)
+    doc = json.loads(mlgit(git_repo, "report", "--format", "json").out)
     assert doc["models"][0]["policy_change"] is None
     gate = doc["models"][0]["gate"]
     assert (gate["status"], gate["baseline"]["tag"]) == ("would-release", "clf@v0.1.0")
