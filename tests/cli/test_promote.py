@@ -405,10 +405,10 @@ def test_releases_only_from_the_default_branch_unless_allowed(git_repo: Path, ml
     r = mlgit(git_repo, "promote", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["tag"] == "clf@v0.1.0"
-    git("checkout", "-q", "-b", "other", cwd=small_repo)
-    _metrics(small_repo, 0.86, 0.34)
-    commit_all(small_repo, "on a branch no pattern allows")
-    r = mlgit(small_repo, "promote")
+    git("checkout", "-q", "-b", "other", cwd=git_repo)
+    _metrics(git_repo, 0.86, 0.34)
+    commit_all(git_repo, "on a branch no pattern allows")
+    r = mlgit(git_repo, "promote")
     assert r.code == 2 and "clf is released from the default branch or feature/* (policy.release_branches) only" in r.err
 
 
