@@ -348,10 +348,12 @@ def test_commenter_posts_then_updates_one_sticky_comment_without_checking_out(co
         second = commenter.act("workflow_run", _workflow_run(42, head), "mlgit-comment.yml", env)
         assert second.code == 0, second.log
     assert "updated the report comment on pull request #12" in second.log
-    # Run 42 succeeded but its report claims FAIL: the comment says what GitHub recorded, and marks the claim.
+    # Run 42 succeeded but its report claims FAIL: the comment says what GitHub recorded, marks the claim, and
+    # shows the disagreeing report as plain text (issue 12: it cannot render as the bot's own verdict).
     assert [c["body"] for c in api.comments[12]] == [
         "<!-- mlgit:report -->\n> ⚠️ Checks run: **success**, but the report below claims FAIL. The report was "
-        "written by the pull request's own code: trust the checks run, not the report.\n\n## mlgit report: FAIL\n"
+        "written by the pull request's own code: trust the checks run, not the report.\n\n"
+        "```text\n## mlgit report: FAIL\n```\n"
     ]
     assert [m for m, _ in api.writes()] == ["POST", "PATCH"]
     assert all(auth == "Bearer dummy" for _, _, auth in api.requests)
