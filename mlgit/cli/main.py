@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from mlgit import __version__
-from mlgit.cli.exit import EXIT_USAGE, exit_code, guarded
+from mlgit.cli.exit import exit_code, guarded
 from mlgit.errors import UsageError
 
 
@@ -504,8 +504,9 @@ def dispatch(
     """Run the command the parsed arguments name; a parent command without its subcommand is a usage error."""
     path = command_path(parser, args)
     if not path:
-        parser.print_help()
-        return EXIT_USAGE
+        # No command is a usage error like any other (exit code from the one table); the help says what to type.
+        parser.print_help(sys.stderr)
+        return exit_code(UsageError("no command given"))
     command = commands.get(path)
     if command is None:
         name = " ".join(path)

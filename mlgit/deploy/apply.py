@@ -149,13 +149,9 @@ def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, 
     base = DeployOutcome(
         blessed.model, target.stage, target.target, blessed.version, DeployStatus.DEPLOYED, "", blessed.digest
     )
-    record = {
-        "model": blessed.model,
-        "stage": target.stage,
-        "target": target.target,
-        "version": blessed.version,
-        "digest": f"sha256:{blessed.digest}",
-    }
+    record = state.Deployed(
+        blessed.model, target.stage, target.target, blessed.version, f"sha256:{blessed.digest}"
+    )
     if target.target == "local":
         python = blessing.python_for(blessed, state.venvs(repo))
         switch = local.apply(where, blessed, python, target.host, target.port)
@@ -175,12 +171,12 @@ def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, 
                 status=DeployStatus.FAILED,
                 message=f"the smoke test failed ({why}); {kept}, the new version took no traffic",
             )
-        state.write(where, {**record, "url": switch.url})
+        state.write(where, replace(record, url=switch.url))
         return replace(out, message=f"{switch.url} now serves {blessed.version}" + (f" (was {prev})" if prev else ""))
     if target.target == "kserve":
         return _kserve(repo.root, blessed, target, base)
     previous = state.read(where)
-    if previous is not None and previous.get("digest") == record["digest"]:
+    if previous is not None and previous.digest == record.digest:
         return replace(
             base,
             status=DeployStatus.UNCHANGED,
@@ -198,7 +194,7 @@ def _converge(repo: RepoState, blessed: blessing.Blessed, target: DeployTarget, 
     return replace(
         base,
         where=" ".join(target.command),
-        previous=(previous or {}).get("version"),
+        previous=previous.version if previous else None,
         message=f"the command deployed {blessed.version}",
     )
 
@@ -291,7 +287,7 @@ def _observe(repo: RepoState, model: str, target: DeployTarget) -> tuple[str | N
         notes = kserve.read_annotations(repo.root / kserve.path_of(target, model))
         return (notes.get("version"), notes.get("digest")) if notes else (None, None)
     doc = state.read(state.folder(repo, model, target.stage))
-    return (doc.get("version"), doc.get("digest")) if doc else (None, None)
+    return (doc.version, doc.digest) if doc else (None, None)
 
 
 def _address(repo: RepoState, model: str, target: DeployTarget) -> tuple[str, int]:

@@ -7,11 +7,12 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlgit.registry import tags
 from mlgit.repo.state import RepoState
+from mlgit.results import serialize
 from mlgit.system import atomic
 
 STATE = "state.json"
@@ -34,18 +35,36 @@ def venvs(repo: RepoState) -> Path:
     return Path(shared) if shared else root_of(repo) / "venvs"
 
 
-def read(where: Path) -> dict[str, Any] | None:
-    """The last applied deployment recorded in a state folder, if any."""
+@dataclass(frozen=True)
+class Deployed:
+    """What a stage's target serves, as the last successful deploy recorded it (the folder's `state.json`)."""
+
+    model: str
+    stage: str
+    target: str
+    version: str
+    digest: str  # `sha256:<hex>` of the bundle
+    url: str | None = None  # a local target's front
+
+
+def read(where: Path) -> Deployed | None:
+    """The last applied deployment recorded in a state folder; None when there is none or it is unreadable
+    (a half-understood record must not stop a deploy from converging: the next write replaces it)."""
     try:
         doc = json.loads((where / STATE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return doc if isinstance(doc, dict) else None
+    if not isinstance(doc, dict):
+        return None
+    try:
+        return Deployed(**{k: doc[k] for k in ("model", "stage", "target", "version", "digest")}, url=doc.get("url"))
+    except (KeyError, TypeError):
+        return None
 
 
-def write(where: Path, doc: dict[str, Any]) -> None:
+def write(where: Path, deployed: Deployed) -> None:
     """Record what a state folder's target now serves."""
-    atomic.write_text(where / STATE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(where / STATE, serialize.dumps(deployed) + "\n")
 
 
 @contextmanager

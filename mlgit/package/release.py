@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgit.errors import MlgitError, UsageError
-from mlgit.registry import stages
+from mlgit.registry import baseline, stages
 from mlgit.registry import tags as registry
 from mlgit.registry.semver import Version
 from mlgit.repo.state import RepoState
@@ -54,10 +54,10 @@ def resolve(repo: RepoState, spec: str) -> Release:
     scan = registry.scan(repo, model)
     art = stages.require(repo, scan, model, stages.load_config(repo.root))
     if stage is not None:
-        held = art.current(stage)
-        if held is None:
-            raise MlgitError(f"no version of {art.display} is in {stage}", hint=f"mlgit assign {art.display} {stage}")
+        # The one baseline resolver reads `MODEL#STAGE` as `--base stage:NAME` does, shallow-clone hints included.
+        held = baseline.stage(repo.root, art.display, stage, list(scan.events))
         if held.version is None:
+            assert held.commit is not None
             raise MlgitError(f"{stage} holds commit {held.commit[:8]} of {art.display}, which has no release")
         version = str(held.version)
     event = stages.resolve_version(art, version)

@@ -178,7 +178,9 @@ def test_parent_without_subcommand_says_what_to_do(parent: str, capsys: pytest.C
 
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([], commands=_Recorder().table()) == 2
-    assert "COMMAND" in capsys.readouterr().out
+    seen = capsys.readouterr()
+    # A usage error: the help goes to stderr, so `mlgit | tool` never feeds the help to the tool.
+    assert "COMMAND" in seen.err and seen.out == ""
 
 
 def test_missing_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -138,7 +138,7 @@ def test_unknown_releases_are_usage_errors_that_list_the_releases(released_repo:
     res = mlgit(released_repo, "package", f"{MODEL}@v9.9.9")
     assert res.code == 2 and "releases: v0.1.0" in res.err
     res = mlgit(released_repo, "package", f"{MODEL}#prod")
-    assert res.code == 2 and "no version of cancer-classifier is in prod" in res.err
+    assert res.code == 2 and "no version of cancer-classifier is assigned to stage 'prod'" in res.err and "mlgit assign" in res.err
     assert mlgit(released_repo, "package", "@v1").code == 2
 
 

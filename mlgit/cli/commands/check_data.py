@@ -14,7 +14,7 @@ from mlgit.registry import baseline
 from mlgit.render import datachecks, progress
 from mlgit.render import findings as shared
 from mlgit.render.style import Style
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState, target_branch
 from mlgit.results import serialize
 from mlgit.results.codes import Code
@@ -62,9 +62,11 @@ def run(
     `update_profile` then rewrites the profiles that no longer describe the data (the check itself never writes).
     """
     root = git.toplevel(cwd)
-    cfg = config.load(root)
+    # The default branch (the base of `main`) comes from the default branch's mlgit.yaml, not the change's.
+    repo = RepoState(root, None, target_branch(os.environ))
+    cfg = trust.settings(repo, config.load(root))
+    repo = repo.with_branch(cfg.ci.default_branch)
     ticker = progress.ticker() if progress.wanted(sys.stderr, json) else None
-    repo = RepoState(root, cfg.ci.default_branch, target_branch(os.environ))
     # A model's version is read as `mlgit check` and `mlgit report` read it; `main` or a REV keeps its own label.
     rev, notes = datacheck.data_base(repo, cfg, base) if base and baseline.names_a_version(base) else (base, [])
     report = datacheck.check(repo, cfg, datasets, rev, progress=ticker, use_cache=not no_cache)

@@ -14,7 +14,7 @@ from mlgit.registry import baseline
 from mlgit.render import datachecks
 from mlgit.render import findings as shared
 from mlgit.render.style import Style
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState, target_branch
 from mlgit.results import serialize
 from mlgit.results.finding import failed
@@ -24,8 +24,10 @@ from mlgit.results.run import Revision
 def run(cwd: Path, base: str | None, json: bool) -> int:
     """Compare schema files and the data's columns with `base`; exit 1 on a breaking change not accepted."""
     root = git.toplevel(cwd)
-    cfg = config.load(root)
-    repo = RepoState(root, cfg.ci.default_branch, target_branch(os.environ))
+    # The default branch (the base of `main`) comes from the default branch's mlgit.yaml, not the change's.
+    repo = RepoState(root, None, target_branch(os.environ))
+    cfg = trust.settings(repo, config.load(root))
+    repo = repo.with_branch(cfg.ci.default_branch)
     # A model's version is read as `mlgit check` and `mlgit report` read it; `main` or a REV keeps its own label.
     rev, notes = datacheck.data_base(repo, cfg, base) if base and baseline.names_a_version(base) else (base, [])
     ref = baseline.resolve(repo, rev or "main")

@@ -14,7 +14,7 @@ from mlgit.errors import MlgitError
 from mlgit.render import progress
 from mlgit.render.style import Style
 from mlgit.render.style import table as text_table
-from mlgit.repo import git
+from mlgit.repo import git, trust
 from mlgit.repo.state import RepoState
 from mlgit.results import serialize
 from mlgit.results.codes import Code
@@ -33,9 +33,9 @@ def run(cwd: Path, datasets: list[str], force: bool, json: bool) -> int:
         profiles.write_schema(root, ds, inf.schema, inf.rows)
     # The first check against the new schemas measures each profile (written beside the schema by the action)
     # and fills the result cache.
-    report = datacheck.check(
-        RepoState(root, cfg.ci.default_branch), cfg, [ds.name for ds, _ in inferred], progress=ticker
-    )
+    repo = RepoState(root, None)
+    repo = repo.with_branch(trust.settings(repo, cfg).ci.default_branch)
+    report = datacheck.check(repo, cfg, [ds.name for ds, _ in inferred], progress=ticker)
     written = profiles.update(root, [ds for ds, _ in inferred], report.results)
     results = {r.name: r for r in report.results}
     out = [profiles.WrittenSchema.of(ds, inf, (*results[ds.name].findings, *written)) for ds, inf in inferred]
