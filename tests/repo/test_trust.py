@@ -80,6 +80,22 @@ def attack(repo: Path, marker: Path) -> None:
     commit_all(repo, "a better model, promise")
 
 
+def worse_model_looser_gate(repo: Path, mlgit: Any) -> None:
+    """After a release on main, a branch commits a worse model and a gate that would let it pass."""
+    assert mlgit(repo, "promote").code == 0
+    git("checkout", "-q", "-b", "worse", cwd=repo)
+    set_param(repo, "C", "0.0003")
+    dvc("repro", "-q", cwd=repo)
+    path = repo / "mlgit.yaml"
+    data = yaml.safe_load(path.read_text())
+    gates = data["models"][MODEL]["policy"]["gates"]
+    for gate in gates.values():
+        gate["max_regression_rel"] = 1.0
+    del gates["accuracy"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    commit_all(repo, "worse model, looser gate")
+
+
 def findings(mlgit: Any, repo: Path, *args: str) -> dict[str, dict[str, Any]]:
     """Findings by code; for `model.untrusted-settings`, the one about the model (the `ci` one is apart)."""
     res = mlgit(repo, *args)
@@ -198,18 +214,7 @@ def test_nothing_is_trusted_without_the_default_branch(trusting: Path, mlgit: An
 def test_a_change_that_loosens_its_own_gate_is_judged_by_the_base_policy(
     trusting: Path, mlgit: Any, tmp_path: Path
 ) -> None:
-    assert mlgit(trusting, "promote").code == 0
-    git("checkout", "-q", "-b", "worse", cwd=trusting)
-    set_param(trusting, "C", "0.0003")
-    dvc("repro", "-q", cwd=trusting)
-    path = trusting / "mlgit.yaml"
-    data = yaml.safe_load(path.read_text())
-    gates = data["models"][MODEL]["policy"]["gates"]
-    for gate in gates.values():
-        gate["max_regression_rel"] = 1.0
-    del gates["accuracy"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    commit_all(trusting, "worse model, looser gate")
+    worse_model_looser_gate(trusting, mlgit)
     # Under its own policy the change would pass: the work tree's config says so.
     own = config.load(trusting).model(MODEL).policy
     assert all(g.max_regression_rel == 1.0 for g in own.gates)
@@ -354,18 +359,7 @@ def test_a_release_tag_on_the_change_itself_does_not_vouch_for_check_or_report(
 def test_promote_judges_by_the_default_branchs_gate_not_the_changes(trusting: Path, mlgit: Any) -> None:
     # At release time too: a change that loosens its own gate (committed on a branch, or uncommitted on main) is
     # promoted under the policy mlgit.yaml has on the default branch.
-    assert mlgit(trusting, "promote").code == 0
-    git("checkout", "-q", "-b", "worse", cwd=trusting)
-    set_param(trusting, "C", "0.0003")
-    dvc("repro", "-q", cwd=trusting)
-    path = trusting / "mlgit.yaml"
-    data = yaml.safe_load(path.read_text())
-    gates = data["models"][MODEL]["policy"]["gates"]
-    for gate in gates.values():
-        gate["max_regression_rel"] = 1.0
-    del gates["accuracy"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    commit_all(trusting, "worse model, looser gate")
+    worse_model_looser_gate(trusting, mlgit)
 
     res = mlgit(trusting, "promote", "--dry-run", "--json")
     assert res.code == 1, (res.out, res.err)
