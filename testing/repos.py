@@ -50,6 +50,15 @@ def commit_all(repo: Path, message: str) -> str:
     return git("rev-parse", "HEAD", cwd=repo).strip()
 
 
+def commit_policy(repo: Path, setting: str, message: str) -> str:
+    """Add one YAML line (`base: best`) to the first model's policy in mlgit.yaml and commit it."""
+    cfg = repo / "mlgit.yaml"
+    text = cfg.read_text()
+    assert "    policy:\n" in text, f"{cfg} has no model policy to add {setting!r} to"
+    cfg.write_text(text.replace("    policy:\n", f"    policy:\n      {setting}\n", 1))
+    return commit_all(repo, message)
+
+
 def tree_digest(repo: Path) -> dict[str, str]:
     """A digest of every file of the work tree and .git but mlgit's own caches (a link as its target text).
 

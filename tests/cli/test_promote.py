@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.repos import BIN, commit_all, git, sh
+from testing.repos import BIN, commit_all, commit_policy, git, sh
 
 
 def _metrics(repo: Path, accuracy: float, loss: float) -> None:
@@ -369,9 +369,7 @@ def test_hand_edited_metrics_are_stale_and_policy_allow_stale_is_recorded(exampl
     commit_all(example_repo, "hand-edited metrics")
     r = mlgit(example_repo, "promote")
     assert r.code == 2 and "the pipeline is stale" in r.err and "evaluate" in r.err
-    cfg = example_repo / "mlgit.yaml"
-    cfg.write_text(cfg.read_text().replace("    policy:\n", "    policy:\n      allow_stale: true\n", 1))
-    commit_all(example_repo, "stale allowed by policy")
+    commit_policy(example_repo, "allow_stale: true", "stale allowed by policy")
     r = mlgit(example_repo, "promote")
     assert r.code == 0, r.out + r.err
     assert "the pipeline is stale, metrics may not match the code (released anyway)" in r.err
@@ -390,9 +388,7 @@ def test_releases_only_from_the_default_branch_unless_allowed(git_repo: Path, ml
     assert r.code == 0 and "would tag clf@v0.1.0" in r.out
     assert "is not on the default branch 'main'" in r.err and "a real promotion would be refused" in r.err
     assert _tags(git_repo) == []
-    cfg = git_repo / "mlgit.yaml"
-    cfg.write_text(cfg.read_text().replace("    policy:\n", '    policy:\n      release_branches: ["feature/*"]\n'))
-    commit_all(git_repo, "feature branches may release")
+    commit_policy(git_repo, 'release_branches: ["feature/*"]', "feature branches may release")
     # A branch cannot allow itself: policy.release_branches is the default branch's (issue 12).
     r = mlgit(git_repo, "promote")
     assert r.code == 2 and "is not on the default branch 'main'" in r.err

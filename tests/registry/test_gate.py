@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from testing.repos import commit_all, git
+from testing.repos import commit_all, commit_policy, git
 
 
 def _metrics(repo: Path, accuracy: float, loss: float) -> None:
@@ -247,9 +247,7 @@ def test_best_ranks_by_every_gate_so_a_tie_on_the_first_cannot_hide_drift_on_the
 
 
 def test_a_stage_base_before_any_release_is_a_first_release_not_a_deadlock(git_repo: Path, mlgit: Any) -> None:
-    cfg = git_repo / "mlgit.yaml"
-    cfg.write_text(cfg.read_text().replace("    policy:\n", "    policy:\n      base: stage:prod\n", 1))
-    commit_all(git_repo, "policy: compare with what prod serves")
+    commit_policy(git_repo, "base: stage:prod", "policy: compare with what prod serves")
     r = mlgit(git_repo, "promote")
     assert r.code == 0, r.out + r.err
     assert "Baseline: none (first release; no release yet, so stage 'prod' holds none)" in r.out
