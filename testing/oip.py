@@ -72,6 +72,18 @@ def call(
     return res.status, raw.decode()
 
 
+def package(mlgit: Any, repo: Path, *args: str) -> dict[str, Any]:
+    """`mlgit package ARGS --json` in REPO, which must succeed: what it prints (archive, folder, sha256, ...)."""
+    res = mlgit(repo, "package", *args, "--json")
+    assert res.code == 0, res.err
+    return dict(json.loads(res.out))
+
+
+def manifest_of(built: dict[str, Any]) -> dict[str, Any]:
+    """The manifest.json of the bundle folder a `package` call wrote."""
+    return dict(json.loads((Path(built["folder"]) / "manifest.json").read_text()))
+
+
 def folder_of(archive: Path) -> Path:
     """The bundle folder `mlgit package` writes beside its archive."""
     return archive.with_name(archive.name.removesuffix(".tar.gz"))

@@ -123,6 +123,13 @@ def dvc(*args: str, cwd: Path) -> str:
     return sh(str(BIN / "dvc"), *args, cwd=cwd).stdout
 
 
+def only_on_a_remote(repo: Path, remote: Path) -> None:
+    """As a fresh clone has it: every DVC output pushed to a local default remote, and no cache left here."""
+    dvc("remote", "add", "--local", "-d", "store", str(remote), cwd=repo)
+    dvc("push", "-q", cwd=repo)
+    shutil.rmtree(repo / ".dvc/cache")
+
+
 def golden_csv(repo: Path, rows: int = 5) -> str:
     """The first test rows without the target column: the features in the model's order."""
     lines = (repo / "data/prepared/test.csv").read_text().splitlines()

@@ -14,14 +14,8 @@ from typing import Any
 import pytest
 import tomllib
 
-from testing.oip import MODEL, folder_of
-from testing.repos import commit_all, dvc, git
-
-
-def _package(mlgit: Any, repo: Path, *args: str) -> dict[str, Any]:
-    res = mlgit(repo, "package", *args, "--json")
-    assert res.code == 0, res.err
-    return dict(json.loads(res.out))
+from testing.oip import MODEL, folder_of, manifest_of, package
+from testing.repos import commit_all, dvc, git, only_on_a_remote
 
 
 def test_two_builds_are_byte_identical_and_ignore_the_work_tree(
@@ -31,10 +25,10 @@ def test_two_builds_are_byte_identical_and_ignore_the_work_tree(
     (released_repo / "models/model.skops").write_bytes(b"not the released model")
     old = os.umask(0o077)
     try:
-        first = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "one"))
+        first = package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "one"))
     finally:
         os.umask(old)
-    second = _package(mlgit, released_repo, f"{MODEL}@v0.1.0", "--output", str(tmp_path / "elsewhere/two"))
+    second = package(mlgit, released_repo, f"{MODEL}@v0.1.0", "--output", str(tmp_path / "elsewhere/two"))
     one, two = Path(first["archive"]).read_bytes(), Path(second["archive"]).read_bytes()
     assert one == two == packaged.read_bytes()
     assert first["sha256"] == second["sha256"] == hashlib.sha256(one).hexdigest()
@@ -56,8 +50,8 @@ def test_a_release_whose_dvc_cache_lives_elsewhere_packages_from_it(
     shutil.move(released_repo / ".dvc/cache", elsewhere)
     dvc("cache", "dir", "--local", str(elsewhere), cwd=released_repo)
     dvc("checkout", "-q", cwd=released_repo)
-    built = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
-    doc = json.loads((Path(built["folder"]) / "manifest.json").read_text())
+    built = package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
+    doc = manifest_of(built)
     lock = git("show", f"{built['commit']}:dvc.lock", cwd=released_repo)
     md5 = doc["artifact"]["md5"]
     assert f"md5: {md5}" in lock
@@ -71,11 +65,9 @@ def test_a_release_missing_from_the_cache_is_fetched_from_the_remote(
     released_repo: Path, mlgit: Any, tmp_path: Path
 ) -> None:
     # A fresh clone has no cache: DVC fetches the release's model from the configured remote.
-    dvc("remote", "add", "--local", "-d", "store", str(tmp_path / "remote"), cwd=released_repo)
-    dvc("push", "-q", cwd=released_repo)
-    shutil.rmtree(released_repo / ".dvc/cache")
-    built = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
-    doc = json.loads((Path(built["folder"]) / "manifest.json").read_text())
+    only_on_a_remote(released_repo, tmp_path / "remote")
+    built = package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
+    doc = manifest_of(built)
     md5 = doc["artifact"]["md5"]
     fetched = (released_repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_bytes()
     assert hashlib.md5(fetched).hexdigest() == md5
@@ -92,7 +84,7 @@ def test_a_release_in_neither_cache_nor_remote_is_refused_with_the_fix(released_
 
 
 def test_registry_shows_the_digest_from_the_git_note(released_repo: Path, mlgit: Any, tmp_path: Path) -> None:
-    built = _package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
+    built = package(mlgit, released_repo, MODEL, "--output", str(tmp_path / "dist"))
     note = json.loads(git("notes", "--ref=mlgit-bundles", "show", built["commit"], cwd=released_repo))
     assert note[f"{MODEL}@v0.1.0"]["sha256"] == built["sha256"]
     doc = json.loads(mlgit(released_repo, "registry", MODEL, "--json").out)
@@ -130,7 +122,7 @@ def test_the_bundle_holds_everything_and_a_manifest_of_its_files(packaged: Path,
 
 def test_a_stage_names_the_version_it_holds(released_repo: Path, mlgit: Any, tmp_path: Path) -> None:
     assert mlgit(released_repo, "assign", MODEL, "staging").code == 0
-    built = _package(mlgit, released_repo, f"{MODEL}#staging", "--output", str(tmp_path / "dist"))
+    built = package(mlgit, released_repo, f"{MODEL}#staging", "--output", str(tmp_path / "dist"))
     assert built["version"] == "v0.1.0"
 
 

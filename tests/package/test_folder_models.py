@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from testing.oip import MODEL
-from testing.repos import FIXED_ENV, commit_all, dvc, golden_csv
+from testing.oip import MODEL, manifest_of, package
+from testing.repos import FIXED_ENV, commit_all, dvc, golden_csv, only_on_a_remote
 
 FOLDER = "models/clf"
 FILE_MODEL = "clf-file"  # a second model: the skops file inside the same DVC-tracked folder
@@ -91,10 +91,9 @@ def test_a_folder_model_is_checked_packaged_whole_and_served(
 
     # The work tree's folder is not the release's: packaging reads the bytes DVC recorded at the release.
     (released / FOLDER / "features.json").write_text("[]")
-    res = mlgit(released, "package", MODEL, "--output", str(tmp_path / "dist"), "--json")
-    assert res.code == 0, res.err
-    folder = Path(json.loads(res.out)["folder"])
-    manifest = json.loads((folder / "manifest.json").read_text())
+    built = package(mlgit, released, MODEL, "--output", str(tmp_path / "dist"))
+    folder = Path(built["folder"])
+    manifest = manifest_of(built)
     md5 = manifest["artifact"]["md5"]
     assert md5.endswith(".dir") and manifest["artifact"]["bundled"] == "model/clf/model.skops"
     listing = _listing(released, md5)
@@ -115,10 +114,9 @@ def test_a_folder_model_is_checked_packaged_whole_and_served(
 def test_a_file_inside_a_tracked_folder_is_packaged_from_the_folders_listing(
     released: Path, mlgit: Any, tmp_path: Path
 ) -> None:
-    res = mlgit(released, "package", FILE_MODEL, "--output", str(tmp_path / "dist"), "--json")
-    assert res.code == 0, res.err
-    folder = Path(json.loads(res.out)["folder"])
-    manifest = json.loads((folder / "manifest.json").read_text())
+    built = package(mlgit, released, FILE_MODEL, "--output", str(tmp_path / "dist"))
+    folder = Path(built["folder"])
+    manifest = manifest_of(built)
     assert manifest["artifact"]["bundled"] == "model/model.skops" and not (folder / "model/features.json").exists()
     lock = yaml.safe_load((released / "dvc.lock").read_text())
     (out,) = [o for o in lock["stages"]["train"]["outs"] if o["path"] == FOLDER]
@@ -128,13 +126,10 @@ def test_a_file_inside_a_tracked_folder_is_packaged_from_the_folders_listing(
 def test_a_folder_model_missing_from_the_cache_is_fetched_from_the_remote(
     released: Path, mlgit: Any, tmp_path: Path
 ) -> None:
-    dvc("remote", "add", "--local", "-d", "store", str(tmp_path / "remote"), cwd=released)
-    dvc("push", "-q", cwd=released)
-    shutil.rmtree(released / ".dvc/cache")
-    res = mlgit(released, "package", MODEL, "--output", str(tmp_path / "dist"), "--json")
-    assert res.code == 0, res.err
-    folder = Path(json.loads(res.out)["folder"])
-    md5 = json.loads((folder / "manifest.json").read_text())["artifact"]["md5"]
+    only_on_a_remote(released, tmp_path / "remote")
+    built = package(mlgit, released, MODEL, "--output", str(tmp_path / "dist"))
+    folder = Path(built["folder"])
+    md5 = manifest_of(built)["artifact"]["md5"]
     for rel, want in _listing(released, md5).items():
         assert hashlib.md5((folder / "model/clf" / rel).read_bytes()).hexdigest() == want
 
