@@ -1,8 +1,10 @@
 """`mlgit deploy` end to end on one released repository: two blessed releases, real servers, a real load client.
 
-The module builds one repository (v0.1.0 and v0.2.0 released, packaged and evaluated by `mlgit check package`)
-and its tests run in order on it: deploy, a switch and a rollback under steady load, refusals, the lock, stop.
-Nothing waits on the clock: load threads run until each has seen the version it waits for.
+The module builds one repository once (v0.1.0 and v0.2.0 released, packaged and evaluated by `mlgit check
+package`, prod assigned v0.1.0, nothing deployed); each test gets its own copy of it and sets up the deployment it
+starts from, so any test passes alone (`pytest tests/deploy/test_apply.py::NAME`) and in any order. A test's
+servers are stopped when it ends. Nothing waits on the clock: load threads run until each has seen the version
+they wait for.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Deployed:
     repo: Path
     port: int
     env: dict[str, str]
+    recorded: Path  # where the qa stage's command target writes the environment it was given
     archives: dict[str, Path] = field(default_factory=dict)
 
     def mlgit(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -57,13 +60,16 @@ def _run(env: dict[str, str], repo: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployed(_released_template: Path, tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Iterator[Deployed]:
+def _releases(
+    _released_template: Path, tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path, deploy_venvs: Path
+) -> Deployed:
+    """The repository every test copies: two blessed releases, prod assigned v0.1.0, nothing deployed yet."""
     base = tmp_path_factory.mktemp("deploy")
     repo = base / "repo"
     shutil.copytree(_released_template, repo, symlinks=True)
     port = _free_port()
     env = {**os.environ, WHEEL_CACHE_ENV: str(wheel_cache), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    env[state.VENVS_ENV] = str(tmp_path_factory.getbasetemp() / "deploy-venvs")
+    env[state.VENVS_ENV] = str(deploy_venvs)
     cfg = yaml.safe_load((repo / "mlgit.yaml").read_text())
     cfg["deploy"] = {
         "prod": {"target": "local", "port": port},
@@ -75,15 +81,33 @@ def deployed(_released_template: Path, tmp_path_factory: pytest.TempPathFactory,
     set_param(repo, "C", "1.0")
     dvc("repro", "-q", cwd=repo)
     commit_all(repo, "a better model")
-    d = Deployed(repo, port, env)
+    d = Deployed(repo, port, env, base / "command.json")
     _run(env, repo, sys.executable, "-m", "mlgit", "promote")
     for version in ("v0.1.0", "v0.2.0"):
         _run(env, repo, sys.executable, "-m", "mlgit", "package", f"{MODEL}@{version}", "--output", str(base / "dist"))
         d.archives[version] = base / "dist" / f"{MODEL}-{version}.tar.gz"
         _run(env, repo, sys.executable, "-m", "mlgit", "check", "package", str(d.archives[version]))
     _run(env, repo, sys.executable, "-m", "mlgit", "assign", MODEL, "prod", "--version", "v0.1.0")
+    return d
+
+
+@pytest.fixture
+def deployed(_releases: Deployed, tmp_path: Path) -> Iterator[Deployed]:
+    """A private copy of the released repository (its deploy state empty); its prod service stopped at the end."""
+    repo = tmp_path / "repo"
+    shutil.copytree(_releases.repo, repo, symlinks=True)
+    d = Deployed(repo, _releases.port, _releases.env, _releases.recorded, dict(_releases.archives))
     yield d
     d.mlgit("deploy", "stop", MODEL, "prod")
+
+
+def _serving(d: Deployed, version: str) -> None:
+    """Assign `version` to prod (unless it holds it) and deploy it: the service a test starts from."""
+    rows = {r["stage"]: r for r in json.loads(d.mlgit("deploy", "status", MODEL, "--json").stdout)["deployments"]}
+    if rows["prod"]["desired"] != version:
+        assert d.mlgit("assign", MODEL, "prod", "--version", version).returncode == 0
+    done = d.mlgit("deploy", "apply", MODEL, "prod")
+    assert done.returncode == 0 and f"serves {version}" in done.stdout, done.stdout + done.stderr
 
 
 _RECORDER = """
@@ -161,6 +185,7 @@ def test_apply_deploys_what_the_stage_holds_and_a_rerun_does_nothing(deployed: D
 
 
 def test_a_switch_and_a_rollback_under_steady_load_fail_no_request(deployed: Deployed) -> None:
+    _serving(deployed, "v0.1.0")
     assert deployed.mlgit("assign", MODEL, "prod", "--version", "v0.2.0").returncode == 0
     drifted = deployed.mlgit("deploy", "status", MODEL)
     assert drifted.returncode == 1 and "drifted" in drifted.stdout
@@ -204,6 +229,7 @@ def _broken_but_recorded(d: Deployed, tmp: Path) -> Path:
 
 
 def test_a_failing_new_version_never_takes_traffic_and_auto_rollback_tags_it(deployed: Deployed, tmp_path: Path) -> None:
+    _serving(deployed, "v0.1.0")
     broken = _broken_but_recorded(deployed, tmp_path)
     assert deployed.mlgit("assign", MODEL, "prod", "--version", "v0.2.0").returncode == 0
     load = Load(deployed.port, _infer_body(deployed.repo, deployed.archives["v0.1.0"]), threads=2)
@@ -228,6 +254,7 @@ def test_a_failing_new_version_never_takes_traffic_and_auto_rollback_tags_it(dep
 
 
 def test_an_unblessed_or_tampered_bundle_is_refused(deployed: Deployed, tmp_path: Path) -> None:
+    _serving(deployed, "v0.1.0")
     assert deployed.mlgit("assign", MODEL, "prod", "--version", "v0.2.0").returncode == 0
     tampered = tmp_path / deployed.archives["v0.2.0"].name
     data = bytearray(deployed.archives["v0.2.0"].read_bytes())
@@ -251,6 +278,8 @@ def test_an_unblessed_or_tampered_bundle_is_refused(deployed: Deployed, tmp_path
 
 
 def test_concurrent_deploys_of_one_stage_are_serialised(deployed: Deployed) -> None:
+    _serving(deployed, "v0.1.0")
+    assert deployed.mlgit("assign", MODEL, "prod", "--version", "v0.2.0").returncode == 0
     where = state.folder(RepoState(deployed.repo), MODEL, "prod")
     proc = None
     with state.locked(where, on_wait=lambda holder: None):
@@ -267,7 +296,7 @@ def test_concurrent_deploys_of_one_stage_are_serialised(deployed: Deployed) -> N
         assert proc.poll() is None  # it cannot get past the lock this process holds
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
-    assert "now serves v0.2.0" in out
+    assert "now serves v0.2.0 (was v0.1.0)" in out
 
 
 def test_kserve_target_renders_a_validated_manifest_naming_the_digest(deployed: Deployed) -> None:
@@ -298,10 +327,11 @@ def test_kserve_target_renders_a_validated_manifest_naming_the_digest(deployed: 
 
 
 def test_command_target_gets_the_release_in_its_environment(deployed: Deployed) -> None:
+    deployed.recorded.unlink(missing_ok=True)  # written by this test's deploy, not an earlier one
     assert deployed.mlgit("assign", MODEL, "qa", "--version", "v0.1.0").returncode == 0
     res = deployed.mlgit("deploy", "apply", MODEL, "qa")
     assert res.returncode == 0, res.stderr
-    seen = json.loads((deployed.repo.parent / "command.json").read_text())
+    seen = json.loads(deployed.recorded.read_text())
     digest = archive.sha256_of(deployed.archives["v0.1.0"])
     assert seen["MLGIT_MODEL"] == MODEL and seen["MLGIT_VERSION"] == "v0.1.0" and seen["MLGIT_STAGE"] == "qa"
     assert seen["MLGIT_DIGEST"] == f"sha256:{digest}" and archive.sha256_of(Path(seen["MLGIT_BUNDLE"])) == digest
@@ -309,6 +339,8 @@ def test_command_target_gets_the_release_in_its_environment(deployed: Deployed) 
 
 
 def test_stop_and_status_down(deployed: Deployed) -> None:
+    _serving(deployed, "v0.1.0")
+    _serving(deployed, "v0.2.0")
     planned = deployed.mlgit("deploy", "apply", MODEL, "prod", "--dry-run", "--json")
     assert planned.returncode == 0 and json.loads(planned.stdout)["status"] == "unchanged"
     assert deployed.mlgit("rollback", MODEL, "prod").returncode == 0
