@@ -141,6 +141,23 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("wheels")
 
 
+def _run_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temp folder of the whole run: under xdist each worker's basetemp is a child of it."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def deploy_venvs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`$MLGIT_DEPLOY_VENVS` for the run: a bundle's locked venv is built once, by whichever test deploys first.
+
+    Shared by every worker: mlgit builds each venv aside and renames it into place, so workers racing to
+    build the same one both succeed and later deploys reuse it. Not shared between runs, so each run
+    still builds one.
+    """
+    return _run_tmp(tmp_path_factory) / "deploy-venvs"
+
+
 @pytest.fixture(scope="session")
 def _released_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
     """The example repository with a golden input and its first release (v0.1.0); its model is a skops file."""

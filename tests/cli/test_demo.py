@@ -9,14 +9,16 @@ import sys
 import zipfile
 from pathlib import Path
 
+from mlgit.deploy.state import VENVS_ENV
 from testing.oip import WHEEL_CACHE_ENV
 from testing.repos import BIN, REPO_ROOT, git, sh
 
 
-def test_demo_runs_the_whole_loop(tmp_path: Path, packaged: Path, wheel_cache: Path) -> None:
+def test_demo_runs_the_whole_loop(tmp_path: Path, packaged: Path, wheel_cache: Path, deploy_venvs: Path) -> None:
     where = tmp_path / "demo"
-    # `packaged` filled the session's wheel cache: the demo's bundles are built from it, not downloaded again.
-    env = {**os.environ, WHEEL_CACHE_ENV: str(wheel_cache)}
+    # `packaged` filled the session's wheel cache: the demo's bundles are built from it, not downloaded again;
+    # its deploy reuses the run's venv for the same lock when another test has built it.
+    env = {**os.environ, WHEEL_CACHE_ENV: str(wheel_cache), VENVS_ENV: str(deploy_venvs)}
     res = subprocess.run(
         [str(BIN / "mlgit"), "demo", "--dir", str(where)], capture_output=True, text=True, check=False, env=env
     )
