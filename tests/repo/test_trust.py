@@ -80,6 +80,16 @@ def attack(repo: Path, marker: Path) -> None:
     commit_all(repo, "a better model, promise")
 
 
+def refused_by_every_loader(mlgit: Any, repo: Path, marker: Path) -> None:
+    """Every command that loads the model, in every format, runs without unpickling it and says it refused."""
+    for args in LOADING:
+        res = mlgit(repo, *args)
+        assert res.code in (0, 1), (args, res.err)
+        assert not marker.exists(), args
+        if args[0] == "check" or args[-1] in {"md", "text"}:
+            assert "model.untrusted-pickle" in res.out, args
+
+
 def worse_model_looser_gate(repo: Path, mlgit: Any) -> None:
     """After a release on main, a branch commits a worse model and a gate that would let it pass."""
     assert mlgit(repo, "promote").code == 0
@@ -113,12 +123,7 @@ def findings(mlgit: Any, repo: Path, *args: str) -> dict[str, dict[str, Any]]:
 def test_a_pull_request_cannot_vouch_for_its_own_pickle(trusting: Path, mlgit: Any, tmp_path: Path) -> None:
     marker = tmp_path / "unpickled"
     attack(trusting, marker)
-    for args in LOADING:
-        res = mlgit(trusting, *args)
-        assert res.code in (0, 1), (args, res.err)
-        assert not marker.exists(), args
-        if args[0] == "check" or args[-1] in {"md", "text"}:
-            assert "model.untrusted-pickle" in res.out, args
+    refused_by_every_loader(mlgit, trusting, marker)
     found = findings(mlgit, trusting, "check", "model", "--json")
     refused = found["model.untrusted-pickle"]
     assert "differs from the one on the default branch (origin/main)" in refused["message"]
@@ -346,12 +351,7 @@ def test_a_release_tag_on_the_change_itself_does_not_vouch_for_check_or_report(
     marker = tmp_path / "unpickled"
     attack(trusting, marker)
     git("tag", "-a", f"{MODEL}@v9.0.0", "-m", "Release cancer-classifier v9.0.0", cwd=trusting)
-    for args in LOADING:
-        res = mlgit(trusting, *args)
-        assert res.code in (0, 1), (args, res.err)
-        assert not marker.exists(), args
-        if args[0] == "check" or args[-1] in {"md", "text"}:
-            assert "model.untrusted-pickle" in res.out, args
+    refused_by_every_loader(mlgit, trusting, marker)
     refused = findings(mlgit, trusting, "check", "model", "--json")["model.untrusted-pickle"]
     assert "from the model's last release" in refused["message"]
 
