@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,31 @@ def _git_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = tmp_path_factory.mktemp("gitconfig") / "config"
     cfg.write_text('[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n')
     return cfg
+
+
+def _run_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temp folder of the whole run: under xdist each worker's basetemp is a child of it."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """`build(NAME/repo)` done by the first xdist worker that asks; the others wait for it, then reuse it.
+
+    For templates the tests only copy or read: each took a worker tens of seconds (a DVC pipeline run, a
+    release). A build that failed part way left no `.done` mark and is started again from scratch.
+    """
+    root = _run_tmp(tmp_path_factory) / "built-once"
+    root.mkdir(parents=True, exist_ok=True)
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder / "repo")
+            done.touch()
+    return folder / "repo"
 
 
 @pytest.fixture(autouse=True)
@@ -97,13 +123,13 @@ def small_repo(_small_template: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def _example_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
     """example_repo after git init, dvc init, dvc repro and mlgit init, committed on main (built once)."""
-    return build_example(tmp_path_factory.mktemp("example") / "repo", _git_config, joblib=False)
+    return _built_once(tmp_path_factory, "example", lambda repo: build_example(repo, _git_config, joblib=False))
 
 
 @pytest.fixture(scope="session")
 def _joblib_template(tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
     """The same, with the pipeline saving its model as a joblib pickle (models/model.joblib)."""
-    return build_example(tmp_path_factory.mktemp("example-joblib") / "repo", _git_config, joblib=True)
+    return _built_once(tmp_path_factory, "example-joblib", lambda repo: build_example(repo, _git_config, joblib=True))
 
 
 @pytest.fixture
@@ -141,12 +167,6 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("wheels")
 
 
-def _run_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The temp folder of the whole run: under xdist each worker's basetemp is a child of it."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 @pytest.fixture(scope="session")
 def deploy_venvs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`$MLGIT_DEPLOY_VENVS` for the run: a bundle's locked venv is built once, by whichever test deploys first.
@@ -161,23 +181,30 @@ def deploy_venvs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def _released_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
     """The example repository with a golden input and its first release (v0.1.0); its model is a skops file."""
+
+    def build(repo: Path) -> None:
+        shutil.copytree(_example_template, repo, symlinks=True)
+        _with_golden_input(repo)
+        env = _session_env(_git_config)
+        for args in (
+            ("git", "add", "-A"),
+            ("git", "commit", "-q", "-m", "golden input"),
+            (sys.executable, "-m", "mlgit", "promote"),
+        ):
+            subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    return _built_once(tmp_path_factory, "released", build)
+
+
+def _with_golden_input(repo: Path) -> None:
+    """Five test rows as the model's golden input, declared in mlgit.yaml."""
     import yaml
 
-    repo = tmp_path_factory.mktemp("released") / "repo"
-    shutil.copytree(_example_template, repo, symlinks=True)
     golden_csv(repo)
     path = repo / "mlgit.yaml"
     data = yaml.safe_load(path.read_text())
     data["models"][MODEL].update(golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"})
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    env = _session_env(_git_config)
-    for args in (
-        ("git", "add", "-A"),
-        ("git", "commit", "-q", "-m", "golden input"),
-        (sys.executable, "-m", "mlgit", "promote"),
-    ):
-        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
-    return repo
 
 
 @pytest.fixture
@@ -227,24 +254,20 @@ def bundle_python(packaged: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(scope="session")
 def _monitored_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory, _git_config: Path) -> Path:
     """The example repository with schemas and profiles committed, released as v0.1.0."""
-    import yaml
 
-    repo = tmp_path_factory.mktemp("monitored") / "repo"
-    shutil.copytree(_example_template, repo, symlinks=True)
-    golden_csv(repo)
-    path = repo / "mlgit.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["models"][MODEL].update(golden={"input": "golden/input.csv", "key": "model", "method": "predict_proba"})
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    env = _session_env(_git_config)
-    for args in (
-        (sys.executable, "-m", "mlgit", "schema", "infer"),
-        ("git", "add", "-A"),
-        ("git", "commit", "-q", "-m", "schemas and profiles"),
-        (sys.executable, "-m", "mlgit", "promote"),
-    ):
-        subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
-    return repo
+    def build(repo: Path) -> None:
+        shutil.copytree(_example_template, repo, symlinks=True)
+        _with_golden_input(repo)
+        env = _session_env(_git_config)
+        for args in (
+            (sys.executable, "-m", "mlgit", "schema", "infer"),
+            ("git", "add", "-A"),
+            ("git", "commit", "-q", "-m", "schemas and profiles"),
+            (sys.executable, "-m", "mlgit", "promote"),
+        ):
+            subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+
+    return _built_once(tmp_path_factory, "monitored", build)
 
 
 @pytest.fixture
