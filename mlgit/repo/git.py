@@ -126,11 +126,11 @@ def branch_ref(root: Path, branch: str) -> str | None:
     return None
 
 
-def branches_containing(root: Path, rev: str) -> list[str]:
-    """Short names of the local and remote-tracking branches that contain `rev` (`origin/` stripped)."""
-    out = git(
-        "for-each-ref", "--contains", rev, "--format=%(refname)", "refs/heads", "refs/remotes", cwd=root, check=False
-    ).out
+def branches_containing(root: Path, rev: str, *, remote_only: bool = False) -> list[str]:
+    """Short names of the local and remote-tracking branches that contain `rev` (`origin/` stripped);
+    `remote_only`: the remote-tracking ones only (a local branch is whatever the job checking out made it)."""
+    kinds = ("refs/remotes",) if remote_only else ("refs/heads", "refs/remotes")
+    out = git("for-each-ref", "--contains", rev, "--format=%(refname)", *kinds, cwd=root, check=False).out
     names = []
     for ref in out.split():
         if ref.startswith("refs/heads/"):

@@ -104,14 +104,16 @@ def _read(repo: RepoState, label: str, commit: str) -> Config | str:
 def vouches(root: Path, cfg: Config, model: Model, commit: str) -> bool:
     """Whether a release (or stage) tag on `commit` may vouch for the bytes it records: only when `commit` is on
     the default branch `cfg.trust` was read from, or on a branch the default branch's `policy.release_branches`
-    allows. A change can tag its own commit (a tag fetched with a fork's branch, or made by hand): such a tag
+    allows (with a remote: its branches, not local ones). A change can tag its own commit (a tag fetched with a fork's branch, or made by hand): such a tag
     vouches for nothing (issue 12). `cfg` and `model` are `settings`' result, never the change's own."""
     source = cfg.trust
     if source is None or source.commit is None:
         return False
     if git.is_ancestor(root, commit, source.commit):
         return True
-    branches = git.branches_containing(root, commit)
+    # With a remote, only its branches count: a change can create a local `release/x` in its own job (issue 12).
+    # Without one (a laptop), the local branches are the repository.
+    branches = git.branches_containing(root, commit, remote_only=bool(git.remotes(root)))
     return any(fnmatch.fnmatchcase(b, p) for b in branches for p in model.policy.release_branches)
 
 

@@ -14,7 +14,7 @@ from mlgit.config import settings as config
 from mlgit.repo import trust
 from mlgit.repo.state import RepoState
 from testing.oip import WHEEL_CACHE_ENV
-from testing.repos import commit_all, dvc, git, golden_csv, set_param
+from testing.repos import commit_all, commit_policy, dvc, git, golden_csv, set_param
 
 MODEL = "cancer-classifier"
 # Every command that loads a model, in every output format.
@@ -420,3 +420,35 @@ def test_the_default_branch_is_the_forges_or_the_remotes_never_a_guess(
     assert source.problem is not None and "this clone has no default branch to read them from" in source.problem
     res = mlgit(trusting, "check", "model", "--json")
     assert res.code in (0, 1) and "git remote set-head origin --auto" in res.out
+
+
+def _release_branch_commit(repo: Path) -> str:
+    """main allows `release/*` to release; a commit on a local `release/x` branch only."""
+    commit_policy(repo, 'release_branches: ["release/*"]', "release branches may release")
+    git("checkout", "-q", "-b", "release/x", cwd=repo)
+    (repo / "NOTES.md").write_text("a release-branch change\n")
+    return commit_all(repo, "on release/x")
+
+
+def _vouches(repo: Path, commit: str) -> bool:
+    cfg = trust.settings(RepoState(repo), config.load(repo))
+    return trust.vouches(repo, cfg, cfg.models[0], commit)
+
+
+def test_with_a_remote_only_its_release_branches_vouch(git_repo: Path, tmp_path: Path) -> None:
+    # A job can create a local branch named like a release branch on the change it checked out (issue 12): with a
+    # remote, a tag vouches only when the remote's `release/*` branch holds its commit.
+    publish(git_repo, tmp_path)
+    commit = _release_branch_commit(git_repo)
+    git("push", "-q", "origin", "main", cwd=git_repo)
+    assert not _vouches(git_repo, commit)
+    git("push", "-q", "origin", "release/x", cwd=git_repo)
+    git("fetch", "-q", "origin", cwd=git_repo)
+    assert _vouches(git_repo, commit)
+
+
+def test_without_a_remote_local_release_branches_vouch(git_repo: Path) -> None:
+    # A laptop repository without a remote: its own branches are the repository's.
+    commit = _release_branch_commit(git_repo)
+    git("checkout", "-q", "main", cwd=git_repo)
+    assert _vouches(git_repo, commit)
