@@ -68,7 +68,9 @@ def lines(
                 continue
             first, *rest = f.message.splitlines() or [""]
             where = location(f)
-            rows.append(("row", f.severity, f.code, f"{first} ({where})" if where else first))
+            # A gate's bound says its mlgit.yaml line in the message itself (for tables and --json): not twice.
+            shown = f"{first} ({where})" if where and not first.endswith(f"({where})") else first
+            rows.append(("row", f.severity, f.code, shown))
             rows.extend(("row", "", "", extra) for extra in rest)
     sev_w = max((len(r[1]) for r in rows if r[0]), default=0)
     code_w = max((len(r[2]) for r in rows if r[0]), default=0)

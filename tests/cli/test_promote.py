@@ -213,6 +213,10 @@ def test_a_max_violation_points_at_the_max_line(git_repo: Path, mlgit) -> None:
     (above,) = [f for f in found if f["code"] == "model.metric-above-max"]
     assert (above["file"], above["line"]) == ("mlgit.yaml", line)
     assert above["message"] == f"loss: 0.4 > max 0.3 (mlgit.yaml:{line})"
+    # The text output says the location once (the message carries it; the finding's file:line is the same).
+    r = mlgit(git_repo, "check", "model")
+    assert r.code == 1 and f"loss: 0.4 > max 0.3 (mlgit.yaml:{line})" in r.out, r.out
+    assert f"(mlgit.yaml:{line}) (mlgit.yaml:{line})" not in r.out, r.out
 
 
 def test_a_gate_on_a_misspelt_metric_names_the_closest_one(git_repo: Path, mlgit) -> None:
