@@ -106,12 +106,13 @@ def test_counts_are_not_gated_as_metrics(tmp_path: Path, git_repo: Path, mlgit) 
         "stages:\n  train:\n    cmd: echo\n    outs:\n      - out/model.pkl\n    metrics:\n      - scores.json:\n          cache: false\n"
     )
     scores = {"accuracy": 0.9, "n_test": 143, "support": 60, "count": 7, "num_samples": 500, "val": {"rows": 3}}
+    scores |= {"test_size": 143, "trainSize": 400, "numExamples": 543}
     (git_repo / "scores.json").write_text(json.dumps(scores) + "\n")
     commit_all(git_repo, "pipeline")
     r = mlgit(git_repo, "init")
     assert r.code == 0, r.err
     gates = (git_repo / "mlgit.yaml").read_text().split("gates:")[1].split("ci:")[0]
     assert "accuracy:\n          direction: higher" in gates
-    for count in ("n_test", "support", "count", "num_samples", "val.rows"):
+    for count in ("n_test", "support", "count", "num_samples", "val.rows", "test_size", "trainSize", "numExamples"):
         assert f"{count}:" not in gates, count
     assert "gates: accuracy (higher is better)" in r.out

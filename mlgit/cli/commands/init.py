@@ -51,12 +51,13 @@ def direction_for(metric: str) -> str:
     return "higher"
 
 
-_COUNT_TOKENS = frozenset("n num count counts support samples nobs rows".split())
+_COUNT_TOKENS = frozenset("n num count counts support samples examples instances nobs rows size sizes len".split())
 
 
 def is_count(metric: str) -> bool:
-    """Whether a metric's name says it counts something (`n_test`, `support`, `count`): context, not quality."""
-    last = metric.rsplit(".", 1)[-1].lower()
+    """Whether a metric's name says it counts something (`n_test`, `support`, `test_size`, `numSamples`):
+    context, not quality."""
+    last = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", metric.rsplit(".", 1)[-1]).lower()  # camelCase as words
     return bool(set(re.split(r"[^a-z0-9]+", last)) & _COUNT_TOKENS)
 
 
