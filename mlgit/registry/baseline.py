@@ -90,10 +90,24 @@ def revision(root: Path, rev: str) -> Baseline:
     commit = git.resolve(root, rev)
     if commit is None:
         hint = "check the name, or fetch it: 'git fetch origin REV'"
-        if git.is_shallow(root):
+        meant = _meant(rev)
+        if meant is not None:
+            hint = f"did you mean '{meant}'? (or, if '{rev}' is a git revision, fetch it: 'git fetch origin {rev}')"
+        elif git.is_shallow(root):
             hint = "this is a shallow clone: 'git fetch --unshallow', or fetch that revision"
         raise MissingRevision(f"unknown revision '{rev}'", hint=hint)
     return Baseline(BaselineKind.REV, f"{rev} ({commit[:8]})" if not commit.startswith(rev) else commit[:8], commit)
+
+
+def _meant(rev: str) -> str | None:
+    """The baseline keyword an unknown revision was most likely meant to be (`last-relase`, `stage-prod`)."""
+    import difflib
+
+    for sep in ("-", "=", "/", "_"):
+        if rev.startswith(f"stage{sep}") and len(rev) > 6:
+            return f"stage:{rev[6:]}"
+    close = difflib.get_close_matches(rev, ["last-release", "best", "main"], n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def stage(root: Path, model: str, name: str, evts: list[Event], *, configured: bool = False) -> Baseline:

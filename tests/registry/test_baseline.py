@@ -65,6 +65,19 @@ def test_a_bad_policy_base_names_its_key(git_repo: Path, mlgit) -> None:
         assert "Traceback" not in r.err
 
 
+def test_a_misspelt_base_suggests_the_keyword_it_was_meant_to_be(git_repo: Path, mlgit) -> None:
+    for typo, meant in (("last-relase", "last-release"), ("bset", "best"), ("stage-prod", "stage:prod")):
+        r = mlgit(git_repo, "promote", "--dry-run", "--base", typo)
+        assert r.code == 2 and f"unknown revision '{typo}'" in r.err, (typo, r.err)
+        assert f"did you mean '{meant}'?" in r.err, (typo, r.err)
+    cfg = git_repo / "mlgit.yaml"
+    cfg.write_text(cfg.read_text().replace("    policy:\n", "    policy:\n      base: last-relase\n", 1))
+    commit_all(git_repo, "a misspelt base")
+    r = mlgit(git_repo, "check", "model")
+    assert r.code == 2 and "mlgit.yaml: models.clf.policy.base: unknown revision 'last-relase'" in r.err, r.err
+    assert "did you mean 'last-release'?" in r.err and "Traceback" not in r.err
+
+
 def test_a_default_branch_missing_from_the_clone_names_its_key(git_repo: Path, mlgit) -> None:
     cfg = git_repo / "mlgit.yaml"
     cfg.write_text(cfg.read_text().replace("  default_branch: main\n", "  default_branch: nope\n"))
