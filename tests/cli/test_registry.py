@@ -234,3 +234,27 @@ def test_registry_in_a_shallow_clone_hints_to_fetch_the_tags(git_repo: Path, mlg
     assert r.code == 0 and "shallow" not in r.err
     r = mlgit(git_repo, "assign", "clf", "prod")
     assert r.code == 2 and "release it first: mlgit promote clf" in r.err and "shallow" not in r.err
+
+
+def test_promote_in_a_shallow_clone_without_tags_refuses_to_guess_a_first_release(
+    git_repo: Path, mlgit, tmp_path: Path
+) -> None:
+    assert mlgit(git_repo, "promote").code == 0
+    (git_repo / "metrics.json").write_text('{"accuracy": 0.9, "loss": 0.3}\n')
+    commit_all(git_repo, "better")
+    clone = tmp_path / "shallow"
+    sh("git", "clone", "-q", "--depth", "1", "--no-tags", f"file://{git_repo}", str(clone), cwd=tmp_path)
+    for args in (("promote",), ("promote", "--dry-run"), ("promote", "--json")):
+        r = mlgit(clone, *args)
+        assert r.code == 2, (args, r.out, r.err)
+        assert "shallow clone has no registry tags of clf" in r.err and "git fetch --tags" in r.err, (args, r.err)
+        assert "first release" not in r.out, (args, r.out)
+    assert sh("git", "tag", "--list", cwd=clone).stdout == ""
+    # With the tags the clone reaches, registry and history list them and still say the list may be partial.
+    sh("git", "fetch", "-q", "--tags", cwd=clone)
+    for args in (("registry",), ("history", "clf")):
+        r = mlgit(clone, *args)
+        assert r.code == 0 and "v0.1.0" in r.out, (args, r.out)
+        assert "shallow clone" in r.err and "git fetch --tags" in r.err, (args, r.err)
+    r = mlgit(git_repo, "history", "clf")
+    assert r.code == 0 and "shallow" not in r.err

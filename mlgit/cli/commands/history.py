@@ -74,4 +74,5 @@ def run(cwd: Path, model: str, json: bool) -> int:
     title = style(f"History of {art.display}" + (" (deprecated)" if art.deprecated else ""), "bold")
     lines = table(["Date", "Event", "Version", "Stage", "Tag", "By"], rows)
     sys.stdout.write("\n".join([title, *("  " + line for line in lines)]) + "\n")
+    shallow_hint(root)  # a shallow clone may lack older events' tags
     return 0

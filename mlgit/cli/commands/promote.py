@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from mlgit.actions import tags as release
 from mlgit.cli.exit import EXIT_FAILED
 from mlgit.config import settings as config
-from mlgit.errors import MlgitError, Refused
+from mlgit.errors import MissingRevision, MlgitError, Refused
 from mlgit.registry import baseline, policy, stages
 from mlgit.registry import plan as release_plan
 from mlgit.registry import tags as registry
@@ -274,8 +274,8 @@ def run(
         raise MlgitError(f"no remote named '{push}'", hint=f"remotes here: {', '.join(git.remotes(root)) or '(none)'}")
     _on_release_branch(repo, models, dry_run, warnings)
     stale = _stale(repo, models, allow_stale, dry_run, warnings)
-    if git.is_shallow(root) and push is None and (base or "last-release") == "last-release":
-        warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
+    if git.is_shallow(root) and push is None:
+        _shallow(repo, models, base, warnings)
     outcomes = []
     for model in models:
         out = Promotion(model.name, head, warnings=list(warnings), shared_warnings=len(warnings), stale=stale)
@@ -287,6 +287,21 @@ def run(
         outcomes.append(out)
     _render(outcomes, as_json, dry_run)
     return EXIT_FAILED if any(o.status is PromotionStatus.REJECTED for o in outcomes) else 0
+
+
+def _shallow(repo: RepoState, models: Sequence[config.Model], base: str | None, warnings: list[str]) -> None:
+    """In a shallow clone the registry tags may simply not have been fetched: with none of a model's tags here,
+    "first release" would be a guess (and would tag v0.1.0 over a history it cannot see), so that is refused."""
+    bare = [m.name for m in models if not registry.scan(repo, m.name).events]
+    if bare:
+        raise MissingRevision(
+            f"this shallow clone has no registry tags of {', '.join(bare)}: it cannot tell a first release"
+            " from tags it did not fetch",
+            hint="fetch them: 'git fetch --tags' or 'git fetch --unshallow' (in GitHub Actions: actions/checkout"
+            " with fetch-depth: 0), or pass --push REMOTE to read them from the remote",
+        )
+    if (base or "last-release") == "last-release":
+        warnings.append("shallow clone: release tags may be missing locally; use --push to read them from the remote")
 
 
 def _doc(out: Promotion, dry_run: bool) -> PromotionDoc:

@@ -54,13 +54,13 @@ def run(cwd: Path, model: str | None, json: bool) -> int:
     else:
         lines = _versions(shown[0], columns, cfg, style)
     sys.stdout.write("\n".join(lines) + "\n")
-    if any(not a.releases for a in shown) or not shown:
-        shallow_hint(root)
+    # Also with releases shown: a shallow clone may hold only the tags of the commits it fetched.
+    shallow_hint(root)
     return 0
 
 
 def shallow_hint(root: Path) -> None:
-    """On stderr, in a shallow clone: "no release yet" there is a question of fetching the tags (see the hint)."""
+    """On stderr, in a shallow clone: what is listed (or "no release yet") may lack the tags it did not fetch."""
     if git.is_shallow(root):
         sys.stderr.write(f"hint: {stages.SHALLOW_HINT}\n")
 
