@@ -159,6 +159,11 @@ def test_no_base_branch_skips_drift_with_a_note(tmp_path: Path, mlgit) -> None:
         (repo / "mlgit.yaml").read_text().replace("default_branch: main", "default_branch: trunk")
     )
     assert mlgit(repo, "schema", "infer").code == 0
+    # The default branch is read from the trusted mlgit.yaml (main's), never from the change's own edit...
+    res = mlgit(repo, "check", "data", "--json")
+    assert res.code == 0 and "data.drift-skipped" not in res.out, res.out
+    # ...so once main's mlgit.yaml names a branch this clone lacks, drift is skipped with a note.
+    commit_all(repo, "the default branch is trunk")
     res = mlgit(repo, "check", "data", "--json")
     assert res.code == 0
     (note,) = [f for f in json.loads(res.out)["findings"] if f["code"] == "data.drift-skipped"]
